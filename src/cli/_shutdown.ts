@@ -1,0 +1,17 @@
+/**
+ * Resolves on the first SIGTERM or SIGINT, so a long-running command can shut down gracefully.
+ * A second signal exits at once.
+ */
+export function untilShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      process.once("SIGTERM", () => process.exit(143));
+      process.once("SIGINT", () => process.exit(130));
+      resolve(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}

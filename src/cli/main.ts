@@ -1,0 +1,66 @@
+/**
+ * The `mario` command line. Subcommands are loaded lazily, one file each in `commands/`.
+ * Only this entry point sets the exit code; user errors print one line, never a stack.
+ */
+import { readFileSync } from "node:fs";
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { MarioError } from "../core/errors/mario-error.ts";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+type Lazy = () => Promise<CommandDef>;
+const lazy = (load: () => Promise<{ default: unknown }>): Lazy => async () => (await load()).default as CommandDef;
+
+export const subCommands: Record<string, Lazy> = {
+  up: lazy(() => import("./commands/up.ts")),
+};
+
+export const root = defineCommand({
+  meta: { name: "mario", version: pkg.version, description: "Pipelines of steps across processes and machines." },
+  subCommands,
+});
+
+/** Runs the CLI with `argv` (without node and script). Returns the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write((await renderUsage(root)) + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(pkg.version + "\n");
+    return 0;
+  }
+  const load = subCommands[name];
+  if (load === undefined) {
+    process.stderr.write(`mario: unknown command "${name}"; commands: ${Object.keys(subCommands).join(", ")} (see mario --help)\n`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write((await renderUsage(command, root as CommandDef)) + "\n");
+    return 0;
+  }
+  try {
+    const { result } = await runCommand(command, { rawArgs: rest });
+    return typeof result === "number" ? result : 0;
+  } catch (error) {
+    if (error instanceof MarioError) {
+      process.stderr.write(`mario ${name}: ${error.message}\n`);
+      return error.code === "INVALID_CONFIG" || error.code === "USAGE" ? 2 : 1;
+    }
+    if (error instanceof Error && error.name === "CLIError") {
+      process.stderr.write(`mario ${name}: ${error.message} (see mario ${name} --help)\n`);
+      return 2;
+    }
+    process.stderr.write(`mario ${name}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv);
+  process.exitCode = code;
+  // Servers have closed their handles by now; exit in case a library left one open.
+  setTimeout(() => process.exit(code), 1500).unref();
+}

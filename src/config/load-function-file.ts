@@ -1,0 +1,43 @@
+/**
+ * Turns one handler module into a step: tries each handler shape (adapters/) in turn.
+ */
+import { basename, extname } from "node:path";
+import * as executeShape from "../../adapters/execute.ts";
+import * as fetchShape from "../../adapters/fetch.ts";
+import * as lambdaShape from "../../adapters/lambda.ts";
+import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
+import { isValidName } from "../core/names.ts";
+import type { StepConfig } from "../core/step-config.ts";
+import type { StepDefinition } from "../engine/step-definition.ts";
+
+export const FUNCTION_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs", ".cjs"];
+
+export const SHAPES = [fetchShape, lambdaShape, executeShape] as const;
+
+export interface FunctionStep extends StepDefinition {
+  file: string;
+  shape: string;
+}
+
+/** The step a module defines, or an InvalidConfigError naming the file and the shapes expected. */
+export function stepFromModule(file: string, mod: Record<string, unknown>): FunctionStep {
+  const jobType = typeof mod.jobType === "string" ? mod.jobType : basename(file, extname(file));
+  if (!isValidName(jobType)) {
+    throw new InvalidConfigError(`${file}: job type "${jobType}" is not a valid name (letters, digits, ".", "_", "-")`);
+  }
+  for (const shape of SHAPES) {
+    const handler = shape.fromModule(mod);
+    if (handler !== undefined) {
+      return { jobType, handler, config: configOf(file, mod.config), file, shape: shape.shape };
+    }
+  }
+  throw new InvalidConfigError(
+    `${file}: no handler found; expected one of: a default-exported function (execute), a default-exported object with fetch(request, env, ctx) (fetch), or an exported handler(event, context) (lambda)`,
+  );
+}
+
+function configOf(file: string, raw: unknown): StepConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "object" || raw === null) throw new InvalidConfigError(`${file}: "config" must be an object`);
+  return raw;
+}

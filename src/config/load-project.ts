@@ -1,0 +1,108 @@
+/**
+ * Finds what a process serves: pipelines and steps, from a project root (mario.config.*), a
+ * functions folder, a config file, or a class-DSL module.
+ */
+import { existsSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
+import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
+import { isPipelineClass, pipelineNameOf, type PipelineClass } from "../dsl/pipeline.ts";
+import { isStepClass, jobTypeOf, stepFromClass, type StepClass } from "../dsl/step.ts";
+import type { StepDefinition } from "../engine/step-definition.ts";
+import { importModule, loadFunctions } from "./load-functions.ts";
+import { CONFIG_FILES, looksLikeConfig, parseConfig } from "./mario-config.ts";
+
+export interface Project {
+  root: string;
+  /** Declared pipelines, then every step as a one-step pipeline of its own name. */
+  pipelines: PipelineDefinition[];
+  steps: StepDefinition[];
+  /** Class-DSL pipelines, for their hooks and backends. */
+  pipelineClasses: PipelineClass[];
+  /** Function files that could not be used. */
+  problems: { file: string; message: string }[];
+  functionsDir?: string | undefined;
+}
+
+/**
+ * `target` may be: a folder with a mario.config.*, a functions folder, a config file or a
+ * class-DSL module. Default: the current folder.
+ */
+export async function loadProject(target?: string): Promise<Project> {
+  if (target === undefined) {
+    const configFile = findConfigFile(process.cwd());
+    if (configFile !== undefined) return loadConfigFile(configFile);
+    return loadFunctionsProject(join(process.cwd(), "functions"), {});
+  }
+  const path = resolve(target);
+  if (!existsSync(path)) throw new InvalidConfigError(`${target}: no such file or folder`);
+  if (statSync(path).isDirectory()) {
+    const configFile = findConfigFile(path);
+    if (configFile !== undefined) return loadConfigFile(configFile);
+    return loadFunctionsProject(path, {});
+  }
+  const mod = await loadAnyModule(path);
+  if (looksLikeConfig(mod.default)) return fromConfig(path, mod.default);
+  return fromClassModule(path, mod);
+}
+
+export function findConfigFile(dir: string): string | undefined {
+  return CONFIG_FILES.map((name) => join(dir, name)).find((file) => existsSync(file));
+}
+
+async function loadConfigFile(file: string): Promise<Project> {
+  const mod = await loadAnyModule(file);
+  return fromConfig(file, mod.default);
+}
+
+async function loadAnyModule(file: string): Promise<Record<string, unknown>> {
+  if (file.endsWith(".json")) {
+    try {
+      return { default: JSON.parse(await readFile(file, "utf8")) as unknown };
+    } catch (error) {
+      throw new InvalidConfigError(`${file}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return importModule(file);
+}
+
+async function fromConfig(file: string, raw: unknown): Promise<Project> {
+  const config = parseConfig(file, raw);
+  const declared = Object.entries(config.pipelines).map(([name, steps]) => ({ name, steps }));
+  return loadFunctionsProject(resolve(dirname(file), config.functions), { declared, root: dirname(file) });
+}
+
+async function loadFunctionsProject(dir: string, options: { declared?: PipelineDefinition[]; root?: string }): Promise<Project> {
+  const { steps, problems } = await loadFunctions(dir);
+  const declared = options.declared ?? [];
+  validatePipelines(declared, steps.map((s) => s.jobType));
+  return {
+    root: options.root ?? dir,
+    pipelines: withSingleStepPipelines(declared, steps.map((s) => s.jobType)),
+    steps,
+    pipelineClasses: [],
+    problems,
+    functionsDir: dir,
+  };
+}
+
+function fromClassModule(file: string, mod: Record<string, unknown>): Project {
+  const exported = Object.values(mod);
+  const pipelineClasses = exported.filter(isPipelineClass).filter((cls) => cls.steps.length > 0);
+  const stepClasses = new Set<StepClass>(exported.filter(isStepClass));
+  for (const cls of pipelineClasses) for (const step of cls.steps) stepClasses.add(step);
+  const steps = [...stepClasses].map(stepFromClass);
+  const declared = pipelineClasses.map((cls) => ({ name: pipelineNameOf(cls), steps: cls.steps.map(jobTypeOf) }));
+  if (steps.length === 0) {
+    throw new InvalidConfigError(`${basename(file)}: exports no Pipeline or Step classes and no mario config`);
+  }
+  validatePipelines(declared, steps.map((s) => s.jobType));
+  return {
+    root: dirname(file),
+    pipelines: withSingleStepPipelines(declared, steps.map((s) => s.jobType)),
+    steps,
+    pipelineClasses,
+    problems: [],
+  };
+}

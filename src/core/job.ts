@@ -1,0 +1,106 @@
+/**
+ * The job model. A job enters a pipeline with `instructions`, visits each job type of its
+ * `route` in order, and ends `succeeded` (with the last step's output as `result`) or `dead`.
+ */
+
+/** JSON object handed to a step. */
+export type Instructions = Record<string, unknown>;
+
+/**
+ * - `queued`: waiting for a worker of its current step (or for its retry time, see `runAt`)
+ * - `running`: leased to a worker
+ * - `failed`: its last attempt failed and a retry is scheduled at `runAt`
+ * - `succeeded`, `dead`: final
+ */
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "dead";
+
+export const JOB_STATUSES: readonly JobStatus[] = ["queued", "running", "succeeded", "failed", "dead"];
+
+export function isFinal(status: JobStatus): boolean {
+  return status === "succeeded" || status === "dead";
+}
+
+/** An error as stored and sent over the wire: plain data, never an Error instance. */
+export interface JobError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string | undefined;
+  /** false when retrying cannot help (bad output shape, unknown job type). Default true. */
+  retryable?: boolean | undefined;
+}
+
+/** One finished step of a job, kept so that nothing a middle step returned is lost. */
+export interface StepRecord {
+  jobType: string;
+  output: unknown;
+  attempts: number;
+  startedAt: number;
+  finishedAt: number;
+  workerId?: string | undefined;
+}
+
+export interface JobProgress {
+  fraction: number;
+  message?: string | undefined;
+}
+
+/** A job as storage keeps it and `GET /jobs/:id` answers it. Times are epoch milliseconds. */
+export interface JobRecord {
+  id: string;
+  pipeline: string;
+  /** The job types of the pipeline when the job was accepted. */
+  route: string[];
+  stepIndex: number;
+  /** Job type of the current (or, once final, the last reached) step. */
+  step: string;
+  status: JobStatus;
+  /** Attempts made at the current step (0 before its first lease). */
+  attempts: number;
+  /** The instructions the job was enqueued with. */
+  instructions: Instructions;
+  /** The current step's input: the previous step's output, or `instructions` at step 0. */
+  input: Instructions;
+  result?: unknown;
+  error?: JobError | undefined;
+  progress?: JobProgress | undefined;
+  steps: StepRecord[];
+  idempotencyKey?: string | undefined;
+  createdAt: number;
+  updatedAt: number;
+  startedAt?: number | undefined;
+  finishedAt?: number | undefined;
+  /** When a queued or failed job becomes available (retry backoff). */
+  runAt?: number | undefined;
+  /** Worker holding the current lease. */
+  workerId?: string | undefined;
+  leaseExpiresAt?: number | undefined;
+}
+
+export function isInstructions(value: unknown): value is Instructions {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Turns anything thrown into a storable JobError. */
+export function toJobError(thrown: unknown): JobError {
+  if (thrown instanceof Error) {
+    const code = (thrown as { code?: unknown }).code;
+    const retryable = (thrown as { retryable?: unknown }).retryable;
+    return {
+      name: thrown.name,
+      message: thrown.message,
+      stack: thrown.stack,
+      ...(typeof code === "string" ? { code } : {}),
+      ...(typeof retryable === "boolean" ? { retryable } : {}),
+    };
+  }
+  return { name: "Error", message: typeof thrown === "string" ? thrown : safeStringify(thrown) };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,35 @@
+import { normalizeRetryPolicy, type BackoffOptions, type RetryPolicy } from "./retry-policy.ts";
+
+/** What a step file may export as `config`. Every field optional. */
+export interface StepConfig {
+  /** Jobs one worker runs at once. Default 1. */
+  concurrency?: number | undefined;
+  /** Milliseconds one attempt may run before it fails as a timeout. Default 30 000. */
+  timeoutMs?: number | undefined;
+  /** Retries after the first attempt. Default 2. */
+  retries?: number | undefined;
+  backoff?: BackoffOptions | number | undefined;
+}
+
+/** The settings a pipeline applies to one job type, with every default filled in. */
+export interface StepPolicy {
+  concurrency: number;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** How long a lease lasts: the timeout plus a grace for the result to travel back. */
+  leaseMs: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const LEASE_GRACE_MS = 10_000;
+
+export function resolveStepPolicy(config: StepConfig = {}): StepPolicy {
+  const concurrency = Math.max(1, Math.trunc(config.concurrency ?? 1));
+  const timeoutMs = Math.max(1, Math.trunc(config.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+  return {
+    concurrency,
+    timeoutMs,
+    retry: normalizeRetryPolicy({ retries: config.retries, backoff: config.backoff }),
+    leaseMs: timeoutMs + LEASE_GRACE_MS,
+  };
+}

@@ -1,0 +1,57 @@
+/** What travels between the dispatcher and a worker, whatever carries it (in process or ZeroMQ). */
+import type { Instructions, JobError } from "../core/job.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** One attempt of one step, handed to a worker. */
+export interface Delivery {
+  jobId: string;
+  token: string;
+  pipeline: string;
+  jobType: string;
+  stepIndex: number;
+  attempt: number;
+  input: Instructions;
+  timeoutMs: number;
+}
+
+/** The end of one attempt, as a worker reports it. */
+export type StepOutcome =
+  | { jobId: string; token: string; ok: true; output: unknown; startedAt: number; finishedAt: number; workerId: string }
+  | { jobId: string; token: string; ok: false; error: JobError; startedAt: number; finishedAt: number; workerId: string };
+
+export interface ProgressReport {
+  jobId: string;
+  token: string;
+  fraction: number;
+  message?: string | undefined;
+}
+
+/** What a step function receives besides its instructions. */
+export interface StepContext {
+  jobId: string;
+  pipeline: string;
+  jobType: string;
+  stepIndex: number;
+  /** 1-based attempt at this step. */
+  attempt: number;
+  logger: Logger;
+  /** Epoch ms when the attempt times out. */
+  deadline: number;
+  /** Aborts on timeout and on shutdown. */
+  signal: AbortSignal;
+  /** Reports progress, a fraction from 0 to 1 with an optional message. */
+  progress(fraction: number, message?: string): void;
+}
+
+/** A step function: instructions in, output (the next step's instructions) out. */
+export type StepHandler = (instructions: Instructions, ctx: StepContext) => unknown;
+
+/** A worker as the dispatcher sees it: an id, a job type, a capacity and a way to send it work. */
+export interface DispatchTarget {
+  readonly workerId: string;
+  readonly jobType: string;
+  /** Jobs it takes at once. */
+  readonly capacity: number;
+  /** Hands deliveries over; a rejection hands their leases back to the queue. */
+  send(deliveries: Delivery[]): Promise<void>;
+}

@@ -1,0 +1,585 @@
+/**
+ * The engine of a pipeline server: leases queued jobs to workers with free capacity, settles their
+ * outcomes in storage (ack + next step in one atomic operation), retries, dead-letters, reclaims.
+ * It does no I/O of its own: storage and workers are ports, so the same engine runs in process
+ * (LocalRunner) and behind ZeroMQ (the pipeline server).
+ *
+ * ```ts
+ * const dispatcher = new Dispatcher({ storage, pipelines: [{ name: "p", steps: ["a"] }] });
+ * await dispatcher.start();
+ * dispatcher.addWorker(target, resolveStepPolicy({ timeoutMs: 5000 }));
+ * const outcome = await dispatcher.enqueue("p", { size: 10 });
+ * ```
+ */
+import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
+import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
+import { isFinal, isInstructions, type JobError, type JobRecord, type JobStatus } from "../core/job.ts";
+import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
+import { TypedEmitter } from "../core/typed-emitter.ts";
+import { silentLogger, type Logger } from "../log/logger.ts";
+import type { EnqueueOutcome, Lease, Settlement, SettleResult, StorageBackend } from "../storage/storage-backend.ts";
+import type { Delivery, DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
+
+export interface JobFinishedEvent {
+  jobId: string;
+  pipeline: string;
+  status: Extract<JobStatus, "succeeded" | "dead">;
+  result?: unknown;
+  error?: JobError | undefined;
+}
+
+export interface StepFinishedEvent {
+  jobId: string;
+  pipeline: string;
+  jobType: string;
+  attempt: number;
+  ok: boolean;
+  durationMs: number;
+  workerId: string;
+  error?: JobError | undefined;
+}
+
+export interface DispatcherEvents extends Record<string, unknown[]> {
+  "job:accepted": [job: JobRecord];
+  "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
+  "step:finished": [event: StepFinishedEvent];
+  "job:retrying": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; delayMs: number; error: JobError }];
+  "job:finished": [event: JobFinishedEvent];
+  "worker:added": [workerId: string, jobType: string];
+  "worker:removed": [workerId: string, jobType: string, reason: string];
+  error: [error: unknown];
+}
+
+export interface DispatcherOptions {
+  storage: StorageBackend;
+  pipelines: readonly PipelineDefinition[];
+  logger?: Logger | undefined;
+  /** How often expired leases are reclaimed, ms. Default 1000. */
+  reclaimIntervalMs?: number | undefined;
+  /** How often storage is polled for work enqueued elsewhere or retries come due, ms. Default 100. */
+  pollIntervalMs?: number | undefined;
+  /** Policy for job types no worker has described. */
+  defaultPolicy?: StepPolicy | undefined;
+  /** Source of randomness for backoff jitter. Default Math.random. */
+  random?: (() => number) | undefined;
+}
+
+interface InFlight {
+  delivery: Delivery;
+  route: readonly string[];
+}
+
+interface WorkerSlot {
+  target: DispatchTarget;
+  inFlight: Map<string, InFlight>;
+}
+
+interface PendingSettle {
+  outcome: StepOutcome;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class Dispatcher {
+  readonly events: TypedEmitter<DispatcherEvents>;
+  readonly #storage: StorageBackend;
+  readonly #logger: Logger;
+  readonly #workers = new Map<string, WorkerSlot>();
+  readonly #policies = new Map<string, StepPolicy>();
+  readonly #defaultPolicy: StepPolicy;
+  readonly #random: () => number;
+  readonly #reclaimIntervalMs: number;
+  readonly #pollIntervalMs: number;
+  #pipelines: readonly PipelineDefinition[];
+  #pipelinesByType = new Map<string, string[]>();
+  #passing = false;
+  #passDone: Promise<void> = Promise.resolve();
+  #again = false;
+  #running = false;
+  #timers: NodeJS.Timeout[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  #pendingSettles: PendingSettle[] = [];
+  #settling: Promise<void> | undefined;
+  #rotation = 0;
+
+  constructor(options: DispatcherOptions) {
+    this.#storage = options.storage;
+    this.#logger = options.logger ?? silentLogger;
+    this.#pipelines = options.pipelines;
+    this.#defaultPolicy = options.defaultPolicy ?? resolveStepPolicy();
+    this.#random = options.random ?? Math.random;
+    this.#reclaimIntervalMs = options.reclaimIntervalMs ?? 1000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.events = new TypedEmitter((error) => this.#logger.error("event listener failed", { error: String(error) }));
+    this.#indexPipelines();
+  }
+
+  get pipelines(): readonly PipelineDefinition[] {
+    return this.#pipelines;
+  }
+
+  get storage(): StorageBackend {
+    return this.#storage;
+  }
+
+  async start(): Promise<void> {
+    await this.#storage.connect();
+    await this.#storage.initialize(this.#pipelines);
+    this.#running = true;
+    this.#timers.push(setInterval(() => this.#reclaim(), this.#reclaimIntervalMs));
+    this.#timers.push(setInterval(() => this.kick(), this.#pollIntervalMs));
+    this.kick();
+  }
+
+  /** Stops handing out jobs (after the pass under way); outcomes reported later are still settled. */
+  async pause(): Promise<void> {
+    this.#running = false;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    clearTimeout(this.#retryTimer);
+    await this.#passDone;
+  }
+
+  /** Stops dispatching and waits for outcomes already reported to be settled. */
+  async stop(): Promise<void> {
+    await this.pause();
+    while (this.#settling !== undefined || this.#pendingSettles.length > 0) {
+      if (this.#settling !== undefined) await this.#settling.catch(() => {});
+      else this.#flushSettles();
+    }
+  }
+
+  /** Adds or replaces pipelines (a reload). */
+  async setPipelines(pipelines: readonly PipelineDefinition[]): Promise<void> {
+    await this.#storage.initialize(pipelines);
+    this.#pipelines = pipelines;
+    this.#indexPipelines();
+    this.kick();
+  }
+
+  /** The policy (timeout, retries) for a job type, as its workers described it. */
+  policyFor(jobType: string): StepPolicy {
+    return this.#policies.get(jobType) ?? this.#defaultPolicy;
+  }
+
+  setPolicy(jobType: string, policy: StepPolicy): void {
+    this.#policies.set(jobType, policy);
+  }
+
+  /** Validates and enqueues a job at the first step of `pipeline`. */
+  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<EnqueueOutcome> {
+    const definition = findPipeline(this.#pipelines, pipeline);
+    if (!isInstructions(instructions)) {
+      throw new InvalidInstructionsError(`instructions for "${pipeline}" must be a JSON object, got ${Array.isArray(instructions) ? "an array" : typeof instructions}`);
+    }
+    const outcome = await this.#storage.enqueueJob({
+      pipeline,
+      route: definition.steps,
+      instructions: instructions,
+      idempotencyKey: options.idempotencyKey,
+    });
+    if (outcome.status === "created") {
+      this.events.emit("job:accepted", outcome.job);
+      this.kick();
+    }
+    return outcome;
+  }
+
+  addWorker(target: DispatchTarget, policy?: StepPolicy): void {
+    if (policy !== undefined) this.#policies.set(target.jobType, policy);
+    const existing = this.#workers.get(target.workerId);
+    this.#workers.set(target.workerId, { target, inFlight: existing?.inFlight ?? new Map() });
+    if (existing === undefined) this.events.emit("worker:added", target.workerId, target.jobType);
+    this.kick();
+  }
+
+  hasWorker(workerId: string): boolean {
+    return this.#workers.has(workerId);
+  }
+
+  /** Jobs in flight at one worker. */
+  inFlightOf(workerId: string): number {
+    return this.#workers.get(workerId)?.inFlight.size ?? 0;
+  }
+
+  workerIds(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  /**
+   * Drops a worker. Its in-flight jobs go back to the front of their queue at once: counted as an
+   * attempt when the worker was lost, not counted when it handed them back on shutdown.
+   */
+  async removeWorker(workerId: string, reason: "lost" | "shutdown", detail: string): Promise<void> {
+    const slot = this.#workers.get(workerId);
+    if (slot === undefined) return;
+    this.#workers.delete(workerId);
+    const leases = [...slot.inFlight.values()].map((f) => ({ jobId: f.delivery.jobId, token: f.delivery.token }));
+    this.events.emit("worker:removed", workerId, slot.target.jobType, detail);
+    if (leases.length > 0) {
+      const error: JobError = { name: "LeaseLostError", code: "LEASE_LOST", message: `worker ${workerId} ${detail}` };
+      await this.#storage.releaseLeases(leases, error, reason === "lost");
+      this.#logger.warn("worker removed, jobs handed back", { workerId, jobs: leases.length, reason: detail });
+    }
+    this.kick();
+  }
+
+  /** Hands specific jobs back without counting the attempt (a worker shutting down). */
+  async handBack(workerId: string, jobIds: readonly string[]): Promise<void> {
+    const slot = this.#workers.get(workerId);
+    if (slot === undefined) return;
+    const leases: { jobId: string; token: string }[] = [];
+    for (const jobId of jobIds) {
+      const flight = slot.inFlight.get(jobId);
+      if (flight === undefined) continue;
+      slot.inFlight.delete(jobId);
+      leases.push({ jobId, token: flight.delivery.token });
+    }
+    if (leases.length > 0) {
+      await this.#storage.releaseLeases(leases, { name: "ShutdownError", code: "SHUTDOWN", message: `worker ${workerId} handed the job back` }, false);
+    }
+    this.kick();
+  }
+
+  /** Outcomes reported by workers. Resolves once they are durably settled (then ack the worker). */
+  report(outcomes: readonly StepOutcome[]): Promise<void> {
+    const done = outcomes.map(
+      (outcome) =>
+        new Promise<void>((resolve, reject) => {
+          this.#pendingSettles.push({ outcome, resolve, reject });
+        }),
+    );
+    this.#flushSettles();
+    return Promise.all(done).then(() => undefined);
+  }
+
+  progress(reports: readonly ProgressReport[]): void {
+    for (const report of reports) {
+      this.#storage.setProgress(report.jobId, report.token, report.fraction, report.message).catch((error: unknown) => {
+        this.#logger.debug("progress not stored", { jobId: report.jobId, error: String(error) });
+      });
+    }
+  }
+
+  /** Schedules a dispatch pass. */
+  kick(): void {
+    if (!this.#running) return;
+    if (this.#passing) {
+      this.#again = true;
+      return;
+    }
+    if (!this.#hasFreeCredit()) return;
+    this.#passing = true;
+    this.#passDone = this.#pass()
+      .catch((error: unknown) => {
+        this.#logger.error("dispatch failed", { error: String(error) });
+        this.events.emit("error", error);
+      })
+      .finally(() => {
+        this.#passing = false;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async #pass(): Promise<void> {
+    for (let round = 0; round < 1000 && this.#running; round++) {
+      this.#again = false;
+      let leasedAny = false;
+      for (const [jobType, pipelines] of this.#pipelinesByType) {
+        let free = this.#freeCredit(jobType);
+        if (free <= 0 || pipelines.length === 0) continue;
+        const start = this.#rotation++ % pipelines.length;
+        for (let i = 0; i < pipelines.length && free > 0; i++) {
+          const pipeline = pipelines[(start + i) % pipelines.length]!;
+          const policy = this.policyFor(jobType);
+          const leases = await this.#storage.leaseNext(pipeline, jobType, free, policy.leaseMs);
+          if (leases.length === 0) continue;
+          leasedAny = true;
+          free -= leases.length;
+          await this.#distribute(jobType, leases, policy);
+        }
+      }
+      if (!leasedAny && !this.#again) return;
+    }
+  }
+
+  async #distribute(jobType: string, leases: Lease[], policy: StepPolicy): Promise<void> {
+    const batches = new Map<WorkerSlot, Delivery[]>();
+    const expired: Lease[] = [];
+    for (const lease of leases) {
+      if (lease.attempt > policy.retry.maxAttempts) {
+        expired.push(lease);
+        continue;
+      }
+      const slot = this.#pickWorker(jobType);
+      if (slot === undefined) {
+        await this.#storage.releaseLeases([{ jobId: lease.job.id, token: lease.token }], { name: "NoWorker", message: "no worker free" }, false);
+        continue;
+      }
+      const delivery: Delivery = {
+        jobId: lease.job.id,
+        token: lease.token,
+        pipeline: lease.job.pipeline,
+        jobType,
+        stepIndex: lease.job.stepIndex,
+        attempt: lease.attempt,
+        input: lease.job.input,
+        timeoutMs: policy.timeoutMs,
+      };
+      slot.inFlight.set(delivery.jobId, { delivery, route: lease.job.route });
+      let batch = batches.get(slot);
+      if (batch === undefined) {
+        batch = [];
+        batches.set(slot, batch);
+      }
+      batch.push(delivery);
+    }
+    if (expired.length > 0) await this.#deadLetterExpired(expired);
+    for (const [slot, deliveries] of batches) {
+      for (const d of deliveries) {
+        this.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
+      }
+      slot.target.send(deliveries).catch(async (error: unknown) => {
+        this.#logger.warn("delivery failed, handing jobs back", { workerId: slot.target.workerId, error: String(error) });
+        for (const d of deliveries) slot.inFlight.delete(d.jobId);
+        await this.#storage
+          .releaseLeases(deliveries.map((d) => ({ jobId: d.jobId, token: d.token })), { name: "DeliveryError", message: String(error) }, false)
+          .catch((e: unknown) => this.#logger.error("hand back failed; the lease will expire", { error: String(e) }));
+        this.kick();
+      });
+    }
+  }
+
+  /** Jobs whose lease expired more often than their attempts allow: dead, with the last error. */
+  async #deadLetterExpired(leases: Lease[]): Promise<void> {
+    const settlements: Settlement[] = leases.map((lease) => ({
+      kind: "dead",
+      jobId: lease.job.id,
+      token: lease.token,
+      error: lease.job.error ?? { name: "LeaseLostError", code: "LEASE_LOST", message: "attempts exhausted by lost leases" },
+    }));
+    const results = await this.#storage.settle(settlements);
+    leases.forEach((lease, i) => {
+      if (results[i] !== "ok") return;
+      this.events.emit("job:finished", { jobId: lease.job.id, pipeline: lease.job.pipeline, status: "dead", error: settlements[i]!.kind === "dead" ? (settlements[i] as { error: JobError }).error : undefined });
+    });
+  }
+
+  #pickWorker(jobType: string): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    let bestFree = 0;
+    for (const slot of this.#workers.values()) {
+      if (slot.target.jobType !== jobType) continue;
+      const free = slot.target.capacity - slot.inFlight.size;
+      if (free > bestFree) {
+        best = slot;
+        bestFree = free;
+      }
+    }
+    return best;
+  }
+
+  #freeCredit(jobType: string): number {
+    let free = 0;
+    for (const slot of this.#workers.values()) {
+      if (slot.target.jobType === jobType) free += Math.max(0, slot.target.capacity - slot.inFlight.size);
+    }
+    return free;
+  }
+
+  #hasFreeCredit(): boolean {
+    for (const slot of this.#workers.values()) if (slot.target.capacity > slot.inFlight.size) return true;
+    return false;
+  }
+
+  #flushSettles(): void {
+    if (this.#settling !== undefined || this.#pendingSettles.length === 0) return;
+    const batch = this.#pendingSettles;
+    this.#pendingSettles = [];
+    this.#settling = this.#settleBatch(batch)
+      .then(() => {
+        for (const item of batch) item.resolve();
+      })
+      .catch((error: unknown) => {
+        for (const item of batch) item.reject(error);
+      })
+      .finally(() => {
+        this.#settling = undefined;
+        this.#flushSettles();
+      });
+  }
+
+  async #settleBatch(batch: PendingSettle[]): Promise<void> {
+    const contexts: ({ route: readonly string[]; stepIndex: number; attempt: number; pipeline: string; jobType: string } | undefined)[] = [];
+    const unknownIds: string[] = [];
+    for (const { outcome } of batch) {
+      const flight = this.#takeInFlight(outcome);
+      if (flight !== undefined) {
+        const d = flight.delivery;
+        contexts.push({ route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType });
+      } else {
+        contexts.push(undefined);
+        unknownIds.push(outcome.jobId);
+      }
+    }
+    if (unknownIds.length > 0) {
+      // Results for leases this process did not hand out (it restarted): judge them from storage.
+      const records = await this.#storage.getJobs(unknownIds);
+      const byId = new Map(records.filter((r): r is JobRecord => r !== undefined).map((r) => [r.id, r]));
+      batch.forEach(({ outcome }, i) => {
+        if (contexts[i] !== undefined) return;
+        const record = byId.get(outcome.jobId);
+        if (record !== undefined && record.status === "running") {
+          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline: record.pipeline, jobType: record.step };
+        }
+      });
+    }
+    const settlements: Settlement[] = [];
+    const meta: { outcome: StepOutcome; context: NonNullable<(typeof contexts)[number]>; settlement: Settlement }[] = [];
+    batch.forEach(({ outcome }, i) => {
+      const context = contexts[i];
+      if (context === undefined) return;
+      const settlement = this.#decide(outcome, context);
+      settlements.push(settlement);
+      meta.push({ outcome, context, settlement });
+    });
+    this.kick();
+    if (settlements.length === 0) return;
+    const results = await this.#storage.settle(settlements);
+    this.#afterSettle(meta, results);
+    this.kick();
+  }
+
+  #decide(
+    outcome: StepOutcome,
+    context: { route: readonly string[]; stepIndex: number; attempt: number; jobType: string },
+  ): Settlement {
+    const { jobId, token } = outcome;
+    const timing = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+    let error: JobError;
+    if (outcome.ok) {
+      const step = { jobType: context.jobType, output: outcome.output, attempts: context.attempt, ...timing, workerId: outcome.workerId };
+      const decision = decideAfterSuccess(context.route, context.stepIndex, outcome.output);
+      if (decision.kind === "advance") return { kind: "advance", jobId, token, step, nextIndex: decision.nextIndex, input: decision.input };
+      if (decision.kind === "succeed") return { kind: "succeed", jobId, token, step, result: decision.result };
+      error = decision.error;
+    } else {
+      error = outcome.error;
+    }
+    const policy = this.policyFor(context.jobType).retry;
+    const decision = decideAfterFailure(policy, context.attempt, error, this.#random);
+    if (decision.kind === "retry") return { kind: "retry", jobId, token, error, delayMs: decision.delayMs, timing };
+    return { kind: "dead", jobId, token, error, timing };
+  }
+
+  #afterSettle(
+    meta: { outcome: StepOutcome; context: { pipeline: string; jobType: string; attempt: number }; settlement: Settlement }[],
+    results: SettleResult[],
+  ): void {
+    meta.forEach(({ outcome, context, settlement }, i) => {
+      if (results[i] !== "ok") {
+        this.#logger.debug("stale result ignored", { jobId: outcome.jobId });
+        return;
+      }
+      const { pipeline, jobType, attempt } = context;
+      this.events.emit("step:finished", {
+        jobId: outcome.jobId,
+        pipeline,
+        jobType,
+        attempt,
+        ok: outcome.ok,
+        durationMs: outcome.finishedAt - outcome.startedAt,
+        workerId: outcome.workerId,
+        error: outcome.ok ? undefined : outcome.error,
+      });
+      if (settlement.kind === "succeed") {
+        this.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "succeeded", result: settlement.result });
+      } else if (settlement.kind === "dead") {
+        this.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "dead", error: settlement.error });
+      } else if (settlement.kind === "retry") {
+        this.events.emit("job:retrying", { jobId: outcome.jobId, pipeline, jobType, attempt, delayMs: settlement.delayMs, error: settlement.error });
+        this.#scheduleRetryKick(settlement.delayMs);
+      }
+    });
+  }
+
+  #scheduleRetryKick(delayMs: number): void {
+    if (!this.#running || delayMs >= this.#pollIntervalMs) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.kick(), delayMs + 1);
+  }
+
+  #takeInFlight(outcome: StepOutcome): InFlight | undefined {
+    const slot = this.#workers.get(outcome.workerId);
+    const flight = slot?.inFlight.get(outcome.jobId);
+    if (slot === undefined || flight === undefined || flight.delivery.token !== outcome.token) return undefined;
+    slot.inFlight.delete(outcome.jobId);
+    return flight;
+  }
+
+  #reclaim(): void {
+    void (async () => {
+      let reclaimed = 0;
+      for (const pipeline of this.#pipelines) reclaimed += await this.#storage.reclaimExpired(pipeline.name);
+      if (reclaimed > 0) {
+        this.#logger.warn("expired leases reclaimed", { jobs: reclaimed });
+        this.kick();
+      }
+    })().catch((error: unknown) => this.#logger.error("reclaim failed", { error: String(error) }));
+  }
+
+  #indexPipelines(): void {
+    const byType = new Map<string, string[]>();
+    for (const pipeline of this.#pipelines) {
+      for (const step of new Set(pipeline.steps)) {
+        const list = byType.get(step) ?? [];
+        list.push(pipeline.name);
+        byType.set(step, list);
+      }
+    }
+    this.#pipelinesByType = byType;
+  }
+}
+
+/** Resolves with the job's record once it is final (or once `timeoutMs` passes, with undefined). */
+export async function waitForFinal(
+  dispatcher: Dispatcher,
+  jobId: string,
+  options: { timeoutMs?: number | undefined; pollMs?: number | undefined } = {},
+): Promise<JobRecord | undefined> {
+  const storage = dispatcher.storage;
+  return new Promise<JobRecord | undefined>((resolve, reject) => {
+    let settled = false;
+    const finish = (record: JobRecord | undefined): void => {
+      if (settled) return;
+      settled = true;
+      off();
+      clearInterval(poll);
+      clearTimeout(timeout);
+      resolve(record);
+    };
+    const check = (): void => {
+      storage.getJob(jobId).then((record) => {
+        if (record === undefined || isFinal(record.status)) finish(record);
+      }, (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        off();
+        clearInterval(poll);
+        clearTimeout(timeout);
+        reject(error);
+      });
+    };
+    const off = dispatcher.events.on("job:finished", (event) => {
+      if (event.jobId === jobId) check();
+    });
+    // Jobs finished by another server sharing the storage announce nothing here: poll as well.
+    const poll = setInterval(check, options.pollMs ?? 250);
+    const timeout = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(undefined), options.timeoutMs);
+    check();
+  });
+}

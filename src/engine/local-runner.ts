@@ -1,0 +1,116 @@
+/**
+ * Runs pipelines in this process: the dispatcher with in-process workers, on any storage (memory
+ * by default). What `mario up` runs, and what tests drive directly.
+ *
+ * ```ts
+ * const runner = new LocalRunner({ pipelines: [{ name: "p", steps: ["double"] }],
+ *   steps: [{ jobType: "double", handler: ({ n }) => ({ n: Number(n) * 2 }) }] });
+ * await runner.start();
+ * const outcome = await runner.enqueue("p", { n: 21 });
+ * const job = await runner.waitFor(outcome.job.id);   // job.result → { n: 42 }
+ * await runner.stop();
+ * ```
+ */
+import { BusyError } from "../core/errors/busy-error.ts";
+import { UnknownJobTypeError } from "../core/errors/unknown-job-type-error.ts";
+import type { JobRecord } from "../core/job.ts";
+import { validatePipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
+import { resolveStepPolicy } from "../core/step-config.ts";
+import { silentLogger, type Logger } from "../log/logger.ts";
+import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
+import type { StorageBackend } from "../storage/storage-backend.ts";
+import { Dispatcher, waitForFinal } from "./dispatcher.ts";
+import { LocalWorker } from "./local-worker.ts";
+import type { StepDefinition } from "./step-definition.ts";
+
+export interface LocalRunnerOptions {
+  pipelines: readonly PipelineDefinition[];
+  steps: readonly StepDefinition[];
+  /** Default: a new MemoryStorageBackend. */
+  storage?: StorageBackend | undefined;
+  logger?: Logger | undefined;
+  /** Workers started per step (each with the step's concurrency). Default 1. */
+  workersPerStep?: number | undefined;
+  reclaimIntervalMs?: number | undefined;
+}
+
+export class LocalRunner {
+  readonly dispatcher: Dispatcher;
+  readonly #steps: readonly StepDefinition[];
+  readonly #logger: Logger;
+  readonly #workersPerStep: number;
+  #workers: LocalWorker[] = [];
+
+  constructor(options: LocalRunnerOptions) {
+    const jobTypes = options.steps.map((s) => s.jobType);
+    validatePipelines(options.pipelines, jobTypes);
+    this.#steps = options.steps;
+    this.#logger = options.logger ?? silentLogger;
+    this.#workersPerStep = Math.max(1, options.workersPerStep ?? 1);
+    this.dispatcher = new Dispatcher({
+      storage: options.storage ?? new MemoryStorageBackend(),
+      pipelines: options.pipelines,
+      logger: this.#logger,
+      reclaimIntervalMs: options.reclaimIntervalMs,
+    });
+  }
+
+  get storage(): StorageBackend {
+    return this.dispatcher.storage;
+  }
+
+  async start(): Promise<void> {
+    await this.dispatcher.start();
+    for (const step of this.#steps) {
+      const policy = resolveStepPolicy(step.config);
+      for (let i = 0; i < this.#workersPerStep; i++) {
+        const worker = new LocalWorker({ jobType: step.jobType, handler: step.handler, policy, dispatcher: this.dispatcher, logger: this.#logger });
+        this.#workers.push(worker);
+        this.dispatcher.addWorker(worker, policy);
+      }
+    }
+  }
+
+  /** Enqueues a job; throws BusyError when the pipeline's buffer is full. */
+  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string } = {}): Promise<{ job: JobRecord; duplicate: boolean }> {
+    const outcome = await this.dispatcher.enqueue(pipeline, instructions, options);
+    if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is full, try again later`);
+    return { job: outcome.job, duplicate: outcome.status === "duplicate" };
+  }
+
+  /** The job's final record. Rejects if it is unknown or not final within `timeoutMs`. */
+  async waitFor(jobId: string, timeoutMs = 60_000): Promise<JobRecord> {
+    const record = await waitForFinal(this.dispatcher, jobId, { timeoutMs });
+    if (record === undefined) throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
+    return record;
+  }
+
+  /**
+   * Stops taking jobs, lets running attempts finish for up to `graceMs`, hands the rest back to
+   * the queue (not counted as attempts), then closes storage.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    await this.dispatcher.pause();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.allSettled(this.#workers.map((w) => w.drain())), grace]);
+    clearTimeout(timer);
+    for (const worker of this.#workers) await this.dispatcher.removeWorker(worker.workerId, "shutdown", "stopped");
+    await Promise.all(this.#workers.map((w) => w.stop()));
+    await this.dispatcher.stop();
+    await this.storage.close();
+    this.#workers = [];
+  }
+
+  jobTypes(): string[] {
+    return this.#steps.map((s) => s.jobType);
+  }
+
+  stepFor(jobType: string): StepDefinition {
+    const step = this.#steps.find((s) => s.jobType === jobType);
+    if (step === undefined) throw new UnknownJobTypeError(jobType, this.jobTypes());
+    return step;
+  }
+}

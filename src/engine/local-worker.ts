@@ -1,0 +1,60 @@
+/**
+ * A worker that runs a step function in this process. Used by the in-process runner and by
+ * `mario up` for functions it serves itself.
+ */
+import { newId } from "../core/ids.ts";
+import type { StepPolicy } from "../core/step-config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Delivery, DispatchTarget, StepHandler } from "./delivery.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import { runAttempt } from "./step-runner.ts";
+
+export class LocalWorker implements DispatchTarget {
+  readonly workerId: string;
+  readonly jobType: string;
+  readonly capacity: number;
+  readonly #handler: StepHandler;
+  readonly #dispatcher: Dispatcher;
+  readonly #logger: Logger;
+  readonly #shutdown = new AbortController();
+  readonly #running = new Set<Promise<void>>();
+
+  constructor(options: { jobType: string; handler: StepHandler; policy: StepPolicy; dispatcher: Dispatcher; logger: Logger }) {
+    this.workerId = `local-${options.jobType}-${newId().slice(-8)}`;
+    this.jobType = options.jobType;
+    this.capacity = options.policy.concurrency;
+    this.#handler = options.handler;
+    this.#dispatcher = options.dispatcher;
+    this.#logger = options.logger;
+  }
+
+  async send(deliveries: Delivery[]): Promise<void> {
+    for (const delivery of deliveries) {
+      const run = this.#run(delivery).finally(() => this.#running.delete(run));
+      this.#running.add(run);
+    }
+  }
+
+  /** Aborts running attempts and waits for them to report. */
+  async stop(): Promise<void> {
+    this.#shutdown.abort();
+    await Promise.allSettled([...this.#running]);
+  }
+
+  /** Waits for running attempts to finish on their own. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#running]);
+  }
+
+  async #run(delivery: Delivery): Promise<void> {
+    const outcome = await runAttempt(this.#handler, delivery, {
+      workerId: this.workerId,
+      logger: this.#logger,
+      shutdownSignal: this.#shutdown.signal,
+      onProgress: (fraction, message) => this.#dispatcher.progress([{ jobId: delivery.jobId, token: delivery.token, fraction, message }]),
+    });
+    await this.#dispatcher.report([outcome]).catch((error: unknown) => {
+      this.#logger.error("result not stored; the lease will expire and the job run again", { jobId: delivery.jobId, error: String(error) });
+    });
+  }
+}

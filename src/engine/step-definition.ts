@@ -1,0 +1,9 @@
+import type { StepConfig } from "../core/step-config.ts";
+import type { StepHandler } from "./delivery.ts";
+
+/** A step: the job type it handles, its function and its settings. */
+export interface StepDefinition {
+  jobType: string;
+  handler: StepHandler;
+  config?: StepConfig | undefined;
+}

@@ -1,0 +1,487 @@
+/**
+ * In-memory storage: the embedded default. Fast, and gone with the process.
+ *
+ * ```ts
+ * const storage = new MemoryStorageBackend();
+ * await storage.initialize([{ name: "example-one", steps: ["generate-file", "delete-file"] }]);
+ * ```
+ */
+import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
+import { newId } from "../../core/ids.ts";
+import type { JobError, JobRecord, StepRecord } from "../../core/job.ts";
+import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
+import { emptyHistogram, observe } from "../latency-histogram.ts";
+import {
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_FINISHED,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_WORKER_TTL_MS,
+  type EnqueueOutcome,
+  type EnqueueRequest,
+  type LatencyHistogram,
+  type Lease,
+  type ListJobsQuery,
+  type PipelineStats,
+  type Settlement,
+  type SettleResult,
+  type StepStats,
+  type StorageBackend,
+  type StorageOptions,
+  type WorkerInfo,
+} from "../storage-backend.ts";
+import { Deque } from "./deque.ts";
+
+interface StoredJob {
+  record: JobRecord;
+  /** Current lease token, or undefined when not leased. */
+  token?: string | undefined;
+}
+
+interface StepCounters {
+  succeeded: number;
+  failed: number;
+  dead: number;
+  latency: LatencyHistogram;
+}
+
+interface PipelineState {
+  definition: PipelineDefinition;
+  accepted: number;
+  succeeded: number;
+  dead: number;
+  /** Unfinished jobs (queued, running, failed). */
+  unfinished: number;
+  queues: Map<string, Deque>;
+  /** Jobs waiting for a retry, by id. */
+  delayed: Set<string>;
+  running: Set<string>;
+  steps: Map<string, StepCounters>;
+  finished: Deque;
+}
+
+export interface MemoryStorageOptions extends StorageOptions {
+  /** Clock in epoch milliseconds. Default `Date.now`. */
+  now?: (() => number) | undefined;
+}
+
+export class MemoryStorageBackend implements StorageBackend {
+  readonly #jobs = new Map<string, StoredJob>();
+  readonly #pipelines = new Map<string, PipelineState>();
+  readonly #idempotency = new Map<string, string>();
+  readonly #workers = new Map<string, WorkerInfo>();
+  readonly #now: () => number;
+  readonly #maxQueued: number;
+  readonly #maxFinished: number;
+  readonly #maxAgeMs: number;
+  readonly #workerTtlMs: number;
+  #leaseSeq = 0;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.#maxFinished = options.retention?.maxFinished ?? DEFAULT_MAX_FINISHED;
+    this.#maxAgeMs = options.retention?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.#workerTtlMs = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
+  }
+
+  async connect(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async ping(): Promise<void> {}
+
+  async initialize(pipelines: readonly PipelineDefinition[]): Promise<void> {
+    for (const definition of pipelines) {
+      const existing = this.#pipelines.get(definition.name);
+      if (existing !== undefined) {
+        existing.definition = definition;
+        continue;
+      }
+      this.#pipelines.set(definition.name, {
+        definition,
+        accepted: 0,
+        succeeded: 0,
+        dead: 0,
+        unfinished: 0,
+        queues: new Map(),
+        delayed: new Set(),
+        running: new Set(),
+        steps: new Map(),
+        finished: new Deque(),
+      });
+    }
+  }
+
+  async enqueueJob(request: EnqueueRequest): Promise<EnqueueOutcome> {
+    return this.#enqueue(request);
+  }
+
+  async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+    return requests.map((request) => this.#enqueue(request));
+  }
+
+  #enqueue(request: EnqueueRequest): EnqueueOutcome {
+    const state = this.#state(request.pipeline);
+    const idemKey = request.idempotencyKey === undefined ? undefined : `${request.pipeline}\u0000${request.idempotencyKey}`;
+    if (idemKey !== undefined) {
+      const existingId = this.#idempotency.get(idemKey);
+      const existing = existingId === undefined ? undefined : this.#jobs.get(existingId);
+      if (existing !== undefined) return { status: "duplicate", job: structuredClone(existing.record) };
+    }
+    if (state.unfinished >= this.#maxQueued) return { status: "busy" };
+    const now = this.#now();
+    const first = request.route[0];
+    if (first === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
+    const record: JobRecord = {
+      id: request.id ?? newId(now),
+      pipeline: request.pipeline,
+      route: [...request.route],
+      stepIndex: 0,
+      step: first,
+      status: "queued",
+      attempts: 0,
+      instructions: structuredClone(request.instructions),
+      input: structuredClone(request.instructions),
+      steps: [],
+      idempotencyKey: request.idempotencyKey,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.#jobs.set(record.id, { record });
+    if (idemKey !== undefined) this.#idempotency.set(idemKey, record.id);
+    state.accepted++;
+    state.unfinished++;
+    this.#queue(state, first).push(record.id);
+    return { status: "created", job: structuredClone(record) };
+  }
+
+  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
+    const state = this.#state(pipeline);
+    const now = this.#now();
+    this.#promoteDue(state, now);
+    const queue = this.#queue(state, jobType);
+    const leases: Lease[] = [];
+    while (leases.length < count) {
+      const id = queue.shift();
+      if (id === undefined) break;
+      const stored = this.#jobs.get(id);
+      if (stored === undefined) continue;
+      const token = String(++this.#leaseSeq);
+      const record = stored.record;
+      stored.token = token;
+      record.status = "running";
+      record.attempts += 1;
+      record.updatedAt = now;
+      record.startedAt ??= now;
+      record.workerId = workerId;
+      record.leaseExpiresAt = now + leaseMs;
+      record.runAt = undefined;
+      state.running.add(id);
+      leases.push({ job: structuredClone(record), token, attempt: record.attempts, expiresAt: record.leaseExpiresAt });
+    }
+    return leases;
+  }
+
+  async consumeJobOfType(pipeline: string, jobType: string, leaseMs = 30_000): Promise<Lease | undefined> {
+    const [lease] = await this.leaseNext(pipeline, jobType, 1, leaseMs);
+    return lease;
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<SettleResult[]> {
+    return settlements.map((settlement) => this.#settle(settlement));
+  }
+
+  #settle(settlement: Settlement): SettleResult {
+    const stored = this.#leased(settlement.jobId, settlement.token);
+    if (stored === undefined) return "stale";
+    const record = stored.record;
+    const state = this.#state(record.pipeline);
+    const now = this.#now();
+    const counters = this.#stepCounters(state, record.step);
+    stored.token = undefined;
+    state.running.delete(record.id);
+    record.workerId = undefined;
+    record.leaseExpiresAt = undefined;
+    record.updatedAt = now;
+    switch (settlement.kind) {
+      case "advance": {
+        this.#recordStep(record, counters, settlement.step);
+        record.stepIndex = settlement.nextIndex;
+        record.step = record.route[settlement.nextIndex] ?? record.step;
+        record.input = structuredClone(settlement.input);
+        record.attempts = 0;
+        record.progress = undefined;
+        record.error = undefined;
+        record.status = "queued";
+        this.#queue(state, record.step).push(record.id);
+        return "ok";
+      }
+      case "succeed": {
+        this.#recordStep(record, counters, settlement.step);
+        record.result = structuredClone(settlement.result);
+        record.error = undefined;
+        record.status = "succeeded";
+        state.succeeded++;
+        this.#finish(state, record, now);
+        return "ok";
+      }
+      case "retry": {
+        counters.failed++;
+        if (settlement.timing !== undefined) observe(counters.latency, settlement.timing.finishedAt - settlement.timing.startedAt);
+        record.error = settlement.error;
+        record.status = "failed";
+        record.runAt = now + Math.max(0, settlement.delayMs);
+        state.delayed.add(record.id);
+        return "ok";
+      }
+      case "dead": {
+        counters.failed++;
+        counters.dead++;
+        if (settlement.timing !== undefined) observe(counters.latency, settlement.timing.finishedAt - settlement.timing.startedAt);
+        record.error = settlement.error;
+        record.status = "dead";
+        state.dead++;
+        this.#finish(state, record, now);
+        return "ok";
+      }
+    }
+  }
+
+  async extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean> {
+    const stored = this.#leased(jobId, token);
+    if (stored === undefined) return false;
+    stored.record.leaseExpiresAt = this.#now() + leaseMs;
+    return true;
+  }
+
+  async releaseLeases(
+    leases: readonly { jobId: string; token: string }[],
+    reason: JobError,
+    countAttempt: boolean,
+  ): Promise<number> {
+    let released = 0;
+    for (const { jobId, token } of leases) {
+      const stored = this.#leased(jobId, token);
+      if (stored === undefined) continue;
+      this.#requeueFront(stored, reason, countAttempt);
+      released++;
+    }
+    return released;
+  }
+
+  async reclaimExpired(pipeline: string): Promise<number> {
+    const state = this.#state(pipeline);
+    const now = this.#now();
+    let reclaimed = 0;
+    for (const id of [...state.running]) {
+      const stored = this.#jobs.get(id);
+      if (stored === undefined || (stored.record.leaseExpiresAt ?? 0) > now) continue;
+      this.#requeueFront(stored, { name: "LeaseLostError", message: "lease expired before the attempt was acknowledged", code: "LEASE_LOST" }, true);
+      reclaimed++;
+    }
+    return reclaimed;
+  }
+
+  async redrive(jobId: string): Promise<boolean> {
+    const stored = this.#jobs.get(jobId);
+    if (stored === undefined || stored.record.status !== "dead") return false;
+    const record = stored.record;
+    const state = this.#state(record.pipeline);
+    state.finished.remove(record.id);
+    state.dead--;
+    state.unfinished++;
+    record.status = "queued";
+    record.attempts = 0;
+    record.finishedAt = undefined;
+    record.updatedAt = this.#now();
+    this.#queue(state, record.step).push(record.id);
+    return true;
+  }
+
+  async setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void> {
+    const stored = this.#leased(jobId, token);
+    if (stored === undefined) return;
+    stored.record.progress = { fraction: Math.min(1, Math.max(0, fraction)), ...(message === undefined ? {} : { message }) };
+    stored.record.updatedAt = this.#now();
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const stored = this.#jobs.get(jobId);
+    return stored === undefined ? undefined : structuredClone(stored.record);
+  }
+
+  async getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    return jobIds.map((id) => {
+      const stored = this.#jobs.get(id);
+      return stored === undefined ? undefined : structuredClone(stored.record);
+    });
+  }
+
+  async listJobs(query: ListJobsQuery = {}): Promise<JobRecord[]> {
+    const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
+    const all = [...this.#jobs.values()];
+    const found: JobRecord[] = [];
+    for (let i = all.length - 1; i >= 0 && found.length < limit; i--) {
+      const record = all[i]!.record;
+      if (query.pipeline !== undefined && record.pipeline !== query.pipeline) continue;
+      if (query.status !== undefined && record.status !== query.status) continue;
+      found.push(structuredClone(record));
+    }
+    return found;
+  }
+
+  async getStats(pipeline: string): Promise<PipelineStats> {
+    const state = this.#state(pipeline);
+    const jobTypes = [...new Set([...state.definition.steps, ...state.queues.keys(), ...state.steps.keys()])];
+    const steps = jobTypes.map((jobType): StepStats => {
+      const counters = this.#stepCounters(state, jobType);
+      const queue = state.queues.get(jobType);
+      const oldestId = queue?.peek();
+      let running = 0;
+      for (const id of state.running) if (this.#jobs.get(id)?.record.step === jobType) running++;
+      let delayed = 0;
+      for (const id of state.delayed) if (this.#jobs.get(id)?.record.step === jobType) delayed++;
+      return {
+        jobType,
+        queued: queue?.length ?? 0,
+        running,
+        delayed,
+        oldestQueuedAt: oldestId === undefined ? null : (this.#jobs.get(oldestId)?.record.updatedAt ?? null),
+        succeeded: counters.succeeded,
+        failed: counters.failed,
+        dead: counters.dead,
+        latency: structuredClone(counters.latency),
+      };
+    });
+    let queued = 0;
+    for (const queue of state.queues.values()) queued += queue.length;
+    return {
+      pipeline,
+      accepted: state.accepted,
+      succeeded: state.succeeded,
+      dead: state.dead,
+      queued,
+      running: state.running.size,
+      failed: state.delayed.size,
+      steps,
+    };
+  }
+
+  async nextRetryAt(pipeline: string): Promise<number | null> {
+    const state = this.#state(pipeline);
+    let earliest: number | null = null;
+    for (const id of state.delayed) {
+      const runAt = this.#jobs.get(id)?.record.runAt;
+      if (runAt !== undefined && (earliest === null || runAt < earliest)) earliest = runAt;
+    }
+    return earliest;
+  }
+
+  async registerWorker(worker: WorkerInfo): Promise<void> {
+    this.#workers.set(worker.workerId, { ...worker });
+  }
+
+  async unregisterWorker(workerId: string): Promise<void> {
+    this.#workers.delete(workerId);
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const cutoff = this.#now() - this.#workerTtlMs;
+    for (const [id, worker] of this.#workers) if (worker.lastSeen < cutoff) this.#workers.delete(id);
+    return [...this.#workers.values()].map((w) => ({ ...w }));
+  }
+
+  async getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined> {
+    const candidates = (await this.listWorkers()).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
+    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
+    return candidates[0];
+  }
+
+  #state(pipeline: string): PipelineState {
+    const state = this.#pipelines.get(pipeline);
+    if (state === undefined) throw new UnknownPipelineError(pipeline, [...this.#pipelines.keys()]);
+    return state;
+  }
+
+  #queue(state: PipelineState, jobType: string): Deque {
+    let queue = state.queues.get(jobType);
+    if (queue === undefined) {
+      queue = new Deque();
+      state.queues.set(jobType, queue);
+    }
+    return queue;
+  }
+
+  #stepCounters(state: PipelineState, jobType: string): StepCounters {
+    let counters = state.steps.get(jobType);
+    if (counters === undefined) {
+      counters = { succeeded: 0, failed: 0, dead: 0, latency: emptyHistogram() };
+      state.steps.set(jobType, counters);
+    }
+    return counters;
+  }
+
+  #leased(jobId: string, token: string): StoredJob | undefined {
+    const stored = this.#jobs.get(jobId);
+    if (stored === undefined || stored.token === undefined || stored.token !== token) return undefined;
+    if (stored.record.status !== "running") return undefined;
+    return stored;
+  }
+
+  #recordStep(record: JobRecord, counters: StepCounters, step: StepRecord): void {
+    counters.succeeded++;
+    observe(counters.latency, step.finishedAt - step.startedAt);
+    record.steps.push(structuredClone(step));
+  }
+
+  #requeueFront(stored: StoredJob, reason: JobError, countAttempt: boolean): void {
+    const record = stored.record;
+    const state = this.#state(record.pipeline);
+    stored.token = undefined;
+    state.running.delete(record.id);
+    if (!countAttempt) record.attempts = Math.max(0, record.attempts - 1);
+    record.status = "queued";
+    record.error = reason;
+    record.workerId = undefined;
+    record.leaseExpiresAt = undefined;
+    record.updatedAt = this.#now();
+    this.#queue(state, record.step).unshift(record.id);
+  }
+
+  #promoteDue(state: PipelineState, now: number): void {
+    if (state.delayed.size === 0) return;
+    const due: JobRecord[] = [];
+    for (const id of state.delayed) {
+      const record = this.#jobs.get(id)?.record;
+      if (record !== undefined && (record.runAt ?? 0) <= now) due.push(record);
+    }
+    due.sort((a, b) => (a.runAt ?? 0) - (b.runAt ?? 0));
+    for (const record of due) {
+      state.delayed.delete(record.id);
+      record.status = "queued";
+      record.runAt = undefined;
+      this.#queue(state, record.step).push(record.id);
+    }
+  }
+
+  #finish(state: PipelineState, record: JobRecord, now: number): void {
+    record.finishedAt = now;
+    record.progress = record.status === "succeeded" ? { fraction: 1 } : record.progress;
+    state.unfinished--;
+    state.finished.push(record.id);
+    while (state.finished.length > this.#maxFinished) this.#forget(state.finished.shift());
+    for (;;) {
+      const oldest = state.finished.peek();
+      const finishedAt = oldest === undefined ? undefined : this.#jobs.get(oldest)?.record.finishedAt;
+      if (finishedAt === undefined || finishedAt > now - this.#maxAgeMs) break;
+      this.#forget(state.finished.shift());
+    }
+  }
+
+  #forget(jobId: string | undefined): void {
+    if (jobId === undefined) return;
+    const record = this.#jobs.get(jobId)?.record;
+    this.#jobs.delete(jobId);
+    if (record?.idempotencyKey !== undefined) this.#idempotency.delete(`${record.pipeline}\u0000${record.idempotencyKey}`);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The storage port: everything the engine asks of storage, in its own words. Two implementations
+ * pass one contract suite (`test/support/storage-contract.ts`): memory (default) and Redis.
+ *
+ * Rules every implementation keeps:
+ * - Every method that changes state is atomic: it happens whole or not at all.
+ * - A job is leased, never popped. A lease carries a `token`; `settle` with a token that is no
+ *   longer the job's current lease (expired and reclaimed, released, already settled) changes
+ *   nothing and reports `stale`.
+ * - Lease expiry and retry times use the storage's own clock (Redis `TIME`), not the caller's.
+ * - Counters stay consistent: accepted = succeeded + dead + queued + running + failed.
+ */
+import type { Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+
+export interface EnqueueRequest {
+  pipeline: string;
+  /** Job types of the pipeline; the job starts at `route[0]`. */
+  route: readonly string[];
+  instructions: Instructions;
+  /** Same key, same pipeline: the same job is answered and nothing new is created. */
+  idempotencyKey?: string | undefined;
+  /** Id to use (tests, replays); a new one is made otherwise. */
+  id?: string | undefined;
+}
+
+export type EnqueueOutcome =
+  | { status: "created"; job: JobRecord }
+  | { status: "duplicate"; job: JobRecord }
+  /** The pipeline holds `maxQueued` jobs not yet finished: nothing was written. */
+  | { status: "busy" };
+
+/** A job handed out for one attempt of its current step. */
+export interface Lease {
+  job: JobRecord;
+  /** Proof of this lease; required to settle. */
+  token: string;
+  /** 1-based attempt at the current step. */
+  attempt: number;
+  expiresAt: number;
+}
+
+export interface StepTiming {
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** What to do with a leased job. Decided by the core (`pipeline-flow.ts`), applied atomically. */
+export type Settlement =
+  | { kind: "advance"; jobId: string; token: string; step: StepRecord; nextIndex: number; input: Instructions }
+  | { kind: "succeed"; jobId: string; token: string; step: StepRecord; result: unknown }
+  | { kind: "retry"; jobId: string; token: string; error: JobError; delayMs: number; timing?: StepTiming | undefined }
+  | { kind: "dead"; jobId: string; token: string; error: JobError; timing?: StepTiming | undefined };
+
+/** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
+export type SettleResult = "ok" | "stale";
+
+export interface WorkerInfo {
+  workerId: string;
+  jobType: string;
+  /** Where the worker takes jobs (its bound address). */
+  address: string;
+  capacity: number;
+  inFlight: number;
+  host: string;
+  pid: number;
+  /** Epoch ms of the last announcement. */
+  lastSeen: number;
+  startedAt?: number | undefined;
+}
+
+export interface ListJobsQuery {
+  pipeline?: string | undefined;
+  status?: JobStatus | undefined;
+  /** Most recent first. Default 50, at most 1000. */
+  limit?: number | undefined;
+}
+
+/** Cumulative latency histogram, Prometheus-style: `counts[i]` observations ≤ `bucketsMs[i]`. */
+export interface LatencyHistogram {
+  bucketsMs: readonly number[];
+  /** Per bucket (not cumulative), plus one last entry for +Inf. */
+  counts: number[];
+  sumMs: number;
+  count: number;
+}
+
+export interface StepStats {
+  jobType: string;
+  queued: number;
+  running: number;
+  /** Waiting for a retry. */
+  delayed: number;
+  /** Epoch ms of the oldest job waiting in this step's queue, or null. */
+  oldestQueuedAt: number | null;
+  /** Attempts of this step that succeeded / failed (a retried job counts each failure). */
+  succeeded: number;
+  failed: number;
+  /** Jobs that died at this step. */
+  dead: number;
+  latency: LatencyHistogram;
+}
+
+export interface PipelineStats {
+  pipeline: string;
+  accepted: number;
+  succeeded: number;
+  dead: number;
+  queued: number;
+  running: number;
+  /** Jobs waiting for a retry (status `failed`). */
+  failed: number;
+  steps: StepStats[];
+}
+
+export interface StorageBackend {
+  /** Opens connections. Safe to call twice. */
+  connect(): Promise<void>;
+  /** Declares the pipelines this process serves (needed before enqueue and stats). */
+  initialize(pipelines: readonly PipelineDefinition[]): Promise<void>;
+  /** Closes connections; in-memory state stays for a later connect. */
+  close(): Promise<void>;
+  /** Answers when storage is reachable; throws StorageUnavailableError otherwise. */
+  ping(): Promise<void>;
+
+  enqueueJob(request: EnqueueRequest): Promise<EnqueueOutcome>;
+  enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]>;
+
+  /**
+   * Leases up to `count` jobs waiting at `jobType` in `pipeline`, oldest first, promoting retries
+   * whose time has come. Each lease increments the job's attempts.
+   */
+  leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]>;
+  /** The original Mario's name: one lease or undefined. */
+  consumeJobOfType(pipeline: string, jobType: string, leaseMs?: number): Promise<Lease | undefined>;
+
+  settle(settlements: readonly Settlement[]): Promise<SettleResult[]>;
+  /** Pushes a lease's expiry to now + `leaseMs`. False when the token is stale. */
+  extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Hands leased jobs back to the front of their queue at once (worker lost or shutting down).
+   * `countAttempt: false` (graceful hand-back) does not count the attempt.
+   */
+  releaseLeases(leases: readonly { jobId: string; token: string }[], reason: JobError, countAttempt: boolean): Promise<number>;
+  /** Returns jobs whose lease expired to their queue; returns how many. */
+  reclaimExpired(pipeline: string): Promise<number>;
+  /** Requeues a dead job at the step it died, with its attempts reset. False if not dead. */
+  redrive(jobId: string): Promise<boolean>;
+
+  /** Records progress of a running attempt (ignored when the token is stale). */
+  setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void>;
+
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]>;
+  listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
+  getStats(pipeline: string): Promise<PipelineStats>;
+  /** Epoch ms of the earliest scheduled retry in the pipeline, or null. For the engine's timer. */
+  nextRetryAt(pipeline: string): Promise<number | null>;
+
+  registerWorker(worker: WorkerInfo): Promise<void>;
+  unregisterWorker(workerId: string): Promise<void>;
+  listWorkers(): Promise<WorkerInfo[]>;
+  getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined>;
+}
+
+export interface RetentionOptions {
+  /** Finished jobs kept per pipeline. Default 10 000. */
+  maxFinished?: number | undefined;
+  /** Finished jobs older than this many milliseconds are dropped. Default 7 days. */
+  maxAgeMs?: number | undefined;
+}
+
+export interface StorageOptions {
+  retention?: RetentionOptions | undefined;
+  /** Unfinished jobs a pipeline may hold before enqueue answers busy. Default 100 000. */
+  maxQueued?: number | undefined;
+  /** Workers not seen for this many milliseconds are left out of listings. Default 30 000. */
+  workerTtlMs?: number | undefined;
+}
+
+export const DEFAULT_MAX_QUEUED = 100_000;
+export const DEFAULT_MAX_FINISHED = 10_000;
+export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+export const DEFAULT_WORKER_TTL_MS = 30_000;
+export const LATENCY_BUCKETS_MS: readonly number[] = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm test`: checks what the suites need outside npm, then runs every test/**/*.test.ts with
+// node's built-in test runner (through tsx). Extra arguments narrow the run: `npm test -- unit`.
+import { spawnSync, spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const needs = [
+  { command: "redis-server", why: "the Redis storage tests", install: "apt-get install redis-server" },
+];
+for (const need of needs) {
+  const found = spawnSync(need.command, ["--version"], { stdio: "ignore" });
+  if (found.error !== undefined || found.status !== 0) {
+    console.error(`npm test: ${need.command} is not installed (needed by ${need.why}); install it with: ${need.install}`);
+    process.exit(1);
+  }
+}
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (entry.endsWith(".test.ts")) found.push(path);
+  }
+  return found;
+}
+
+const filters = process.argv.slice(2);
+const files = findTests("test").filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error(`npm test: no test files match ${filters.join(" ")}`);
+  process.exit(1);
+}
+const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files], {
+  stdio: "inherit",
+  env: { ...process.env, MARIO_LOG_LEVEL: process.env.MARIO_LOG_LEVEL ?? "warn" },
+});
+const forward = (signal) => child.kill(signal);
+process.on("SIGINT", forward);
+process.on("SIGTERM", forward);
+child.on("exit", (code, signal) => process.exit(code ?? (signal === null ? 1 : 1)));

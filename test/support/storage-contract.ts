@@ -1,0 +1,309 @@
+/**
+ * The storage contract: one suite every StorageBackend passes. Run by
+ * test/unit/memory-storage.test.ts and test/integration/redis-storage.test.ts.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import type { JobError } from "../../src/core/job.ts";
+import type { Settlement, StorageBackend, StorageOptions } from "../../src/storage/storage-backend.ts";
+import { eventually } from "./eventually.ts";
+
+export interface ContractTarget {
+  /** A fresh, empty backend (its own key prefix), connected or not. */
+  create(options?: StorageOptions): Promise<StorageBackend>;
+  /** Called once after the suite. */
+  teardown?(): Promise<void>;
+}
+
+const P = "contract-pipe";
+const ROUTE = ["first", "second"];
+const boom: JobError = { name: "Error", message: "boom", stack: "Error: boom\n    at test" };
+
+export function storageContract(name: string, target: ContractTarget): void {
+  describe(`storage contract: ${name}`, () => {
+    const opened: StorageBackend[] = [];
+    const open = async (options?: StorageOptions): Promise<StorageBackend> => {
+      const storage = await target.create(options);
+      opened.push(storage);
+      await storage.connect();
+      await storage.initialize([
+        { name: P, steps: ROUTE },
+        { name: "other", steps: ["first"] },
+      ]);
+      return storage;
+    };
+    after(async () => {
+      for (const storage of opened) await storage.close();
+      await target.teardown?.();
+    });
+
+    const enqueue = async (storage: StorageBackend, instructions: Record<string, unknown>, idempotencyKey?: string) => {
+      const outcome = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions, idempotencyKey });
+      assert.notEqual(outcome.status, "busy");
+      if (outcome.status === "busy") throw new Error("busy");
+      return outcome.job;
+    };
+
+    it("enqueues a queued job at the first step with its instructions", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, { size: 10 });
+      assert.equal(job.status, "queued");
+      assert.equal(job.step, "first");
+      assert.equal(job.stepIndex, 0);
+      assert.equal(job.attempts, 0);
+      assert.deepEqual(job.instructions, { size: 10 });
+      const stored = await storage.getJob(job.id);
+      assert.equal(stored?.id, job.id);
+      assert.deepEqual(stored?.route, ROUTE);
+      assert.equal(await storage.getJob("00000000000000000000zz"), undefined);
+    });
+
+    it("leases FIFO per job type, and only jobs of that type and pipeline", async () => {
+      const storage = await open();
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push((await enqueue(storage, { i })).id);
+      await storage.enqueueJob({ pipeline: "other", route: ["first"], instructions: { other: true } });
+      assert.deepEqual(await storage.leaseNext(P, "second", 10, 10_000), []);
+      const firstTwo = await storage.leaseNext(P, "first", 2, 10_000);
+      const rest = await storage.leaseNext(P, "first", 10, 10_000);
+      assert.deepEqual([...firstTwo, ...rest].map((l) => l.job.id), ids);
+      for (const lease of [...firstTwo, ...rest]) {
+        assert.equal(lease.attempt, 1);
+        assert.equal(lease.job.status, "running");
+      }
+      const job = await storage.getJob(ids[0]!);
+      assert.equal(job?.status, "running");
+      assert.equal(job?.attempts, 1);
+    });
+
+    it("consumeJobOfType leases one job or answers undefined", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, { a: 1 });
+      const lease = await storage.consumeJobOfType(P, "first");
+      assert.equal(lease?.job.id, job.id);
+      assert.equal(await storage.consumeJobOfType(P, "first"), undefined);
+    });
+
+    it("advance acks the step and queues the next one atomically, keeping the step's output", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, { size: 1 });
+      const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.ok(lease);
+      const now = Date.now();
+      const step = { jobType: "first", output: { path: "/tmp/x" }, attempts: 1, startedAt: now, finishedAt: now + 5 };
+      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: lease.token, step, nextIndex: 1, input: { path: "/tmp/x" } }]), ["ok"]);
+      const advanced = await storage.getJob(job.id);
+      assert.equal(advanced?.status, "queued");
+      assert.equal(advanced?.step, "second");
+      assert.equal(advanced?.stepIndex, 1);
+      assert.equal(advanced?.attempts, 0);
+      assert.deepEqual(advanced?.input, { path: "/tmp/x" });
+      assert.deepEqual(advanced?.steps.map((s) => s.output), [{ path: "/tmp/x" }]);
+      const [next] = await storage.leaseNext(P, "second", 1, 10_000);
+      assert.equal(next?.job.id, job.id);
+      assert.equal(next?.attempt, 1);
+      const done = { jobType: "second", output: { ok: true }, attempts: 1, startedAt: now, finishedAt: now + 1 };
+      assert.deepEqual(await storage.settle([{ kind: "succeed", jobId: job.id, token: next.token, step: done, result: { ok: true } }]), ["ok"]);
+      const final = await storage.getJob(job.id);
+      assert.equal(final?.status, "succeeded");
+      assert.deepEqual(final?.result, { ok: true });
+      assert.equal(final?.steps.length, 2);
+      assert.ok(final?.finishedAt !== undefined);
+    });
+
+    it("an expired lease returns the job to the queue, and the next lease has attempt + 1", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, {});
+      const [lease] = await storage.leaseNext(P, "first", 1, 30);
+      assert.equal(lease?.attempt, 1);
+      await eventually(async () => (await storage.reclaimExpired(P)) === 1, { timeoutMs: 3000, message: "lease never expired" });
+      const reclaimed = await storage.getJob(job.id);
+      assert.equal(reclaimed?.status, "queued");
+      assert.equal(reclaimed?.error?.code, "LEASE_LOST");
+      const [again] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(again?.job.id, job.id);
+      assert.equal(again?.attempt, 2);
+    });
+
+    it("a late ack from an expired lease is refused and changes nothing", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, {});
+      const [old] = await storage.leaseNext(P, "first", 1, 30);
+      await eventually(async () => (await storage.reclaimExpired(P)) === 1, { timeoutMs: 3000, message: "lease never expired" });
+      const [fresh] = await storage.leaseNext(P, "first", 1, 10_000);
+      const now = Date.now();
+      const step = { jobType: "first", output: { late: true }, attempts: 1, startedAt: now, finishedAt: now };
+      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: old!.token, step, nextIndex: 1, input: { late: true } }]), ["stale"]);
+      const record = await storage.getJob(job.id);
+      assert.equal(record?.status, "running");
+      assert.equal(record?.stepIndex, 0);
+      assert.equal(await storage.extendLease(job.id, old!.token, 1000), false);
+      assert.equal(await storage.extendLease(job.id, fresh!.token, 1000), true);
+      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["stale"]);
+    });
+
+    it("retry schedules the job after its delay; dead keeps the error; redrive requeues it", async () => {
+      const storage = await open();
+      const job = await enqueue(storage, {});
+      const [first] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.deepEqual(await storage.settle([{ kind: "retry", jobId: job.id, token: first!.token, error: boom, delayMs: 60_000 }]), ["ok"]);
+      const waiting = await storage.getJob(job.id);
+      assert.equal(waiting?.status, "failed");
+      assert.equal(waiting?.error?.message, "boom");
+      assert.ok((await storage.nextRetryAt(P)) !== null);
+      assert.deepEqual(await storage.leaseNext(P, "first", 1, 10_000), [], "a job waiting for its retry is not leased early");
+
+      const job2 = await enqueue(storage, {});
+      const [a] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(a?.job.id, job2.id);
+      await storage.settle([{ kind: "retry", jobId: job2.id, token: a.token, error: boom, delayMs: 0 }]);
+      const [b] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(b?.job.id, job2.id);
+      assert.equal(b?.attempt, 2);
+      assert.deepEqual(await storage.settle([{ kind: "dead", jobId: job2.id, token: b.token, error: boom }]), ["ok"]);
+      const dead = await storage.getJob(job2.id);
+      assert.equal(dead?.status, "dead");
+      assert.deepEqual(dead?.error, boom);
+      assert.equal(dead?.attempts, 2);
+
+      assert.equal(await storage.redrive(job.id), false, "only dead jobs are redriven");
+      assert.equal(await storage.redrive(job2.id), true);
+      const redriven = await storage.getJob(job2.id);
+      assert.equal(redriven?.status, "queued");
+      assert.equal(redriven?.attempts, 0);
+      const [c] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(c?.job.id, job2.id);
+      assert.equal(c?.attempt, 1);
+    });
+
+    it("releasing leases puts jobs at the front; a graceful hand-back does not count the attempt", async () => {
+      const storage = await open();
+      const j1 = await enqueue(storage, { n: 1 });
+      const j2 = await enqueue(storage, { n: 2 });
+      const [l1] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: l1!.token }], { name: "ShutdownError", message: "bye" }, false), 1);
+      const [again] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(again?.job.id, j1.id, "released job comes before the ones behind it");
+      assert.equal(again?.attempt, 1);
+      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: again.token }], { name: "LeaseLostError", message: "lost" }, true), 1);
+      const [third] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(third?.attempt, 2);
+      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: "not-the-token" }], boom, true), 0);
+      const [l2] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(l2?.job.id, j2.id);
+    });
+
+    it("the same idempotency key gives the same job", async () => {
+      const storage = await open();
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, () => storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: { x: 1 }, idempotencyKey: "k-1" })),
+      );
+      const created = outcomes.filter((o) => o.status === "created");
+      assert.equal(created.length, 1);
+      const ids = new Set(outcomes.map((o) => (o.status === "busy" ? "busy" : o.job.id)));
+      assert.equal(ids.size, 1);
+      const other = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: { x: 1 }, idempotencyKey: "k-2" });
+      assert.equal(other.status, "created");
+      assert.equal((await storage.getStats(P)).accepted, 2);
+    });
+
+    it("answers busy when the pipeline holds maxQueued unfinished jobs, writing nothing", async () => {
+      const storage = await open({ maxQueued: 3 });
+      for (let i = 0; i < 3; i++) await enqueue(storage, { i });
+      const outcome = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: { i: 4 } });
+      assert.equal(outcome.status, "busy");
+      const stats = await storage.getStats(P);
+      assert.equal(stats.accepted, 3);
+      assert.equal(stats.queued, 3);
+      const batch = await storage.enqueueJobs([{ pipeline: "other", route: ["first"], instructions: {} }]);
+      assert.equal(batch[0]?.status, "created", "the limit is per pipeline");
+    });
+
+    it("keeps counters consistent: accepted = succeeded + dead + queued + running + failed", async () => {
+      const storage = await open();
+      const outcomes = await storage.enqueueJobs(Array.from({ length: 12 }, (_, i) => ({ pipeline: P, route: ROUTE, instructions: { i } })));
+      assert.equal(outcomes.filter((o) => o.status === "created").length, 12);
+      const leases = await storage.leaseNext(P, "first", 8, 10_000);
+      const now = Date.now();
+      const settlements: Settlement[] = leases.map((lease, i): Settlement => {
+        const step = { jobType: "first", output: { i }, attempts: 1, startedAt: now, finishedAt: now + i };
+        if (i < 3) return { kind: "succeed", jobId: lease.job.id, token: lease.token, step, result: { i } };
+        if (i < 5) return { kind: "advance", jobId: lease.job.id, token: lease.token, step, nextIndex: 1, input: { i } };
+        const timing = { startedAt: now, finishedAt: now + 2 };
+        if (i < 6) return { kind: "dead", jobId: lease.job.id, token: lease.token, error: boom, timing };
+        if (i < 7) return { kind: "retry", jobId: lease.job.id, token: lease.token, error: boom, delayMs: 60_000, timing };
+        return { kind: "advance", jobId: lease.job.id, token: "stale-token", step, nextIndex: 1, input: {} };
+      });
+      const results = await storage.settle(settlements);
+      assert.deepEqual(results, ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "stale"]);
+      const stats = await storage.getStats(P);
+      assert.equal(stats.accepted, 12);
+      assert.equal(stats.succeeded, 3);
+      assert.equal(stats.dead, 1);
+      assert.equal(stats.failed, 1);
+      assert.equal(stats.running, 1);
+      assert.equal(stats.queued, 4 + 2);
+      assert.equal(stats.accepted, stats.succeeded + stats.dead + stats.queued + stats.running + stats.failed);
+      const first = stats.steps.find((s) => s.jobType === "first");
+      const second = stats.steps.find((s) => s.jobType === "second");
+      assert.equal(first?.succeeded, 5);
+      assert.equal(first?.failed, 2);
+      assert.equal(first?.dead, 1);
+      assert.equal(first?.queued, 4);
+      assert.equal(first?.running, 1);
+      assert.equal(first?.delayed, 1);
+      assert.equal(second?.queued, 2);
+      assert.equal(first?.latency.count, 7);
+      assert.ok(first?.oldestQueuedAt !== null && first.oldestQueuedAt <= Date.now());
+    });
+
+    it("lists jobs most recent first, by pipeline and status, and records progress", async () => {
+      const storage = await open();
+      const a = await enqueue(storage, { n: "a" });
+      const b = await enqueue(storage, { n: "b" });
+      const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
+      await storage.setProgress(a.id, lease!.token, 0.5, "half");
+      await storage.setProgress(a.id, "stale", 0.9, "ignored");
+      assert.deepEqual((await storage.getJob(a.id))?.progress, { fraction: 0.5, message: "half" });
+      const listed = await storage.listJobs({ pipeline: P });
+      assert.deepEqual(listed.map((j) => j.id).slice(0, 2), [b.id, a.id]);
+      const running = await storage.listJobs({ pipeline: P, status: "running" });
+      assert.deepEqual(running.map((j) => j.id), [a.id]);
+      const many = await storage.getJobs([b.id, "00000000000000000000zz", a.id]);
+      assert.deepEqual(many.map((j) => j?.id), [b.id, undefined, a.id]);
+    });
+
+    it("keeps at most maxFinished finished jobs per pipeline", async () => {
+      const storage = await open({ retention: { maxFinished: 3 } });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const job = await enqueue(storage, { i });
+        ids.push(job.id);
+        const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
+        await storage.settle([{ kind: "dead", jobId: job.id, token: lease!.token, error: boom }]);
+      }
+      const kept = await storage.getJobs(ids);
+      assert.deepEqual(kept.map((j) => j !== undefined), [false, false, true, true, true]);
+      assert.equal((await storage.getStats(P)).dead, 5, "counters are not trimmed with the records");
+    });
+
+    it("registers workers and finds the one with the most free capacity", async () => {
+      const storage = await open();
+      const base = { address: "tcp://127.0.0.1:1", host: "h", pid: 1, lastSeen: Date.now() };
+      await storage.registerWorker({ ...base, workerId: "w1", jobType: "first", capacity: 2, inFlight: 2 });
+      await storage.registerWorker({ ...base, workerId: "w2", jobType: "first", capacity: 4, inFlight: 1 });
+      await storage.registerWorker({ ...base, workerId: "w3", jobType: "second", capacity: 9, inFlight: 0 });
+      assert.equal((await storage.getNextAvailableWorkerForType("first"))?.workerId, "w2");
+      assert.equal((await storage.listWorkers()).length, 3);
+      await storage.unregisterWorker("w2");
+      assert.equal(await storage.getNextAvailableWorkerForType("first"), undefined);
+      assert.deepEqual((await storage.listWorkers()).map((w) => w.workerId).sort(), ["w1", "w3"]);
+    });
+
+    it("rejects an unknown pipeline with a typed error", async () => {
+      const storage = await open();
+      await assert.rejects(storage.enqueueJob({ pipeline: "nope", route: ["first"], instructions: {} }), { code: "UNKNOWN_PIPELINE" });
+    });
+  });
+}
