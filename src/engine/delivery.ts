@@ -54,4 +54,8 @@ export interface DispatchTarget {
   readonly capacity: number;
   /** Hands deliveries over; a rejection hands their leases back to the queue. */
   send(deliveries: Delivery[]): Promise<void>;
+  /** Where it runs, for listings: address, host, pid. */
+  readonly address?: string | undefined;
+  readonly host?: string | undefined;
+  readonly pid?: number | undefined;
 }

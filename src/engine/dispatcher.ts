@@ -18,7 +18,8 @@ import { isFinal, isInstructions, type JobError, type JobRecord, type JobStatus 
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { EnqueueOutcome, Lease, Settlement, SettleResult, StorageBackend } from "../storage/storage-backend.ts";
+import { hostname } from "node:os";
+import type { EnqueueOutcome, Lease, Settlement, SettleResult, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Delivery, DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
 
 export interface JobFinishedEvent {
@@ -73,6 +74,8 @@ interface InFlight {
 interface WorkerSlot {
   target: DispatchTarget;
   inFlight: Map<string, InFlight>;
+  startedAt: number;
+  lastSeen: number;
 }
 
 interface PendingSettle {
@@ -189,9 +192,31 @@ export class Dispatcher {
   addWorker(target: DispatchTarget, policy?: StepPolicy): void {
     if (policy !== undefined) this.#policies.set(target.jobType, policy);
     const existing = this.#workers.get(target.workerId);
-    this.#workers.set(target.workerId, { target, inFlight: existing?.inFlight ?? new Map() });
+    const now = Date.now();
+    this.#workers.set(target.workerId, { target, inFlight: existing?.inFlight ?? new Map(), startedAt: existing?.startedAt ?? now, lastSeen: now });
     if (existing === undefined) this.events.emit("worker:added", target.workerId, target.jobType);
     this.kick();
+  }
+
+  /** Records a heartbeat of a worker. */
+  touch(workerId: string): void {
+    const slot = this.#workers.get(workerId);
+    if (slot !== undefined) slot.lastSeen = Date.now();
+  }
+
+  /** The workers this dispatcher feeds, with their jobs in flight. */
+  workers(): WorkerInfo[] {
+    return [...this.#workers.values()].map((slot) => ({
+      workerId: slot.target.workerId,
+      jobType: slot.target.jobType,
+      address: slot.target.address ?? "in-process",
+      capacity: slot.target.capacity,
+      inFlight: slot.inFlight.size,
+      host: slot.target.host ?? hostname(),
+      pid: slot.target.pid ?? process.pid,
+      lastSeen: slot.lastSeen,
+      startedAt: slot.startedAt,
+    }));
   }
 
   hasWorker(workerId: string): boolean {

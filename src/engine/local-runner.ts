@@ -15,12 +15,12 @@ import { BusyError } from "../core/errors/busy-error.ts";
 import { UnknownJobTypeError } from "../core/errors/unknown-job-type-error.ts";
 import type { JobRecord } from "../core/job.ts";
 import { validatePipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
-import { resolveStepPolicy } from "../core/step-config.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import { Dispatcher, waitForFinal } from "./dispatcher.ts";
 import { LocalWorker } from "./local-worker.ts";
+import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";
 
 export interface LocalRunnerOptions {
@@ -29,6 +29,8 @@ export interface LocalRunnerOptions {
   /** Default: a new MemoryStorageBackend. */
   storage?: StorageBackend | undefined;
   logger?: Logger | undefined;
+  /** How each step runs. Default: in this process (InProcessExecutor). */
+  executorFor?: ((step: StepDefinition) => StepExecutor) | undefined;
   /** Workers started per step (each with the step's concurrency). Default 1. */
   workersPerStep?: number | undefined;
   reclaimIntervalMs?: number | undefined;
@@ -39,6 +41,8 @@ export class LocalRunner {
   readonly #steps: readonly StepDefinition[];
   readonly #logger: Logger;
   readonly #workersPerStep: number;
+  readonly #executorFor: (step: StepDefinition) => StepExecutor;
+  #executors: StepExecutor[] = [];
   #workers: LocalWorker[] = [];
 
   constructor(options: LocalRunnerOptions) {
@@ -47,6 +51,7 @@ export class LocalRunner {
     this.#steps = options.steps;
     this.#logger = options.logger ?? silentLogger;
     this.#workersPerStep = Math.max(1, options.workersPerStep ?? 1);
+    this.#executorFor = options.executorFor ?? ((step) => new InProcessExecutor(step));
     this.dispatcher = new Dispatcher({
       storage: options.storage ?? new MemoryStorageBackend(),
       pipelines: options.pipelines,
@@ -62,11 +67,12 @@ export class LocalRunner {
   async start(): Promise<void> {
     await this.dispatcher.start();
     for (const step of this.#steps) {
-      const policy = resolveStepPolicy(step.config);
+      const executor = this.#executorFor(step);
+      this.#executors.push(executor);
       for (let i = 0; i < this.#workersPerStep; i++) {
-        const worker = new LocalWorker({ jobType: step.jobType, handler: step.handler, policy, dispatcher: this.dispatcher, logger: this.#logger });
+        const worker = new LocalWorker({ executor, dispatcher: this.dispatcher, logger: this.#logger });
         this.#workers.push(worker);
-        this.dispatcher.addWorker(worker, policy);
+        this.dispatcher.addWorker(worker, executor.policy);
       }
     }
   }
@@ -99,9 +105,11 @@ export class LocalRunner {
     clearTimeout(timer);
     for (const worker of this.#workers) await this.dispatcher.removeWorker(worker.workerId, "shutdown", "stopped");
     await Promise.all(this.#workers.map((w) => w.stop()));
+    await Promise.all(this.#executors.map((e) => e.close()));
     await this.dispatcher.stop();
     await this.storage.close();
     this.#workers = [];
+    this.#executors = [];
   }
 
   jobTypes(): string[] {

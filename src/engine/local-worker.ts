@@ -3,27 +3,26 @@
  * `mario up` for functions it serves itself.
  */
 import { newId } from "../core/ids.ts";
-import type { StepPolicy } from "../core/step-config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Delivery, DispatchTarget, StepHandler } from "./delivery.ts";
+import type { Delivery, DispatchTarget } from "./delivery.ts";
 import type { Dispatcher } from "./dispatcher.ts";
-import { runAttempt } from "./step-runner.ts";
+import type { StepExecutor } from "./step-executor.ts";
 
 export class LocalWorker implements DispatchTarget {
   readonly workerId: string;
   readonly jobType: string;
   readonly capacity: number;
-  readonly #handler: StepHandler;
+  readonly #executor: StepExecutor;
   readonly #dispatcher: Dispatcher;
   readonly #logger: Logger;
   readonly #shutdown = new AbortController();
   readonly #running = new Set<Promise<void>>();
 
-  constructor(options: { jobType: string; handler: StepHandler; policy: StepPolicy; dispatcher: Dispatcher; logger: Logger }) {
-    this.workerId = `local-${options.jobType}-${newId().slice(-8)}`;
-    this.jobType = options.jobType;
-    this.capacity = options.policy.concurrency;
-    this.#handler = options.handler;
+  constructor(options: { executor: StepExecutor; dispatcher: Dispatcher; logger: Logger }) {
+    this.jobType = options.executor.jobType;
+    this.workerId = `local-${this.jobType}-${newId().slice(-8)}`;
+    this.capacity = options.executor.policy.concurrency;
+    this.#executor = options.executor;
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
   }
@@ -47,10 +46,10 @@ export class LocalWorker implements DispatchTarget {
   }
 
   async #run(delivery: Delivery): Promise<void> {
-    const outcome = await runAttempt(this.#handler, delivery, {
+    const outcome = await this.#executor.execute(delivery, {
       workerId: this.workerId,
       logger: this.#logger,
-      shutdownSignal: this.#shutdown.signal,
+      signal: this.#shutdown.signal,
       onProgress: (fraction, message) => this.#dispatcher.progress([{ jobId: delivery.jobId, token: delivery.token, fraction, message }]),
     });
     await this.#dispatcher.report([outcome]).catch((error: unknown) => {

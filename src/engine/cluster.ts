@@ -1,0 +1,40 @@
+/**
+ * What the HTTP gateway and the dashboard see of a running Mario: pipelines, jobs, stats, workers,
+ * live events. One interface, two implementations: `DispatcherCluster` (the engine in this
+ * process, as `mario up` runs it) and a remote one (a gateway in front of pipeline servers).
+ */
+import type { JobRecord } from "../core/job.ts";
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import type { TypedEmitter } from "../core/typed-emitter.ts";
+import type { EnqueueOutcome, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { JobFinishedEvent, StepFinishedEvent } from "./dispatcher.ts";
+
+export interface ClusterEvents extends Record<string, unknown[]> {
+  "job:accepted": [job: { jobId: string; pipeline: string }];
+  "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
+  "step:finished": [event: StepFinishedEvent];
+  "job:finished": [event: JobFinishedEvent];
+  "worker:added": [workerId: string, jobType: string];
+  "worker:removed": [workerId: string, jobType: string, reason: string];
+}
+
+export type Readiness = { ok: true } | { ok: false; reason: string };
+
+export interface Cluster {
+  /** Every pipeline served, one-step pipelines included. */
+  pipelines(): readonly PipelineDefinition[];
+  /** Throws UnknownPipelineError, InvalidInstructionsError; answers `busy` when saturated. */
+  enqueue(pipeline: string, instructions: unknown, options?: { idempotencyKey?: string | undefined }): Promise<EnqueueOutcome>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** The job's record once final, or its current record when `timeoutMs` passes first. */
+  waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined>;
+  /** Requeues a dead job. False when the job is not dead. */
+  redrive(jobId: string): Promise<boolean>;
+  listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
+  stats(): Promise<PipelineStats[]>;
+  workers(): Promise<WorkerInfo[]>;
+  /** Storage answers and the pipeline link is up. */
+  ready(): Promise<Readiness>;
+  /** Live changes, for server-sent events. */
+  readonly events: TypedEmitter<ClusterEvents>;
+}

@@ -1,0 +1,50 @@
+/**
+ * How a worker runs one attempt: in this process (`InProcessExecutor`), or isolated where the
+ * host can stop a runaway (the function host's executors). Workers of every transport take one.
+ */
+import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Delivery, StepOutcome } from "./delivery.ts";
+import type { StepDefinition } from "./step-definition.ts";
+import { runAttempt } from "./step-runner.ts";
+
+export interface ExecuteHooks {
+  workerId: string;
+  logger: Logger;
+  /** Aborts the attempt (shutdown). */
+  signal: AbortSignal;
+  onProgress(fraction: number, message?: string): void;
+}
+
+export interface StepExecutor {
+  readonly jobType: string;
+  readonly policy: StepPolicy;
+  /** Runs one attempt; never rejects: failures, timeouts and crashes come back as outcomes. */
+  execute(delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome>;
+  /** Releases what the executor holds (threads, processes). */
+  close(): Promise<void>;
+}
+
+/** Runs the step function in this process (no hard isolation: a blocked event loop blocks all). */
+export class InProcessExecutor implements StepExecutor {
+  readonly jobType: string;
+  readonly policy: StepPolicy;
+  readonly #step: StepDefinition;
+
+  constructor(step: StepDefinition, policy: StepPolicy = resolveStepPolicy(step.config)) {
+    this.#step = step;
+    this.jobType = step.jobType;
+    this.policy = policy;
+  }
+
+  execute(delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome> {
+    return runAttempt(this.#step.handler, delivery, {
+      workerId: hooks.workerId,
+      logger: hooks.logger,
+      shutdownSignal: hooks.signal,
+      onProgress: (fraction, message) => hooks.onProgress(fraction, message),
+    });
+  }
+
+  async close(): Promise<void> {}
+}
