@@ -14,7 +14,7 @@
 import { BusyError } from "../core/errors/busy-error.ts";
 import { UnknownJobTypeError } from "../core/errors/unknown-job-type-error.ts";
 import type { JobRecord } from "../core/job.ts";
-import { validatePipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
+import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
@@ -24,6 +24,7 @@ import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";
 
 export interface LocalRunnerOptions {
+  /** Declared pipelines; every step is also served as a one-step pipeline of its own name. */
   pipelines: readonly PipelineDefinition[];
   steps: readonly StepDefinition[];
   /** Default: a new MemoryStorageBackend. */
@@ -54,7 +55,7 @@ export class LocalRunner {
     this.#executorFor = options.executorFor ?? ((step) => new InProcessExecutor(step));
     this.dispatcher = new Dispatcher({
       storage: options.storage ?? new MemoryStorageBackend(),
-      pipelines: options.pipelines,
+      pipelines: withSingleStepPipelines(options.pipelines, jobTypes),
       logger: this.#logger,
       reclaimIntervalMs: options.reclaimIntervalMs,
     });
