@@ -13,11 +13,19 @@ export function newId(now: number = Date.now()): string {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(12);
+  if (poolOffset + 12 > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
   let random = "";
-  for (const byte of bytes) random += ALPHABET[byte % 32]!;
+  for (let i = 0; i < 12; i++) random += ALPHABET[pool[poolOffset + i]! % 32]!;
+  poolOffset += 12;
   return time + random;
 }
+
+// Random bytes drawn 4 KiB at a time: one system call per ~340 ids instead of one per id.
+let pool = randomBytes(4096);
+let poolOffset = 0;
 
 const ID_PATTERN = /^[0-9a-z]{22}$/;
 

@@ -2,6 +2,7 @@
  * A worker that runs a step function in this process. Used by the in-process runner and by
  * `mario up` for functions it serves itself.
  */
+import { setMaxListeners } from "node:events";
 import { newId } from "../core/ids.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, DispatchTarget } from "./delivery.ts";
@@ -23,6 +24,8 @@ export class LocalWorker implements DispatchTarget {
     this.workerId = `local-${this.jobType}-${newId().slice(-8)}`;
     this.capacity = options.executor.policy.concurrency;
     this.#executor = options.executor;
+    // Every running attempt listens on this signal: as many listeners as the concurrency.
+    setMaxListeners(0, this.#shutdown.signal);
     this.#dispatcher = options.dispatcher;
     this.#logger = options.logger;
   }

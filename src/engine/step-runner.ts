@@ -38,7 +38,9 @@ export async function runAttempt(handler: StepHandler, delivery: Delivery, optio
           jobType: delivery.jobType,
           stepIndex: delivery.stepIndex,
           attempt: delivery.attempt,
-          logger: options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt }),
+          get logger() {
+            return options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
+          },
           deadline: startedAt + delivery.timeoutMs,
           signal: controller.signal,
           progress: (fraction, message) => options.onProgress?.(fraction, message),

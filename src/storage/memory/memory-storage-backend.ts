@@ -140,13 +140,15 @@ export class MemoryStorageBackend implements StorageBackend {
       step: first,
       status: "queued",
       attempts: 0,
+      // Never mutated in place, so the record's instructions and first input may share one copy.
       instructions: structuredClone(request.instructions),
-      input: structuredClone(request.instructions),
+      input: {},
       steps: [],
       idempotencyKey: request.idempotencyKey,
       createdAt: now,
       updatedAt: now,
     };
+    record.input = record.instructions;
     this.#jobs.set(record.id, { record });
     if (idemKey !== undefined) this.#idempotency.set(idemKey, record.id);
     state.accepted++;
@@ -177,7 +179,8 @@ export class MemoryStorageBackend implements StorageBackend {
       record.leaseExpiresAt = now + leaseMs;
       record.runAt = undefined;
       state.running.add(id);
-      leases.push({ job: structuredClone(record), token, attempt: record.attempts, expiresAt: record.leaseExpiresAt });
+      // A shallow copy: the engine reads leases and never mutates them.
+      leases.push({ job: { ...record }, token, attempt: record.attempts, expiresAt: record.leaseExpiresAt });
     }
     return leases;
   }
@@ -205,10 +208,11 @@ export class MemoryStorageBackend implements StorageBackend {
     record.updatedAt = now;
     switch (settlement.kind) {
       case "advance": {
-        this.#recordStep(record, counters, settlement.step);
+        const input = structuredClone(settlement.input);
+        this.#recordStep(record, counters, { ...settlement.step, output: input });
         record.stepIndex = settlement.nextIndex;
         record.step = record.route[settlement.nextIndex] ?? record.step;
-        record.input = structuredClone(settlement.input);
+        record.input = input;
         record.attempts = 0;
         record.progress = undefined;
         record.error = undefined;
@@ -217,8 +221,9 @@ export class MemoryStorageBackend implements StorageBackend {
         return "ok";
       }
       case "succeed": {
-        this.#recordStep(record, counters, settlement.step);
-        record.result = structuredClone(settlement.result);
+        const output = structuredClone(settlement.step.output);
+        this.#recordStep(record, counters, { ...settlement.step, output });
+        record.result = settlement.result === settlement.step.output ? output : structuredClone(settlement.result);
         record.error = undefined;
         record.status = "succeeded";
         state.succeeded++;
@@ -428,10 +433,11 @@ export class MemoryStorageBackend implements StorageBackend {
     return stored;
   }
 
+  /** `step` must be a copy the caller owns. */
   #recordStep(record: JobRecord, counters: StepCounters, step: StepRecord): void {
     counters.succeeded++;
     observe(counters.latency, step.finishedAt - step.startedAt);
-    record.steps.push(structuredClone(step));
+    record.steps.push(step);
   }
 
   #requeueFront(stored: StoredJob, reason: JobError, countAttempt: boolean): void {
