@@ -1,0 +1,148 @@
+/**
+ * Mario's wire protocol over ZeroMQ. Every message is three frames: `[version, type, body]`:
+ * the version tag `"MARIO1"`, an explicit string type, and a JSON body validated by a zod schema
+ * for that type. A ROUTER prepends the peer's routing id, which the socket code strips first.
+ *
+ * ```ts
+ * const frames = encode("ack", { acks: [{ jobId, token }] });        // [Buffer, Buffer, Buffer]
+ * const decoded = decode(received, { maxBytes: 16 * 1024 * 1024 });
+ * if (decoded instanceof ProtocolError) drops.count(decoded); else handle(decoded);
+ * ```
+ *
+ * Who sends what:
+ * - worker PUB → pipeline SUB: `announce` (also the heartbeat), `bye`
+ * - pipeline DEALER → worker ROUTER: `jobs`, `ack`
+ * - worker ROUTER → pipeline DEALER: `results`, `progress`, `bye`
+ * - client PUSH → pipeline PULL: `enqueue`, `wait`; pipeline PUSH → client PULL: `reply`
+ */
+import { z } from "zod";
+import { ProtocolError } from "../core/errors/protocol-error.ts";
+import { OversizedMessageError } from "./oversized-message-error.ts";
+
+export const PROTOCOL_VERSION = "MARIO1";
+
+/** Largest message accepted by default: 16 MiB, over all frames. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const instructions = z.record(z.string(), z.unknown());
+const jobError = z.object({
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+  code: z.string().optional(),
+  retryable: z.boolean().optional(),
+});
+const id = z.string().min(1).max(200);
+const lease = z.object({ jobId: id, token: id });
+
+const delivery = z.object({
+  jobId: id,
+  token: id,
+  pipeline: z.string().min(1),
+  jobType: z.string().min(1),
+  stepIndex: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+  input: instructions,
+  timeoutMs: z.number().int().positive(),
+});
+
+const outcomeBase = { jobId: id, token: id, startedAt: z.number(), finishedAt: z.number(), workerId: id };
+const outcome = z.discriminatedUnion("ok", [
+  z.object({ ...outcomeBase, ok: z.literal(true), output: z.unknown() }),
+  z.object({ ...outcomeBase, ok: z.literal(false), error: jobError }),
+]);
+
+const backoff = z.object({
+  type: z.enum(["fixed", "exponential"]).optional(),
+  delayMs: z.number().optional(),
+  maxDelayMs: z.number().optional(),
+  jitter: z.number().optional(),
+});
+
+export const schemas = {
+  announce: z.object({
+    workerId: id,
+    jobType: z.string().min(1),
+    address: z.string().min(1),
+    capacity: z.number().int().nonnegative(),
+    inFlight: z.number().int().nonnegative(),
+    host: z.string(),
+    pid: z.number().int(),
+    heartbeatMs: z.number().int().positive(),
+    /** True while the worker shuts down: send it nothing new. */
+    draining: z.boolean().default(false),
+    policy: z.object({ timeoutMs: z.number().int().positive(), retries: z.number().int().nonnegative(), backoff }),
+  }),
+  /** The worker hands these jobs back; `final`: it is gone, remove it. */
+  bye: z.object({ workerId: id, handBack: z.array(id), final: z.boolean() }),
+  jobs: z.object({ deliveries: z.array(delivery).min(1) }),
+  results: z.object({ workerId: id, outcomes: z.array(outcome).min(1) }),
+  ack: z.object({ acks: z.array(lease) }),
+  progress: z.object({
+    reports: z.array(z.object({ jobId: id, token: id, fraction: z.number().min(0).max(1), message: z.string().optional() })),
+  }),
+  enqueue: z.object({
+    requestId: id,
+    replyTo: z.string().min(1),
+    pipeline: z.string().min(1),
+    instructions: z.unknown(),
+    idempotencyKey: z.string().min(1).max(500).optional(),
+  }),
+  wait: z.object({ requestId: id, replyTo: z.string().min(1), jobId: id, timeoutMs: z.number().int().nonnegative() }),
+  reply: z.object({
+    requestId: id,
+    ok: z.boolean(),
+    job: z.record(z.string(), z.unknown()).optional(),
+    duplicate: z.boolean().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  }),
+} as const;
+
+export type MessageType = keyof typeof schemas;
+export type Body<T extends MessageType> = z.infer<(typeof schemas)[T]>;
+export type BodyInput<T extends MessageType> = z.input<(typeof schemas)[T]>;
+export type Message = { [T in MessageType]: { type: T; body: Body<T> } }[MessageType];
+
+export const MESSAGE_TYPES = Object.keys(schemas) as MessageType[];
+
+/** The three frames of a message. */
+export function encode<T extends MessageType>(type: T, body: BodyInput<T>): [Buffer, Buffer, Buffer] {
+  return [Buffer.from(PROTOCOL_VERSION), Buffer.from(type), Buffer.from(JSON.stringify(body))];
+}
+
+export interface DecodeOptions {
+  /** Largest message accepted, bytes over all frames. Default 16 MiB. */
+  maxBytes?: number | undefined;
+  /** Types this socket accepts; others are protocol errors. Default: all. */
+  accept?: readonly MessageType[] | undefined;
+}
+
+/** Validates frames `[version, type, body]`; returns the message or a ProtocolError (never throws). */
+export function decode(frames: readonly Buffer[], options: DecodeOptions = {}): Message | ProtocolError {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  let size = 0;
+  for (const frame of frames) size += frame.length;
+  if (size > maxBytes) return new OversizedMessageError(`message of ${size} bytes is over the limit of ${maxBytes}`);
+  if (frames.length !== 3) return new ProtocolError(`expected 3 frames [version, type, body], got ${frames.length}`);
+  const [version, typeFrame, bodyFrame] = frames as [Buffer, Buffer, Buffer];
+  if (version.toString("latin1") !== PROTOCOL_VERSION) {
+    return new ProtocolError(`unknown protocol version "${version.toString("latin1").slice(0, 20)}", expected ${PROTOCOL_VERSION}`);
+  }
+  const type = typeFrame.toString("latin1");
+  if (!Object.hasOwn(schemas, type)) return new ProtocolError(`unknown message type "${type.slice(0, 40)}"`);
+  if (options.accept !== undefined && !options.accept.includes(type as MessageType)) {
+    return new ProtocolError(`message type "${type}" is not accepted on this socket`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(bodyFrame.toString("utf8"));
+  } catch (error) {
+    return new ProtocolError(`"${type}" body is not JSON`, { cause: error });
+  }
+  const parsed = schemas[type as MessageType].safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return new ProtocolError(`invalid "${type}" body at ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+  }
+  return { type, body: parsed.data } as Message;
+}

@@ -1,0 +1,78 @@
+/**
+ * One send in flight per socket. zeromq.js v6 rejects a second concurrent `send()` with EBUSY, so
+ * every send on a socket goes through its queue and is awaited (pattern of zeromq.js'
+ * `examples/queue/queue.ts`).
+ *
+ * ```ts
+ * const queue = new SendQueue(dealer);
+ * await queue.send(encode("jobs", { deliveries }));   // rejects if the socket's send fails or times out
+ * queue.close(new Error("closed"));                   // rejects whatever still waits
+ * ```
+ */
+
+/** What the queue needs of a socket. */
+export interface FrameSink {
+  send(message: (Buffer | string)[]): Promise<void>;
+}
+
+interface Pending {
+  frames: (Buffer | string)[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class SendQueue {
+  readonly #sink: FrameSink;
+  #pending: Pending[] = [];
+  #head = 0;
+  #sending = false;
+  #closed: Error | undefined;
+
+  constructor(sink: FrameSink) {
+    this.#sink = sink;
+  }
+
+  /** Messages waiting behind the one in flight. */
+  get length(): number {
+    return this.#pending.length - this.#head;
+  }
+
+  /** Queues one multipart message; resolves once the socket has taken it. */
+  send(frames: (Buffer | string)[]): Promise<void> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ frames, resolve, reject });
+      if (!this.#sending) void this.#drain();
+    });
+  }
+
+  /** Rejects every waiting send with `reason`; later sends reject at once. */
+  close(reason: Error = new Error("send queue closed")): void {
+    this.#closed ??= reason;
+    const waiting = this.#pending.slice(this.#head);
+    this.#pending = [];
+    this.#head = 0;
+    for (const item of waiting) item.reject(reason);
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#head < this.#pending.length) {
+        const item = this.#pending[this.#head++]!;
+        if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+          this.#pending = this.#pending.slice(this.#head);
+          this.#head = 0;
+        }
+        try {
+          await this.#sink.send(item.frames);
+          item.resolve();
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+}
