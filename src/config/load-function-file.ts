@@ -1,5 +1,7 @@
 /**
- * Turns one handler module into a step: tries each handler shape (adapters/) in turn.
+ * Turns one handler module into a step: tries each handler shape (adapters/) in turn. A CommonJS
+ * module (`module.exports = …`, `exports.handler = …`) arrives as a lone `default` export once
+ * bundled; its `handler`, `jobType` and `config` are read from there too.
  */
 import { basename, extname } from "node:path";
 import * as executeShape from "../../adapters/execute.ts";
@@ -20,7 +22,8 @@ export interface FunctionStep extends StepDefinition {
 }
 
 /** The step a module defines, or an InvalidConfigError naming the file and the shapes expected. */
-export function stepFromModule(file: string, mod: Record<string, unknown>): FunctionStep {
+export function stepFromModule(file: string, loaded: Record<string, unknown>): FunctionStep {
+  const mod = normalizeModule(loaded);
   const jobType = typeof mod.jobType === "string" ? mod.jobType : basename(file, extname(file));
   if (!isValidName(jobType)) {
     throw new InvalidConfigError(`${file}: job type "${jobType}" is not a valid name (letters, digits, ".", "_", "-")`);
@@ -34,6 +37,18 @@ export function stepFromModule(file: string, mod: Record<string, unknown>): Func
   throw new InvalidConfigError(
     `${file}: no handler found; expected one of: a default-exported function (execute), a default-exported object with fetch(request, env, ctx) (fetch), or an exported handler(event, context) (lambda)`,
   );
+}
+
+/** Lifts the named exports of a CommonJS module (its lone `default`) to the top level. */
+export function normalizeModule(mod: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(mod).filter((k) => k !== "__esModule" && k !== "module.exports");
+  const exported = mod.default;
+  if (keys.length !== 1 || keys[0] !== "default") return mod;
+  if ((typeof exported !== "object" && typeof exported !== "function") || exported === null) return mod;
+  const cjs = exported as Record<string, unknown>;
+  const lifted: Record<string, unknown> = { default: cjs.__esModule === true ? cjs.default : exported };
+  for (const name of ["handler", "jobType", "config"]) if (cjs[name] !== undefined) lifted[name] = cjs[name];
+  return lifted;
 }
 
 function configOf(file: string, raw: unknown): StepConfig | undefined {

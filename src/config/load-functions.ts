@@ -1,11 +1,15 @@
 /**
- * Loads every handler file of a functions folder. A file that fits no shape is reported with its
- * name and what was expected; the others still load.
+ * Loads every handler file of a functions folder into this process, each bundled with esbuild
+ * first (TypeScript, ESM or CommonJS; see src/host/bundle-function.ts). A file that fails to
+ * build or fits no shape is reported with its name and what was expected; the others still load.
+ * (`mario host` runs the same bundles in worker threads instead: src/host/.)
  */
 import { readdir } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
+import { bundleFunction, bundleUrl } from "../host/bundle-function.ts";
 import { FUNCTION_EXTENSIONS, stepFromModule, type FunctionStep } from "./load-function-file.ts";
 
 export interface LoadedFunctions {
@@ -24,6 +28,7 @@ export async function listFunctionFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** Imports a module as it is (config files, class-DSL modules), without bundling. */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
 }
@@ -33,12 +38,13 @@ export async function loadFunctions(dir: string): Promise<LoadedFunctions> {
   const problems: { file: string; message: string }[] = [];
   for (const file of await listFunctionFiles(dir)) {
     try {
-      const step = stepFromModule(file, await importModule(file));
+      const bundle = await bundleFunction(file);
+      const step = stepFromModule(file, (await import(bundleUrl(bundle))) as Record<string, unknown>);
       const clash = steps.find((s) => s.jobType === step.jobType);
       if (clash !== undefined) throw new InvalidConfigError(`${file}: job type "${step.jobType}" is already served by ${clash.file}`);
       steps.push(step);
     } catch (error) {
-      problems.push({ file, message: error instanceof InvalidConfigError ? error.message : `${file}: ${(error as Error).message}` });
+      problems.push({ file, message: error instanceof MarioError ? error.message : `${file}: ${(error as Error).message}` });
     }
   }
   return { steps, problems };

@@ -1,0 +1,160 @@
+/**
+ * Bundles one function file with esbuild into an ES module on disk, ready to `import()`.
+ * TypeScript, ESM and CommonJS sources alike; a syntax error becomes a FunctionBuildError
+ * carrying esbuild's message (file:line:column and a code frame).
+ *
+ * ```ts
+ * const bundle = await bundleFunction("functions/resize.ts");
+ * const mod = await import(pathToFileURL(bundle.outfile).href);
+ * ```
+ *
+ * Two modes:
+ * - `cache` (what `mario host` and `mario up` load): the user's own files are bundled; imports of
+ *   npm packages stay external and the bundle is written under the project's
+ *   `node_modules/.cache/mario/`, so Node resolves them exactly as the project installed them.
+ *   Why external: native addons (zeromq, sharp…) cannot be bundled, a package keeps one copy
+ *   (and its singletons), and a rebuild under `--watch` takes milliseconds.
+ * - `standalone` (`mario build`): packages are bundled too, so the output runs in an image with
+ *   nothing but mario installed.
+ * In both, `import … from "mario"` means this package: in cache mode it points at this
+ * package's own files, in standalone mode it stays a bare import resolved in the image.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { FunctionBuildError } from "./errors/function-build-error.ts";
+
+export type BundleMode = "cache" | "standalone";
+
+export interface BundleOptions {
+  /** Default `cache`. */
+  mode?: BundleMode | undefined;
+  /** Cache mode: the folder bundles go to. Default: see `defaultCacheDir`. */
+  cacheDir?: string | undefined;
+  /** Standalone mode: the file to write (required). */
+  outfile?: string | undefined;
+  /** Standalone mode: packages kept out of the bundle (native addons). Default none. */
+  external?: readonly string[] | undefined;
+}
+
+export interface BundledFunction {
+  /** The source file, absolute. */
+  file: string;
+  /** The ES module written, absolute. */
+  outfile: string;
+  /** Content hash of the bundle: an unchanged source gives the same hash. */
+  hash: string;
+  /** The bundle imports TypeScript files (this package's sources), so it loads through tsx. */
+  needsTsx: boolean;
+}
+
+/** Declares `require` for CommonJS code bundled into an ES module (`require("fs")` etc.). */
+const REQUIRE_BANNER = 'import { createRequire as __marioCreateRequire } from "node:module"; const require = __marioCreateRequire(import.meta.url);';
+const MARIO_IMPORT = /^mario(\/.*)?$/;
+const TS_FILE = /\.[cm]?tsx?$/;
+
+export async function bundleFunction(file: string, options: BundleOptions = {}): Promise<BundledFunction> {
+  const source = resolve(file);
+  const mode = options.mode ?? "cache";
+  const cacheDir = options.cacheDir ?? defaultCacheDir(source);
+  const draftOut = mode === "standalone" ? resolve(requireOutfile(options.outfile)) : join(cacheDir, `${basename(source, extname(source))}.mjs`);
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [source],
+      outfile: draftOut,
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      logLevel: "silent",
+      sourcemap: mode === "cache" ? "inline" : false,
+      packages: mode === "cache" ? "external" : undefined,
+      external: mode === "standalone" ? [...(options.external ?? [])] : undefined,
+      banner: { js: REQUIRE_BANNER },
+      // Cache mode runs the bundle from another folder: keep the source's own location visible.
+      define: mode === "cache" ? { __dirname: JSON.stringify(dirname(source)), __filename: JSON.stringify(source) } : undefined,
+      plugins: [marioImportPlugin(mode)],
+    });
+  } catch (error) {
+    throw buildError(file, error);
+  }
+  const output = result.outputFiles.find((f) => f.path.endsWith(".mjs")) ?? result.outputFiles[0];
+  if (output === undefined) throw new FunctionBuildError(source, `${source}: esbuild produced no output`);
+  const hash = createHash("sha256").update(output.contents).digest("hex").slice(0, 16);
+  const outfile = mode === "standalone" ? draftOut : join(cacheDir, `${basename(source, extname(source))}-${hash}.mjs`);
+  if (mode === "standalone" || !existsSync(outfile)) await writeAtomically(outfile, output.contents);
+  const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports);
+  const needsTsx = imports.some((i) => i.external && TS_FILE.test(i.path));
+  return { file: source, outfile, hash, needsTsx };
+}
+
+/**
+ * Under the nearest folder above `file` holding `node_modules` (so bare imports resolve from the
+ * project): `<that>/node_modules/.cache/mario/functions`; else `<os tmp>/mario-<uid>/functions`.
+ */
+export function defaultCacheDir(file: string): string {
+  for (let dir = dirname(resolve(file)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "node_modules"))) return join(dir, "node_modules", ".cache", "mario", "functions");
+    if (dirname(dir) === dir) break;
+  }
+  return join(tmpdir(), `mario-${process.getuid?.() ?? "user"}`, "functions");
+}
+
+/** The file an import of `mario` or `mario/<sub>` names in this package. */
+export function resolveMarioImport(specifier: string): string {
+  const sub = MARIO_IMPORT.exec(specifier)?.[1] ?? "";
+  const root = new URL("../../", import.meta.url);
+  if (sub === "") return new URL("src/index.ts", root).href;
+  if (sub === "/package.json") return new URL("package.json", root).href;
+  if (sub.startsWith("/adapters/")) return new URL(`${sub.slice(1)}.ts`, root).href;
+  throw new Error(`"${specifier}" is not exported by mario (use "mario" or "mario/adapters/<name>")`);
+}
+
+function marioImportPlugin(mode: BundleMode): esbuild.Plugin {
+  return {
+    name: "mario-import",
+    setup(build) {
+      build.onResolve({ filter: MARIO_IMPORT }, (args) => {
+        if (mode === "standalone") return { path: args.path, external: true };
+        try {
+          return { path: resolveMarioImport(args.path), external: true };
+        } catch (error) {
+          return { errors: [{ text: (error as Error).message }] };
+        }
+      });
+    },
+  };
+}
+
+function buildError(file: string, error: unknown): FunctionBuildError {
+  const errors = (error as { errors?: esbuild.Message[] }).errors;
+  if (Array.isArray(errors) && errors.length > 0) {
+    const text = esbuild.formatMessagesSync(errors, { kind: "error", color: false }).join("").trim();
+    return new FunctionBuildError(file, `${file}: build failed\n${text}`, { cause: error });
+  }
+  return new FunctionBuildError(file, `${file}: build failed: ${(error as Error).message}`, { cause: error });
+}
+
+function requireOutfile(outfile: string | undefined): string {
+  if (outfile === undefined) throw new Error("bundleFunction: standalone mode needs an outfile");
+  return outfile;
+}
+
+async function writeAtomically(file: string, contents: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temp, contents);
+  await rename(temp, file);
+}
+
+/** A bundle's `import()` URL. */
+export function bundleUrl(bundle: BundledFunction): string {
+  return pathToFileURL(bundle.outfile).href;
+}
