@@ -53,6 +53,7 @@ export type {
   ListJobsQuery,
 } from "./storage/storage-backend.ts";
 export { MemoryStorageBackend } from "./storage/memory/memory-storage-backend.ts";
+export { RedisStorageBackend, type RedisStorageOptions } from "./storage/redis/redis-storage-backend.ts";
 
 export type { StepContext, StepHandler, Delivery, StepOutcome, DispatchTarget } from "./engine/delivery.ts";
 export type { StepDefinition } from "./engine/step-definition.ts";

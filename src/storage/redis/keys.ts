@@ -1,0 +1,86 @@
+/**
+ * Every Redis key name the Redis backend uses, made here and nowhere else.
+ *
+ * Layout (`P` = key prefix, `N` = namespace, `p` = pipeline):
+ * - `P:N:{p}:jobs`      HASH  job id → job JSON (see `job-codec.ts`)
+ * - `P:N:{p}:leases`    HASH  job id → current lease token
+ * - `P:N:{p}:queue:<t>` LIST  ids waiting at job type `t`, oldest at the head
+ * - `P:N:{p}:running`   ZSET  leased ids scored by lease expiry (ms, Redis clock)
+ * - `P:N:{p}:delayed`   ZSET  ids waiting for a retry scored by `runAt`
+ * - `P:N:{p}:finished`  ZSET  succeeded/dead ids scored by `finishedAt` (retention)
+ * - `P:N:{p}:index`     ZSET  every stored id scored by an acceptance sequence (listing order)
+ * - `P:N:{p}:idem`      HASH  idempotency key → job id
+ * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
+ * - `P:N:{p}:latency`   HASH  per-step latency histogram buckets, sum and count
+ * - `P:N:pipelines`     SET   pipelines ever initialized under this namespace
+ * - `P:N:workers`       HASH  worker id → WorkerInfo JSON
+ * - `P:N:workers:seen`  ZSET  worker id scored by `lastSeen`
+ *
+ * Every key of a pipeline carries the `{p}` hash tag, so all of them live in one Redis Cluster slot
+ * and one script may touch them together. Queues are one LIST per job type; scripts that move a
+ * job to the queue of a step they learn from the job itself (advance, promotion, release, reclaim,
+ * redrive) receive the queue key *prefix* `P:N:{p}:queue:` in KEYS: the step is data, so the
+ * queue key cannot be known before the script runs, and the prefix carries the hash tag, so every
+ * queue it names is in the declared slot.
+ */
+import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
+
+export interface PipelineKeys {
+  jobs: string;
+  leases: string;
+  /** Prefix of the per-job-type queue LISTs; append the job type. */
+  queuePrefix: string;
+  running: string;
+  delayed: string;
+  finished: string;
+  index: string;
+  idem: string;
+  counters: string;
+  latency: string;
+}
+
+export class RedisKeys {
+  readonly base: string;
+  readonly pipelines: string;
+  readonly workers: string;
+  readonly workersSeen: string;
+  readonly #cache = new Map<string, PipelineKeys>();
+
+  constructor(prefix: string, namespace: string) {
+    for (const [what, value] of [["key prefix", prefix], ["namespace", namespace]] as const) {
+      if (value === "" || /[{}]/.test(value)) {
+        throw new InvalidConfigError(`invalid Redis ${what} "${value}": it must be non-empty and hold no "{" or "}"`);
+      }
+    }
+    this.base = `${prefix}:${namespace}`;
+    this.pipelines = `${this.base}:pipelines`;
+    this.workers = `${this.base}:workers`;
+    this.workersSeen = `${this.base}:workers:seen`;
+  }
+
+  /** The keys of one pipeline, all under its `{pipeline}` hash tag. */
+  pipeline(name: string): PipelineKeys {
+    let keys = this.#cache.get(name);
+    if (keys === undefined) {
+      const tagged = `${this.base}:{${name}}`;
+      keys = {
+        jobs: `${tagged}:jobs`,
+        leases: `${tagged}:leases`,
+        queuePrefix: `${tagged}:queue:`,
+        running: `${tagged}:running`,
+        delayed: `${tagged}:delayed`,
+        finished: `${tagged}:finished`,
+        index: `${tagged}:index`,
+        idem: `${tagged}:idem`,
+        counters: `${tagged}:counters`,
+        latency: `${tagged}:latency`,
+      };
+      this.#cache.set(name, keys);
+    }
+    return keys;
+  }
+
+  queue(pipeline: string, jobType: string): string {
+    return this.pipeline(pipeline).queuePrefix + jobType;
+  }
+}

@@ -1,0 +1,66 @@
+--[[
+  Leases up to ARGV[1] jobs from the head of one job type's queue. First moves every retry whose
+  time has come (up to ARGV[4]) to the tail of its step's queue. Lease expiry is Redis TIME +
+  leaseMs; each lease gets a new token from the pipeline's lease sequence and counts an attempt.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] leases        HASH id -> current lease token
+  KEYS[3] running       ZSET id by lease expiry
+  KEYS[4] delayed       ZSET id by runAt
+  KEYS[5] counters      HASH (leaseSeq, step:<t>:running, step:<t>:delayed)
+  KEYS[6] queue         LIST of the job type to lease from
+  KEYS[7] queue prefix  queue LIST of job type t is KEYS[7] .. t (same hash tag)
+
+  ARGV[1] count
+  ARGV[2] leaseMs
+  ARGV[3] workerId, "" for none
+  ARGV[4] most retries promoted in this call
+
+  Returns a flat array: token1, job JSON 1, token2, job JSON 2, ... (oldest first).
+]]
+local rcall = redis.call
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local count = tonumber(ARGV[1])
+local expiresAt = now + tonumber(ARGV[2])
+
+local due = rcall("ZRANGEBYSCORE", KEYS[4], "-inf", now, "LIMIT", 0, tonumber(ARGV[4]))
+for _, id in ipairs(due) do
+  local raw = rcall("HGET", KEYS[1], id)
+  if raw then
+    local job = cjson.decode(raw)
+    job.status = "queued"
+    job.runAt = nil
+    rcall("HSET", KEYS[1], id, cjson.encode(job))
+    rcall("RPUSH", KEYS[7] .. job.step, id)
+    rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":delayed", -1)
+  end
+  rcall("ZREM", KEYS[4], id)
+end
+
+local out = {}
+if count < 1 then return out end
+local ids = rcall("LPOP", KEYS[6], count)
+if not ids then return out end
+for _, id in ipairs(ids) do
+  local raw = rcall("HGET", KEYS[1], id)
+  if raw then
+    local job = cjson.decode(raw)
+    local token = tostring(rcall("HINCRBY", KEYS[5], "leaseSeq", 1))
+    job.status = "running"
+    job.attempts = job.attempts + 1
+    job.updatedAt = now
+    if job.startedAt == nil then job.startedAt = now end
+    if ARGV[3] ~= "" then job.workerId = ARGV[3] else job.workerId = nil end
+    job.leaseExpiresAt = expiresAt
+    job.runAt = nil
+    local json = cjson.encode(job)
+    rcall("HSET", KEYS[1], id, json)
+    rcall("HSET", KEYS[2], id, token)
+    rcall("ZADD", KEYS[3], expiresAt, id)
+    rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":running", 1)
+    out[#out + 1] = token
+    out[#out + 1] = json
+  end
+end
+return out

@@ -1,0 +1,40 @@
+--[[
+  Returns jobs whose lease expired (by Redis TIME) to the head of their step's queue; the lost
+  attempt counts. Their lease tokens become stale.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] leases        HASH id -> current lease token
+  KEYS[3] running       ZSET id by lease expiry
+  KEYS[4] counters      HASH (step:<t>:running)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
+
+  ARGV[1] reason: JobError JSON text, kept as the job's error
+  ARGV[2] most jobs reclaimed in this call
+
+  Returns the number of jobs reclaimed.
+]]
+local rcall = redis.call
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local reclaimed = 0
+
+for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))) do
+  rcall("ZREM", KEYS[3], id)
+  rcall("HDEL", KEYS[2], id)
+  local raw = rcall("HGET", KEYS[1], id)
+  if raw then
+    local job = cjson.decode(raw)
+    if job.status == "running" then
+      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
+      job.status = "queued"
+      job.error = ARGV[1]
+      job.workerId = nil
+      job.leaseExpiresAt = nil
+      job.updatedAt = now
+      rcall("HSET", KEYS[1], id, cjson.encode(job))
+      rcall("LPUSH", KEYS[5] .. job.step, id)
+      reclaimed = reclaimed + 1
+    end
+  end
+end
+return reclaimed

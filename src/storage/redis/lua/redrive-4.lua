@@ -1,0 +1,29 @@
+--[[
+  Requeues a dead job at the tail of the queue of the step it died at, with its attempts reset.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] finished      ZSET id by finishedAt
+  KEYS[3] counters      HASH (dead, unfinished)
+  KEYS[4] queue prefix  queue LIST of job type t is KEYS[4] .. t (same hash tag)
+
+  ARGV[1] job id
+
+  Returns 1 when requeued, -2 when there is no such job, -3 when the job is not dead.
+]]
+local rcall = redis.call
+local raw = rcall("HGET", KEYS[1], ARGV[1])
+if not raw then return -2 end
+local job = cjson.decode(raw)
+if job.status ~= "dead" then return -3 end
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+rcall("ZREM", KEYS[2], ARGV[1])
+rcall("HINCRBY", KEYS[3], "dead", -1)
+rcall("HINCRBY", KEYS[3], "unfinished", 1)
+job.status = "queued"
+job.attempts = 0
+job.finishedAt = nil
+job.updatedAt = now
+rcall("HSET", KEYS[1], ARGV[1], cjson.encode(job))
+rcall("RPUSH", KEYS[4] .. job.step, ARGV[1])
+return 1

@@ -1,0 +1,43 @@
+--[[
+  Hands leased jobs back to the head of their step's queue (worker lost or shutting down), in
+  order, so the last one released is leased first. Leases whose token is stale are skipped.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] leases        HASH id -> current lease token
+  KEYS[3] running       ZSET id by lease expiry
+  KEYS[4] counters      HASH (step:<t>:running)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
+
+  ARGV[1] reason: JobError JSON text, kept as the job's error
+  ARGV[2] "1" to count the attempt, "0" for a graceful hand-back that does not
+  ARGV[3] JSON array of [jobId, token] pairs
+
+  Returns the number of jobs released.
+]]
+local rcall = redis.call
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local released = 0
+
+for _, pair in ipairs(cjson.decode(ARGV[3])) do
+  local id, token = pair[1], pair[2]
+  local raw = rcall("HGET", KEYS[1], id)
+  if raw and rcall("HGET", KEYS[2], id) == token then
+    local job = cjson.decode(raw)
+    if job.status == "running" then
+      rcall("HDEL", KEYS[2], id)
+      rcall("ZREM", KEYS[3], id)
+      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
+      if ARGV[2] == "0" then job.attempts = math.max(0, job.attempts - 1) end
+      job.status = "queued"
+      job.error = ARGV[1]
+      job.workerId = nil
+      job.leaseExpiresAt = nil
+      job.updatedAt = now
+      rcall("HSET", KEYS[1], id, cjson.encode(job))
+      rcall("LPUSH", KEYS[5] .. job.step, id)
+      released = released + 1
+    end
+  end
+end
+return released

@@ -1,0 +1,117 @@
+--[[
+  Applies settlements of leased jobs of one pipeline, each atomically with the rest:
+  - advance: records the step, moves the job to the tail of its next step's queue (ack + enqueue)
+  - succeed: records the last step and the result; the job is finished
+  - retry:   keeps the error and schedules the job at Redis TIME + delayMs
+  - dead:    keeps the error; the job is finished
+  A settlement whose token is not the job's current lease changes nothing.
+  Finished jobs enter the finished ZSET; trim-4.lua applies retention.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] leases        HASH id -> current lease token
+  KEYS[3] running       ZSET id by lease expiry
+  KEYS[4] delayed       ZSET id by runAt
+  KEYS[5] finished      ZSET id by finishedAt
+  KEYS[6] counters      HASH (succeeded, dead, unfinished, step:<t>:running|delayed|succeeded|failed|dead)
+  KEYS[7] latency       HASH (<t>:<bucket>, <t>:sum, <t>:count)
+  KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag)
+
+  ARGV[1] JSON array of { kind, jobId, token, step? (StepRecord JSON text), nextIndex?,
+          input? (JSON text), result? (JSON text), error? (JobError JSON text), delayMs?,
+          ms? and bucket? (latency to observe, and its histogram bucket index) }
+
+  Returns one integer per settlement, in order: 1 applied, -1 stale token, -2 no such job.
+]]
+local rcall = redis.call
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local settlements = cjson.decode(ARGV[1])
+local out = {}
+
+local function count(job, field, by)
+  rcall("HINCRBY", KEYS[6], "step:" .. job.step .. ":" .. field, by)
+end
+
+local function observe(job, s)
+  if s.ms == nil then return end
+  rcall("HINCRBY", KEYS[7], job.step .. ":" .. s.bucket, 1)
+  rcall("HINCRBYFLOAT", KEYS[7], job.step .. ":sum", s.ms)
+  rcall("HINCRBY", KEYS[7], job.step .. ":count", 1)
+end
+
+local function appendStep(job, stepJson)
+  if job.steps == "[]" then
+    job.steps = "[" .. stepJson .. "]"
+  else
+    job.steps = string.sub(job.steps, 1, -2) .. "," .. stepJson .. "]"
+  end
+end
+
+local function finish(job)
+  job.finishedAt = now
+  if job.status == "succeeded" then job.progress = '{"fraction":1}' end
+  rcall("HINCRBY", KEYS[6], "unfinished", -1)
+  rcall("ZADD", KEYS[5], now, job.id)
+end
+
+for i, s in ipairs(settlements) do
+  local raw = rcall("HGET", KEYS[1], s.jobId)
+  if not raw then
+    out[i] = -2
+  elseif rcall("HGET", KEYS[2], s.jobId) ~= s.token then
+    out[i] = -1
+  else
+    local job = cjson.decode(raw)
+    if job.status ~= "running" then
+      out[i] = -1
+    else
+      rcall("HDEL", KEYS[2], s.jobId)
+      rcall("ZREM", KEYS[3], s.jobId)
+      count(job, "running", -1)
+      job.workerId = nil
+      job.leaseExpiresAt = nil
+      job.updatedAt = now
+      if s.kind == "advance" then
+        count(job, "succeeded", 1)
+        observe(job, s)
+        appendStep(job, s.step)
+        job.stepIndex = s.nextIndex
+        job.step = job.route[s.nextIndex + 1] or job.step
+        job.input = s.input
+        job.attempts = 0
+        job.progress = nil
+        job.error = nil
+        job.status = "queued"
+        rcall("RPUSH", KEYS[8] .. job.step, job.id)
+      elseif s.kind == "succeed" then
+        count(job, "succeeded", 1)
+        observe(job, s)
+        appendStep(job, s.step)
+        job.result = s.result
+        job.error = nil
+        job.status = "succeeded"
+        rcall("HINCRBY", KEYS[6], "succeeded", 1)
+        finish(job)
+      elseif s.kind == "retry" then
+        count(job, "failed", 1)
+        observe(job, s)
+        job.error = s.error
+        job.status = "failed"
+        job.runAt = now + math.max(0, s.delayMs)
+        rcall("ZADD", KEYS[4], job.runAt, job.id)
+        count(job, "delayed", 1)
+      else
+        count(job, "failed", 1)
+        count(job, "dead", 1)
+        observe(job, s)
+        job.error = s.error
+        job.status = "dead"
+        rcall("HINCRBY", KEYS[6], "dead", 1)
+        finish(job)
+      end
+      rcall("HSET", KEYS[1], job.id, cjson.encode(job))
+      out[i] = 1
+    end
+  end
+end
+return out

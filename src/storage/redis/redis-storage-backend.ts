@@ -1,0 +1,398 @@
+/**
+ * Redis storage: jobs survive the process and are shared by every dispatcher on the same Redis.
+ * Every state change is one Lua script (`./lua`), called through `./scripts.ts`; key names are
+ * made in `./keys.ts`, each pipeline's keys under its `{pipeline}` hash tag (Redis Cluster ready).
+ *
+ * ```ts
+ * const storage = new RedisStorageBackend("example", { redisUri: "redis://127.0.0.1:6379" });
+ * await storage.connect();
+ * await storage.initialize([{ name: "example-one", steps: ["generate-file", "delete-file"] }]);
+ * ```
+ *
+ * Jobs are found by id alone (settle, getJob): the backend remembers the pipeline of the jobs it
+ * has seen, and otherwise looks in every pipeline of the namespace's registry in one round trip.
+ */
+import type { Redis } from "ioredis";
+import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
+import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
+import { newId } from "../../core/ids.ts";
+import type { JobError, JobRecord } from "../../core/job.ts";
+import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
+import {
+  DEFAULT_MAX_AGE_MS,
+  DEFAULT_MAX_FINISHED,
+  DEFAULT_MAX_QUEUED,
+  DEFAULT_WORKER_TTL_MS,
+  type EnqueueOutcome,
+  type EnqueueRequest,
+  type Lease,
+  type ListJobsQuery,
+  type PipelineStats,
+  type Settlement,
+  type SettleResult,
+  type StorageBackend,
+  type StorageOptions,
+  type WorkerInfo,
+} from "../storage-backend.ts";
+import { createClient, DEFAULT_REDIS_URI, isUnavailable, redactUri, unavailable, waitReady } from "./connection.ts";
+import { decodeJob, decodeMaybe } from "./job-codec.ts";
+import { type PipelineKeys, RedisKeys } from "./keys.ts";
+import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
+import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
+
+export interface RedisStorageOptions extends StorageOptions {
+  /** Default `redis://127.0.0.1:6379`. */
+  redisUri?: string | undefined;
+  /** First segment of every key. Default `"mario"`. */
+  keyPrefix?: string | undefined;
+  /** An ioredis client to use instead of making one. Its owner connects and closes it. */
+  client?: Redis | undefined;
+  /** How long `connect()` waits for Redis. Default 2000 ms. */
+  connectTimeoutMs?: number | undefined;
+  /** Rejects a command without an answer after this long. Default: no limit. */
+  commandTimeoutMs?: number | undefined;
+}
+
+/** Most items per script call, so one call never blocks Redis for long. */
+const BATCH_CHUNK = 500;
+const RECLAIM_LIMIT = 1000;
+const OWNER_CACHE_MAX = 100_000;
+const LEASE_LOST: JobError = { name: "LeaseLostError", message: "lease expired before the attempt was acknowledged", code: "LEASE_LOST" };
+
+export class RedisStorageBackend implements StorageBackend {
+  readonly #uri: string;
+  readonly #keys: RedisKeys;
+  readonly #client: Redis;
+  readonly #ownsClient: boolean;
+  readonly #scripts: Scripts;
+  readonly #connectTimeoutMs: number;
+  readonly #maxQueued: number;
+  readonly #maxFinished: number;
+  readonly #maxAgeMs: number;
+  readonly #workerTtlMs: number;
+  readonly #definitions = new Map<string, PipelineDefinition>();
+  /** Pipelines stored under this namespace (the registry, as last read, plus our own). */
+  #stored = new Set<string>();
+  /** Job id → pipeline, for jobs this backend has seen. Bounded; a miss costs one lookup. */
+  readonly #owners = new Map<string, string>();
+
+  constructor(namespace: string, options: RedisStorageOptions = {}) {
+    this.#uri = options.redisUri ?? DEFAULT_REDIS_URI;
+    this.#keys = new RedisKeys(options.keyPrefix ?? "mario", namespace);
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? createClient(this.#uri, { connectTimeoutMs: this.#connectTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
+    // Connection errors surface as rejected calls; the event only needs a listener.
+    if (this.#ownsClient) this.#client.on("error", () => {});
+    this.#scripts = new Scripts(this.#client);
+    this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.#maxFinished = options.retention?.maxFinished ?? DEFAULT_MAX_FINISHED;
+    this.#maxAgeMs = options.retention?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.#workerTtlMs = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
+  }
+
+  async connect(): Promise<void> {
+    const client = this.#client;
+    if (client.status === "ready") return;
+    try {
+      if (this.#ownsClient && (client.status === "wait" || client.status === "end")) await client.connect();
+      else await waitReady(client, this.#connectTimeoutMs);
+    } catch (error) {
+      if (this.#ownsClient) client.disconnect();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ownsClient) return;
+    if (this.#client.status === "ready") {
+      try {
+        await this.#client.quit();
+        return;
+      } catch {
+        // fall through: drop the connection
+      }
+    }
+    this.#client.disconnect();
+  }
+
+  async ping(): Promise<void> {
+    await this.#io(() => this.#client.ping());
+  }
+
+  async initialize(pipelines: readonly PipelineDefinition[]): Promise<void> {
+    for (const definition of pipelines) this.#definitions.set(definition.name, definition);
+    if (pipelines.length === 0) return;
+    await this.#io(() => this.#client.sadd(this.#keys.pipelines, ...pipelines.map((p) => p.name)));
+    await this.#refreshRegistry();
+  }
+
+  async enqueueJob(request: EnqueueRequest): Promise<EnqueueOutcome> {
+    return (await this.enqueueJobs([request]))[0]!;
+  }
+
+  async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+    const batches: { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[]; positions: number[] }[] = [];
+    const open = new Map<string, (typeof batches)[number]>();
+    requests.forEach((request, position) => {
+      const keys = this.#pipelineKeys(request.pipeline);
+      if (request.route.length === 0) throw new UnknownPipelineError(request.pipeline, [...this.#definitions.keys()]);
+      let batch = open.get(request.pipeline);
+      if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
+        batch = { keys, maxQueued: this.#maxQueued, items: [], positions: [] };
+        batches.push(batch);
+        open.set(request.pipeline, batch);
+      }
+      batch.items.push({
+        id: request.id ?? newId(),
+        pipeline: request.pipeline,
+        route: [...request.route],
+        instructions: JSON.stringify(request.instructions),
+        idempotencyKey: request.idempotencyKey,
+      });
+      batch.positions.push(position);
+    });
+    if (batches.length === 0) return [];
+    const replies = await this.#io(() => this.#scripts.enqueue(batches));
+    const outcomes = new Array<EnqueueOutcome>(requests.length);
+    batches.forEach((batch, b) => {
+      replies[b]!.forEach((reply, i) => {
+        if (reply === "b") {
+          outcomes[batch.positions[i]!] = { status: "busy" };
+          return;
+        }
+        const job = this.#remember(decodeJob(reply.slice(1)));
+        outcomes[batch.positions[i]!] = { status: reply[0] === "c" ? "created" : "duplicate", job };
+      });
+    });
+    return outcomes;
+  }
+
+  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
+    const keys = this.#pipelineKeys(pipeline);
+    const pairs = await this.#io(() =>
+      this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, Math.max(0, Math.floor(count)), Math.max(0, Math.round(leaseMs)), workerId ?? ""),
+    );
+    return pairs.map(([token, raw]) => {
+      const job = this.#remember(decodeJob(raw));
+      return { job, token, attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
+    });
+  }
+
+  async consumeJobOfType(pipeline: string, jobType: string, leaseMs = 30_000): Promise<Lease | undefined> {
+    const [lease] = await this.leaseNext(pipeline, jobType, 1, leaseMs);
+    return lease;
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<SettleResult[]> {
+    const results = new Array<SettleResult>(settlements.length).fill("stale");
+    if (settlements.length === 0) return results;
+    const owners = await this.#ownersOf(settlements.map((s) => s.jobId));
+    const list: (SettleBatch & { positions: number[] })[] = [];
+    const batches = new Map<string, (typeof list)[number]>();
+    settlements.forEach((settlement, position) => {
+      const pipeline = owners.get(settlement.jobId);
+      if (pipeline === undefined) return;
+      let batch = batches.get(pipeline);
+      if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
+        batch = { keys: this.#keys.pipeline(pipeline), items: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
+        batches.set(pipeline, batch);
+        list.push(batch);
+      }
+      batch.items.push(settleItem(settlement));
+      batch.positions.push(position);
+    });
+    if (list.length === 0) return results;
+    const outcomes = await this.#io(() => this.#scripts.settle(list));
+    list.forEach((batch, b) => {
+      outcomes[b]!.forEach((outcome, i) => {
+        const position = batch.positions[i]!;
+        if (outcome !== "ok") return;
+        results[position] = "ok";
+        const kind = settlements[position]!.kind;
+        if (kind === "succeed" || kind === "dead") this.#owners.delete(settlements[position]!.jobId);
+      });
+    });
+    return results;
+  }
+
+  async extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean> {
+    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
+    if (pipeline === undefined) return false;
+    const keys = this.#keys.pipeline(pipeline);
+    return (await this.#io(() => this.#scripts.extendLease(keys, jobId, token, Math.max(0, Math.round(leaseMs))))) === "ok";
+  }
+
+  async releaseLeases(leases: readonly { jobId: string; token: string }[], reason: JobError, countAttempt: boolean): Promise<number> {
+    if (leases.length === 0) return 0;
+    const owners = await this.#ownersOf(leases.map((l) => l.jobId));
+    const groups = new Map<string, [string, string][]>();
+    for (const { jobId, token } of leases) {
+      const pipeline = owners.get(jobId);
+      if (pipeline === undefined) continue;
+      const group = groups.get(pipeline) ?? [];
+      group.push([jobId, token]);
+      groups.set(pipeline, group);
+    }
+    const reasonText = JSON.stringify(reason);
+    const counts = await this.#io(() =>
+      Promise.all([...groups].map(([pipeline, pairs]) => this.#scripts.release(this.#keys.pipeline(pipeline), reasonText, countAttempt, pairs))),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async reclaimExpired(pipeline: string): Promise<number> {
+    const keys = this.#pipelineKeys(pipeline);
+    return this.#io(() => this.#scripts.reclaim(keys, JSON.stringify(LEASE_LOST), RECLAIM_LIMIT));
+  }
+
+  async redrive(jobId: string): Promise<boolean> {
+    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
+    if (pipeline === undefined) return false;
+    const keys = this.#keys.pipeline(pipeline);
+    return (await this.#io(() => this.#scripts.redrive(keys, jobId))) === "ok";
+  }
+
+  async setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void> {
+    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
+    if (pipeline === undefined) return;
+    const progress = JSON.stringify({ fraction: Math.min(1, Math.max(0, fraction)), ...(message === undefined ? {} : { message }) });
+    const keys = this.#keys.pipeline(pipeline);
+    await this.#io(() => this.#scripts.setProgress(keys, jobId, token, progress));
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    return (await this.getJobs([jobId]))[0];
+  }
+
+  async getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    const found = new Map<string, JobRecord>();
+    for (const [id, raw] of await this.#find(jobIds)) {
+      const job = decodeMaybe(raw);
+      if (job !== undefined) found.set(id, this.#remember(job));
+    }
+    return jobIds.map((id) => found.get(id));
+  }
+
+  async listJobs(query: ListJobsQuery = {}): Promise<JobRecord[]> {
+    const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
+    if (query.pipeline === undefined) await this.#refreshRegistry();
+    const pipelines = query.pipeline === undefined ? [...this.#stored] : [query.pipeline];
+    const lists = await this.#io(() =>
+      Promise.all(pipelines.map((p) => readRecentJobs(this.#client, this.#keys.pipeline(p), limit, query.status))),
+    );
+    return mergeNewestFirst(lists, limit).map((job) => this.#remember(job));
+  }
+
+  async getStats(pipeline: string): Promise<PipelineStats> {
+    const keys = this.#pipelineKeys(pipeline);
+    const steps = this.#definitions.get(pipeline)!.steps;
+    return this.#io(() => readStats(this.#client, pipeline, keys, steps));
+  }
+
+  async nextRetryAt(pipeline: string): Promise<number | null> {
+    const keys = this.#pipelineKeys(pipeline);
+    const first = await this.#io(() => this.#client.zrange(keys.delayed, "0", "0", "WITHSCORES"));
+    return first[1] === undefined ? null : Number(first[1]);
+  }
+
+  async registerWorker(worker: WorkerInfo): Promise<void> {
+    const k = this.#keys;
+    await this.#io(() => this.#scripts.registerWorker(k.workers, k.workersSeen, worker.workerId, JSON.stringify(worker), worker.lastSeen));
+  }
+
+  async unregisterWorker(workerId: string): Promise<void> {
+    await this.#io(() => this.#scripts.unregisterWorker(this.#keys.workers, this.#keys.workersSeen, workerId));
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const cutoff = Date.now() - this.#workerTtlMs;
+    const raws = await this.#io(() => this.#scripts.listWorkers(this.#keys.workers, this.#keys.workersSeen, cutoff));
+    return raws.map((raw) => JSON.parse(raw) as WorkerInfo);
+  }
+
+  async getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined> {
+    const candidates = (await this.listWorkers()).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
+    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
+    return candidates[0];
+  }
+
+  /** Runs Redis work; connection trouble becomes StorageUnavailableError. */
+  async #io<T>(work: () => Promise<T>): Promise<T> {
+    const status = this.#client.status;
+    if (status === "wait" || status === "end") throw new StorageUnavailableError(`not connected to Redis at ${redactUri(this.#uri)}`);
+    try {
+      return await work();
+    } catch (error) {
+      throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+    }
+  }
+
+  #pipelineKeys(pipeline: string): PipelineKeys {
+    if (!this.#definitions.has(pipeline)) throw new UnknownPipelineError(pipeline, [...this.#definitions.keys()]);
+    return this.#keys.pipeline(pipeline);
+  }
+
+  #remember(job: JobRecord): JobRecord {
+    this.#owners.set(job.id, job.pipeline);
+    if (this.#owners.size > OWNER_CACHE_MAX) this.#owners.delete(this.#owners.keys().next().value!);
+    return job;
+  }
+
+  async #refreshRegistry(): Promise<void> {
+    const members = await this.#io(() => this.#client.smembers(this.#keys.pipelines));
+    this.#stored = new Set([...members, ...this.#definitions.keys()]);
+  }
+
+  /**
+   * Reads jobs by id: where the owner is known, from its pipeline; otherwise from every stored
+   * pipeline (one pipelined round trip), then from pipelines the registry gained since.
+   */
+  async #find(jobIds: readonly string[]): Promise<Map<string, string | null>> {
+    const found = new Map<string, string | null>();
+    const lookIn = async (ids: readonly string[], candidates: (id: string) => readonly string[]): Promise<void> => {
+      const probes: [string, string][] = ids.flatMap((id) => candidates(id).map((p): [string, string] => [id, p]));
+      if (probes.length === 0) return;
+      const batch = this.#client.pipeline();
+      for (const [id, pipeline] of probes) batch.hget(this.#keys.pipeline(pipeline).jobs, id);
+      const replies = (await this.#io(() => batch.exec())) ?? [];
+      probes.forEach(([id], i) => {
+        const [error, raw] = replies[i] ?? [null, null];
+        if (error) throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+        if (typeof raw === "string") found.set(id, raw);
+      });
+    };
+    const unique = [...new Set(jobIds)];
+    await lookIn(unique, (id) => {
+      const owner = this.#owners.get(id);
+      return owner === undefined ? [...this.#stored] : [owner];
+    });
+    const unplaced = unique.filter((id) => !found.has(id) && !this.#owners.has(id));
+    if (unplaced.length > 0) {
+      const before = new Set(this.#stored);
+      await this.#refreshRegistry();
+      const added = [...this.#stored].filter((p) => !before.has(p));
+      await lookIn(unplaced, () => added);
+    }
+    return found;
+  }
+
+  /** The pipeline of each job id that exists (read from Redis when not remembered). */
+  async #ownersOf(jobIds: readonly string[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const id of jobIds) {
+      const owner = this.#owners.get(id);
+      if (owner === undefined) unknown.push(id);
+      else owners.set(id, owner);
+    }
+    if (unknown.length > 0) {
+      for (const [id, raw] of await this.#find(unknown)) {
+        const job = decodeMaybe(raw);
+        if (job !== undefined) owners.set(id, this.#remember(job).pipeline);
+      }
+    }
+    return owners;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The Lua scripts (`./lua/<verb>-<numKeys>.lua`) and the only way to call them: typed wrappers.
+ *
+ * Scripts are read from disk once, when this module loads, and defined on each client with
+ * ioredis `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart). Their integer
+ * return codes are turned into outcomes in one place, `outcomeOf`.
+ */
+import { readFileSync } from "node:fs";
+import type { ChainableCommander, Redis } from "ioredis";
+import type { Settlement } from "../storage-backend.ts";
+import { bucketIndex } from "../latency-histogram.ts";
+import { toJsonText } from "./job-codec.ts";
+import type { PipelineKeys } from "./keys.ts";
+
+const FILES = [
+  "enqueue-5",
+  "lease-next-7",
+  "settle-8",
+  "trim-4",
+  "extend-lease-3",
+  "release-5",
+  "reclaim-5",
+  "redrive-4",
+  "set-progress-2",
+  "register-worker-2",
+  "unregister-worker-2",
+  "list-workers-2",
+] as const;
+type ScriptFile = (typeof FILES)[number];
+
+interface ScriptSource {
+  command: string;
+  lua: string;
+  numberOfKeys: number;
+}
+
+/** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
+const SOURCES = new Map<ScriptFile, ScriptSource>(
+  FILES.map((file) => {
+    const dash = file.lastIndexOf("-");
+    const verb = file.slice(0, dash).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), "utf8");
+    return [file, { command: `mario${verb[0]!.toUpperCase()}${verb.slice(1)}`, lua, numberOfKeys: Number(file.slice(dash + 1)) }];
+  }),
+);
+
+type Arg = string | number;
+type Invoke = (...args: Arg[]) => Promise<unknown>;
+type Queue = (...args: Arg[]) => unknown;
+
+/** What a script's integer reply means. */
+export type ScriptOutcome = "ok" | "stale" | "missing" | "not-dead";
+
+/** The one place return codes are read: ≥ 0 is success (a count or a time), negatives are named. */
+export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
+  if (typeof code !== "number") throw new TypeError(`script ${file} answered ${String(code)}, not an integer`);
+  if (code >= 0) return "ok";
+  switch (code) {
+    case -1:
+      return "stale";
+    case -2:
+      return "missing";
+    case -3:
+      return "not-dead";
+    default:
+      throw new RangeError(`script ${file} answered an unknown code ${code}`);
+  }
+}
+
+/** One enqueue item as `enqueue-5.lua` reads it. */
+export interface EnqueueItem {
+  id: string;
+  pipeline: string;
+  route: readonly string[];
+  instructions: string;
+  idempotencyKey?: string | undefined;
+}
+
+/** One settlement as `settle-8.lua` reads it (caller data already JSON text). */
+export interface SettleItem {
+  kind: "advance" | "succeed" | "retry" | "dead";
+  jobId: string;
+  token: string;
+  step?: string | undefined;
+  nextIndex?: number | undefined;
+  input?: string | undefined;
+  result?: string | undefined;
+  error?: string | undefined;
+  delayMs?: number | undefined;
+  ms?: number | undefined;
+  bucket?: number | undefined;
+}
+
+export interface SettleBatch {
+  keys: PipelineKeys;
+  items: SettleItem[];
+  maxFinished: number;
+  maxAgeMs: number;
+}
+
+const TRIM_LIMIT = 1000;
+const PROMOTE_LIMIT = 1000;
+
+export class Scripts {
+  readonly #client: Redis;
+
+  constructor(client: Redis) {
+    this.#client = client;
+    for (const source of SOURCES.values()) {
+      if (typeof (client as unknown as Record<string, unknown>)[source.command] === "function") continue;
+      client.defineCommand(source.command, { lua: source.lua, numberOfKeys: source.numberOfKeys });
+    }
+  }
+
+  async #call(file: ScriptFile, ...args: Arg[]): Promise<unknown> {
+    const fn = (this.#client as unknown as Record<string, Invoke>)[SOURCES.get(file)!.command]!;
+    return fn.apply(this.#client, args);
+  }
+
+  #queue(pipeline: ChainableCommander, file: ScriptFile, ...args: Arg[]): void {
+    const fn = (pipeline as unknown as Record<string, Queue>)[SOURCES.get(file)!.command]!;
+    fn.apply(pipeline, args);
+  }
+
+  /** Sends the queued commands in one round trip; throws the first command error. */
+  async #exec(pipeline: ChainableCommander): Promise<unknown[]> {
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+  }
+
+  /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", "d…" or "b". */
+  async enqueue(batches: readonly { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[] }[]): Promise<string[][]> {
+    const args = (b: (typeof batches)[number]): Arg[] => [
+      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.maxQueued, JSON.stringify(b.items),
+    ];
+    if (batches.length === 1) return [(await this.#call("enqueue-5", ...args(batches[0]!))) as string[]];
+    const pipeline = this.#client.pipeline();
+    for (const batch of batches) this.#queue(pipeline, "enqueue-5", ...args(batch));
+    return (await this.#exec(pipeline)) as string[][];
+  }
+
+  /** Leases from one queue; answers [token, job JSON] pairs. */
+  async leaseNext(keys: PipelineKeys, queue: string, count: number, leaseMs: number, workerId: string): Promise<[string, string][]> {
+    const flat = (await this.#call(
+      "lease-next-7", keys.jobs, keys.leases, keys.running, keys.delayed, keys.counters, queue, keys.queuePrefix,
+      count, leaseMs, workerId, PROMOTE_LIMIT,
+    )) as string[];
+    const pairs: [string, string][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+    return pairs;
+  }
+
+  /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
+  async settle(batches: readonly SettleBatch[]): Promise<ScriptOutcome[][]> {
+    const pipeline = this.#client.pipeline();
+    for (const { keys, items, maxFinished, maxAgeMs } of batches) {
+      this.#queue(
+        pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency,
+        keys.queuePrefix, JSON.stringify(items),
+      );
+      this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
+    }
+    const replies = await this.#exec(pipeline);
+    return batches.map((_, i) => (replies[i * 2] as number[]).map((code) => outcomeOf("settle-8", code)));
+  }
+
+  async extendLease(keys: PipelineKeys, jobId: string, token: string, leaseMs: number): Promise<ScriptOutcome> {
+    return outcomeOf("extend-lease-3", await this.#call("extend-lease-3", keys.jobs, keys.leases, keys.running, jobId, token, leaseMs));
+  }
+
+  async release(keys: PipelineKeys, reason: string, countAttempt: boolean, leases: [string, string][]): Promise<number> {
+    return (await this.#call(
+      "release-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, countAttempt ? "1" : "0", JSON.stringify(leases),
+    )) as number;
+  }
+
+  async reclaim(keys: PipelineKeys, reason: string, limit: number): Promise<number> {
+    return (await this.#call("reclaim-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, limit)) as number;
+  }
+
+  async redrive(keys: PipelineKeys, jobId: string): Promise<ScriptOutcome> {
+    return outcomeOf("redrive-4", await this.#call("redrive-4", keys.jobs, keys.finished, keys.counters, keys.queuePrefix, jobId));
+  }
+
+  async setProgress(keys: PipelineKeys, jobId: string, token: string, progress: string): Promise<ScriptOutcome> {
+    return outcomeOf("set-progress-2", await this.#call("set-progress-2", keys.jobs, keys.leases, jobId, token, progress));
+  }
+
+  async registerWorker(workers: string, seen: string, workerId: string, json: string, lastSeen: number): Promise<void> {
+    await this.#call("register-worker-2", workers, seen, workerId, json, lastSeen);
+  }
+
+  async unregisterWorker(workers: string, seen: string, workerId: string): Promise<void> {
+    await this.#call("unregister-worker-2", workers, seen, workerId);
+  }
+
+  /** Drops workers last seen before `cutoff`; answers the others' JSON. */
+  async listWorkers(workers: string, seen: string, cutoff: number): Promise<string[]> {
+    return (await this.#call("list-workers-2", workers, seen, cutoff)) as string[];
+  }
+}
+
+/** A settlement as the settle script reads it: caller data as JSON text, latency pre-bucketed. */
+export function settleItem(settlement: Settlement): SettleItem {
+  const base = { kind: settlement.kind, jobId: settlement.jobId, token: settlement.token };
+  const timing = settlement.kind === "advance" || settlement.kind === "succeed" ? settlement.step : settlement.timing;
+  const latency = timing === undefined ? {} : { ms: Math.max(0, timing.finishedAt - timing.startedAt), bucket: bucketIndex(Math.max(0, timing.finishedAt - timing.startedAt)) };
+  switch (settlement.kind) {
+    case "advance":
+      return { ...base, ...latency, step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
+    case "succeed":
+      return { ...base, ...latency, step: JSON.stringify(settlement.step), result: toJsonText(settlement.result) };
+    case "retry":
+      return { ...base, ...latency, error: JSON.stringify(settlement.error), delayMs: Math.max(0, Math.round(settlement.delayMs)) };
+    case "dead":
+      return { ...base, ...latency, error: JSON.stringify(settlement.error) };
+  }
+}
