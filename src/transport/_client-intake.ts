@@ -1,0 +1,142 @@
+/**
+ * Client requests arriving on the pipeline server's PULL socket: `enqueue` (batched: the requests
+ * that arrive together go to storage in one `enqueueJobs` call) and `wait`. Replies go back over
+ * ReplySockets to each request's `replyTo`.
+ */
+import { isInstructions } from "../core/job.ts";
+import { listOrNone } from "../core/errors/unknown-pipeline-error.ts";
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import { waitForFinal, type Dispatcher } from "../engine/dispatcher.ts";
+import type { Logger } from "../log/logger.ts";
+import type { EnqueueRequest } from "../storage/storage-backend.ts";
+import type { ReplySockets } from "./_reply-sockets.ts";
+import type { Body } from "./protocol.ts";
+
+/** Longest `wait` a client may ask for, ms (1 hour). */
+const MAX_WAIT_MS = 3_600_000;
+
+export class ClientIntake {
+  readonly #dispatcher: Dispatcher;
+  readonly #pipelines: readonly PipelineDefinition[];
+  readonly #replies: ReplySockets;
+  readonly #logger: Logger;
+  #batch: Body<"enqueue">[] = [];
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  readonly #waits = new Set<Promise<void>>();
+
+  constructor(options: { dispatcher: Dispatcher; pipelines: readonly PipelineDefinition[]; replies: ReplySockets; logger: Logger }) {
+    this.#dispatcher = options.dispatcher;
+    this.#pipelines = options.pipelines;
+    this.#replies = options.replies;
+    this.#logger = options.logger;
+  }
+
+  enqueue(request: Body<"enqueue">): void {
+    this.#batch.push(request);
+    this.#schedule();
+  }
+
+  wait(request: Body<"wait">): void {
+    const run = this.#wait(request).finally(() => this.#waits.delete(run));
+    this.#waits.add(run);
+  }
+
+  /** Waits for batches being written. Pending `wait`s are left to time out on the client. */
+  async drain(): Promise<void> {
+    while (this.#flushing !== undefined || this.#batch.length > 0) {
+      if (this.#flushing !== undefined) await this.#flushing;
+      else this.#flush();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing !== undefined) return;
+    this.#scheduled = true;
+    // Let every request already readable join this batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    if (this.#flushing !== undefined || this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#flushing = this.#write(batch)
+      .catch((error: unknown) => this.#logger.error("enqueue batch failed", { error: String(error) }))
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#batch.length > 0) this.#schedule();
+      });
+  }
+
+  async #write(batch: Body<"enqueue">[]): Promise<void> {
+    const valid: { request: Body<"enqueue">; storage: EnqueueRequest }[] = [];
+    for (const request of batch) {
+      const definition = this.#pipelines.find((p) => p.name === request.pipeline);
+      if (definition === undefined) {
+        const known = listOrNone(this.#pipelines.map((p) => p.name));
+        this.#fail(request, "UNKNOWN_PIPELINE", `unknown pipeline "${request.pipeline}"; this server serves: ${known}`);
+      } else if (!isInstructions(request.instructions)) {
+        const got = Array.isArray(request.instructions) ? "an array" : request.instructions === null ? "null" : typeof request.instructions;
+        this.#fail(request, "INVALID_INSTRUCTIONS", `instructions for "${request.pipeline}" must be a JSON object, got ${got}`);
+      } else {
+        const storage = { pipeline: definition.name, route: definition.steps, instructions: request.instructions, idempotencyKey: request.idempotencyKey };
+        valid.push({ request, storage });
+      }
+    }
+    if (valid.length === 0) return;
+    let outcomes;
+    try {
+      outcomes = await this.#dispatcher.storage.enqueueJobs(valid.map((v) => v.storage));
+    } catch (error) {
+      const code = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "STORAGE_UNAVAILABLE";
+      for (const { request } of valid) this.#fail(request, code, `storage failed: ${(error as Error).message}`);
+      return;
+    }
+    valid.forEach(({ request }, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined || outcome.status === "busy") {
+        this.#fail(request, "BUSY", "busy, try again later");
+        return;
+      }
+      if (outcome.status === "created") this.#dispatcher.events.emit("job:accepted", outcome.job);
+      void this.#replies.reply(request.replyTo, {
+        requestId: request.requestId,
+        ok: true,
+        job: outcome.job as unknown as Record<string, unknown>,
+        duplicate: outcome.status === "duplicate",
+      });
+    });
+    this.#dispatcher.kick();
+  }
+
+  async #wait(request: Body<"wait">): Promise<void> {
+    try {
+      const record = await waitForFinal(this.#dispatcher, request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS) });
+      if (record !== undefined) {
+        await this.#replies.reply(request.replyTo, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
+        return;
+      }
+      const current = await this.#dispatcher.storage.getJob(request.jobId);
+      if (current === undefined) {
+        this.#fail(request, "JOB_NOT_FOUND", `no job with id "${request.jobId}"`);
+      } else {
+        await this.#replies.reply(request.replyTo, {
+          requestId: request.requestId,
+          ok: false,
+          job: current as unknown as Record<string, unknown>,
+          error: { code: "WAIT_TIMEOUT", message: `job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms` },
+        });
+      }
+    } catch (error) {
+      this.#fail(request, "STORAGE_UNAVAILABLE", `storage failed: ${String(error)}`);
+    }
+  }
+
+  #fail(request: { requestId: string; replyTo: string }, code: string, message: string): void {
+    void this.#replies.reply(request.replyTo, { requestId: request.requestId, ok: false, error: { code, message } });
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The pipeline server's PUSH sockets to clients' reply addresses: one per `replyTo`, created on
+ * first use, closed when idle. A send timeout keeps a vanished client from blocking the server.
+ */
+import * as zmq from "zeromq";
+import { parseAddress } from "../core/address.ts";
+import type { Logger } from "../log/logger.ts";
+import { closeSocket } from "./_sockets.ts";
+import { encode, type BodyInput } from "./protocol.ts";
+import { SendQueue } from "./send-queue.ts";
+
+interface ReplySocket {
+  push: zmq.Push;
+  queue: SendQueue;
+  lastUsed: number;
+}
+
+export interface ReplySocketsOptions {
+  logger: Logger;
+  /** A reply not queued within this many ms is dropped. Default 1000. */
+  sendTimeoutMs?: number | undefined;
+  /** Sockets unused for this many ms are closed. Default 60 000. */
+  idleMs?: number | undefined;
+  /** At most this many reply sockets; the least recently used goes first. Default 1000. */
+  maxSockets?: number | undefined;
+}
+
+export class ReplySockets {
+  readonly #sockets = new Map<string, ReplySocket>();
+  readonly #logger: Logger;
+  readonly #sendTimeoutMs: number;
+  readonly #idleMs: number;
+  readonly #maxSockets: number;
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(options: ReplySocketsOptions) {
+    this.#logger = options.logger;
+    this.#sendTimeoutMs = options.sendTimeoutMs ?? 1000;
+    this.#idleMs = options.idleMs ?? 60_000;
+    this.#maxSockets = options.maxSockets ?? 1000;
+    this.#sweep = setInterval(() => this.#closeIdle(), Math.min(this.#idleMs, 10_000));
+    this.#sweep.unref();
+  }
+
+  /** Sends a reply; never throws (a reply that cannot be delivered is logged and dropped). */
+  async reply(replyTo: string, body: BodyInput<"reply">): Promise<void> {
+    let socket: ReplySocket;
+    try {
+      socket = this.#socketFor(replyTo);
+    } catch (error) {
+      this.#logger.debug("bad reply address", { replyTo, error: String(error) });
+      return;
+    }
+    socket.lastUsed = Date.now();
+    await socket.queue.send(encode("reply", body)).catch((error: unknown) => {
+      this.#logger.debug("reply not delivered", { replyTo, error: String(error) });
+    });
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    for (const socket of this.#sockets.values()) this.#drop(socket, 200);
+    this.#sockets.clear();
+  }
+
+  #socketFor(replyTo: string): ReplySocket {
+    const existing = this.#sockets.get(replyTo);
+    if (existing !== undefined) {
+      // Keep the map in least-recently-used order.
+      this.#sockets.delete(replyTo);
+      this.#sockets.set(replyTo, existing);
+      return existing;
+    }
+    parseAddress(replyTo);
+    const push = new zmq.Push({ sendTimeout: this.#sendTimeoutMs, linger: 0 });
+    push.connect(replyTo);
+    const socket = { push, queue: new SendQueue(push), lastUsed: Date.now() };
+    this.#sockets.set(replyTo, socket);
+    if (this.#sockets.size > this.#maxSockets) {
+      const [oldest, old] = this.#sockets.entries().next().value as [string, ReplySocket];
+      this.#sockets.delete(oldest);
+      this.#drop(old, 0);
+    }
+    return socket;
+  }
+
+  #closeIdle(): void {
+    const now = Date.now();
+    for (const [address, socket] of this.#sockets) {
+      if (now - socket.lastUsed < this.#idleMs || socket.queue.length > 0) continue;
+      this.#sockets.delete(address);
+      this.#drop(socket, 0);
+    }
+  }
+
+  #drop(socket: ReplySocket, lingerMs: number): void {
+    socket.queue.close();
+    closeSocket(socket.push, lingerMs);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Small helpers shared by the transport's sockets: size limits, addresses, read loops, closing.
+ */
+import type * as zmq from "zeromq";
+import { isWildcardHost, parseAddress, formatAddress } from "../core/address.ts";
+import type { Logger } from "../log/logger.ts";
+
+/**
+ * Room for routing ids and frame headers on top of the message limit. libzmq applies its
+ * `maxMessageSize` per frame and cuts the connection of a peer that goes over it (nothing reaches
+ * us, nothing can be counted); messages between the limit and this hard cap reach `decode()`,
+ * which counts and drops them.
+ */
+export const FRAME_HEADROOM_BYTES = 64 * 1024;
+
+/** libzmq's per-frame limit for a socket whose messages may be `maxMessageBytes` long. */
+export function hardFrameLimit(maxMessageBytes: number): number {
+  return maxMessageBytes + FRAME_HEADROOM_BYTES;
+}
+
+export function toList(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return typeof value === "string" ? [value] : [...value];
+}
+
+/** The host to announce when bound to a wildcard: `advertiseHost`, MARIO_ADVERTISE_HOST or 127.0.0.1. */
+export function advertiseHostOf(option?: string): string {
+  const env = process.env.MARIO_ADVERTISE_HOST;
+  return option ?? (env !== undefined && env !== "" ? env : "127.0.0.1");
+}
+
+/** Turns a socket's `lastEndpoint` (e.g. `tcp://0.0.0.0:41234`) into an address others can connect to. */
+export function connectableAddress(lastEndpoint: string, advertiseHost?: string): string {
+  const endpoint = parseAddress(lastEndpoint);
+  if (endpoint.transport !== "tcp") return lastEndpoint;
+  if (advertiseHost !== undefined) return formatAddress({ ...endpoint, host: advertiseHost });
+  if (isWildcardHost(endpoint.host)) return formatAddress({ ...endpoint, host: advertiseHostOf() });
+  return lastEndpoint;
+}
+
+/** Binds and returns the real endpoint (port 0 resolved). */
+export async function bindAndRead(socket: zmq.Socket, address: string): Promise<string> {
+  parseAddress(address);
+  await socket.bind(address);
+  return socket.lastEndpoint ?? address;
+}
+
+/**
+ * Reads messages until the socket closes. A handler that throws is logged, never fatal; the loop
+ * only ends when the socket is closed.
+ */
+export async function readLoop(
+  socket: zmq.Socket & AsyncIterable<Buffer[]>,
+  name: string,
+  logger: Logger,
+  handle: (frames: Buffer[]) => void,
+): Promise<void> {
+  try {
+    for await (const frames of socket) {
+      try {
+        handle(frames);
+      } catch (error) {
+        logger.error("message handler failed", { socket: name, error: String(error) });
+      }
+    }
+  } catch (error) {
+    if (!socket.closed) logger.error("socket read failed", { socket: name, error: String(error) });
+  }
+}
+
+/** Closes a socket, letting unsent messages go for at most `lingerMs`. Safe to call twice. */
+export function closeSocket(socket: zmq.Socket, lingerMs: number): void {
+  if (socket.closed) return;
+  try {
+    socket.linger = lingerMs;
+    socket.close();
+  } catch {
+    // already closing
+  }
+}

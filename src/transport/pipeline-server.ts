@@ -1,0 +1,275 @@
+/**
+ * The pipeline server over ZeroMQ: a Dispatcher fed by step workers that announce themselves.
+ * Binds (or connects) a SUB for announcements and a PULL for client requests; each announced
+ * worker becomes a RemoteWorker (a DEALER to its address); results are settled in storage, then
+ * acknowledged. Workers silent past their heartbeat timeout are dropped and their jobs requeued.
+ *
+ * ```ts
+ * const server = new PipelineServer({ pipelines: [{ name: "p", steps: ["a", "b"] }], storage: new MemoryStorageBackend(),
+ *   subBind: "tcp://127.0.0.1:6000", jobPullBind: "tcp://127.0.0.1:5050" });
+ * await server.start();     // server.subAddress, server.jobPullAddress: the bound endpoints
+ * await server.stop();
+ * ```
+ */
+import * as zmq from "zeromq";
+import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import { resolveStepPolicy } from "../core/step-config.ts";
+import { Dispatcher } from "../engine/dispatcher.ts";
+import { silentLogger, type Logger } from "../log/logger.ts";
+import type { StorageBackend } from "../storage/storage-backend.ts";
+import { ClientIntake } from "./_client-intake.ts";
+import { ReplySockets } from "./_reply-sockets.ts";
+import { bindAndRead, closeSocket, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { decode, DEFAULT_MAX_MESSAGE_BYTES, type Body, type Message } from "./protocol.ts";
+import { ProtocolDrops } from "./protocol-drops.ts";
+import { RemoteWorker } from "./remote-worker.ts";
+
+/** What the class DSL's Pipeline offers: hooks wired to the dispatcher's events. */
+export interface PipelineHooks {
+  attach(dispatcher: Dispatcher): () => void;
+}
+
+export interface PipelineServerOptions {
+  /** The pipelines served (the CLI passes only the one named on the command line). */
+  pipelines: readonly PipelineDefinition[];
+  storage: StorageBackend;
+  /** Where the announcement SUB binds (`--sub-bind`). */
+  subBind?: string | readonly string[] | undefined;
+  /** Or connects, e.g. to a forwarder's publisher side (`--sub-connect`). */
+  subConnect?: string | readonly string[] | undefined;
+  /** Where the client-request PULL binds (`--job-pull-bind`). */
+  jobPullBind?: string | readonly string[] | undefined;
+  /** Or connects, e.g. to a streamer's push side (`--job-pull-connect`). */
+  jobPullConnect?: string | readonly string[] | undefined;
+  /** A worker silent this long is dropped, ms. Default 3 × the worker's announced heartbeat. */
+  heartbeatTimeoutMs?: number | undefined;
+  /** Largest inbound message, bytes. Default 16 MiB. */
+  maxMessageBytes?: number | undefined;
+  /** Reclaim interval of expired leases, ms. Default 1000. */
+  reclaimIntervalMs?: number | undefined;
+  logger?: Logger | undefined;
+  hooks?: readonly PipelineHooks[] | undefined;
+}
+
+type WorkerMessage = Extract<Message, { type: "results" | "progress" | "bye" }>;
+
+export class PipelineServer {
+  readonly dispatcher: Dispatcher;
+  /** Messages dropped for breaking the protocol, per socket. */
+  readonly drops: ProtocolDrops;
+  readonly #options: PipelineServerOptions;
+  readonly #logger: Logger;
+  readonly #maxBytes: number;
+  readonly #sub: zmq.Subscriber;
+  readonly #pull: zmq.Pull;
+  readonly #replies: ReplySockets;
+  readonly #intake: ClientIntake;
+  readonly #remotes = new Map<string, RemoteWorker>();
+  readonly #jobTypes: Set<string>;
+  readonly #loops: Promise<void>[] = [];
+  readonly #unhook: (() => void)[] = [];
+  #liveness: NodeJS.Timeout | undefined;
+  #subAddresses: string[] = [];
+  #pullAddresses: string[] = [];
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: PipelineServerOptions) {
+    if (toList(options.subBind).length + toList(options.subConnect).length === 0) {
+      throw new InvalidConfigError("the pipeline server needs --sub-bind (or --sub-connect to a forwarder)");
+    }
+    if (toList(options.jobPullBind).length + toList(options.jobPullConnect).length === 0) {
+      throw new InvalidConfigError("the pipeline server needs --job-pull-bind (or --job-pull-connect to a streamer)");
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.drops = new ProtocolDrops(this.#logger);
+    this.#jobTypes = new Set(options.pipelines.flatMap((p) => p.steps));
+    this.dispatcher = new Dispatcher({
+      storage: options.storage,
+      pipelines: options.pipelines,
+      logger: this.#logger,
+      reclaimIntervalMs: options.reclaimIntervalMs,
+    });
+    const limit = hardFrameLimit(this.#maxBytes);
+    this.#sub = new zmq.Subscriber({ maxMessageSize: limit });
+    this.#pull = new zmq.Pull({ maxMessageSize: limit });
+    this.#replies = new ReplySockets({ logger: this.#logger });
+    this.#intake = new ClientIntake({ dispatcher: this.dispatcher, pipelines: options.pipelines, replies: this.#replies, logger: this.#logger });
+  }
+
+  /** The bound announcement endpoint (first one), port resolved. */
+  get subAddress(): string {
+    return this.#subAddresses[0] ?? "";
+  }
+
+  /** The bound client-request endpoint (first one), port resolved. */
+  get jobPullAddress(): string {
+    return this.#pullAddresses[0] ?? "";
+  }
+
+  /** Ids of the workers currently fed. */
+  workerIds(): string[] {
+    return [...this.#remotes.keys()];
+  }
+
+  async start(): Promise<void> {
+    await this.dispatcher.start();
+    for (const hooks of this.#options.hooks ?? []) this.#unhook.push(hooks.attach(this.dispatcher));
+    this.#sub.subscribe();
+    for (const address of toList(this.#options.subBind)) this.#subAddresses.push(await bindAndRead(this.#sub, address));
+    for (const address of toList(this.#options.subConnect)) this.#sub.connect(address);
+    for (const address of toList(this.#options.jobPullBind)) this.#pullAddresses.push(await bindAndRead(this.#pull, address));
+    for (const address of toList(this.#options.jobPullConnect)) this.#pull.connect(address);
+    this.#loops.push(readLoop(this.#sub, "sub", this.#logger, (frames) => this.#onAnnouncement(frames)));
+    this.#loops.push(readLoop(this.#pull, "pull", this.#logger, (frames) => this.#onRequest(frames)));
+    this.#liveness = setInterval(() => this.#checkLiveness(), 100);
+    this.#logger.info("pipeline server ready", {
+      pipelines: this.#options.pipelines.map((p) => p.name),
+      sub: this.#subAddresses.length > 0 ? this.#subAddresses : toList(this.#options.subConnect),
+      jobPull: this.#pullAddresses.length > 0 ? this.#pullAddresses : toList(this.#options.jobPullConnect),
+    });
+  }
+
+  /**
+   * Stops taking requests and dispatching, settles results already received, then closes every
+   * socket and the storage. Jobs still leased to workers stay leased (their results arriving
+   * later are lost with this process; with Redis the leases expire and the jobs run again).
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#liveness);
+    closeSocket(this.#pull, 0);
+    closeSocket(this.#sub, 0);
+    await this.#intake.drain();
+    await this.dispatcher.pause();
+    await Promise.allSettled([...this.#remotes.values()].flatMap((r) => [...r.pendingReports]));
+    await this.dispatcher.stop();
+    for (const remote of this.#remotes.values()) await remote.close(100);
+    this.#remotes.clear();
+    this.#replies.close();
+    await Promise.all(this.#loops);
+    for (const unhook of this.#unhook) unhook();
+    await this.#options.storage.close();
+  }
+
+  #onAnnouncement(frames: Buffer[]): void {
+    const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["announce", "bye"] });
+    if (message instanceof Error) {
+      this.drops.record("sub", message);
+      return;
+    }
+    if (message.type === "bye") {
+      const remote = this.#remotes.get(message.body.workerId);
+      if (remote !== undefined) this.#onBye(remote, message.body);
+      return;
+    }
+    if (message.type === "announce") this.#onAnnounce(message.body);
+  }
+
+  #onAnnounce(a: Body<"announce">): void {
+    if (!this.#jobTypes.has(a.jobType) || this.#stopped !== undefined) return;
+    let remote = this.#remotes.get(a.workerId);
+    if (remote === undefined) {
+      if (a.draining) return;
+      remote = new RemoteWorker({
+        announce: a,
+        maxMessageBytes: this.#maxBytes,
+        logger: this.#logger,
+        drops: this.drops,
+        onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
+      });
+      this.#remotes.set(a.workerId, remote);
+      const policy = resolveStepPolicy({ concurrency: a.capacity, timeoutMs: a.policy.timeoutMs, retries: a.policy.retries, backoff: a.policy.backoff });
+      this.dispatcher.addWorker(remote, policy);
+      this.#logger.info("worker joined", { workerId: a.workerId, jobType: a.jobType, address: a.address, capacity: a.capacity });
+    } else {
+      remote.lastSeen = Date.now();
+      remote.announcedCapacity = a.capacity;
+      remote.heartbeatMs = a.heartbeatMs;
+      const wasDraining = remote.draining;
+      remote.draining = a.draining;
+      this.dispatcher.touch(a.workerId);
+      if (wasDraining !== a.draining) this.dispatcher.kick();
+    }
+    this.#options.storage
+      .registerWorker({
+        workerId: a.workerId,
+        jobType: a.jobType,
+        address: a.address,
+        capacity: remote.capacity,
+        inFlight: this.dispatcher.inFlightOf(a.workerId),
+        host: a.host,
+        pid: a.pid,
+        lastSeen: Date.now(),
+        startedAt: remote.startedAt,
+      })
+      .catch((error: unknown) => this.#logger.debug("worker not registered in storage", { error: String(error) }));
+  }
+
+  #onWorkerMessage(remote: RemoteWorker, message: WorkerMessage): void {
+    if (this.#remotes.get(remote.workerId) !== remote) return;
+    remote.lastSeen = Date.now();
+    if (message.type === "progress") {
+      this.dispatcher.progress(message.body.reports);
+    } else if (message.type === "bye") {
+      this.#onBye(remote, message.body);
+    } else {
+      // Outcomes are attributed to the worker that sent them, whatever they claim.
+      const outcomes = message.body.outcomes.map((o) => ({ ...o, workerId: remote.workerId }));
+      const settled = this.dispatcher
+        .report(outcomes)
+        .then(() => remote.ack(outcomes.map((o) => ({ jobId: o.jobId, token: o.token }))))
+        .catch((error: unknown) => this.#logger.warn("results not settled or not acked; the worker sends them again", { error: String(error) }))
+        .finally(() => remote.pendingReports.delete(settled));
+      remote.pendingReports.add(settled);
+    }
+  }
+
+  #onBye(remote: RemoteWorker, bye: Body<"bye">): void {
+    remote.draining = true;
+    remote.byeChain = remote.byeChain
+      .then(async () => {
+        await Promise.allSettled([...remote.pendingReports]);
+        if (bye.handBack.length > 0) await this.dispatcher.handBack(remote.workerId, bye.handBack);
+        if (bye.final) await this.#remove(remote, "shutdown", "shut down");
+      })
+      .catch((error: unknown) => this.#logger.error("bye not handled", { workerId: remote.workerId, error: String(error) }));
+  }
+
+  #checkLiveness(): void {
+    const now = Date.now();
+    for (const remote of this.#remotes.values()) {
+      const timeout = this.#options.heartbeatTimeoutMs ?? 3 * remote.heartbeatMs;
+      if (now - remote.lastSeen <= timeout) continue;
+      this.#logger.warn("worker lost: no heartbeat", { workerId: remote.workerId, silentMs: now - remote.lastSeen });
+      this.#remove(remote, "lost", `silent for ${now - remote.lastSeen} ms`).catch((error: unknown) =>
+        this.#logger.error("lost worker not removed", { workerId: remote.workerId, error: String(error) }),
+      );
+    }
+  }
+
+  async #remove(remote: RemoteWorker, reason: "lost" | "shutdown", detail: string): Promise<void> {
+    if (this.#remotes.get(remote.workerId) !== remote) return;
+    this.#remotes.delete(remote.workerId);
+    await this.dispatcher.removeWorker(remote.workerId, reason, detail);
+    await remote.close(reason === "lost" ? 0 : 100);
+    await this.#options.storage.unregisterWorker(remote.workerId).catch(() => {});
+    this.#logger.info("worker left", { workerId: remote.workerId, reason: detail });
+  }
+
+  #onRequest(frames: Buffer[]): void {
+    const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["enqueue", "wait"] });
+    if (message instanceof Error) {
+      this.drops.record("pull", message);
+      return;
+    }
+    if (message.type === "enqueue") this.#intake.enqueue(message.body);
+    else if (message.type === "wait") this.#intake.wait(message.body);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A step worker as the pipeline server sees it: a DispatchTarget holding a DEALER connected to
+ * the worker's announced address. `send()` is one `jobs` message; what the worker sends back
+ * (results, progress, bye) is handed to the server's callbacks.
+ */
+import * as zmq from "zeromq";
+import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
+import type { Logger } from "../log/logger.ts";
+import { closeSocket, hardFrameLimit, readLoop } from "./_sockets.ts";
+import { decode, encode, type Body, type Message } from "./protocol.ts";
+import type { ProtocolDrops } from "./protocol-drops.ts";
+import { SendQueue } from "./send-queue.ts";
+
+const DELIVERIES_PER_MESSAGE = 256;
+
+export interface RemoteWorkerOptions {
+  announce: Body<"announce">;
+  maxMessageBytes: number;
+  /** A send that cannot be queued within this many ms fails (its jobs go back). Default 5000. */
+  sendTimeoutMs?: number | undefined;
+  logger: Logger;
+  drops: ProtocolDrops;
+  onMessage: (worker: RemoteWorker, message: Extract<Message, { type: "results" | "progress" | "bye" }>) => void;
+}
+
+export class RemoteWorker implements DispatchTarget {
+  readonly workerId: string;
+  readonly jobType: string;
+  readonly address: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  announcedCapacity: number;
+  heartbeatMs: number;
+  lastSeen = Date.now();
+  /** Set when the worker announced it is shutting down: it gets nothing new. */
+  draining = false;
+  /** Results being settled; a `bye` waits for them so no lease is handed back under a result. */
+  readonly pendingReports = new Set<Promise<void>>();
+  /** Serialises `bye` handling. */
+  byeChain: Promise<void> = Promise.resolve();
+  readonly #dealer: zmq.Dealer;
+  readonly #queue: SendQueue;
+  readonly #reading: Promise<void>;
+
+  constructor(options: RemoteWorkerOptions) {
+    const a = options.announce;
+    this.workerId = a.workerId;
+    this.jobType = a.jobType;
+    this.address = a.address;
+    this.host = a.host;
+    this.pid = a.pid;
+    this.announcedCapacity = a.capacity;
+    this.heartbeatMs = a.heartbeatMs;
+    this.#dealer = new zmq.Dealer({
+      maxMessageSize: hardFrameLimit(options.maxMessageBytes),
+      sendTimeout: options.sendTimeoutMs ?? 5000,
+      linger: 0,
+    });
+    this.#dealer.connect(a.address);
+    this.#queue = new SendQueue(this.#dealer);
+    this.#reading = readLoop(this.#dealer, "dealer", options.logger, (frames) => {
+      const message = decode(frames, { maxBytes: options.maxMessageBytes, accept: ["results", "progress", "bye"] });
+      if (message instanceof Error) options.drops.record("dealer", message);
+      else options.onMessage(this, message as Extract<Message, { type: "results" | "progress" | "bye" }>);
+    });
+  }
+
+  get capacity(): number {
+    return this.draining ? 0 : this.announcedCapacity;
+  }
+
+  async send(deliveries: Delivery[]): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_MESSAGE) {
+      sends.push(this.#queue.send(encode("jobs", { deliveries: deliveries.slice(i, i + DELIVERIES_PER_MESSAGE) })));
+    }
+    await Promise.all(sends);
+  }
+
+  async ack(acks: Body<"ack">["acks"]): Promise<void> {
+    if (acks.length > 0) await this.#queue.send(encode("ack", { acks }));
+  }
+
+  /** Closes the DEALER; unsent messages are dropped after `lingerMs`. */
+  async close(lingerMs = 0): Promise<void> {
+    this.#queue.close(new Error(`worker ${this.workerId} is gone`));
+    closeSocket(this.#dealer, lingerMs);
+    await this.#reading;
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * A step worker over ZeroMQ: binds a ROUTER for jobs, announces itself (and repeats it as a
+ * heartbeat from its own event loop) on a PUB connected to pipeline servers or a forwarder, runs
+ * deliveries through a StepExecutor at most `concurrency` at once, and sends results back in
+ * batches, keeping each until the pipeline acknowledges it (resent otherwise).
+ *
+ * ```ts
+ * const worker = new StepWorker({ executor: new InProcessExecutor(step), subConnect: "tcp://127.0.0.1:6000" });
+ * await worker.start();            // worker.address → "tcp://127.0.0.1:41234"
+ * await worker.stop({ graceMs: 5000 });
+ * ```
+ *
+ * Shutdown (`stop`): keeps heartbeating with `draining: true` (pipelines send nothing new), hands
+ * queued jobs back at once, lets running attempts finish within `graceMs`, aborts and hands back
+ * the rest, waits for acks, sends a final `bye`, closes. The executor is not closed: its owner does.
+ */
+import { setMaxListeners } from "node:events";
+import { hostname } from "node:os";
+import * as zmq from "zeromq";
+import { newId } from "../core/ids.ts";
+import type { StepOutcome } from "../engine/delivery.ts";
+import type { StepExecutor } from "../engine/step-executor.ts";
+import { silentLogger, type Logger } from "../log/logger.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { ResultBook } from "./_result-book.ts";
+import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
+import { ProtocolDrops } from "./protocol-drops.ts";
+import { SendQueue } from "./send-queue.ts";
+
+export interface StepWorkerOptions {
+  executor: StepExecutor;
+  /** Where announcements go: pipeline servers' `--sub-bind` addresses or a forwarder's subscriber side. */
+  subConnect: string | readonly string[];
+  /** Where the job socket binds. Default `tcp://0.0.0.0:0` (any free port). */
+  pullBind?: string | undefined;
+  /** The job socket also connects out to these addresses. Default none. */
+  pullConnect?: string | readonly string[] | undefined;
+  /** Host announced when bound to 0.0.0.0. Default MARIO_ADVERTISE_HOST, else 127.0.0.1. */
+  advertiseHost?: string | undefined;
+  /** Announcement (heartbeat) interval, ms. Default 1000. */
+  heartbeatMs?: number | undefined;
+  /** Jobs run at once. Default `executor.policy.concurrency`. */
+  concurrency?: number | undefined;
+  /** Unacknowledged results are sent again after this many ms. Default 2000. */
+  resendMs?: number | undefined;
+  /** Largest inbound message, bytes. Default 16 MiB. */
+  maxMessageBytes?: number | undefined;
+  workerId?: string | undefined;
+  logger?: Logger | undefined;
+}
+
+interface Job {
+  delivery: Body<"jobs">["deliveries"][number];
+  peer: Buffer;
+}
+
+const RESULTS_PER_MESSAGE = 512;
+
+export class StepWorker {
+  readonly workerId: string;
+  readonly jobType: string;
+  readonly concurrency: number;
+  /** Messages dropped for breaking the protocol. */
+  readonly drops: ProtocolDrops;
+  readonly #executor: StepExecutor;
+  readonly #options: StepWorkerOptions;
+  readonly #logger: Logger;
+  readonly #heartbeatMs: number;
+  readonly #maxBytes: number;
+  readonly #router: zmq.Router;
+  readonly #pub: zmq.Publisher;
+  readonly #routerQueue: SendQueue;
+  readonly #pubQueue: SendQueue;
+  readonly #results: ResultBook;
+  readonly #abort = new AbortController();
+  readonly #waiting: Job[] = [];
+  readonly #running = new Map<string, { job: Job; done: Promise<void> }>();
+  /** Keys of attempts aborted at shutdown and handed back: their outcomes are not reported. */
+  readonly #abandoned = new Set<string>();
+  readonly #peers = new Map<string, Buffer>();
+  /** Keys of jobs waiting or running (a job sent twice runs once). */
+  readonly #accepted = new Set<string>();
+  #address = "";
+  #timers: NodeJS.Timeout[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #reading: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  constructor(options: StepWorkerOptions) {
+    this.#options = options;
+    this.#executor = options.executor;
+    this.jobType = options.executor.jobType;
+    this.concurrency = Math.max(1, Math.trunc(options.concurrency ?? options.executor.policy.concurrency));
+    this.workerId = options.workerId ?? `${this.jobType}-${newId().slice(-10)}`;
+    this.#logger = (options.logger ?? silentLogger).child({ workerId: this.workerId });
+    this.#heartbeatMs = Math.max(10, options.heartbeatMs ?? 1000);
+    this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.drops = new ProtocolDrops(this.#logger);
+    this.#router = new zmq.Router({ maxMessageSize: hardFrameLimit(this.#maxBytes), sendTimeout: 2000 });
+    this.#pub = new zmq.Publisher({ sendTimeout: 0 });
+    this.#routerQueue = new SendQueue(this.#router);
+    this.#pubQueue = new SendQueue(this.#pub);
+    this.#results = new ResultBook(options.resendMs ?? 2000);
+    // Every running attempt listens on the shutdown signal.
+    setMaxListeners(0, this.#abort.signal);
+  }
+
+  /** The address announced to pipelines (connectable, port resolved). */
+  get address(): string {
+    return this.#address;
+  }
+
+  /** Attempts running plus jobs waiting for a free slot. */
+  get inFlight(): number {
+    return this.#running.size + this.#waiting.length;
+  }
+
+  async start(): Promise<void> {
+    const bound = await bindAndRead(this.#router, this.#options.pullBind ?? "tcp://0.0.0.0:0");
+    this.#address = connectableAddress(bound, this.#options.advertiseHost === undefined ? undefined : advertiseHostOf(this.#options.advertiseHost));
+    for (const address of toList(this.#options.pullConnect)) this.#router.connect(address);
+    for (const address of toList(this.#options.subConnect)) this.#pub.connect(address);
+    this.#reading = readLoop(this.#router, "router", this.#logger, (frames) => this.#onFrames(frames));
+    // PUB/SUB drops what is sent before the subscription arrives (slow joiner): announce a few
+    // times quickly, then every heartbeatMs.
+    for (const delay of [0, 30, 100, 250, 500]) {
+      if (delay < this.#heartbeatMs) this.#timers.push(setTimeout(() => this.#announce(), delay));
+    }
+    this.#heartbeat = setInterval(() => this.#announce(), this.#heartbeatMs);
+    this.#timers.push(setInterval(() => this.#resend(), Math.max(50, Math.floor((this.#options.resendMs ?? 2000) / 2))));
+    this.#logger.info("step worker ready", { jobType: this.jobType, address: this.#address, concurrency: this.concurrency });
+  }
+
+  /** Stops gracefully (see the module comment). Safe to call twice. */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#shutdown(options.graceMs ?? 10_000);
+    return this.#stopping;
+  }
+
+  #announce(): void {
+    const policy = this.#executor.policy;
+    const body = {
+      workerId: this.workerId,
+      jobType: this.jobType,
+      address: this.#address,
+      capacity: this.concurrency,
+      inFlight: this.inFlight,
+      host: hostname(),
+      pid: process.pid,
+      heartbeatMs: this.#heartbeatMs,
+      draining: this.#draining,
+      policy: { timeoutMs: policy.timeoutMs, retries: policy.retry.maxAttempts - 1, backoff: policy.retry.backoff },
+    };
+    // sendTimeout 0 on the PUB: a PUB never blocks; a failed announcement is followed by the next.
+    this.#pubQueue.send(encode("announce", body)).catch(() => {});
+  }
+
+  #onFrames(frames: Buffer[]): void {
+    const [peer, ...rest] = frames;
+    if (peer === undefined) return;
+    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack"] });
+    if (message instanceof Error) {
+      this.drops.record("router", message);
+      return;
+    }
+    if (message.type === "ack") {
+      this.#results.ack(message.body.acks);
+      if (this.#results.size === 0) this.#idle?.();
+      return;
+    }
+    if (message.type !== "jobs") return;
+    // One Buffer per peer, so that results and hand-backs group by peer.
+    const hex = peer.toString("hex");
+    const known = this.#peers.get(hex) ?? peer;
+    this.#peers.set(hex, known);
+    const late: string[] = [];
+    for (const delivery of message.body.deliveries) {
+      const key = keyOf(delivery.jobId, delivery.token);
+      if (this.#accepted.has(key) || this.#results.has(key)) continue;
+      if (this.#draining) {
+        late.push(delivery.jobId);
+      } else {
+        this.#accepted.add(key);
+        this.#waiting.push({ delivery, peer: known });
+      }
+    }
+    if (late.length > 0) void this.#sendBye(known, late, false);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#draining && this.#running.size < this.concurrency && this.#waiting.length > 0) {
+      this.#run(this.#waiting.shift()!);
+    }
+  }
+
+  #run(job: Job): void {
+    const { delivery, peer } = job;
+    const key = keyOf(delivery.jobId, delivery.token);
+    const done = this.#executor
+      .execute(delivery, {
+        workerId: this.workerId,
+        logger: this.#logger,
+        signal: this.#abort.signal,
+        onProgress: (fraction, message) => {
+          const report = { jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
+          this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch(() => {});
+        },
+      })
+      .then(
+        (outcome) => this.#finished(key, peer, outcome),
+        (error: unknown) => this.#logger.error("executor rejected (it must not)", { jobId: delivery.jobId, error: String(error) }),
+      )
+      .finally(() => {
+        this.#running.delete(key);
+        this.#accepted.delete(key);
+        this.#pump();
+        if (this.#running.size === 0) this.#idle?.();
+      });
+    this.#running.set(key, { job, done });
+  }
+
+  #finished(key: string, peer: Buffer, outcome: StepOutcome): void {
+    if (this.#abandoned.delete(key)) return;
+    this.#results.add(key, peer, { ...outcome, workerId: this.workerId });
+    this.#scheduleFlush();
+  }
+
+  #flushScheduled = false;
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#sendResults(this.#results.takeUnsent());
+    });
+  }
+
+  #resend(): void {
+    const { due, expired } = this.#results.takeDue(Date.now());
+    if (expired > 0) this.#logger.warn("results never acknowledged, given up (their leases expire and the jobs run again)", { results: expired });
+    this.#sendResults(due);
+  }
+
+  #sendResults(byPeer: Map<Buffer, StepOutcome[]>): void {
+    for (const [peer, outcomes] of byPeer) {
+      for (let i = 0; i < outcomes.length; i += RESULTS_PER_MESSAGE) {
+        const chunk = outcomes.slice(i, i + RESULTS_PER_MESSAGE);
+        this.#routerQueue.send([peer, ...encode("results", { workerId: this.workerId, outcomes: chunk })]).catch((error: unknown) => {
+          this.#logger.debug("results not sent, will resend", { error: String(error) });
+        });
+      }
+    }
+  }
+
+  #sendBye(peer: Buffer, handBack: string[], final: boolean): Promise<void> {
+    return this.#routerQueue.send([peer, ...encode("bye", { workerId: this.workerId, handBack, final })]).catch((error: unknown) => {
+      this.#logger.debug("bye not sent", { error: String(error) });
+    });
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    this.#draining = true;
+    this.#announce();
+    // Jobs not started yet go back at once.
+    const queued = this.#waiting.splice(0);
+    for (const job of queued) this.#accepted.delete(keyOf(job.delivery.jobId, job.delivery.token));
+    for (const [peer, ids] of groupByPeer(queued)) await this.#sendBye(peer, ids, false);
+    // Running attempts get until the deadline.
+    await this.#until(() => this.#running.size === 0, deadline);
+    const leftovers = [...this.#running.entries()];
+    for (const [key] of leftovers) this.#abandoned.add(key);
+    this.#abort.abort();
+    // Results of finished attempts must reach the pipeline before the final bye.
+    this.#sendResults(this.#results.takeUnsent());
+    await this.#until(() => this.#results.size === 0, Math.max(deadline, Date.now() + 1000));
+    clearInterval(this.#heartbeat);
+    for (const timer of this.#timers) clearTimeout(timer);
+    const handBack = groupByPeer(leftovers.map(([, r]) => r.job));
+    await Promise.all([...this.#peers.values()].map((peer) => this.#sendBye(peer, handBack.get(peer) ?? [], true)));
+    await this.#pubQueue.send(encode("bye", { workerId: this.workerId, handBack: [], final: true })).catch(() => {});
+    await Promise.race([Promise.allSettled(leftovers.map(([, r]) => r.done)), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.#routerQueue.close();
+    this.#pubQueue.close();
+    closeSocket(this.#router, 500);
+    closeSocket(this.#pub, 500);
+    await this.#reading;
+    this.#logger.info("step worker stopped", { handedBack: queued.length + leftovers.length, unacked: this.#results.size });
+  }
+
+  /** Resolves when `done()` holds or at `deadline` (checked on every finished attempt and ack). */
+  async #until(done: () => boolean, deadline: number): Promise<void> {
+    while (!done() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(100, Math.max(0, deadline - Date.now())));
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#idle = undefined;
+    }
+  }
+}
+
+function keyOf(jobId: string, token: string): string {
+  return `${jobId}\u0000${token}`;
+}
+
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}
+
+function groupByPeer(jobs: readonly Job[]): Map<Buffer, string[]> {
+  const grouped = new Map<Buffer, string[]>();
+  for (const { delivery, peer } of jobs) {
+    const list = grouped.get(peer) ?? [];
+    list.push(delivery.jobId);
+    grouped.set(peer, list);
+  }
+  return grouped;
+}

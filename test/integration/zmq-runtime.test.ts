@@ -1,0 +1,172 @@
+/**
+ * The distributed runtime in one process over real sockets: pipeline server, step workers and
+ * client; load sharing, late workers, lost workers, graceful worker shutdown.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as zmq from "zeromq";
+import type { JobRecord } from "../../src/core/job.ts";
+import { encode } from "../../src/transport/protocol.ts";
+import { eventually } from "../support/eventually.ts";
+import { Cluster, sleep } from "./zmq-fixture.ts";
+
+const generate = { jobType: "generate", handler: ({ size }: Record<string, unknown>) => ({ path: `/tmp/x-${String(size)}`, size }) };
+const remove = { jobType: "remove", handler: ({ path, ...rest }: Record<string, unknown>) => ({ ...rest, deleted_path: path }) };
+
+describe("pipeline server + step workers + client", () => {
+  it("runs a two-step pipeline end to end and keeps each step's output", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "example", steps: ["generate", "remove"] }]);
+    await cluster.startWorker(generate);
+    await cluster.startWorker(remove);
+    const client = await cluster.client();
+    const [ok, job] = await client.enqueueJob({ name: "example", instructions: { size: 10 } });
+    assert.ok(ok, JSON.stringify(job));
+    assert.equal(job.status, "queued");
+    const final = await client.waitFor(job.id, { timeoutMs: 5000 });
+    assert.equal(final.status, "succeeded");
+    assert.deepEqual(final.result, { size: 10, deleted_path: "/tmp/x-10" });
+    assert.deepEqual(final.steps.map((s) => s.jobType), ["generate", "remove"]);
+  });
+
+  it("shares the load between two workers of one type, each within its capacity", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "slow", steps: ["slow"] }]);
+    let running = 0;
+    let maxRunning = 0;
+    const slow = {
+      jobType: "slow",
+      config: { concurrency: 2 },
+      handler: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await sleep(30);
+        running--;
+        return { done: true };
+      },
+    };
+    const a = await cluster.startWorker(slow);
+    const b = await cluster.startWorker(slow);
+    await eventually(() => cluster.server!.workerIds().length === 2, { message: "both workers announced" });
+    const client = await cluster.client();
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const [ok, job] = await client.enqueueJob({ name: "slow", instructions: { i } });
+      assert.ok(ok);
+      ids.push(job.id);
+    }
+    const finals = await Promise.all(ids.map((id) => client.waitFor(id, { timeoutMs: 10_000 })));
+    const byWorker = new Map<string, number>();
+    for (const job of finals) {
+      assert.equal(job.status, "succeeded");
+      const worker = job.steps[0]!.workerId!;
+      byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
+    }
+    assert.ok((byWorker.get(a.workerId) ?? 0) >= 3, `worker a ran ${byWorker.get(a.workerId)}`);
+    assert.ok((byWorker.get(b.workerId) ?? 0) >= 3, `worker b ran ${byWorker.get(b.workerId)}`);
+    assert.ok(maxRunning <= 4, `at most 2 per worker ran at once, saw ${maxRunning}`);
+  });
+
+  it("gives a job enqueued before any worker existed to the worker that starts later", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "example", steps: ["generate"] }]);
+    const client = await cluster.client();
+    const [ok, job] = await client.enqueueJob({ name: "example", instructions: { size: 3 } });
+    assert.ok(ok);
+    await sleep(100);
+    assert.equal((await cluster.storage.getJob(job.id))?.status, "queued");
+    await cluster.startWorker(generate);
+    const final = await client.waitFor(job.id, { timeoutMs: 5000 });
+    assert.equal(final.status, "succeeded");
+  });
+
+  it("drops a worker that stops heartbeating and re-dispatches its jobs with attempt + 1", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    const server = await cluster.startServer([{ name: "example", steps: ["generate"] }], { heartbeatTimeoutMs: 300 });
+    // A fake worker: announces, takes jobs on its ROUTER, never answers, then goes silent.
+    const router = new zmq.Router({ linger: 0 });
+    const pub = new zmq.Publisher({ linger: 0 });
+    cluster.defer(() => {
+      router.close();
+      pub.close();
+    });
+    await router.bind("tcp://127.0.0.1:0");
+    pub.connect(server.subAddress);
+    const announce = {
+      workerId: "zombie",
+      jobType: "generate",
+      address: router.lastEndpoint!,
+      capacity: 5,
+      inFlight: 0,
+      host: "nowhere",
+      pid: 1,
+      heartbeatMs: 100,
+      policy: { timeoutMs: 20_000, retries: 2, backoff: {} },
+    };
+    const beat = setInterval(() => void pub.send(encode("announce", announce)).catch(() => {}), 50);
+    cluster.defer(() => clearInterval(beat));
+    await eventually(() => server.workerIds().includes("zombie"), { message: "zombie announced" });
+    const client = await cluster.client();
+    const [ok, job] = await client.enqueueJob({ name: "example", instructions: { size: 1 } });
+    assert.ok(ok);
+    const [, , type] = await router.receive();
+    assert.equal(type!.toString(), "jobs");
+    clearInterval(beat);
+    await eventually(() => !server.workerIds().includes("zombie"), { timeoutMs: 3000, message: "zombie dropped" });
+    assert.equal((await cluster.storage.listWorkers()).some((w) => w.workerId === "zombie"), false);
+    const started = Date.now();
+    await cluster.startWorker(generate);
+    const final = await client.waitFor(job.id, { timeoutMs: 5000 });
+    assert.equal(final.status, "succeeded");
+    assert.equal(final.steps[0]!.attempts, 2, "the lost attempt counts");
+    assert.ok(Date.now() - started < 5000, "no wait for the 30 s lease to expire");
+  });
+
+  it("on stop, finishes running jobs within the grace period and hands the rest back without waiting for leases", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "mixed", steps: ["mixed"] }]);
+    const mixed = {
+      jobType: "mixed",
+      config: { concurrency: 4, timeoutMs: 20_000 },
+      handler: async ({ ms }: Record<string, unknown>, ctx: { signal: AbortSignal }) => {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, Number(ms));
+          ctx.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+        });
+        return { slept: ms };
+      },
+    };
+    const first = await cluster.startWorker(mixed);
+    const client = await cluster.client();
+    const jobs: JobRecord[] = [];
+    for (const ms of [100, 100, 5000, 5000]) {
+      const [ok, job] = await client.enqueueJob({ name: "mixed", instructions: { ms } });
+      assert.ok(ok);
+      jobs.push(job);
+    }
+    await eventually(async () => (await cluster.storage.getStats("mixed")).running === 4, { message: "all four running" });
+    const stopStarted = Date.now();
+    await first.stop({ graceMs: 400 });
+    assert.ok(Date.now() - stopStarted < 3000, "stop is bounded by the grace period");
+    const quick = await Promise.all(jobs.slice(0, 2).map((j) => cluster.storage.getJob(j.id)));
+    for (const job of quick) assert.equal(job?.status, "succeeded", "short jobs finished during the grace period");
+    // The final bye reaches the server just after stop() returns: the hand-back is that quick,
+    // far below the 30 s lease.
+    await eventually(
+      async () => (await Promise.all(jobs.slice(2).map((j) => cluster.storage.getJob(j.id)))).every((j) => j?.status === "queued"),
+      { timeoutMs: 1000, message: "long jobs were handed back at once" },
+    );
+    const second = await cluster.startWorker({ ...mixed, handler: async () => ({ second: true }) });
+    for (const job of jobs.slice(2)) {
+      const final = await client.waitFor(job.id, { timeoutMs: 5000 });
+      assert.equal(final.status, "succeeded");
+      assert.equal(final.steps[0]!.workerId, second.workerId);
+      assert.equal(final.steps[0]!.attempts, 1, "a handed-back attempt does not count");
+    }
+  });
+});
