@@ -1,0 +1,125 @@
+/**
+ * What the dashboard sends to the browser: the cluster's state shaped for display. Plain data,
+ * computed on the server so the page stays small (latency quantiles, job summaries).
+ */
+import type { JobError, JobRecord, JobStatus } from "../../core/job.ts";
+import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
+import { quantile } from "../../storage/latency-histogram.ts";
+import type { LatencyHistogram, PipelineStats, WorkerInfo } from "../../storage/storage-backend.ts";
+import type { ThroughputView } from "./_throughput-recorder.ts";
+
+/** A bucketed quantile: at most `le` ms, or above the largest bucket (`gt` ms). */
+export type LatencyQuantile = { le: number } | { gt: number } | null;
+
+export interface StepView {
+  jobType: string;
+  queued: number;
+  running: number;
+  delayed: number;
+  oldestQueuedAt: number | null;
+  succeeded: number;
+  failed: number;
+  dead: number;
+  /** Execution time of finished attempts. */
+  p50: LatencyQuantile;
+  p99: LatencyQuantile;
+  meanMs: number | null;
+  samples: number;
+}
+
+export interface PipelineView extends Omit<PipelineStats, "steps"> {
+  steps: StepView[];
+}
+
+export interface StatsMessage {
+  serverTime: number;
+  pipelines: PipelineView[];
+  throughput: ThroughputView;
+}
+
+export interface WorkersMessage {
+  serverTime: number;
+  workers: WorkerInfo[];
+}
+
+/** A job as listed: no instructions or results (`GET /jobs/:id` has them). */
+export interface JobSummary {
+  id: string;
+  pipeline: string;
+  step: string;
+  stepIndex: number;
+  stepCount: number;
+  status: JobStatus;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number | undefined;
+  runAt?: number | undefined;
+  progress?: { fraction: number; message?: string | undefined } | undefined;
+  error?: JobError | undefined;
+}
+
+export interface JobsMessage {
+  serverTime: number;
+  /** Most recent first. */
+  recent: JobSummary[];
+  /** Dead jobs (waiting for a redrive) and failed ones (waiting for a retry), most recent first. */
+  dead: JobSummary[];
+  failed: JobSummary[];
+}
+
+export interface SnapshotMessage {
+  serverTime: number;
+  /** Workers silent longer than this are shown as stale, ms. */
+  staleAfterMs: number;
+  definitions: PipelineDefinition[];
+  stats: StatsMessage;
+  workers: WorkersMessage;
+  jobs: JobsMessage;
+}
+
+/** Stack traces are cut to this many characters in listings. */
+const MAX_STACK = 4_000;
+
+export function toLatencyQuantile(histogram: LatencyHistogram, q: number): LatencyQuantile {
+  const value = quantile(histogram, q);
+  if (value === null) return null;
+  if (Number.isFinite(value)) return { le: value };
+  return { gt: histogram.bucketsMs[histogram.bucketsMs.length - 1] ?? 0 };
+}
+
+export function toPipelineView(stats: PipelineStats): PipelineView {
+  const { steps, ...totals } = stats;
+  return {
+    ...totals,
+    steps: steps.map(({ latency, ...counts }) => ({
+      ...counts,
+      p50: toLatencyQuantile(latency, 0.5),
+      p99: toLatencyQuantile(latency, 0.99),
+      meanMs: latency.count === 0 ? null : Math.round((latency.sumMs / latency.count) * 10) / 10,
+      samples: latency.count,
+    })),
+  };
+}
+
+export function toJobSummary(job: JobRecord): JobSummary {
+  const summary: JobSummary = {
+    id: job.id,
+    pipeline: job.pipeline,
+    step: job.step,
+    stepIndex: job.stepIndex,
+    stepCount: job.route.length,
+    status: job.status,
+    attempts: job.attempts,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+  if (job.finishedAt !== undefined) summary.finishedAt = job.finishedAt;
+  if (job.runAt !== undefined && job.status === "failed") summary.runAt = job.runAt;
+  if (job.progress !== undefined && job.status === "running") summary.progress = job.progress;
+  if (job.error !== undefined && job.status !== "succeeded") {
+    const { stack, ...rest } = job.error;
+    summary.error = stack === undefined ? rest : { ...rest, stack: stack.length > MAX_STACK ? `${stack.slice(0, MAX_STACK)}\n…` : stack };
+  }
+  return summary;
+}

@@ -1,0 +1,61 @@
+// A hand-written SVG sparkline: finished attempts per time bucket, ok as an area, failed as a
+// line on the same scale. Series are aligned to the viewer's server-adjusted clock, so the chart
+// keeps scrolling between pushes.
+
+const NS = "http://www.w3.org/2000/svg";
+const W = 120;
+const H = 30;
+
+/** Builds an empty chart; update it with drawSparkline. */
+export function createSparkline(label) {
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const base = document.createElementNS(NS, "line");
+  base.setAttribute("x1", "0");
+  base.setAttribute("x2", String(W));
+  base.setAttribute("y1", String(H - 0.5));
+  base.setAttribute("y2", String(H - 0.5));
+  base.setAttribute("class", "spark-base");
+  const area = document.createElementNS(NS, "path");
+  area.setAttribute("class", "spark-ok-area");
+  const line = document.createElementNS(NS, "path");
+  line.setAttribute("class", "spark-ok");
+  line.dataset.role = "spark-ok";
+  const failed = document.createElementNS(NS, "path");
+  failed.setAttribute("class", "spark-failed");
+  failed.dataset.role = "spark-failed";
+  const title = document.createElementNS(NS, "title");
+  svg.append(title, base, area, line, failed);
+  return svg;
+}
+
+/**
+ * Shifts a series ending at bucket `endAt` so it ends at the bucket of `now` (zeros fill the
+ * buckets nothing happened in since).
+ */
+export function align(values, endAt, bucketMs, now) {
+  const shift = Math.max(0, Math.floor(now / bucketMs) - Math.floor(endAt / bucketMs));
+  if (shift === 0) return values;
+  if (shift >= values.length) return values.map(() => 0);
+  return [...values.slice(shift), ...new Array(shift).fill(0)];
+}
+
+/** Draws `ok` and `failed` (same length) into a chart made by createSparkline. */
+export function drawSparkline(svg, ok, failed, caption) {
+  const n = Math.max(ok.length, 2);
+  const max = Math.max(1, ...ok, ...failed);
+  const x = (i) => (i / (n - 1)) * W;
+  const y = (v) => H - 1 - (v / max) * (H - 4);
+  const points = (values) => values.map((v, i) => `${i === 0 ? "M" : "L"}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join("");
+  const okPath = points(ok);
+  const [, , area, line, failedPath] = svg.childNodes;
+  line.setAttribute("d", okPath);
+  area.setAttribute("d", `${okPath}L${W},${H}L0,${H}Z`);
+  failedPath.setAttribute("d", failed.some((v) => v > 0) ? points(failed) : "");
+  svg.firstChild.textContent = caption;
+  svg.dataset.total = String(ok.reduce((a, b) => a + b, 0) + failed.reduce((a, b) => a + b, 0));
+}
