@@ -13,6 +13,7 @@ const lazy = (load: () => Promise<{ default: unknown }>): Lazy => async () => (a
 
 export const subCommands: Record<string, Lazy> = {
   up: lazy(() => import("./commands/up.ts")),
+  build: lazy(() => import("./commands/build.ts")),
 };
 
 export const root = defineCommand({

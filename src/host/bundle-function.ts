@@ -53,7 +53,7 @@ export interface BundledFunction {
 }
 
 /** Declares `require` for CommonJS code bundled into an ES module (`require("fs")` etc.). */
-const REQUIRE_BANNER = 'import { createRequire as __marioCreateRequire } from "node:module"; const require = __marioCreateRequire(import.meta.url);';
+const REQUIRE_BANNER = 'const require = (await import("node:module")).createRequire(import.meta.url);';
 const MARIO_IMPORT = /^mario(\/.*)?$/;
 const TS_FILE = /\.[cm]?tsx?$/;
 

@@ -35,7 +35,7 @@ function buildRuntime(): string {
     target: "node20",
     logLevel: "silent",
     outfile: join(tmpdir(), "mario-thread.mjs"),
-    banner: { js: 'import { createRequire as __marioCreateRequire } from "node:module"; const require = __marioCreateRequire(import.meta.url);' },
+    banner: { js: 'const require = (await import("node:module")).createRequire(import.meta.url);' },
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error("esbuild produced no thread runtime");
