@@ -14,6 +14,7 @@ const lazy = (load: () => Promise<{ default: unknown }>): Lazy => async () => (a
 export const subCommands: Record<string, Lazy> = {
   up: lazy(() => import("./commands/up.ts")),
   build: lazy(() => import("./commands/build.ts")),
+  host: lazy(() => import("./commands/host.ts")),
 };
 
 export const root = defineCommand({

@@ -1,0 +1,116 @@
+/**
+ * `mario host [dir]`: serves every function of a folder (default functions/) as step workers
+ * announcing themselves to `--sub-connect`, each handler running in worker threads with hard
+ * timeouts. `--watch` reloads changed, added and deleted files without dropping in-flight jobs.
+ *
+ * ```
+ * mario host functions --sub-connect=tcp://127.0.0.1:6000 --watch
+ * ```
+ */
+import { defineCommand } from "citty";
+import { relative } from "node:path";
+import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
+import { createLogger } from "../../log/logger.ts";
+import { FunctionHost, type HostedFunction } from "../../host/function-host.ts";
+import { StepWorker } from "../../transport/step-worker.ts";
+import { untilShutdownSignal } from "../_shutdown.ts";
+
+export default defineCommand({
+  meta: { name: "host", description: "Serve every function of a folder as step workers (worker threads, hard timeouts, --watch)" },
+  args: {
+    dir: { type: "positional", required: false, default: "functions", description: "functions folder (default functions/)" },
+    "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (comma-separated for several)" },
+    "pull-bind": { type: "string", default: "tcp://0.0.0.0:0", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it" },
+    "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
+    concurrency: { type: "string", description: "jobs at once per function (threads), overriding each file's config" },
+    "timeout-ms": { type: "string", description: "attempt timeout in ms, overriding each file's config" },
+    retries: { type: "string", description: "retries after the first attempt, overriding each file's config" },
+    watch: { type: "boolean", default: false, description: "reload changed, added and deleted files" },
+    "heartbeat-ms": { type: "string", description: "announcement interval in ms (default 1000)" },
+    "grace-ms": { type: "string", default: "10000", description: "on SIGTERM, how long in-flight jobs may finish, ms" },
+  },
+  async run({ args }) {
+    const subConnect = list(args["sub-connect"]);
+    if (subConnect.length === 0) throw new InvalidConfigError("--sub-connect is required: the pipeline server's --sub-bind address (e.g. tcp://127.0.0.1:6000)");
+    const logger = createLogger();
+    const ports = pullBinder(args["pull-bind"]);
+    const heartbeatMs = optionalInt("--heartbeat-ms", args["heartbeat-ms"]);
+    const host = new FunctionHost({
+      dir: args.dir,
+      watch: args.watch,
+      logger,
+      overrides: {
+        concurrency: optionalInt("--concurrency", args.concurrency),
+        timeoutMs: optionalInt("--timeout-ms", args["timeout-ms"]),
+        retries: optionalInt("--retries", args.retries),
+      },
+      serve: async (executor) => {
+        const port = ports.take();
+        const worker = new StepWorker({ executor, subConnect, pullBind: port.address, advertiseHost: args["advertise-host"], heartbeatMs, logger });
+        try {
+          await worker.start();
+        } catch (error) {
+          port.release();
+          throw error;
+        }
+        return {
+          workerId: worker.workerId,
+          address: worker.address,
+          stop: async (options: { graceMs?: number }) => {
+            await worker.stop(options);
+            port.release();
+          },
+        };
+      },
+    });
+    host.events.on("ready", (fn, reloaded) => print(`${reloaded ? "reloaded" : "ready"} ${describe(fn)}`));
+    host.events.on("removed", (fn) => print(`removed ${fn.jobType} (${relative(process.cwd(), fn.file)} deleted)`));
+    host.events.on("problem", (problem) => process.stderr.write(`mario host: ${problem.message}\n`));
+    const { functions } = await host.start();
+    if (functions.length === 0 && !args.watch) {
+      await host.stop(0);
+      throw new InvalidConfigError(`no function in ${args.dir} could be started`);
+    }
+    print(`mario host: serving ${functions.length} function(s) from ${args.dir}${args.watch ? ", watching for changes" : ""}`);
+    const signal = await untilShutdownSignal();
+    logger.info(`${signal}: shutting down`);
+    await host.stop(Number(args["grace-ms"]));
+    return 0;
+  },
+});
+
+function describe(fn: HostedFunction): string {
+  return `${fn.jobType} (${fn.shape}) ${relative(process.cwd(), fn.file)} → ${fn.served.address ?? "?"} concurrency=${fn.executor.policy.concurrency} timeoutMs=${fn.executor.policy.timeoutMs}`;
+}
+
+function print(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+function list(value: unknown): string[] {
+  const values = Array.isArray(value) ? value : [value];
+  return values.flatMap((v) => (typeof v === "string" ? v.split(",") : [])).map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function optionalInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new InvalidConfigError(`${flag} must be a whole number, got "${raw}"`);
+  return value;
+}
+
+/** Port 0: every function binds a free port. A fixed port: the lowest free one from it up. */
+function pullBinder(pullBind: string): { take(): { address: string; release(): void } } {
+  const match = /^(.*):(\d+)$/.exec(pullBind);
+  const base = match === null ? 0 : Number(match[2]);
+  if (match === null || base === 0) return { take: () => ({ address: pullBind, release: () => {} }) };
+  const inUse = new Set<number>();
+  return {
+    take() {
+      let port = base;
+      while (inUse.has(port)) port++;
+      inUse.add(port);
+      return { address: `${match[1]}:${port}`, release: () => inUse.delete(port) };
+    },
+  };
+}
