@@ -1,0 +1,109 @@
+/**
+ * bundleFunction (esbuild): where bundles go, content hashes, esbuild errors with the file name,
+ * `import … from "mario"`, CommonJS exports, standalone bundles; and the CommonJS normalisation.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { normalizeModule, stepFromModule } from "../../src/config/load-function-file.ts";
+import { loadFunctions } from "../../src/config/load-functions.ts";
+import { bundleFunction, bundleUrl } from "../../src/host/bundle-function.ts";
+import { FunctionBuildError } from "../../src/host/errors/function-build-error.ts";
+import { ThreadExecutor } from "../../src/host/thread-executor.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { CJS_LAMBDA, tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
+
+describe("bundleFunction", () => {
+  let project: TempProject;
+
+  before(async () => {
+    project = await tempProject({ copy: ["functions-shapes/zod-validate.ts", "functions-shapes/uses-mario.ts"], files: { "legacy.cjs": CJS_LAMBDA } });
+  });
+  after(async () => {
+    await project?.cleanup();
+  });
+
+  it("writes under the project's node_modules/.cache/mario, named by content hash; packages stay imports", async () => {
+    const file = join(project.functionsDir, "zod-validate.ts");
+    const first = await bundleFunction(file);
+    const again = await bundleFunction(file);
+    assert.equal(again.hash, first.hash);
+    assert.equal(again.outfile, first.outfile);
+    assert.match(first.outfile, /node_modules\/\.cache\/mario\/functions\/zod-validate-[0-9a-f]{16}\.mjs$/);
+    assert.equal(first.needsTsx, false);
+    assert.match(await readFile(first.outfile, "utf8"), /from "zod"/);
+    await project.write("zod-validate.ts", (await readFile(file, "utf8")).replace("hello", "hi"));
+    const changed = await bundleFunction(file);
+    assert.notEqual(changed.hash, first.hash);
+  });
+
+  it("a syntax error is a FunctionBuildError naming the file, with esbuild's message and location", async () => {
+    const file = await project.write("broken.ts", "export default async function (i) {\n  return { a: ;\n}\n");
+    await assert.rejects(bundleFunction(file), (error: unknown) => {
+      assert.ok(error instanceof FunctionBuildError);
+      assert.equal(error.code, "INVALID_CONFIG");
+      assert.match(error.message, /broken\.ts: build failed/);
+      assert.match(error.message, /Unexpected ";"/);
+      assert.match(error.message, /broken\.ts:2:\d+/);
+      return true;
+    });
+  });
+
+  it('`import { … } from "mario"` resolves to this package, in a worker thread too', async () => {
+    const bundle = await bundleFunction(join(project.functionsDir, "uses-mario.ts"));
+    assert.equal(bundle.needsTsx, true);
+    const executor = await ThreadExecutor.load(bundle);
+    try {
+      const delivery = { jobId: "j", token: "t", pipeline: "p", jobType: executor.jobType, stepIndex: 0, attempt: 1, input: { name: "ok-name" }, timeoutMs: 10_000 };
+      const outcome = await executor.execute(delivery, { workerId: "w", logger: silentLogger, signal: new AbortController().signal, onProgress: () => {} });
+      assert.deepEqual(outcome.ok && outcome.output, { valid: true, timeoutCode: "TIMEOUT" });
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it("standalone mode inlines npm packages and leaves `mario` as an import", async () => {
+    const outfile = join(project.root, "dist", "uses-mario.mjs");
+    await bundleFunction(join(project.functionsDir, "uses-mario.ts"), { mode: "standalone", outfile });
+    assert.match(await readFile(outfile, "utf8"), /from "mario"/);
+    const zodOut = join(project.root, "dist", "zod-validate.mjs");
+    await bundleFunction(join(project.functionsDir, "zod-validate.ts"), { mode: "standalone", outfile: zodOut });
+    assert.doesNotMatch(await readFile(zodOut, "utf8"), /from "zod"/);
+  });
+
+  it("a CommonJS handler bundles to a module whose exports a step can use", async () => {
+    const bundle = await bundleFunction(join(project.functionsDir, "legacy.cjs"));
+    const step = stepFromModule("legacy.cjs", (await import(bundleUrl(bundle))) as Record<string, unknown>);
+    assert.equal(step.shape, "lambda");
+    assert.deepEqual(step.config, { timeoutMs: 5000 });
+  });
+
+  it("loadFunctions (mario up, mario pipeline) loads through esbuild and reports build errors by file", async () => {
+    const { steps, problems } = await loadFunctions(project.functionsDir);
+    assert.deepEqual(steps.map((s) => s.jobType).sort(), ["legacy", "uses-mario", "zod-validate"]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]?.message ?? "", /broken\.ts: build failed/);
+  });
+});
+
+describe("normalizeModule", () => {
+  const handler = async (): Promise<null> => null;
+
+  it("lifts handler, jobType and config of a CommonJS module (a lone default export)", () => {
+    const mod = normalizeModule({ default: { handler, jobType: "x", config: { retries: 1 } } });
+    assert.equal(mod.handler, handler);
+    assert.equal(mod.jobType, "x");
+    assert.deepEqual(mod.config, { retries: 1 });
+  });
+
+  it("unwraps `exports.default` of a transpiled ES module (__esModule)", () => {
+    const mod = normalizeModule({ default: { __esModule: true, default: handler } });
+    assert.equal(mod.default, handler);
+  });
+
+  it("leaves ES modules with named exports alone", () => {
+    const original = { default: handler, config: { retries: 3 } };
+    assert.equal(normalizeModule(original), original);
+  });
+});
