@@ -73,3 +73,12 @@ export type { Project } from "./config/load-project.ts";
 
 export { createLogger, silentLogger } from "./log/logger.ts";
 export type { Logger, LogFields, LogLevel } from "./log/logger.ts";
+
+export { PipelineServer } from "./transport/pipeline-server.ts";
+export type { PipelineServerOptions, PipelineHooks } from "./transport/pipeline-server.ts";
+export { StepWorker } from "./transport/step-worker.ts";
+export type { StepWorkerOptions } from "./transport/step-worker.ts";
+export { PipelineClient } from "./transport/pipeline-client.ts";
+export type { PipelineClientOptions, EnqueueJobRequest, EnqueueJobResult } from "./transport/pipeline-client.ts";
+export { NoAnswerError } from "./transport/no-answer-error.ts";
+export { RemoteError } from "./transport/remote-error.ts";

@@ -13,6 +13,11 @@ const lazy = (load: () => Promise<{ default: unknown }>): Lazy => async () => (a
 
 export const subCommands: Record<string, Lazy> = {
   up: lazy(() => import("./commands/up.ts")),
+  pipeline: lazy(() => import("./commands/pipeline.ts")),
+  step: lazy(() => import("./commands/step.ts")),
+  enqueue: lazy(() => import("./commands/enqueue.ts")),
+  forwarder: lazy(() => import("./commands/forwarder.ts")),
+  streamer: lazy(() => import("./commands/streamer.ts")),
   build: lazy(() => import("./commands/build.ts")),
   host: lazy(() => import("./commands/host.ts")),
 };

@@ -63,7 +63,7 @@ describe("protocol", () => {
   });
 
   it("validates nested outcomes in results", () => {
-    const good = { workerId: "w", outcomes: [{ jobId: "j", token: "t", ok: true, output: { a: 1 }, startedAt: 1, finishedAt: 2, workerId: "w" }] };
+    const good = { workerId: "w", outcomes: [{ jobId: "j", token: "t", ok: true as const, output: { a: 1 }, startedAt: 1, finishedAt: 2, workerId: "w" }] };
     assert.ok(!(decode(encode("results", good)) instanceof Error));
     const bad = { workerId: "w", outcomes: [{ jobId: "j", token: "t", ok: false, startedAt: 1, finishedAt: 2, workerId: "w" }] };
     assert.ok(decode(encode("results", bad as never)) instanceof ProtocolError);

@@ -1,0 +1,56 @@
+/**
+ * `mario enqueue <address> <pipeline-name> ['<json>'] [--wait] [--timeout=ms]`
+ *
+ * Sends one job to a pipeline server (or a streamer) and prints its id; with `--wait`, prints the
+ * final job record as JSON (exit 1 if the job ended dead). Bad JSON, an unknown pipeline, a busy
+ * pipeline or no answer within the timeout: one line on stderr, exit 1.
+ */
+import { defineCommand } from "citty";
+import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
+import { MarioError } from "../../core/errors/mario-error.ts";
+import { PipelineClient } from "../../transport/pipeline-client.ts";
+import { RemoteError } from "../../transport/remote-error.ts";
+
+export default defineCommand({
+  meta: { name: "enqueue", description: "Enqueue a job on a pipeline server and print its id (or, with --wait, its final record)" },
+  args: {
+    address: { type: "positional", required: true, description: "the pipeline's --job-pull-bind address (or a streamer's --pull), e.g. tcp://127.0.0.1:5050" },
+    pipeline: { type: "positional", required: true, description: "pipeline name" },
+    instructions: { type: "positional", required: false, description: "instructions as a JSON object (default {})" },
+    wait: { type: "boolean", description: "wait for the job to finish and print its record" },
+    timeout: { type: "string", description: "give up after this many ms (default 10000; with --wait 300000)" },
+    "idempotency-key": { type: "string", description: "same key, same job: a repeat enqueue answers the existing job" },
+  },
+  async run({ args }) {
+    let instructions: unknown;
+    try {
+      instructions = JSON.parse(args.instructions ?? "{}");
+    } catch (error) {
+      throw new InvalidInstructionsError(`instructions are not valid JSON: ${(error as Error).message}`);
+    }
+    const timeoutMs = parseTimeout(args.timeout, args.wait === true ? 300_000 : 10_000);
+    const deadline = Date.now() + timeoutMs;
+    const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000) });
+    try {
+      await client.connect();
+      const [ok, payload] = await client.enqueueJob({ name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"] });
+      if (!ok) throw new RemoteError(payload.code, payload.message);
+      if (args.wait !== true) {
+        process.stdout.write(payload.id + "\n");
+        return 0;
+      }
+      const job = await client.waitFor(payload.id, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      process.stdout.write(JSON.stringify(job, null, 2) + "\n");
+      return job.status === "succeeded" ? 0 : 1;
+    } finally {
+      client.close();
+    }
+  },
+});
+
+function parseTimeout(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new MarioError("USAGE", `--timeout must be a positive number of ms, got "${raw}"`);
+  return value;
+}

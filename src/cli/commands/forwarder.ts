@@ -1,0 +1,43 @@
+/**
+ * `mario forwarder --subscriber=tcp://0.0.0.0:6000 --publisher=tcp://0.0.0.0:6060`
+ *
+ * XSUB/XPUB device between step workers and pipeline servers: workers announce to
+ * `--subscriber` (`mario step --sub-connect`), pipelines listen on `--publisher`
+ * (`mario pipeline --sub-connect`). Every announcement reaches every pipeline.
+ */
+import { defineCommand } from "citty";
+import { MarioError } from "../../core/errors/mario-error.ts";
+import { createLogger } from "../../log/logger.ts";
+import { startForwarder } from "../../transport/devices.ts";
+import { untilShutdownSignal } from "../_shutdown.ts";
+
+export default defineCommand({
+  meta: { name: "forwarder", description: "XSUB/XPUB device: step announcements in, out to every pipeline server" },
+  args: {
+    subscriber: { type: "string", required: true, description: "bind address step workers announce to (XSUB), e.g. tcp://0.0.0.0:6000" },
+    publisher: { type: "string", required: true, description: "bind address pipeline servers subscribe to (XPUB), e.g. tcp://0.0.0.0:6060" },
+    "subscriber-hwm": { type: "string", description: "messages queued per connection on the XSUB side (default 1000)" },
+    "publisher-hwm": { type: "string", description: "messages queued per connection on the XPUB side (default 1000)" },
+  },
+  async run({ args }) {
+    const logger = createLogger();
+    const device = await startForwarder({
+      subscriber: args.subscriber,
+      publisher: args.publisher,
+      subscriberHwm: hwm(args["subscriber-hwm"], "--subscriber-hwm"),
+      publisherHwm: hwm(args["publisher-hwm"], "--publisher-hwm"),
+    });
+    logger.info("forwarder ready", { subscriber: device.addresses[0], publisher: device.addresses[1] });
+    const signal = await untilShutdownSignal();
+    logger.info(`${signal}: shutting down`);
+    await device.stop();
+    return 0;
+  },
+});
+
+export function hwm(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new MarioError("USAGE", `${flag} must be a whole number, got "${raw}"`);
+  return value;
+}

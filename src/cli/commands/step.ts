@@ -1,0 +1,82 @@
+/**
+ * `mario step <file> <job-type> --sub-connect=tcp://127.0.0.1:6000`
+ *
+ * Runs one job type of a class-DSL module or mario.config as a step worker: binds its job socket
+ * (`--pull-bind`, any free port by default), announces itself to every `--sub-connect` address
+ * (pipeline servers or a forwarder) and runs what it is sent. SIGTERM/SIGINT: stops announcing,
+ * finishes or hands back its jobs, exits 0.
+ */
+import { defineCommand } from "citty";
+import { loadProject } from "../../config/load-project.ts";
+import { MarioError } from "../../core/errors/mario-error.ts";
+import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
+import { resolveStepPolicy } from "../../core/step-config.ts";
+import { InProcessExecutor } from "../../engine/step-executor.ts";
+import { createLogger } from "../../log/logger.ts";
+import { StepWorker } from "../../transport/step-worker.ts";
+import { untilShutdownSignal } from "../_shutdown.ts";
+
+export default defineCommand({
+  meta: { name: "step", description: "Run one job type as a worker that announces itself to pipeline servers" },
+  args: {
+    file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts) or mario.config.ts" },
+    "job-type": { type: "positional", required: true, description: "the job type to run" },
+    "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable" },
+    "pull-bind": { type: "string", description: "bind the job socket here (default tcp://0.0.0.0:0: any free port)" },
+    "push-connect": { type: "string", description: "also announce to this address (same as another --sub-connect); repeatable" },
+    "pull-connect": { type: "string", description: "the job socket also connects out to this address (for a dispatcher that binds); repeatable" },
+    concurrency: { type: "string", description: "jobs run at once (default: the step's config, else 1)" },
+    "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
+    "heartbeat-ms": { type: "string", description: "announcement interval, ms (default 1000)" },
+    "grace-ms": { type: "string", description: "on shutdown, how long running jobs may finish before being handed back, ms (default 10000)" },
+  },
+  async run({ args, rawArgs }) {
+    const logger = createLogger();
+    const jobType = args["job-type"];
+    const project = await loadProject(args.file);
+    const step = project.steps.find((s) => s.jobType === jobType);
+    if (step === undefined) {
+      throw new MarioError("USAGE", `unknown job type "${jobType}" in ${args.file}; job types: ${listOrNone(project.steps.map((s) => s.jobType))}`);
+    }
+    const announceTo = [...flagValues(rawArgs, ["sub-connect", "pub-connect"]), ...flagValues(rawArgs, ["push-connect"])];
+    if (announceTo.length === 0) throw new MarioError("USAGE", "--sub-connect=tcp://host:port is required (where the pipeline server or forwarder listens)");
+    const concurrency = optionalInt(args.concurrency, "--concurrency");
+    const policy = resolveStepPolicy({ ...step.config, ...(concurrency === undefined ? {} : { concurrency }) });
+    const executor = new InProcessExecutor(step, policy);
+    const worker = new StepWorker({
+      executor,
+      subConnect: announceTo,
+      pullBind: args["pull-bind"],
+      pullConnect: flagValues(rawArgs, ["pull-connect"]),
+      advertiseHost: args["advertise-host"],
+      heartbeatMs: optionalInt(args["heartbeat-ms"], "--heartbeat-ms"),
+      logger,
+    });
+    await worker.start();
+    const signal = await untilShutdownSignal();
+    logger.info(`${signal}: shutting down`, { inFlight: worker.inFlight });
+    await worker.stop({ graceMs: optionalInt(args["grace-ms"], "--grace-ms") ?? 10_000 });
+    await executor.close();
+    return 0;
+  },
+});
+
+/** Every value of a repeatable flag: `--name=v`, `--name v`, under any of `names`. */
+export function flagValues(rawArgs: readonly string[], names: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    for (const name of names) {
+      if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+      else if (arg === `--${name}` && rawArgs[i + 1] !== undefined) values.push(rawArgs[++i]!);
+    }
+  }
+  return values;
+}
+
+function optionalInt(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new MarioError("USAGE", `${flag} must be a whole number, got "${raw}"`);
+  return value;
+}
