@@ -13,8 +13,8 @@ export function renderWorkers(tbody, workers, now, staleAfterMs) {
     return h(
       "tr",
       { "data-worker": w.workerId, "data-stale": stale, title: `${w.workerId} · ${w.address} · pid ${w.pid}` },
-      h("td", null, h("span.mono", null, w.jobType), h("div.small.muted", null, shortId(w.workerId))),
-      h("td", null, w.host, h("div.small.muted", null, `pid ${w.pid}`)),
+      h("td", null, h("span.mono.ellipsis", null, w.jobType), h("span.small.muted.mono.ellipsis", null, w.workerId)),
+      h("td", null, h("span.ellipsis", null, w.host), h("span.small.muted.ellipsis", null, inProcess ? `pid ${w.pid}` : w.address)),
       h("td.num", null, h("span.load", null, `${w.inFlight}/${w.capacity}`), h("meter", { min: 0, max: Math.max(1, w.capacity), value: w.inFlight })),
       h("td.num", null, h("span.heartbeat", { "data-stale": stale }, heartbeat)),
     );

@@ -24,8 +24,15 @@ export class PipelinesView {
     if (signature === this.#signature) return;
     this.#signature = signature;
     this.#cards.clear();
-    const cards = definitions.map((definition) => this.#buildCard(definition));
-    this.#root.replaceChildren(...(cards.length > 0 ? cards : [h("p.muted", null, "No pipelines are served.")]));
+    // Pipelines of several steps first, full width; one-step pipelines (every function) in a grid.
+    const flows = definitions.filter((d) => d.steps.length > 1).map((d) => this.#buildCard(d));
+    const singles = definitions.filter((d) => d.steps.length === 1).map((d) => this.#buildCard(d));
+    const parts = [...flows];
+    if (singles.length > 0) {
+      if (flows.length > 0) parts.push(h("h3.group-title", null, "Single steps"));
+      parts.push(h("div.singles", null, singles));
+    }
+    this.#root.replaceChildren(...(parts.length > 0 ? parts : [h("p.muted", null, "No pipelines are served.")]));
   }
 
   #buildCard(definition) {

@@ -1,5 +1,5 @@
-// A hand-written SVG sparkline: finished attempts per time bucket, ok as an area, failed as a
-// line on the same scale. Series are aligned to the viewer's server-adjusted clock, so the chart
+// A hand-written SVG sparkline: finished attempts per time bucket, ok as an area, failed as red
+// ticks on the same scale. Series are aligned to the viewer's server-adjusted clock, so the chart
 // keeps scrolling between pushes.
 
 const NS = "http://www.w3.org/2000/svg";
@@ -55,7 +55,8 @@ export function drawSparkline(svg, ok, failed, caption) {
   const [, , area, line, failedPath] = svg.childNodes;
   line.setAttribute("d", okPath);
   area.setAttribute("d", `${okPath}L${W},${H}L0,${H}Z`);
-  failedPath.setAttribute("d", failed.some((v) => v > 0) ? points(failed) : "");
+  // Failures as red ticks from the baseline, one per bucket that had any.
+  failedPath.setAttribute("d", failed.map((v, i) => (v > 0 ? `M${x(i).toFixed(1)},${H}V${Math.min(y(v), H - 3).toFixed(1)}` : "")).join(""));
   svg.firstChild.textContent = caption;
   svg.dataset.total = String(ok.reduce((a, b) => a + b, 0) + failed.reduce((a, b) => a + b, 0));
 }
