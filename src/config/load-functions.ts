@@ -5,11 +5,12 @@
  * (`mario host` runs the same bundles in worker threads instead: src/host/.)
  */
 import { readdir } from "node:fs/promises";
-import { extname, join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { bundleFunction, bundleUrl } from "../host/bundle-function.ts";
+import { CONFIG_FILES } from "./mario-config.ts";
 import { FUNCTION_EXTENSIONS, stepFromModule, type FunctionStep } from "./load-function-file.ts";
 
 export interface LoadedFunctions {
@@ -28,8 +29,14 @@ export async function listFunctionFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Imports a module as it is (config files, class-DSL modules), without bundling. */
+/**
+ * Imports a config file or class-DSL module. A `mario.config.*` goes through esbuild first: in a
+ * project without `"type": "module"`, Node would load a `.ts`/`.js` config as CommonJS and fail
+ * on its `export default`. Other modules are imported as they are (their classes must be the
+ * very ones this process's `mario` exports).
+ */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (CONFIG_FILES.includes(basename(file))) return (await import(bundleUrl(await bundleFunction(file)))) as Record<string, unknown>;
   return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
 }
 
