@@ -100,6 +100,7 @@ export class FunctionHost {
 
   /** Loads and serves every function; resolves with what started and what could not. */
   async start(): Promise<{ functions: HostedFunction[]; problems: FunctionProblem[] }> {
+    await listFunctionFiles(this.#options.dir); // a missing folder is an error here, a warning on reloads
     const problems: FunctionProblem[] = [];
     const off = this.events.on("problem", (p) => problems.push(p));
     try {

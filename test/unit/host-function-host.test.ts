@@ -56,6 +56,7 @@ describe("FunctionHost (in process)", () => {
         "no-shape.ts": "export const notAHandler = 42;\n",
         "broken.ts": "export default async function ( {\n",
         "_helper.ts": "export const ignored = true;\n",
+        "zz-echo-again.ts": `export const jobType = "echo";\n${versionedStep("echo-again", 1)}`,
       },
     });
     dispatcher = new Dispatcher({ storage: new MemoryStorageBackend(), pipelines: JOB_TYPES.map((name) => ({ name, steps: [name] })) });
@@ -72,7 +73,8 @@ describe("FunctionHost (in process)", () => {
   it("starts every usable function and reports the others by file name with what was expected", () => {
     assert.deepEqual(startResult.functions.map((f) => f.jobType).sort(), ["echo", "lambda-step", "slow"]);
     const byFile = new Map(startResult.problems.map((p) => [p.file.split("/").pop(), p.message]));
-    assert.deepEqual([...byFile.keys()].sort(), ["broken.ts", "no-shape.ts"]);
+    assert.deepEqual([...byFile.keys()].sort(), ["broken.ts", "no-shape.ts", "zz-echo-again.ts"]);
+    assert.match(byFile.get("zz-echo-again.ts") ?? "", /job type "echo" is already served by .*echo\.ts/);
     assert.match(byFile.get("no-shape.ts") ?? "", /no-shape\.ts: no handler found; expected one of: a default-exported function \(execute\)/);
     assert.match(byFile.get("broken.ts") ?? "", /broken\.ts: build failed[\s\S]*ERROR/);
     assert.match(byFile.get("broken.ts") ?? "", /broken\.ts:\d+:\d+/, "esbuild's location of the error");
@@ -139,5 +141,10 @@ describe("FunctionHost (in process)", () => {
     await removed;
     await eventually(() => !dispatcher.workers().some((w) => w.jobType === "added"), { message: "its worker left" });
     assert.deepEqual(host.functions().map((f) => f.jobType).sort(), ["echo", "lambda-step", "slow"]);
+  });
+
+  it("a missing folder is an error at start", async () => {
+    const missing = new FunctionHost({ dir: join(project.root, "nope"), serve: serveInProcess(dispatcher) });
+    await assert.rejects(missing.start(), /cannot read functions folder .*nope/);
   });
 });
