@@ -58,3 +58,69 @@ export default async function boom(instructions) {
   writeFileSync(join(dir, "mario.config.json"), JSON.stringify({ functions: "functions", pipelines: { relay: ["echo", "shout"] } }, null, 2));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+export interface Served {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves `dir` in this process as `mario up` would: the dashboard plus the three JSON routes the
+ * page calls (enqueue, job record, redrive). A stand-in until `mario up` serves HTTP.
+ */
+export async function serveInProcess(dir: string, options: { token?: string } = {}): Promise<Served> {
+  const [{ serve }, { Hono }, { z }, { loadProject }, { LocalRunner }, { DispatcherCluster }, { createDashboardApp }, { bearerToken, tokensMatch }] = await Promise.all([
+    import("@hono/node-server"),
+    import("hono"),
+    import("zod"),
+    import("../../src/config/load-project.ts"),
+    import("../../src/engine/local-runner.ts"),
+    import("../../src/engine/dispatcher-cluster.ts"),
+    import("../../src/gateway/dashboard/dashboard-app.ts"),
+    import("../../src/gateway/dashboard/_token.ts"),
+  ]);
+  const project = await loadProject(dir);
+  if (project.problems.length > 0) throw new Error(project.problems.map((p) => p.message).join("; "));
+  const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps });
+  await runner.start();
+  const cluster = new DispatcherCluster(runner.dispatcher);
+  const app = new Hono();
+  const fail = (code: string, message: string): { error: { code: string; message: string } } => ({ error: { code, message } });
+  app.route("/", createDashboardApp(cluster, { token: options.token }));
+  app.use("/pipelines/*", async (c, next) => {
+    if (options.token !== undefined && !tokensMatch(bearerToken(c.req.header("authorization")), options.token)) return c.json(fail("UNAUTHORIZED", "wrong token"), 401);
+    return next();
+  });
+  app.use("/jobs/*", async (c, next) => {
+    if (options.token !== undefined && !tokensMatch(bearerToken(c.req.header("authorization")), options.token)) return c.json(fail("UNAUTHORIZED", "wrong token"), 401);
+    return next();
+  });
+  app.post("/pipelines/:name/jobs", async (c) => {
+    const parsed = z.record(z.string(), z.unknown()).safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json(fail("INVALID_INSTRUCTIONS", "instructions must be a JSON object"), 400);
+    const outcome = await cluster.enqueue(c.req.param("name"), parsed.data);
+    if (outcome.status === "busy") return c.json(fail("BUSY", "busy"), 503);
+    return c.json({ id: outcome.job.id, pipeline: outcome.job.pipeline, status: outcome.job.status }, 202);
+  });
+  app.get("/jobs/:id", async (c) => {
+    const job = await cluster.getJob(c.req.param("id"));
+    return job === undefined ? c.json(fail("JOB_NOT_FOUND", "no such job"), 404) : c.json(job);
+  });
+  app.post("/jobs/:id/retry", async (c) => {
+    const ok = await cluster.redrive(c.req.param("id"));
+    return ok ? c.json({ id: c.req.param("id"), status: "queued" }, 202) : c.json(fail("NOT_DEAD", "the job is not dead"), 409);
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `http://127.0.0.1:${address.port}/`,
+    async stop() {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runner.stop(500);
+    },
+  };
+}
