@@ -57,10 +57,10 @@ describe("mario host (child process) behind a pipeline server", () => {
     await project?.cleanup();
   });
 
-  it("prints one ready line per function, reports the file that fits no shape, and serves every shape", async () => {
-    host = procs.start(["host", project.functionsDir, `--sub-connect=${server.subAddress}`, "--heartbeat-ms=200"]);
+  it("prints one ready line per function (with --concurrency applied), reports the file that fits no shape, and serves every shape", async () => {
+    host = procs.start(["host", project.functionsDir, `--sub-connect=${server.subAddress}`, "--heartbeat-ms=200", "--concurrency=3"]);
     await host.waitForLine(/mario host: serving 8 function\(s\)/, 30_000);
-    for (const jobType of JOB_TYPES) assert.match(host.stdout, new RegExp(`^ready ${jobType} \\(`, "m"));
+    for (const jobType of JOB_TYPES) assert.match(host.stdout, new RegExp(`^ready ${jobType} \\(.*concurrency=3 `, "m"), "--concurrency overrides each file's config");
     assert.match(host.stderr, /not-a-function\.ts: no handler found; expected one of/);
     assert.deepEqual((await run("echo-execute", { n: 2 })).result, { shape: "execute", n: 4, attempt: 1 });
     assert.deepEqual((await run("workers-fetch", { n: 2 })).result, { shape: "fetch", method: "POST", n: 3 });
