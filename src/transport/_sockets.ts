@@ -3,6 +3,7 @@
  */
 import type * as zmq from "zeromq";
 import { isWildcardHost, parseAddress, formatAddress } from "../core/address.ts";
+import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import type { Logger } from "../log/logger.ts";
 
 /**
@@ -41,7 +42,11 @@ export function connectableAddress(lastEndpoint: string, advertiseHost?: string)
 /** Binds and returns the real endpoint (port 0 resolved). */
 export async function bindAndRead(socket: zmq.Socket, address: string): Promise<string> {
   parseAddress(address);
-  await socket.bind(address);
+  try {
+    await socket.bind(address);
+  } catch (error) {
+    throw new InvalidConfigError(`cannot bind ${address}: ${(error as Error).message}`, { cause: error });
+  }
   return socket.lastEndpoint ?? address;
 }
 

@@ -114,7 +114,17 @@ export class PipelineServer {
     return [...this.#remotes.keys()];
   }
 
+  /** Starts storage, dispatching and the sockets; on a failure (e.g. a port in use) undoes it all and throws. */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #start(): Promise<void> {
     await this.dispatcher.start();
     for (const hooks of this.#options.hooks ?? []) this.#unhook.push(hooks.attach(this.dispatcher));
     this.#sub.subscribe();

@@ -118,7 +118,14 @@ export class StepWorker {
   }
 
   async start(): Promise<void> {
-    const bound = await bindAndRead(this.#router, this.#options.pullBind ?? "tcp://0.0.0.0:0");
+    let bound: string;
+    try {
+      bound = await bindAndRead(this.#router, this.#options.pullBind ?? "tcp://0.0.0.0:0");
+    } catch (error) {
+      closeSocket(this.#router, 0);
+      closeSocket(this.#pub, 0);
+      throw error;
+    }
     this.#address = connectableAddress(bound, this.#options.advertiseHost === undefined ? undefined : advertiseHostOf(this.#options.advertiseHost));
     for (const address of toList(this.#options.pullConnect)) this.#router.connect(address);
     for (const address of toList(this.#options.subConnect)) this.#pub.connect(address);

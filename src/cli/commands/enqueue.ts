@@ -7,9 +7,9 @@
  */
 import { defineCommand } from "citty";
 import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
-import { MarioError } from "../../core/errors/mario-error.ts";
 import { PipelineClient } from "../../transport/pipeline-client.ts";
 import { RemoteError } from "../../transport/remote-error.ts";
+import { wholeNumberFlag } from "../_flags.ts";
 
 export default defineCommand({
   meta: { name: "enqueue", description: "Enqueue a job on a pipeline server and print its id (or, with --wait, its final record)" },
@@ -28,7 +28,7 @@ export default defineCommand({
     } catch (error) {
       throw new InvalidInstructionsError(`instructions are not valid JSON: ${(error as Error).message}`);
     }
-    const timeoutMs = parseTimeout(args.timeout, args.wait === true ? 300_000 : 10_000);
+    const timeoutMs = wholeNumberFlag(args.timeout, "--timeout", 1) ?? (args.wait === true ? 300_000 : 10_000);
     const deadline = Date.now() + timeoutMs;
     const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000) });
     try {
@@ -47,10 +47,3 @@ export default defineCommand({
     }
   },
 });
-
-function parseTimeout(raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new MarioError("USAGE", `--timeout must be a positive number of ms, got "${raw}"`);
-  return value;
-}

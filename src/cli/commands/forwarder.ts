@@ -6,9 +6,9 @@
  * (`mario pipeline --sub-connect`). Every announcement reaches every pipeline.
  */
 import { defineCommand } from "citty";
-import { MarioError } from "../../core/errors/mario-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { startForwarder } from "../../transport/devices.ts";
+import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
@@ -24,8 +24,8 @@ export default defineCommand({
     const device = await startForwarder({
       subscriber: args.subscriber,
       publisher: args.publisher,
-      subscriberHwm: hwm(args["subscriber-hwm"], "--subscriber-hwm"),
-      publisherHwm: hwm(args["publisher-hwm"], "--publisher-hwm"),
+      subscriberHwm: wholeNumberFlag(args["subscriber-hwm"], "--subscriber-hwm"),
+      publisherHwm: wholeNumberFlag(args["publisher-hwm"], "--publisher-hwm"),
     });
     logger.info("forwarder ready", { subscriber: device.addresses[0], publisher: device.addresses[1] });
     const signal = await untilShutdownSignal();
@@ -34,10 +34,3 @@ export default defineCommand({
     return 0;
   },
 });
-
-export function hwm(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new MarioError("USAGE", `${flag} must be a whole number, got "${raw}"`);
-  return value;
-}

@@ -15,6 +15,7 @@ import { createLogger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
+import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
@@ -49,8 +50,8 @@ export default defineCommand({
       subConnect: args["sub-connect"],
       jobPullBind: args["job-pull-bind"],
       jobPullConnect: args["job-pull-connect"],
-      heartbeatTimeoutMs: optionalInt(args["heartbeat-timeout-ms"], "--heartbeat-timeout-ms"),
-      maxMessageBytes: optionalInt(args["max-message-bytes"], "--max-message-bytes"),
+      heartbeatTimeoutMs: wholeNumberFlag(args["heartbeat-timeout-ms"], "--heartbeat-timeout-ms", 1),
+      maxMessageBytes: wholeNumberFlag(args["max-message-bytes"], "--max-message-bytes", 1),
       logger,
       hooks,
     });
@@ -69,11 +70,4 @@ async function chooseStorage(pipeline: string, redisFlag: string | undefined, cl
     return new RedisStorageBackend(pipeline, { redisUri });
   }
   return classBackend ?? new MemoryStorageBackend();
-}
-
-function optionalInt(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new MarioError("USAGE", `${flag} must be a positive whole number, got "${raw}"`);
-  return value;
 }

@@ -14,6 +14,7 @@ import { resolveStepPolicy } from "../../core/step-config.ts";
 import { InProcessExecutor } from "../../engine/step-executor.ts";
 import { createLogger } from "../../log/logger.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
+import { flagValues, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
@@ -40,7 +41,7 @@ export default defineCommand({
     }
     const announceTo = [...flagValues(rawArgs, ["sub-connect", "pub-connect"]), ...flagValues(rawArgs, ["push-connect"])];
     if (announceTo.length === 0) throw new MarioError("USAGE", "--sub-connect=tcp://host:port is required (where the pipeline server or forwarder listens)");
-    const concurrency = optionalInt(args.concurrency, "--concurrency");
+    const concurrency = wholeNumberFlag(args.concurrency, "--concurrency", 1);
     const policy = resolveStepPolicy({ ...step.config, ...(concurrency === undefined ? {} : { concurrency }) });
     const executor = new InProcessExecutor(step, policy);
     const worker = new StepWorker({
@@ -49,34 +50,14 @@ export default defineCommand({
       pullBind: args["pull-bind"],
       pullConnect: flagValues(rawArgs, ["pull-connect"]),
       advertiseHost: args["advertise-host"],
-      heartbeatMs: optionalInt(args["heartbeat-ms"], "--heartbeat-ms"),
+      heartbeatMs: wholeNumberFlag(args["heartbeat-ms"], "--heartbeat-ms", 10),
       logger,
     });
     await worker.start();
     const signal = await untilShutdownSignal();
     logger.info(`${signal}: shutting down`, { inFlight: worker.inFlight });
-    await worker.stop({ graceMs: optionalInt(args["grace-ms"], "--grace-ms") ?? 10_000 });
+    await worker.stop({ graceMs: wholeNumberFlag(args["grace-ms"], "--grace-ms") ?? 10_000 });
     await executor.close();
     return 0;
   },
 });
-
-/** Every value of a repeatable flag: `--name=v`, `--name v`, under any of `names`. */
-export function flagValues(rawArgs: readonly string[], names: readonly string[]): string[] {
-  const values: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i]!;
-    for (const name of names) {
-      if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-      else if (arg === `--${name}` && rawArgs[i + 1] !== undefined) values.push(rawArgs[++i]!);
-    }
-  }
-  return values;
-}
-
-function optionalInt(raw: string | undefined, flag: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new MarioError("USAGE", `${flag} must be a whole number, got "${raw}"`);
-  return value;
-}

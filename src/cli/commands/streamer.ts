@@ -8,8 +8,8 @@
 import { defineCommand } from "citty";
 import { createLogger } from "../../log/logger.ts";
 import { startStreamer } from "../../transport/devices.ts";
+import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
-import { hwm } from "./forwarder.ts";
 
 export default defineCommand({
   meta: { name: "streamer", description: "PULL/PUSH device: client requests in, load-balanced out to pipeline servers" },
@@ -24,8 +24,8 @@ export default defineCommand({
     const device = await startStreamer({
       pull: args.pull,
       push: args.push,
-      pullHwm: hwm(args["pull-hwm"], "--pull-hwm"),
-      pushHwm: hwm(args["push-hwm"], "--push-hwm"),
+      pullHwm: wholeNumberFlag(args["pull-hwm"], "--pull-hwm"),
+      pushHwm: wholeNumberFlag(args["push-hwm"], "--push-hwm"),
     });
     logger.info("streamer ready", { pull: device.addresses[0], push: device.addresses[1] });
     const signal = await untilShutdownSignal();
