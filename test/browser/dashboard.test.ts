@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import type { WorkerInfo } from "../../src/storage/storage-backend.ts";
 import { launchChromium, makeProject, serveInProcess, type Served } from "../support/browser.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -38,7 +39,7 @@ after(async () => {
   if (problems.length > 0) throw problems[0];
 });
 
-async function serve(options: { token?: string } = {}): Promise<Served> {
+async function serve(options: Parameters<typeof serveInProcess>[1] = {}): Promise<Served> {
   const served = await serveInProcess(project.dir, options);
   cleanups.push(() => served.stop());
   return served;
@@ -153,6 +154,35 @@ describe("dashboard in a browser", { timeout: 30_000 }, () => {
     await page.waitForSelector('#conn[data-state="live"]');
     await waitText(page, '[data-step="relay/echo"] h4', "echo");
     assert.equal(await page.evaluate(() => sessionStorage.getItem("mario.token")), "letmein");
+    assert.deepEqual(errors, [], "no script errors on the page");
+  });
+
+  it("marks a worker whose heartbeats stopped as stale", async () => {
+    const remote = (workerId: string, silentMs: number): WorkerInfo => ({
+      workerId,
+      jobType: "echo",
+      address: "tcp://10.0.0.7:41000",
+      capacity: 4,
+      inFlight: 1,
+      host: "worker-box",
+      pid: 4242,
+      lastSeen: Date.now() - silentMs,
+    });
+    const served = await serve({
+      wrap: (cluster) => {
+        const workers = cluster.workers.bind(cluster);
+        cluster.workers = async () => [...(await workers()), remote("remote-fresh", 500), remote("remote-silent", 20_000)];
+        return cluster;
+      },
+    });
+    const { page, errors } = await open(served.url);
+    await page.waitForSelector('#conn[data-state="live"]');
+    await waitText(page, '#workers tr[data-worker="remote-silent"] .heartbeat', /^stale · \d+(\.\d)? s$/);
+    assert.equal(await page.locator('#workers tr[data-worker="remote-silent"]').getAttribute("data-stale"), "");
+    await waitText(page, '#workers tr[data-worker="remote-fresh"] .heartbeat', /^\d+ ms ago$|^\d\.\d s ago$/);
+    assert.equal(await page.locator('#workers tr[data-worker="remote-fresh"]').getAttribute("data-stale"), null);
+    await waitText(page, "#workers-count", "5 · 1 stale");
+    await waitText(page, '[data-step="relay/echo"] [data-field="workers"]', "3 workers · 2/10");
     assert.deepEqual(errors, [], "no script errors on the page");
   });
 });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import type { Cluster } from "../../src/engine/cluster.ts";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -68,7 +69,7 @@ export interface Served {
  * Serves `dir` in this process as `mario up` would: the dashboard plus the three JSON routes the
  * page calls (enqueue, job record, redrive). A stand-in until `mario up` serves HTTP.
  */
-export async function serveInProcess(dir: string, options: { token?: string } = {}): Promise<Served> {
+export async function serveInProcess(dir: string, options: { token?: string; wrap?: (cluster: Cluster) => Cluster } = {}): Promise<Served> {
   const [{ serve }, { Hono }, { z }, { loadProject }, { LocalRunner }, { DispatcherCluster }, { createDashboardApp }, { bearerToken, tokensMatch }] = await Promise.all([
     import("@hono/node-server"),
     import("hono"),
@@ -83,7 +84,8 @@ export async function serveInProcess(dir: string, options: { token?: string } = 
   if (project.problems.length > 0) throw new Error(project.problems.map((p) => p.message).join("; "));
   const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps });
   await runner.start();
-  const cluster = new DispatcherCluster(runner.dispatcher);
+  const local = new DispatcherCluster(runner.dispatcher);
+  const cluster = options.wrap?.(local) ?? local;
   const app = new Hono();
   const fail = (code: string, message: string): { error: { code: string; message: string } } => ({ error: { code, message } });
   app.route("/", createDashboardApp(cluster, { token: options.token }));

@@ -164,7 +164,7 @@ describe("dashboard /events", () => {
     assert.ok(flow.steps[0]!.p50 !== null && typeof (flow.steps[0]!.p50 as { le: number }).le === "number", "p50 is a bucket bound");
     assert.deepEqual(snapshot.workers.workers.map((w) => [w.jobType, w.capacity]).sort(), [["boom", 1], ["finish", 2], ["work", 4]]);
     assert.deepEqual(snapshot.jobs.recent.map((j) => [j.id, j.status]), [[job.id, "succeeded"]]);
-    assert.equal(snapshot.staleAfterMs, 10_000);
+    assert.equal(snapshot.staleAfterMs, 5_000);
     assert.ok(Math.abs(snapshot.serverTime - Date.now()) < 5000);
   });
 

@@ -31,9 +31,9 @@ export interface DashboardOptions {
   heartbeatMs?: number | undefined;
   /** At most one push per this many ms during a burst of events. Default 300. */
   coalesceMs?: number | undefined;
-  /** Re-reads the cluster this often while a browser is connected (heartbeats, other processes), ms. Default 2 000. */
+  /** Re-reads the cluster this often while a browser is connected (heartbeats, other processes), ms. Default 1 000. */
   refreshMs?: number | undefined;
-  /** A worker silent for longer is marked stale, ms. Default 10 000. */
+  /** A worker silent for longer is marked stale, ms. Default 5 000 (five missed heartbeats at the default 1 s). */
   staleAfterMs?: number | undefined;
   /** Jobs listed as recent (and as dead, and as failed). Default 30. */
   recentJobs?: number | undefined;
@@ -50,8 +50,8 @@ export function createDashboardApp(cluster: Cluster, options: DashboardOptions =
   throughput.attach(cluster);
   const hub = new LiveHub(cluster, throughput, {
     coalesceMs: options.coalesceMs ?? 300,
-    refreshMs: options.refreshMs ?? 2_000,
-    staleAfterMs: options.staleAfterMs ?? 10_000,
+    refreshMs: options.refreshMs ?? 1_000,
+    staleAfterMs: options.staleAfterMs ?? 5_000,
     recentJobs: options.recentJobs ?? 30,
     logger: options.logger ?? silentLogger,
   });

@@ -13,7 +13,7 @@ const state = {
   stats: undefined,
   workers: [],
   jobs: { recent: [], failed: [], dead: [] },
-  staleAfterMs: 10_000,
+  staleAfterMs: 5_000,
   /** server clock − browser clock, ms */
   offset: 0,
   tab: "recent",
