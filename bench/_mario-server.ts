@@ -1,0 +1,55 @@
+/**
+ * The benchmark's pipeline server: a PipelineServer in its own process (forked with IPC), so the
+ * bench can learn the exact moment the last job of a run finished. Storage: memory, or Redis when
+ * `redisUrl` is given.
+ *
+ * argv: JSON `{ pipeline, steps, redisUrl? }`. IPC out: `{ type: "ready", sub, pull }`, then for
+ * each `{ type: "track", count }` received, `{ type: "tracking" }` at once and
+ * `{ type: "done", finished: [jobId, epochMs][] }` once
+ * `count` more jobs have finished.
+ */
+import { MemoryStorageBackend } from "../src/storage/memory/memory-storage-backend.ts";
+import { RedisStorageBackend } from "../src/storage/redis/redis-storage-backend.ts";
+import type { StorageBackend } from "../src/storage/storage-backend.ts";
+import { PipelineServer } from "../src/transport/pipeline-server.ts";
+
+interface Options {
+  pipeline: string;
+  steps: string[];
+  redisUrl?: string;
+}
+
+const options = JSON.parse(process.argv[2] ?? "{}") as Options;
+const storage: StorageBackend =
+  options.redisUrl === undefined ? new MemoryStorageBackend() : new RedisStorageBackend(options.pipeline, { redisUri: options.redisUrl });
+const server = new PipelineServer({
+  pipelines: [{ name: options.pipeline, steps: options.steps }],
+  storage,
+  subBind: "tcp://127.0.0.1:0",
+  jobPullBind: "tcp://127.0.0.1:0",
+});
+
+let target = Number.POSITIVE_INFINITY;
+let finished: [string, number][] = [];
+server.dispatcher.events.on("job:finished", (event) => {
+  finished.push([event.jobId, Date.now()]);
+  if (finished.length >= target) {
+    process.send?.({ type: "done", finished });
+    finished = [];
+    target = Number.POSITIVE_INFINITY;
+  }
+});
+
+process.on("message", (message: { type: string; count?: number }) => {
+  if (message.type === "track") {
+    finished = [];
+    target = message.count ?? 0;
+    process.send?.({ type: "tracking" });
+  }
+});
+process.on("SIGTERM", () => {
+  void server.stop().then(() => process.exit(0));
+});
+
+await server.start();
+process.send?.({ type: "ready", sub: server.subAddress, pull: server.jobPullAddress });

@@ -1,0 +1,118 @@
+/**
+ * The Mario side of the benchmark: a no-op pipeline of 1 or 3 steps through the real ZeroMQ
+ * runtime. The pipeline server runs in its own process (`_mario-server.ts`, reporting finished jobs
+ * over IPC), each step in a `mario step` process, the producer here (PipelineClient).
+ *
+ * Throughput clock: from the first enqueue to the moment the server reports the last job finished.
+ * Latency under load: per job, from the producer's send to the server's finish (same machine clock).
+ * Latency with one job in flight: enqueue then `client.waitFor`, one job at a time.
+ */
+import { PipelineClient } from "../src/transport/pipeline-client.ts";
+import { ask, forkReady, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
+import { peakRssMb, percentile, type RunFigures } from "./_stats.ts";
+
+export interface MarioBenchOptions {
+  name: string;
+  steps: number;
+  redisUrl?: string | undefined;
+  jobs: number;
+  idleJobs: number;
+  /** Jobs run at once per step worker. */
+  concurrency: number;
+  /** Enqueue requests the producer keeps outstanding. */
+  window: number;
+}
+
+const JOB_TYPES = ["noop-a", "noop-b", "noop-c"];
+
+export async function benchMario(options: MarioBenchOptions): Promise<RunFigures> {
+  const pipeline = `bench-${options.steps}-${Date.now().toString(36)}`;
+  const steps = JOB_TYPES.slice(0, options.steps);
+  const children: ReadyChild[] = [];
+  const client: { current?: PipelineClient } = {};
+  try {
+    const server = await forkReady<{ type: string; sub: string; pull: string }>("bench/_mario-server.ts", [
+      JSON.stringify({ pipeline, steps, ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }) }),
+    ]);
+    children.push(server.ready);
+    const workers = await Promise.all(
+      steps.map((jobType) =>
+        spawnReady("mario", ["step", "bench/noop-steps.ts", jobType, `--sub-connect=${server.message.sub}`, `--concurrency=${options.concurrency}`], {
+          readyPattern: /step worker ready/,
+          env: { MARIO_LOG_LEVEL: "info", MARIO_LOG_FORMAT: "json" },
+        }),
+      ),
+    );
+    children.push(...workers);
+    const c = new PipelineClient(server.message.pull, { timeoutMs: 60_000 });
+    client.current = c;
+    await c.connect();
+
+    // Warm-up and one job in flight at a time (also proves every worker has joined).
+    const idle: number[] = [];
+    for (let i = 0; i < options.idleJobs; i++) {
+      const started = performance.now();
+      const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: { i } });
+      if (!ok) throw new Error(`idle enqueue refused: ${job.message}`);
+      const record = await c.waitFor(job.id, { timeoutMs: 30_000 });
+      if (record.status !== "succeeded") throw new Error(`idle job ${job.id} ended ${record.status}`);
+      idle.push(performance.now() - started);
+    }
+
+    await ask(server.ready.child, { type: "track", count: options.jobs }, "tracking");
+    const done = new Promise<{ finished: [string, number][] }>((resolve) => {
+      const onMessage = (m: { type: string; finished: [string, number][] }): void => {
+        if (m.type !== "done") return;
+        server.ready.child.off("message", onMessage);
+        resolve(m);
+      };
+      server.ready.child.on("message", onMessage);
+    });
+    const sentAt = new Map<string, number>();
+    let next = 0;
+    let busy = 0;
+    const startedWall = Date.now();
+    const started = performance.now();
+    const lane = async (): Promise<void> => {
+      while (next < options.jobs) {
+        const i = next++;
+        for (;;) {
+          const sent = Date.now();
+          const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: { i } });
+          if (ok) {
+            sentAt.set(job.id, sent);
+            break;
+          }
+          if (job.code !== "BUSY") throw new Error(`enqueue refused: ${job.code} ${job.message}`);
+          busy++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.window, options.jobs) }, lane));
+    const enqueueSeconds = (performance.now() - started) / 1000;
+    const { finished } = await done;
+    const seconds = (performance.now() - started) / 1000;
+    const load = finished.map(([id, at]) => at - (sentAt.get(id) ?? startedWall));
+
+    const rss: Record<string, number> = { server: await peakRssMb(server.ready.pid) };
+    for (const [k, w] of workers.entries()) rss[`step ${steps[k]}`] = await peakRssMb(w.pid);
+    return {
+      name: options.name,
+      jobs: options.jobs,
+      seconds,
+      jobsPerSecond: options.jobs / seconds,
+      loadP50Ms: percentile(load, 50),
+      loadP99Ms: percentile(load, 99),
+      idleP50Ms: percentile(idle, 50),
+      idleP99Ms: percentile(idle, 99),
+      peakRssMb: rss,
+      extra: { enqueueSeconds, busyRetries: busy },
+    };
+  } finally {
+    client.current?.close();
+    // Workers first (they hand back nothing: all done), then the server.
+    await Promise.all(children.slice(1).map(stopChild));
+    if (children[0] !== undefined) await stopChild(children[0]);
+  }
+}
