@@ -2,6 +2,8 @@
  * Browser test support: Debian's Chromium driven by playwright-core (no browser download), a
  * throwaway project whose functions include one that always throws, and a way to serve it.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,4 +127,49 @@ export async function serveInProcess(dir: string, options: { token?: string; wra
       await runner.stop(500);
     },
   };
+}
+
+/**
+ * Starts `mario up --port=0 <dir>` as a child process and waits for the URL it prints. `stop()`
+ * sends SIGTERM to that pid (SIGKILL after 5 s) and waits for the exit.
+ */
+export async function startMarioUp(dir: string, options: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Served> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const child = spawn(process.execPath, ["bin/mario.js", "up", "--port=0", ...(options.args ?? []), dir], {
+    cwd: root,
+    env: { ...process.env, MARIO_LOG_LEVEL: "info", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(force);
+  };
+  let output = "";
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`mario up printed no URL within ${options.timeoutMs ?? 15_000} ms:\n${output}`)), options.timeoutMs ?? 15_000);
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const match = /http:\/\/(127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1?\]):(\d+)/.exec(output);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${match[2]}/`);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`mario up exited (${code ?? signal}) before printing a URL:\n${output}`));
+      });
+    });
+    return { url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
