@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { WorkerInfo } from "../../src/storage/storage-backend.ts";
+import { eventually } from "../support/eventually.ts";
 import { launchChromium, makeProject, serveInProcess, type Served } from "../support/browser.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -184,5 +185,32 @@ describe("dashboard in a browser", { timeout: 30_000 }, () => {
     await waitText(page, "#workers-count", "5 · 1 stale");
     await waitText(page, '[data-step="relay/echo"] [data-field="workers"]', "3 workers · 2/10");
     assert.deepEqual(errors, [], "no script errors on the page");
+  });
+
+  it("a closed page leaves no listener behind on the server", async () => {
+    let live = 0;
+    const served = await serve({
+      wrap: (cluster) => {
+        const events = cluster.events as unknown as { on: (event: string, listener: () => void) => () => void };
+        const on = events.on.bind(events);
+        events.on = (event, listener) => {
+          live++;
+          const off = on(event, listener);
+          let removed = false;
+          return () => {
+            if (!removed) live--;
+            removed = true;
+            off();
+          };
+        };
+        return cluster;
+      },
+    });
+    const baseline = live;
+    const { page } = await open(served.url);
+    await page.waitForSelector('#conn[data-state="live"]');
+    assert.ok(live > baseline, "the open page is subscribed");
+    await page.close();
+    await eventually(() => live === baseline, { message: `listeners left after the page closed: ${live - baseline}` });
   });
 });
