@@ -117,11 +117,12 @@ export async function stopChild(ready: ReadyChild): Promise<void> {
 
 /**
  * Extra node flags for a child: `BENCH_CPU_PROF=dir` profiles every child (`--cpu-prof`), one
- * .cpuprofile per process in `dir`, named after the script (or the mario command and its file).
+ * folder of .cpuprofile files per process in `dir`, named after the script (or the mario command).
  */
 function nodeFlags(label: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   if (dir === undefined || dir === "") return [];
+  // One folder per process: node names each thread's profile itself (the tsx loader thread too).
   const name = label.replace(/[^a-z0-9]+/gi, "-");
-  return ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}-${Math.round(Math.random() * 1e6)}.cpuprofile`];
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}/${name}-${Date.now()}`];
 }

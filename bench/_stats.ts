@@ -18,6 +18,62 @@ export async function peakRssMb(pid: number): Promise<number> {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc), or NaN when unreadable. */
+export async function cpuMs(pid: number): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time of redis-server so far, ms (INFO cpu). */
+export async function redisCpuMs(redisUrl: string): Promise<number> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await client.info("cpu");
+    const read = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+    return (read("used_cpu_user") + read("used_cpu_sys")) * 1000;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Measures CPU used by named processes across a phase: `start()` then `stop(jobs)` → µs per job. */
+export class CpuMeter {
+  readonly #sources: [string, () => Promise<number>][];
+  #before: number[] = [];
+
+  constructor(sources: [string, () => Promise<number>][]) {
+    this.#sources = sources;
+  }
+
+  async start(): Promise<void> {
+    this.#before = await Promise.all(this.#sources.map(([, read]) => read()));
+  }
+
+  async stop(jobs: number): Promise<Record<string, number>> {
+    const after = await Promise.all(this.#sources.map(([, read]) => read()));
+    const perJob: Record<string, number> = {};
+    this.#sources.forEach(([name], i) => {
+      perJob[name] = round(((after[i]! - this.#before[i]!) * 1000) / jobs, 1);
+    });
+    perJob.total = round(Object.values(perJob).reduce((a, b) => a + b, 0), 1);
+    return perJob;
+  }
+}
+
+/** CPU of this process so far, ms. */
+export function ownCpuMs(): Promise<number> {
+  const usage = process.cpuUsage();
+  return Promise.resolve((usage.user + usage.system) / 1000);
+}
+
 export interface RunFigures {
   name: string;
   jobs: number;
@@ -30,6 +86,8 @@ export interface RunFigures {
   idleP50Ms: number;
   idleP99Ms: number;
   peakRssMb: Record<string, number>;
+  /** CPU time per job during the loaded phase, µs, per process (and their total). */
+  cpuUsPerJob: Record<string, number>;
   /** Anything else worth keeping (enqueue time, busy answers). */
   extra?: Record<string, number> | undefined;
 }

@@ -8,7 +8,7 @@
  */
 import { Queue, QueueEvents } from "bullmq";
 import { spawnReady, stopChild } from "./_children.ts";
-import { peakRssMb, percentile, type RunFigures } from "./_stats.ts";
+import { CpuMeter, cpuMs, ownCpuMs, peakRssMb, percentile, redisCpuMs, type RunFigures } from "./_stats.ts";
 
 export async function benchBullmq(options: { redisUrl: string; jobs: number; idleJobs: number; concurrency: number }): Promise<RunFigures> {
   const url = new URL(options.redisUrl);
@@ -27,6 +27,12 @@ export async function benchBullmq(options: { redisUrl: string; jobs: number; idl
       idle.push(performance.now() - started);
     }
     const before = (await queue.getJobCounts("completed")).completed ?? 0;
+    const meter = new CpuMeter([
+      ["producer", ownCpuMs],
+      ["worker", () => cpuMs(worker.pid)],
+      ["redis-server", () => redisCpuMs(options.redisUrl)],
+    ]);
+    await meter.start();
     const started = performance.now();
     for (let i = 0; i < options.jobs; i += 1000) {
       const count = Math.min(1000, options.jobs - i);
@@ -39,6 +45,7 @@ export async function benchBullmq(options: { redisUrl: string; jobs: number; idl
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuUsPerJob = await meter.stop(options.jobs);
     const load: number[] = [];
     for (let start = 0; start < options.jobs; start += 5000) {
       for (const job of await queue.getJobs(["completed"], start, start + 4999)) {
@@ -55,6 +62,7 @@ export async function benchBullmq(options: { redisUrl: string; jobs: number; idl
       idleP50Ms: percentile(idle, 50),
       idleP99Ms: percentile(idle, 99),
       peakRssMb: { worker: await peakRssMb(worker.pid) },
+      cpuUsPerJob,
       extra: { enqueueSeconds },
     };
   } finally {

@@ -9,7 +9,7 @@
  */
 import { PipelineClient } from "../src/transport/pipeline-client.ts";
 import { ask, forkReady, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
-import { peakRssMb, percentile, type RunFigures } from "./_stats.ts";
+import { CpuMeter, cpuMs, ownCpuMs, peakRssMb, percentile, redisCpuMs, type RunFigures } from "./_stats.ts";
 
 export interface MarioBenchOptions {
   name: string;
@@ -68,6 +68,13 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       };
       server.ready.child.on("message", onMessage);
     });
+    const meter = new CpuMeter([
+      ["producer", ownCpuMs],
+      ["server", () => cpuMs(server.ready.pid)],
+      ...workers.map((w, k): [string, () => Promise<number>] => [`step ${steps[k]}`, () => cpuMs(w.pid)]),
+      ...(options.redisUrl === undefined ? [] : [["redis-server", () => redisCpuMs(options.redisUrl!)] as [string, () => Promise<number>]]),
+    ]);
+    await meter.start();
     const sentAt = new Map<string, number>();
     let next = 0;
     let busy = 0;
@@ -93,6 +100,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     const enqueueSeconds = (performance.now() - started) / 1000;
     const { finished } = await done;
     const seconds = (performance.now() - started) / 1000;
+    const cpuUsPerJob = await meter.stop(options.jobs);
     const load = finished.map(([id, at]) => at - (sentAt.get(id) ?? startedWall));
 
     const rss: Record<string, number> = { server: await peakRssMb(server.ready.pid) };
@@ -107,6 +115,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       idleP50Ms: percentile(idle, 50),
       idleP99Ms: percentile(idle, 99),
       peakRssMb: rss,
+      cpuUsPerJob,
       extra: { enqueueSeconds, busyRetries: busy },
     };
   } finally {

@@ -68,7 +68,7 @@ const targets = {
   "memory 1-step >= 80k jobs/s": memory1 === undefined ? null : memory1.jobsPerSecond >= 80_000,
 };
 
-const header = ["run", "jobs/s", "load p50 ms", "load p99 ms", "1-in-flight p50 ms", "1-in-flight p99 ms", "peak RSS MiB"];
+const header = ["run", "jobs/s", "load p50 ms", "load p99 ms", "1-in-flight p50 ms", "1-in-flight p99 ms", "CPU µs/job", "peak RSS MiB"];
 const rows = results.map((r) => [
   r.name,
   String(Math.round(r.jobsPerSecond)),
@@ -76,6 +76,7 @@ const rows = results.map((r) => [
   String(round(r.loadP99Ms)),
   String(round(r.idleP50Ms, 2)),
   String(round(r.idleP99Ms, 2)),
+  String(r.cpuUsPerJob.total),
   Object.entries(r.peakRssMb).map(([k, v]) => `${k} ${v}`).join(", "),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -87,6 +88,8 @@ console.log("");
 if (ratios.marioRedis1OverBullmq !== null) console.log(`Mario 1-step (redis) / BullMQ: ${ratios.marioRedis1OverBullmq}×   (target ≥ 3×)`);
 if (ratios.marioMemory1OverBullmq !== null) console.log(`Mario 1-step (memory) / BullMQ: ${ratios.marioMemory1OverBullmq}×`);
 if (memory1 !== undefined) console.log(`Mario 1-step (memory): ${Math.round(memory1.jobsPerSecond)} jobs/s   (target ≥ 80 000)`);
+console.log("\nCPU µs per job, by process (load phase):");
+for (const r of results) console.log(`  ${r.name}: ${Object.entries(r.cpuUsPerJob).map(([k, v]) => `${k} ${v}`).join(", ")}`);
 console.log(`producer (this process) peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");

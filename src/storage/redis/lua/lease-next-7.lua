@@ -42,11 +42,15 @@ local out = {}
 if count < 1 then return out end
 local ids = rcall("LPOP", KEYS[6], count)
 if not ids then return out end
+-- Tokens: one HINCRBY for the whole batch reserves #ids sequence numbers.
+local seq = tonumber(rcall("HINCRBY", KEYS[5], "leaseSeq", #ids)) - #ids
+local running = {}
 for _, id in ipairs(ids) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
-    local token = tostring(rcall("HINCRBY", KEYS[5], "leaseSeq", 1))
+    seq = seq + 1
+    local token = tostring(seq)
     job.status = "running"
     job.attempts = job.attempts + 1
     job.updatedAt = now
@@ -58,9 +62,10 @@ for _, id in ipairs(ids) do
     rcall("HSET", KEYS[1], id, json)
     rcall("HSET", KEYS[2], id, token)
     rcall("ZADD", KEYS[3], expiresAt, id)
-    rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":running", 1)
+    running[job.step] = (running[job.step] or 0) + 1
     out[#out + 1] = token
     out[#out + 1] = json
   end
 end
+for step, n in pairs(running) do rcall("HINCRBY", KEYS[5], "step:" .. step .. ":running", n) end
 return out

@@ -28,15 +28,24 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local settlements = cjson.decode(ARGV[1])
 local out = {}
 
+-- Counter and histogram changes are summed here and written once at the end (atomic script:
+-- nobody sees the difference), instead of several HINCRBY per job.
+local counts = {}
+local latency = {}
+local latencySum = {}
+local function add(tbl, field, by)
+  tbl[field] = (tbl[field] or 0) + by
+end
+
 local function count(job, field, by)
-  rcall("HINCRBY", KEYS[6], "step:" .. job.step .. ":" .. field, by)
+  add(counts, "step:" .. job.step .. ":" .. field, by)
 end
 
 local function observe(job, s)
   if s.ms == nil then return end
-  rcall("HINCRBY", KEYS[7], job.step .. ":" .. s.bucket, 1)
-  rcall("HINCRBYFLOAT", KEYS[7], job.step .. ":sum", s.ms)
-  rcall("HINCRBY", KEYS[7], job.step .. ":count", 1)
+  add(latency, job.step .. ":" .. s.bucket, 1)
+  add(latencySum, job.step .. ":sum", s.ms)
+  add(latency, job.step .. ":count", 1)
 end
 
 local function appendStep(job, stepJson)
@@ -50,7 +59,7 @@ end
 local function finish(job)
   job.finishedAt = now
   if job.status == "succeeded" then job.progress = '{"fraction":1}' end
-  rcall("HINCRBY", KEYS[6], "unfinished", -1)
+  add(counts, "unfinished", -1)
   rcall("ZADD", KEYS[5], now, job.id)
 end
 
@@ -90,7 +99,7 @@ for i, s in ipairs(settlements) do
         job.result = s.result
         job.error = nil
         job.status = "succeeded"
-        rcall("HINCRBY", KEYS[6], "succeeded", 1)
+        add(counts, "succeeded", 1)
         finish(job)
       elseif s.kind == "retry" then
         count(job, "failed", 1)
@@ -106,7 +115,7 @@ for i, s in ipairs(settlements) do
         observe(job, s)
         job.error = s.error
         job.status = "dead"
-        rcall("HINCRBY", KEYS[6], "dead", 1)
+        add(counts, "dead", 1)
         finish(job)
       end
       rcall("HSET", KEYS[1], job.id, cjson.encode(job))
@@ -114,4 +123,9 @@ for i, s in ipairs(settlements) do
     end
   end
 end
+for field, n in pairs(counts) do
+  if n ~= 0 then rcall("HINCRBY", KEYS[6], field, n) end
+end
+for field, n in pairs(latency) do rcall("HINCRBY", KEYS[7], field, n) end
+for field, ms in pairs(latencySum) do rcall("HINCRBYFLOAT", KEYS[7], field, ms) end
 return out
