@@ -5,12 +5,15 @@
  *   mario step examples/simple.ts generate-file --sub-connect=tcp://127.0.0.1:6000
  *   mario step examples/simple.ts delete-file --sub-connect=tcp://127.0.0.1:6000
  *   mario enqueue tcp://127.0.0.1:5050 example-one '{"size": 10}' --wait
+ *
+ * Storage: memory, unless REDIS_URL is set (e.g. `REDIS_URL=redis://127.0.0.1:6379 mario pipeline …`):
+ * then `initialize()` chooses Redis, so queued and running jobs survive a restart of the pipeline.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pipeline, Step, type Instructions, type StepContext } from "mario";
+import { Pipeline, RedisStorageBackend, Step, type Instructions, type StepContext } from "mario";
 
 export class GenerateFile extends Step {
   static override jobType = "generate-file";
@@ -43,6 +46,11 @@ export class RemoveFile extends Step {
 }
 
 class WithOptionalRedis extends Pipeline {
+  override initialize() {
+    const redisUri = process.env.REDIS_URL;
+    if (redisUri !== undefined && redisUri !== "") this.backend = new RedisStorageBackend(this.name, { redisUri });
+  }
+
   override onFinished(event: { jobId: string; status: string }) {
     super.onFinished(event as never);
     console.log(`job ${event.jobId} ${event.status}`);
