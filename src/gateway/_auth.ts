@@ -1,0 +1,29 @@
+/**
+ * Optional bearer token: `Authorization: Bearer <token>`, compared in constant time
+ * (`timingSafeEqual` on SHA-256 digests, so neither the length nor a prefix of the token leaks).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { HttpError } from "./http-error.ts";
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+
+/** True when `header` carries exactly `token` as a bearer token. */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header ?? "");
+  const given = digest(match?.[1] ?? "");
+  // Always compare, even without a header, so a missing and a wrong token take the same time.
+  return timingSafeEqual(given, expected) && match !== null;
+}
+
+/** A middleware answering 401 unless the request carries `token`; a no-op without a token. */
+export function bearerAuth(token: string | undefined): MiddlewareHandler {
+  if (token === undefined || token === "") return async (_c, next) => next();
+  const expected = digest(token);
+  return async (c, next) => {
+    if (!bearerMatches(c.req.header("authorization"), expected)) {
+      throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token (send Authorization: Bearer <token>)");
+    }
+    await next();
+  };
+}

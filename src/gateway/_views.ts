@@ -1,0 +1,54 @@
+/** What `GET /pipelines` answers: each pipeline with its steps, queues, in-flight and workers. */
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+
+export interface StepView {
+  jobType: string;
+  queued: number;
+  delayed: number;
+  inFlight: number;
+  oldestQueuedAt: number | null;
+  workers: number;
+  capacity: number;
+}
+
+export interface PipelineView {
+  name: string;
+  steps: StepView[];
+  queued: number;
+  inFlight: number;
+  failed: number;
+  accepted: number;
+  succeeded: number;
+  dead: number;
+}
+
+export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: readonly PipelineStats[], workers: readonly WorkerInfo[]): PipelineView[] {
+  const statsByName = new Map(stats.map((s) => [s.pipeline, s]));
+  return pipelines.map((pipeline) => {
+    const stat = statsByName.get(pipeline.name);
+    const steps = pipeline.steps.map((jobType): StepView => {
+      const step = stat?.steps.find((s) => s.jobType === jobType);
+      const own = workers.filter((w) => w.jobType === jobType);
+      return {
+        jobType,
+        queued: step?.queued ?? 0,
+        delayed: step?.delayed ?? 0,
+        inFlight: step?.running ?? 0,
+        oldestQueuedAt: step?.oldestQueuedAt ?? null,
+        workers: own.length,
+        capacity: own.reduce((sum, w) => sum + w.capacity, 0),
+      };
+    });
+    return {
+      name: pipeline.name,
+      steps,
+      queued: stat?.queued ?? 0,
+      inFlight: stat?.running ?? 0,
+      failed: stat?.failed ?? 0,
+      accepted: stat?.accepted ?? 0,
+      succeeded: stat?.succeeded ?? 0,
+      dead: stat?.dead ?? 0,
+    };
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Prometheus text exposition format (version 0.0.4) from the cluster's stats and workers.
+ *
+ * ```ts
+ * const text = renderMetrics(await cluster.stats(), await cluster.workers());
+ * // # HELP mario_jobs_total Jobs by pipeline and outcome since storage was created.
+ * // # TYPE mario_jobs_total counter
+ * // mario_jobs_total{pipeline="hash-and-clean",status="succeeded"} 12
+ * ```
+ */
+import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Labels = Record<string, string>;
+type MetricType = "counter" | "gauge" | "histogram";
+
+class Exposition {
+  readonly #lines: string[] = [];
+
+  family(name: string, type: MetricType, help: string, samples: () => void): void {
+    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    samples();
+  }
+
+  sample(name: string, labels: Labels, value: number): void {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+    this.#lines.push(`${name}${pairs.length === 0 ? "" : `{${pairs.join(",")}}`} ${formatNumber(value)}`);
+  }
+
+  toString(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+export function renderMetrics(stats: readonly PipelineStats[], workers: readonly WorkerInfo[], now: number = Date.now()): string {
+  const out = new Exposition();
+  const steps = stats.flatMap((p) => p.steps.map((s) => ({ pipeline: p.pipeline, s })));
+
+  out.family("mario_jobs_total", "counter", "Jobs by pipeline and outcome since storage was created (accepted, succeeded, dead).", () => {
+    for (const p of stats) {
+      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "accepted" }, p.accepted);
+      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "succeeded" }, p.succeeded);
+      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, p.dead);
+    }
+  });
+  out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, running, failed = waiting for a retry).", () => {
+    for (const p of stats) {
+      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "queued" }, p.queued);
+      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "running" }, p.running);
+      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "failed" }, p.failed);
+    }
+  });
+  out.family("mario_step_jobs_total", "counter", "Step attempts by outcome (succeeded, failed) and jobs that died at the step (dead).", () => {
+    for (const { pipeline, s } of steps) {
+      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "succeeded" }, s.succeeded);
+      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "failed" }, s.failed);
+      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "dead" }, s.dead);
+    }
+  });
+  out.family("mario_queue_depth", "gauge", "Jobs waiting for a worker at a step (retries not yet due excluded).", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_queue_depth", { pipeline, step: s.jobType }, s.queued);
+  });
+  out.family("mario_queue_delayed", "gauge", "Jobs waiting for a retry at a step.", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_queue_delayed", { pipeline, step: s.jobType }, s.delayed);
+  });
+  out.family("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_step_in_flight", { pipeline, step: s.jobType }, s.running);
+  });
+  out.family("mario_queue_oldest_age_seconds", "gauge", "Age of the oldest job waiting at a step, 0 when none waits.", () => {
+    for (const { pipeline, s } of steps) {
+      const age = s.oldestQueuedAt === null ? 0 : Math.max(0, now - s.oldestQueuedAt) / 1000;
+      out.sample("mario_queue_oldest_age_seconds", { pipeline, step: s.jobType }, age);
+    }
+  });
+  out.family("mario_step_duration_seconds", "histogram", "Duration of step attempts.", () => {
+    for (const { pipeline, s } of steps) {
+      const { bucketsMs, counts, sumMs, count } = s.latency;
+      let cumulative = 0;
+      bucketsMs.forEach((bound, i) => {
+        cumulative += counts[i] ?? 0;
+        out.sample("mario_step_duration_seconds_bucket", { pipeline, step: s.jobType, le: formatNumber(bound / 1000) }, cumulative);
+      });
+      out.sample("mario_step_duration_seconds_bucket", { pipeline, step: s.jobType, le: "+Inf" }, count);
+      out.sample("mario_step_duration_seconds_sum", { pipeline, step: s.jobType }, sumMs / 1000);
+      out.sample("mario_step_duration_seconds_count", { pipeline, step: s.jobType }, count);
+    }
+  });
+  const byStep = new Map<string, { workers: number; capacity: number; inFlight: number }>();
+  for (const w of workers) {
+    const entry = byStep.get(w.jobType) ?? { workers: 0, capacity: 0, inFlight: 0 };
+    entry.workers += 1;
+    entry.capacity += w.capacity;
+    entry.inFlight += w.inFlight;
+    byStep.set(w.jobType, entry);
+  }
+  const jobTypes = [...new Set([...steps.map(({ s }) => s.jobType), ...byStep.keys()])].sort();
+  const perStep = (name: string, help: string, pick: (e: { workers: number; capacity: number; inFlight: number }) => number): void => {
+    out.family(name, "gauge", help, () => {
+      for (const step of jobTypes) out.sample(name, { step }, pick(byStep.get(step) ?? { workers: 0, capacity: 0, inFlight: 0 }));
+    });
+  };
+  perStep("mario_workers", "Workers announced for a step.", (e) => e.workers);
+  perStep("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (e) => e.capacity);
+  perStep("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (e) => e.inFlight);
+  return out.toString();
+}
+
+function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Number.POSITIVE_INFINITY) return "+Inf";
+  if (value === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(value);
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function escapeHelp(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
