@@ -3,7 +3,11 @@
  * functions include one that always throws is served, the page opens, jobs are enqueued from the
  * form (bad JSON is refused before anything is sent), counters and the throughput chart change
  * without a reload, the failing job's error and stack show, it is redriven and fails again, its
- * detail opens; with a token, the page asks for it. Screenshots go to test/artifacts/.
+ * detail opens; with a token, the page asks for it; a stale worker is marked; a closed page leaves
+ * no listener. Screenshots go to test/artifacts/.
+ *
+ * Served in this process through the real gateway app (`serveInProcess`), as `mario up` will:
+ * `mario up` does not serve HTTP yet; `startMarioUp` in ../support/browser.ts is ready for it.
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";

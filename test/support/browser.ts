@@ -68,52 +68,24 @@ export interface Served {
 }
 
 /**
- * Serves `dir` in this process as `mario up` would: the dashboard plus the three JSON routes the
- * page calls (enqueue, job record, redrive). A stand-in until `mario up` serves HTTP.
+ * Serves `dir` in this process the way `mario up` does: a LocalRunner on memory storage behind
+ * the gateway app (JSON routes + dashboard) on 127.0.0.1, random port. `wrap` may decorate the
+ * cluster the gateway sees (to count listeners, to add remote workers).
  */
 export async function serveInProcess(dir: string, options: { token?: string; wrap?: (cluster: Cluster) => Cluster } = {}): Promise<Served> {
-  const [{ serve }, { Hono }, { z }, { loadProject }, { LocalRunner }, { DispatcherCluster }, { createDashboardApp }, { bearerToken, tokensMatch }] = await Promise.all([
+  const [{ serve }, { loadProject }, { LocalRunner }, { DispatcherCluster }, { createGatewayApp }] = await Promise.all([
     import("@hono/node-server"),
-    import("hono"),
-    import("zod"),
     import("../../src/config/load-project.ts"),
     import("../../src/engine/local-runner.ts"),
     import("../../src/engine/dispatcher-cluster.ts"),
-    import("../../src/gateway/dashboard/dashboard-app.ts"),
-    import("../../src/gateway/dashboard/_token.ts"),
+    import("../../src/gateway/gateway-app.ts"),
   ]);
   const project = await loadProject(dir);
   if (project.problems.length > 0) throw new Error(project.problems.map((p) => p.message).join("; "));
   const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps });
   await runner.start();
   const local = new DispatcherCluster(runner.dispatcher);
-  const cluster = options.wrap?.(local) ?? local;
-  const app = new Hono();
-  const fail = (code: string, message: string): { error: { code: string; message: string } } => ({ error: { code, message } });
-  app.route("/", createDashboardApp(cluster, { token: options.token }));
-  app.use("/pipelines/*", async (c, next) => {
-    if (options.token !== undefined && !tokensMatch(bearerToken(c.req.header("authorization")), options.token)) return c.json(fail("UNAUTHORIZED", "wrong token"), 401);
-    return next();
-  });
-  app.use("/jobs/*", async (c, next) => {
-    if (options.token !== undefined && !tokensMatch(bearerToken(c.req.header("authorization")), options.token)) return c.json(fail("UNAUTHORIZED", "wrong token"), 401);
-    return next();
-  });
-  app.post("/pipelines/:name/jobs", async (c) => {
-    const parsed = z.record(z.string(), z.unknown()).safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) return c.json(fail("INVALID_INSTRUCTIONS", "instructions must be a JSON object"), 400);
-    const outcome = await cluster.enqueue(c.req.param("name"), parsed.data);
-    if (outcome.status === "busy") return c.json(fail("BUSY", "busy"), 503);
-    return c.json({ id: outcome.job.id, pipeline: outcome.job.pipeline, status: outcome.job.status }, 202);
-  });
-  app.get("/jobs/:id", async (c) => {
-    const job = await cluster.getJob(c.req.param("id"));
-    return job === undefined ? c.json(fail("JOB_NOT_FOUND", "no such job"), 404) : c.json(job);
-  });
-  app.post("/jobs/:id/retry", async (c) => {
-    const ok = await cluster.redrive(c.req.param("id"));
-    return ok ? c.json({ id: c.req.param("id"), status: "queued" }, 202) : c.json(fail("NOT_DEAD", "the job is not dead"), 409);
-  });
+  const app = createGatewayApp(options.wrap?.(local) ?? local, { token: options.token });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
