@@ -80,6 +80,8 @@ interface WorkerSlot {
 
 interface PendingSettle {
   outcome: StepOutcome;
+  /** The delivery it answers, taken off its worker when the outcome arrived (undefined: unknown here). */
+  flight: InFlight | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -267,16 +269,31 @@ export class Dispatcher {
     this.kick();
   }
 
-  /** Outcomes reported by workers. Resolves once they are durably settled (then ack the worker). */
+  /**
+   * Outcomes reported by workers. Resolves once they are durably settled (then ack the worker).
+   * The worker's capacity is freed at once (it has finished those attempts), so the next jobs
+   * are leased while the outcomes are being settled, not after.
+   */
   report(outcomes: readonly StepOutcome[]): Promise<void> {
-    const done = outcomes.map(
-      (outcome) =>
-        new Promise<void>((resolve, reject) => {
-          this.#pendingSettles.push({ outcome, resolve, reject });
-        }),
-    );
+    if (outcomes.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => {
+      let left = outcomes.length;
+      let failed = false;
+      const one = (): void => {
+        if (--left === 0 && !failed) resolve();
+      };
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      for (const outcome of outcomes) {
+        this.#pendingSettles.push({ outcome, flight: this.#takeInFlight(outcome), resolve: one, reject: fail });
+      }
+    });
     this.#flushSettles();
-    return Promise.all(done).then(() => undefined);
+    this.kick();
+    return done;
   }
 
   progress(reports: readonly ProgressReport[]): void {
@@ -441,8 +458,7 @@ export class Dispatcher {
   async #settleBatch(batch: PendingSettle[]): Promise<void> {
     const contexts: ({ route: readonly string[]; stepIndex: number; attempt: number; pipeline: string; jobType: string } | undefined)[] = [];
     const unknownIds: string[] = [];
-    for (const { outcome } of batch) {
-      const flight = this.#takeInFlight(outcome);
+    for (const { outcome, flight } of batch) {
       if (flight !== undefined) {
         const d = flight.delivery;
         contexts.push({ route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType });

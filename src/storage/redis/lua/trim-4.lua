@@ -21,25 +21,30 @@ local limit = tonumber(ARGV[3])
 local hasIdem = rcall("HLEN", KEYS[3]) > 0
 local dropped = 0
 
-local function forget(id)
+-- Drops `ids` (already out of nothing else): idempotency keys one by one when the pipeline has
+-- any, then the job hash, the index and the finished ZSET with one variadic command per chunk.
+local CHUNK = 500
+local function forget(ids)
+  if #ids == 0 then return end
   if hasIdem then
-    local raw = rcall("HGET", KEYS[2], id)
-    if raw then
-      local key = cjson.decode(raw).idempotencyKey
-      if key and rcall("HGET", KEYS[3], key) == id then rcall("HDEL", KEYS[3], key) end
+    for _, id in ipairs(ids) do
+      local raw = rcall("HGET", KEYS[2], id)
+      if raw then
+        local key = cjson.decode(raw).idempotencyKey
+        if key and rcall("HGET", KEYS[3], key) == id then rcall("HDEL", KEYS[3], key) end
+      end
     end
   end
-  rcall("HDEL", KEYS[2], id)
-  rcall("ZREM", KEYS[4], id)
-  rcall("ZREM", KEYS[1], id)
-  dropped = dropped + 1
+  for from = 1, #ids, CHUNK do
+    local to = math.min(from + CHUNK - 1, #ids)
+    rcall("HDEL", KEYS[2], unpack(ids, from, to))
+    rcall("ZREM", KEYS[4], unpack(ids, from, to))
+    rcall("ZREM", KEYS[1], unpack(ids, from, to))
+  end
+  dropped = dropped + #ids
 end
 
 local excess = math.min(rcall("ZCARD", KEYS[1]) - tonumber(ARGV[1]), limit)
-if excess > 0 then
-  for _, id in ipairs(rcall("ZRANGE", KEYS[1], 0, excess - 1)) do forget(id) end
-end
-for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[1], "-inf", now - tonumber(ARGV[2]), "LIMIT", 0, limit)) do
-  forget(id)
-end
+if excess > 0 then forget(rcall("ZRANGE", KEYS[1], 0, excess - 1)) end
+forget(rcall("ZRANGEBYSCORE", KEYS[1], "-inf", now - tonumber(ARGV[2]), "LIMIT", 0, limit))
 return dropped
