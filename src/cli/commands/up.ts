@@ -1,34 +1,109 @@
 /**
  * `mario up [dir]`: everything in one process: the pipelines of mario.config, every function of
- * functions/ (each also a one-step pipeline), on memory storage.
+ * functions/ (each also a one-step pipeline), the HTTP gateway and the dashboard. Memory storage
+ * unless `--redis=URL` or REDIS_URL. Prints the URL to open and a ready-to-paste curl line.
+ *
+ * ```
+ * mario up                          # ./mario.config.* (or ./functions) on http://127.0.0.1:8080/
+ * mario up my-functions --port=0    # a functions folder, on a free port
+ * mario up --host=0.0.0.0 --token=s3cret --redis=redis://127.0.0.1:6379
+ * ```
  */
 import { defineCommand } from "citty";
-import { loadProject } from "../../config/load-project.ts";
+import { loadProject, type Project } from "../../config/load-project.ts";
+import { MarioError } from "../../core/errors/mario-error.ts";
+import { DispatcherCluster } from "../../engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../engine/local-runner.ts";
-import { createLogger } from "../../log/logger.ts";
+import type { StepExecutor } from "../../engine/step-executor.ts";
+import type { StepDefinition } from "../../engine/step-definition.ts";
+import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
+import { serveGateway } from "../../gateway/serve-gateway.ts";
+import { createLogger, type Logger } from "../../log/logger.ts";
+import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
+import type { StorageBackend } from "../../storage/storage-backend.ts";
+import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = "127.0.0.1";
 
 export default defineCommand({
   meta: { name: "up", description: "Run pipelines, functions, gateway and dashboard in one process" },
   args: {
     dir: { type: "positional", required: false, description: "project root (with mario.config.*) or a functions folder; default: current folder" },
+    port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
+    host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
+    redis: { type: "string", description: "Redis storage URL (default REDIS_URL, else memory)" },
+    namespace: { type: "string", default: "mario", description: "Redis namespace of the keys (with --redis)" },
+    token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
+    "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
   },
   async run({ args }) {
-    const logger = createLogger({ format: "pretty" });
+    const logger = createLogger();
+    const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
+    if (port > 65535) throw new MarioError("USAGE", `--port must be at most 65535, got ${port}`);
+    const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
+    const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const project = await loadProject(args.dir);
     for (const problem of project.problems) logger.warn(problem.message);
-    const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps, logger });
-    runner.dispatcher.events.on("step:finished", (e) => {
-      logger.info(`${e.pipeline} ${e.jobType} ${e.ok ? "ok" : "failed"}`, { job: e.jobId, attempt: e.attempt, ms: e.durationMs, ...(e.error ? { error: e.error.message } : {}) });
-    });
-    runner.dispatcher.events.on("job:finished", (e) => {
-      logger.info(`${e.pipeline} job ${e.status}`, { job: e.jobId, ...(e.status === "succeeded" ? { result: e.result } : { error: e.error?.message }) });
-    });
+    if (project.steps.length === 0) {
+      throw new MarioError("USAGE", `no functions found in ${project.functionsDir ?? project.root}: add a file per step (see README "Writing a step")`);
+    }
+    const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
+    const storage = await chooseStorage(redisUri, args.namespace);
+    const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
+    logJobs(runner, logger);
     await runner.start();
-    logger.info(`mario is up: pipelines ${project.pipelines.map((p) => `${p.name} [${p.steps.join(" → ")}]`).join(", ")}`);
+    let served;
+    try {
+      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger });
+      served = await serveGateway(app, { port, host: args.host });
+    } catch (error) {
+      await runner.stop(0);
+      throw error;
+    }
+    process.stdout.write(banner(project, served.url, { token: token === undefined ? undefined : args.token === undefined ? "$MARIO_TOKEN" : "<token>", storage: redisUri === undefined ? "memory" : "redis" }));
     const signal = await untilShutdownSignal();
     logger.info(`${signal}: shutting down`);
+    await served.close();
     await runner.stop();
     return 0;
   },
 });
+
+/**
+ * How each step runs. In-process for now (LocalRunner's default InProcessExecutor); the seam for
+ * isolated executors (worker threads with hard timeouts, as `mario host` runs them).
+ */
+const executorFor: ((step: StepDefinition) => StepExecutor) | undefined = undefined;
+
+async function chooseStorage(redisUri: string | undefined, namespace: string): Promise<StorageBackend> {
+  if (redisUri === undefined) return new MemoryStorageBackend();
+  const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
+  return new RedisStorageBackend(namespace, { redisUri });
+}
+
+function banner(project: Project, url: string, info: { token: string | undefined; storage: string }): string {
+  const pipelines = project.pipelines.map((p) => (p.steps.length === 1 && p.steps[0] === p.name ? p.name : `${p.name} [${p.steps.join(" → ")}]`));
+  const example = [...project.pipelines].sort((a, b) => b.steps.length - a.steps.length)[0]!;
+  const auth = info.token === undefined ? "" : ` -H "authorization: Bearer ${info.token}"`;
+  return [
+    `mario is up on ${url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics; ${info.storage} storage${info.token === undefined ? "" : ", token required"})`,
+    `pipelines: ${pipelines.join(", ")}`,
+    `try: curl -X POST '${url}pipelines/${example.name}/jobs?wait=5000' -H 'content-type: application/json'${auth} -d '{}'`,
+    "",
+  ].join("\n");
+}
+
+function logJobs(runner: LocalRunner, logger: Logger): void {
+  runner.dispatcher.events.on("step:finished", (e) => {
+    logger.info(`${e.pipeline} ${e.jobType} ${e.ok ? "ok" : "failed"}`, { job: e.jobId, attempt: e.attempt, ms: e.durationMs, ...(e.error ? { error: e.error.message } : {}) });
+  });
+  runner.dispatcher.events.on("job:finished", (e) => {
+    logger.info(`${e.pipeline} job ${e.status}`, { job: e.jobId, ...(e.status === "succeeded" ? { result: e.result } : { error: e.error?.message }) });
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
