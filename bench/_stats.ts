@@ -44,6 +44,20 @@ export async function redisCpuMs(redisUrl: string): Promise<number> {
   }
 }
 
+/** Script calls (EVALSHA/EVAL/FCALL) redis-server has answered so far: the benchmark's round trips. */
+export async function redisScriptCalls(redisUrl: string): Promise<number> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await client.info("commandstats");
+    let calls = 0;
+    for (const match of info.matchAll(/cmdstat_(evalsha|eval|fcall|evalsha_ro|eval_ro):calls=(\d+)/g)) calls += Number(match[2]);
+    return calls;
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Measures CPU used by named processes across a phase: `start()` then `stop(jobs)` → µs per job. */
 export class CpuMeter {
   readonly #sources: [string, () => Promise<number>][];

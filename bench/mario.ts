@@ -9,7 +9,7 @@
  */
 import { PipelineClient } from "../src/transport/pipeline-client.ts";
 import { ask, forkReady, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
-import { CpuMeter, cpuMs, ownCpuMs, peakRssMb, percentile, redisCpuMs, type RunFigures } from "./_stats.ts";
+import { CpuMeter, cpuMs, ownCpuMs, peakRssMb, percentile, redisCpuMs, redisScriptCalls, type RunFigures } from "./_stats.ts";
 
 export interface MarioBenchOptions {
   name: string;
@@ -75,6 +75,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       ...(options.redisUrl === undefined ? [] : [["redis-server", () => redisCpuMs(options.redisUrl!)] as [string, () => Promise<number>]]),
     ]);
     await meter.start();
+    const scriptsBefore = options.redisUrl === undefined ? 0 : await redisScriptCalls(options.redisUrl);
     const sentAt = new Map<string, number>();
     let next = 0;
     let busy = 0;
@@ -101,6 +102,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     const { finished } = await done;
     const seconds = (performance.now() - started) / 1000;
     const cpuUsPerJob = await meter.stop(options.jobs);
+    const scriptCalls = options.redisUrl === undefined ? 0 : (await redisScriptCalls(options.redisUrl)) - scriptsBefore;
     const load = finished.map(([id, at]) => at - (sentAt.get(id) ?? startedWall));
 
     const rss: Record<string, number> = { server: await peakRssMb(server.ready.pid) };
@@ -116,7 +118,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       idleP99Ms: percentile(idle, 99),
       peakRssMb: rss,
       cpuUsPerJob,
-      extra: { enqueueSeconds, busyRetries: busy },
+      extra: { enqueueSeconds, busyRetries: busy, ...(options.redisUrl === undefined ? {} : { redisScriptCallsPerJob: scriptCalls / options.jobs }) },
     };
   } finally {
     client.current?.close();
