@@ -20,6 +20,7 @@ export const subCommands: Record<string, Lazy> = {
   streamer: lazy(() => import("./commands/streamer.ts")),
   build: lazy(() => import("./commands/build.ts")),
   host: lazy(() => import("./commands/host.ts")),
+  gateway: lazy(() => import("./commands/gateway.ts")),
 };
 
 export const root = defineCommand({

@@ -1,0 +1,134 @@
+/**
+ * `mario gateway [project]`: the HTTP gateway and dashboard in front of running pipeline servers.
+ * Enqueues go to each pipeline's server (`--job-push`, its `--job-pull-bind` address); jobs,
+ * stats and workers are read from the Redis they share (`--redis` / REDIS_URL).
+ *
+ * ```
+ * mario pipeline mario.config.ts hash-and-clean --sub-bind=tcp://0.0.0.0:6000 --job-pull-bind=tcp://0.0.0.0:5050 --redis=redis://127.0.0.1:6379
+ * mario gateway --job-push=tcp://127.0.0.1:5050 --redis=redis://127.0.0.1:6379 --port=8080
+ * mario gateway --job-push=example-one=tcp://10.0.0.5:5050 --job-push=hash-and-clean=tcp://10.0.0.6:5050
+ * ```
+ *
+ * The project (mario.config.*, a class-DSL module or a functions folder; default the current
+ * folder) names the pipelines and their steps. Redis keys: namespace = the pipeline's name, as
+ * `mario pipeline` writes them, unless `--namespace` is given (e.g. `--namespace=mario` for
+ * `mario up --redis`).
+ */
+import { defineCommand } from "citty";
+import { loadProject } from "../../config/load-project.ts";
+import { MarioError } from "../../core/errors/mario-error.ts";
+import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
+import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
+import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
+import { serveGateway } from "../../gateway/serve-gateway.ts";
+import { createLogger } from "../../log/logger.ts";
+import type { StorageBackend } from "../../storage/storage-backend.ts";
+import { flagValues, wholeNumberFlag } from "../_flags.ts";
+import { untilShutdownSignal } from "../_shutdown.ts";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./up.ts";
+
+/** An id no job has: `wait` on it tells whether a pipeline server answers at all. */
+const PROBE_ID = "0000000000000000000000";
+
+export default defineCommand({
+  meta: { name: "gateway", description: "HTTP gateway + dashboard in front of running pipeline servers" },
+  args: {
+    project: { type: "positional", required: false, description: "mario.config.*, class-DSL module or functions folder naming the pipelines (default: current folder)" },
+    "job-push": { type: "string", description: "a pipeline server's --job-pull-bind address, for every pipeline (tcp://host:5050) or one (name=tcp://host:5050); repeatable" },
+    redis: { type: "string", description: "Redis the pipeline servers share (default REDIS_URL); required" },
+    namespace: { type: "string", description: "Redis namespace of the keys (default: each pipeline's name, as mario pipeline uses)" },
+    port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
+    host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
+    token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
+    "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
+    "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
+  },
+  async run({ args, rawArgs }) {
+    const logger = createLogger();
+    const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
+    const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
+    const timeoutMs = wholeNumberFlag(args["timeout-ms"], "--timeout-ms", 1);
+    const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
+    const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
+    if (redisUri === undefined) throw new MarioError("USAGE", "needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
+    const pushes = parsePushes(flagValues(rawArgs, ["job-push"]));
+    const project = await loadProject(args.project);
+    const known = project.pipelines.map((p) => p.name);
+    for (const name of pushes.byName.keys()) {
+      if (!known.includes(name)) throw new MarioError("USAGE", `--job-push names unknown pipeline "${name}"; pipelines: ${listOrNone(known)}`);
+    }
+
+    const { PipelineClient } = await import("../../transport/pipeline-client.ts");
+    const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
+    const clients = new Map<string, InstanceType<typeof PipelineClient>>();
+    const intakeFor = (address: string): JobIntake => {
+      let client = clients.get(address);
+      if (client === undefined) {
+        client = new PipelineClient(address, { timeoutMs });
+        clients.set(address, client);
+      }
+      const c = client;
+      return {
+        address,
+        enqueueJob: (request) => c.enqueueJob(request),
+        probe: async () => {
+          try {
+            await c.waitFor(PROBE_ID, { timeoutMs: 1 });
+          } catch (error) {
+            // Any answer (JOB_NOT_FOUND, WAIT_TIMEOUT) means the server is there.
+            if (!(error instanceof MarioError) || error.code === "NO_ANSWER") throw error;
+          }
+        },
+      };
+    };
+    const shared = args.namespace === undefined ? undefined : new RedisStorageBackend(args.namespace, { redisUri });
+    const routes: RemotePipeline[] = [];
+    for (const pipeline of project.pipelines) {
+      const address = pushes.byName.get(pipeline.name) ?? pushes.all;
+      if (address === undefined) continue;
+      const storage: StorageBackend = shared ?? new RedisStorageBackend(pipeline.name, { redisUri });
+      routes.push({ pipeline, intake: intakeFor(address), storage });
+    }
+    if (routes.length === 0) throw new MarioError("USAGE", `no pipeline to serve: give --job-push=tcp://host:5050 (every pipeline) or --job-push=<pipeline>=tcp://host:5050; pipelines: ${listOrNone(known)}`);
+
+    const cluster = new RemoteCluster(routes);
+    const closeAll = async (): Promise<void> => {
+      for (const client of clients.values()) client.close();
+      await cluster.close();
+    };
+    let served;
+    try {
+      for (const client of clients.values()) await client.connect();
+      await cluster.connect();
+      served = await serveGateway(createGatewayApp(cluster, { token, maxBodyBytes, logger }), { port, host: args.host });
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
+    const lines = routes.map((r) => `${r.pipeline.name} → ${r.intake.address ?? "?"}`);
+    process.stdout.write(`mario gateway on ${served.url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics${token === undefined ? "" : "; token required"})\npipelines: ${lines.join(", ")}\n`);
+    const signal = await untilShutdownSignal();
+    logger.info(`${signal}: shutting down`);
+    await served.close();
+    await closeAll();
+    return 0;
+  },
+});
+
+function parsePushes(values: readonly string[]): { all: string | undefined; byName: Map<string, string> } {
+  let all: string | undefined;
+  const byName = new Map<string, string>();
+  for (const value of values) {
+    const match = /^([^=]+)=(.+)$/.exec(value);
+    if (match === null || match[1]!.includes("://")) {
+      if (all !== undefined) throw new MarioError("USAGE", `--job-push for every pipeline given twice (${all}, ${value}); name the pipeline: --job-push=<pipeline>=${value}`);
+      all = value;
+    } else byName.set(match[1]!, match[2]!);
+  }
+  if (values.length === 0) throw new MarioError("USAGE", "--job-push is required: the pipeline server's --job-pull-bind address, e.g. --job-push=tcp://127.0.0.1:5050");
+  return { all, byName };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}

@@ -1,0 +1,155 @@
+/**
+ * The Cluster view of pipeline servers running elsewhere (what `mario gateway` serves): enqueues
+ * go to each pipeline's server through its job intake (a `PipelineClient`), everything else is
+ * read from the storage the servers share (Redis).
+ *
+ * ```ts
+ * const client = new PipelineClient("tcp://127.0.0.1:5050");
+ * await client.connect();
+ * const storage = new RedisStorageBackend("example-one", { redisUri });
+ * const cluster = new RemoteCluster([{ pipeline: { name: "example-one", steps: ["a", "b"] }, intake: client, storage }]);
+ * await cluster.connect();
+ * const app = createGatewayApp(cluster);
+ * ```
+ *
+ * Live events: only `job:accepted` for jobs enqueued through this gateway; progress elsewhere is
+ * seen by reading storage (stats, job records).
+ */
+import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
+import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
+import { isFinal, isInstructions, type JobRecord } from "../core/job.ts";
+import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
+import { TypedEmitter } from "../core/typed-emitter.ts";
+import type { Cluster, ClusterEvents, Readiness } from "../engine/cluster.ts";
+import type { EnqueueOutcome, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
+
+/** What the cluster needs of a pipeline server's client: `PipelineClient` fits. */
+export interface JobIntake {
+  readonly address?: string;
+  enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult>;
+  /** Resolves when the server answers, rejects when it does not (for `ready()`). */
+  probe?(): Promise<void>;
+}
+
+export interface RemotePipeline {
+  pipeline: PipelineDefinition;
+  intake: JobIntake;
+  /** Storage the pipeline's server writes to; several pipelines may share one. */
+  storage: StorageBackend;
+}
+
+export interface RemoteClusterOptions {
+  /** How often `waitFor` reads the job while waiting, ms. Default 100. */
+  pollMs?: number | undefined;
+}
+
+export class RemoteCluster implements Cluster {
+  readonly events = new TypedEmitter<ClusterEvents>();
+  readonly #routes: Map<string, RemotePipeline>;
+  readonly #storages: StorageBackend[];
+  readonly #pollMs: number;
+
+  constructor(routes: readonly RemotePipeline[], options: RemoteClusterOptions = {}) {
+    this.#routes = new Map(routes.map((r) => [r.pipeline.name, r]));
+    this.#storages = [...new Set(routes.map((r) => r.storage))];
+    this.#pollMs = options.pollMs ?? 100;
+  }
+
+  /** Connects every storage and declares the pipelines it holds (needed for stats). */
+  async connect(): Promise<void> {
+    for (const storage of this.#storages) {
+      await storage.connect();
+      await storage.initialize([...this.#routes.values()].filter((r) => r.storage === storage).map((r) => r.pipeline));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#storages.map((s) => s.close()));
+  }
+
+  pipelines(): readonly PipelineDefinition[] {
+    return [...this.#routes.values()].map((r) => r.pipeline);
+  }
+
+  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<EnqueueOutcome> {
+    const route = this.#route(pipeline);
+    if (!isInstructions(instructions)) throw new InvalidInstructionsError(`instructions for "${pipeline}" must be a JSON object`);
+    const [ok, payload] = await route.intake.enqueueJob({ name: pipeline, instructions, idempotencyKey: options.idempotencyKey });
+    if (ok) {
+      const { duplicate, ...job } = payload;
+      if (duplicate !== true) this.events.emit("job:accepted", { jobId: job.id, pipeline: job.pipeline });
+      return { status: duplicate === true ? "duplicate" : "created", job };
+    }
+    if (payload.code === "BUSY") return { status: "busy" };
+    if (payload.code === "UNKNOWN_PIPELINE") throw new UnknownPipelineError(pipeline, [...this.#routes.keys()]);
+    // The server's own code (INVALID_INSTRUCTIONS, STORAGE_UNAVAILABLE, …) maps to HTTP as usual.
+    throw new MarioError(payload.code, `pipeline server: ${payload.message}`);
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    for (const storage of this.#storages) {
+      const job = await storage.getJob(jobId);
+      if (job !== undefined) return job;
+    }
+    return undefined;
+  }
+
+  async waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.getJob(jobId);
+      if (job === undefined || isFinal(job.status) || Date.now() >= deadline) return job;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#pollMs, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  async redrive(jobId: string): Promise<boolean> {
+    for (const storage of this.#storages) {
+      if (await storage.redrive(jobId)) return true;
+    }
+    return false;
+  }
+
+  async listJobs(query: ListJobsQuery = {}): Promise<JobRecord[]> {
+    const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
+    const storages = query.pipeline === undefined ? this.#storages : [this.#route(query.pipeline).storage];
+    const lists = await Promise.all(storages.map((s) => s.listJobs({ ...query, limit })));
+    const known = new Set(this.#routes.keys());
+    return lists.flat().filter((j) => known.has(j.pipeline)).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  stats(): Promise<PipelineStats[]> {
+    return Promise.all([...this.#routes.values()].map((r) => r.storage.getStats(r.pipeline.name)));
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    const byId = new Map<string, WorkerInfo>();
+    for (const list of await Promise.all(this.#storages.map((s) => s.listWorkers()))) {
+      for (const worker of list) byId.set(worker.workerId, worker);
+    }
+    return [...byId.values()];
+  }
+
+  /** Storage answers, and every pipeline server answers its probe. */
+  async ready(): Promise<Readiness> {
+    try {
+      await Promise.all(this.#storages.map((s) => s.ping()));
+    } catch (error) {
+      return { ok: false, reason: `storage: ${(error as Error).message}` };
+    }
+    const intakes = [...new Set([...this.#routes.values()].map((r) => r.intake))];
+    const probes = await Promise.allSettled(intakes.map((i) => (i.probe === undefined ? Promise.resolve() : i.probe())));
+    const failed = probes.findIndex((p) => p.status === "rejected");
+    if (failed < 0) return { ok: true };
+    const reason = (probes[failed] as PromiseRejectedResult).reason;
+    return { ok: false, reason: `pipeline link ${intakes[failed]?.address ?? ""}: ${reason instanceof Error ? reason.message : String(reason)}` };
+  }
+
+  #route(pipeline: string): RemotePipeline {
+    const route = this.#routes.get(pipeline);
+    if (route === undefined) findPipeline(this.pipelines(), pipeline);
+    return route!;
+  }
+}
