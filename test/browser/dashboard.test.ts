@@ -6,8 +6,9 @@
  * detail opens; with a token, the page asks for it; a stale worker is marked; a closed page leaves
  * no listener. Screenshots go to test/artifacts/.
  *
- * Served in this process through the real gateway app (`serveInProcess`), as `mario up` will:
- * `mario up` does not serve HTTP yet; `startMarioUp` in ../support/browser.ts is ready for it.
+ * The first two run `mario up --port=0` on the project as a child process; the last two need to
+ * decorate the cluster (remote workers, listener counting), so they serve the same project in this
+ * process through the same gateway app.
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -15,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { WorkerInfo } from "../../src/storage/storage-backend.ts";
 import { eventually } from "../support/eventually.ts";
-import { launchChromium, makeProject, serveInProcess, type Served } from "../support/browser.ts";
+import { launchChromium, makeProject, serveInProcess, startMarioUp, type Served } from "../support/browser.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 
@@ -50,6 +51,12 @@ async function serve(options: Parameters<typeof serveInProcess>[1] = {}): Promis
   return served;
 }
 
+async function up(args: string[] = []): Promise<Served> {
+  const served = await startMarioUp(project.dir, { args });
+  cleanups.push(() => served.stop());
+  return served;
+}
+
 /** Opens the page; `errors` collects uncaught script errors. */
 async function open(url: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser!.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -72,8 +79,8 @@ async function waitText(page: Page, selector: string, expected: RegExp | string,
 }
 
 describe("dashboard in a browser", { timeout: 30_000 }, () => {
-  it("enqueues from the form, updates live, shows the failure, redrives it", async () => {
-    const served = await serve();
+  it("enqueues from the form, updates live, shows the failure, redrives it (mario up)", async () => {
+    const served = await up();
     const { page, errors } = await open(served.url);
     await page.waitForSelector('#conn[data-state="live"]');
     await page.evaluate(() => Object.assign(window, { sameDocument: true }));
@@ -147,8 +154,8 @@ describe("dashboard in a browser", { timeout: 30_000 }, () => {
     assert.deepEqual(errors, [], "no script errors on the page");
   });
 
-  it("asks for the token when one is set, refuses a wrong one, and goes live with the right one", async () => {
-    const served = await serve({ token: "letmein" });
+  it("asks for the token when one is set, refuses a wrong one, and goes live with the right one (mario up --token)", async () => {
+    const served = await up(["--token=letmein"]);
     const { page, errors } = await open(served.url);
     await page.locator("#token-dialog[open]").waitFor();
     await page.fill("#token-input", "wrong");
