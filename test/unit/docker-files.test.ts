@@ -1,0 +1,168 @@
+/**
+ * docker/Dockerfile, docker/compose.yaml, docker/entrypoint.sh and .dockerignore, without a
+ * Docker engine: `docker compose config` when the compose plugin is installed; always a structural
+ * check of compose.yaml (a small parser of the YAML subset the file uses, so no YAML dependency);
+ * multi-stage non-root image; and every `mario` command the image and compose run exists in the
+ * CLI (`mario <cmd> --help` exits 0).
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+
+type Yaml = string | Yaml[] | { [key: string]: Yaml };
+
+/**
+ * Block mappings and sequences by indentation, `key: value`, `- item`, JSON-style quoted strings
+ * and flow sequences of quoted strings, `#` comment lines. Throws on anything else.
+ */
+export function parseYamlSubset(text: string): Yaml {
+  const lines = text
+    .split("\n")
+    .map((raw, i) => ({ n: i + 1, indent: raw.length - raw.trimStart().length, body: raw.trim() }))
+    .filter((l) => l.body !== "" && !l.body.startsWith("#"));
+  let pos = 0;
+  const scalar = (value: string, n: number): Yaml => {
+    if (value.startsWith("[")) {
+      const parsed = JSON.parse(value) as unknown;
+      assert.ok(Array.isArray(parsed) && parsed.every((x) => typeof x === "string"), `line ${n}: flow sequence of strings expected`);
+      return parsed;
+    }
+    if (value.startsWith('"')) return JSON.parse(value) as string;
+    assert.ok(!/^[{'&*!|>%@`]/.test(value), `line ${n}: unsupported YAML "${value}"`);
+    return value;
+  };
+  const block = (indent: number): Yaml => {
+    const first = lines[pos]!;
+    assert.equal(first.indent, indent, `line ${first.n}: bad indentation`);
+    if (first.body.startsWith("- ")) {
+      const items: Yaml[] = [];
+      while (pos < lines.length && lines[pos]!.indent === indent && lines[pos]!.body.startsWith("- ")) {
+        const line = lines[pos++]!;
+        assert.doesNotMatch(line.body.slice(2), /^[\w.-]+: /, `line ${line.n}: mappings in sequences are not in the subset`);
+        items.push(scalar(line.body.slice(2), line.n));
+      }
+      return items;
+    }
+    const map: Record<string, Yaml> = {};
+    while (pos < lines.length && lines[pos]!.indent === indent) {
+      const line = lines[pos++]!;
+      const match = /^([\w.-]+):(?: (.*))?$/.exec(line.body);
+      assert.ok(match, `line ${line.n}: "key: value" expected, got "${line.body}"`);
+      const [, key, value] = match as unknown as [string, string, string | undefined];
+      assert.ok(!(key in map), `line ${line.n}: duplicate key ${key}`);
+      if (value !== undefined && value !== "") map[key] = scalar(value, line.n);
+      else {
+        const next = lines[pos];
+        map[key] = next !== undefined && next.indent > indent ? block(next.indent) : "";
+      }
+    }
+    assert.ok(pos >= lines.length || lines[pos]!.indent < indent, `line ${lines[pos]?.n}: bad indentation`);
+    return map;
+  };
+  const root = block(0);
+  assert.equal(pos, lines.length, "trailing content");
+  return root;
+}
+
+const asMap = (value: Yaml | undefined, what: string): Record<string, Yaml> => {
+  assert.ok(value !== undefined && typeof value === "object" && !Array.isArray(value), `${what} must be a mapping`);
+  return value;
+};
+const asList = (value: Yaml | undefined, what: string): Yaml[] => {
+  assert.ok(Array.isArray(value), `${what} must be a list`);
+  return value;
+};
+
+const compose = readFileSync("docker/compose.yaml", "utf8");
+const dockerfile = readFileSync("docker/Dockerfile", "utf8");
+
+describe("docker/compose.yaml", () => {
+  it("has redis (append-only), a pipeline server, scalable hosts and the gateway, each with a healthcheck (and docker compose config accepts it where the compose plugin is installed)", () => {
+    const version = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
+    if (version.error === undefined && version.status === 0) {
+      const result = spawnSync("docker", ["compose", "-f", "docker/compose.yaml", "config", "--quiet"], { encoding: "utf8", env: { ...process.env, MARIO_TOKEN: "" } });
+      assert.equal(result.status, 0, result.stderr);
+    }
+    const services = asMap(asMap(parseYamlSubset(compose), "compose").services, "services");
+    assert.deepEqual(Object.keys(services).sort(), ["gateway", "host", "pipeline", "redis"]);
+    for (const [name, raw] of Object.entries(services)) {
+      const service = asMap(raw, name);
+      const test = asList(asMap(service.healthcheck, `${name}.healthcheck`).test, `${name}.healthcheck.test`);
+      assert.equal(test[0], "CMD", `${name}: exec-form healthcheck`);
+    }
+    assert.deepEqual(asList(asMap(services.redis, "redis").command, "redis.command"), ["redis-server", "--appendonly", "yes"]);
+    const host = asMap(services.host, "host");
+    assert.equal(host.ports, undefined, "host must publish no fixed port, or --scale host=4 would clash");
+    assert.equal(host.container_name, undefined, "host must have no container_name, or it cannot scale");
+    assert.deepEqual(asList(asMap(services.gateway, "gateway").ports, "gateway.ports"), ["8080:8080"]);
+    const pipelineBuild = asMap(asMap(services.pipeline, "pipeline").build, "pipeline.build");
+    assert.equal(pipelineBuild.dockerfile, "docker/Dockerfile");
+  });
+});
+
+describe("the YAML subset parser", () => {
+  it("reads mappings, lists, quoted strings and flow lists, and rejects what it does not know", () => {
+    assert.deepEqual(parseYamlSubset('a:\n  b: "x: y"\n  c:\n    - one\n    - "8080:80"\n  d: ["CMD", "z"]\n# note\ne: plain\n'), {
+      a: { b: "x: y", c: ["one", "8080:80"], d: ["CMD", "z"] },
+      e: "plain",
+    });
+    assert.throws(() => parseYamlSubset("a: {b: 1}\n"), /unsupported/);
+    assert.throws(() => parseYamlSubset("a: 1\na: 2\n"), /duplicate/);
+    assert.throws(() => parseYamlSubset("a:\n  - b: 1\n"), /not in the subset/);
+    assert.throws(() => parseYamlSubset("a:\n    b: 1\n  c: 2\n"), /indentation/);
+  });
+});
+
+describe("docker/Dockerfile", () => {
+  it("is multi-stage, bundles functions with mario build, installs production deps only, runs as a non-root user", () => {
+    const stages = dockerfile.split("\n").filter((l) => /^FROM /.test(l));
+    assert.ok(stages.length >= 2, "multi-stage");
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    assert.match(dockerfile, /node bin\/mario\.js build functions/);
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    assert.match(runtime, /-slim/);
+    assert.match(runtime, /^USER (?!root\b|0\b)\S+$/m);
+    assert.match(runtime, /^HEALTHCHECK /m);
+    assert.match(runtime, /COPY --from=build \/app\/dist\/functions \.\/functions/);
+  });
+
+  it("copies nothing that .dockerignore leaves out of the build context", () => {
+    const ignored = readFileSync(".dockerignore", "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    const sources = dockerfile
+      .split("\n")
+      .filter((l) => /^COPY (?!--from)/.test(l))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    for (const source of sources) assert.ok(!ignored.some((pattern) => source === pattern || source.startsWith(`${pattern}/`)), `${source} is ignored`);
+  });
+
+  it("the entrypoint is valid sh", () => {
+    const result = spawnSync("sh", ["-n", "docker/entrypoint.sh"], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+  });
+});
+
+describe("docker: the commands the image and compose run exist in the CLI", () => {
+  const services = asMap(asMap(parseYamlSubset(compose), "compose").services, "services");
+  const commands = new Set<string>(["build"]); // RUN node bin/mario.js build
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+  assert.ok(cmd, "Dockerfile has an exec-form CMD");
+  commands.add((JSON.parse(cmd[1]!) as string[])[0]!);
+  for (const [name, raw] of Object.entries(services)) {
+    const service = asMap(raw, name);
+    if (service.image !== "mario:local") continue;
+    commands.add(asList(service.command, `${name}.command`)[0] as string);
+  }
+
+  it("runs up, build, pipeline, host and gateway", () => {
+    assert.deepEqual([...commands].sort(), ["build", "gateway", "host", "pipeline", "up"]);
+  });
+
+  for (const command of commands) {
+    it(`mario ${command} --help exits 0`, () => {
+      const result = spawnSync(process.execPath, ["bin/mario.js", command, "--help"], { encoding: "utf8" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`mario ${command}`));
+    });
+  }
+});
