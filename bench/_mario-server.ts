@@ -6,7 +6,8 @@
  * argv: JSON `{ pipeline, steps, redisUrl? }`. IPC out: `{ type: "ready", sub, pull }`, then for
  * each `{ type: "track", count }` received, `{ type: "tracking" }` at once and
  * `{ type: "done", finished: [jobId, epochMs][] }` once
- * `count` more jobs have finished.
+ * `count` more jobs have finished. For the dispatch-only figure: `pause` (→ `paused`), `preload`
+ * `count` jobs straight into storage (→ `preloaded`), `resume` (→ `resumed`).
  */
 import { MemoryStorageBackend } from "../src/storage/memory/memory-storage-backend.ts";
 import { RedisStorageBackend } from "../src/storage/redis/redis-storage-backend.ts";
@@ -45,8 +46,22 @@ process.on("message", (message: { type: string; count?: number }) => {
     finished = [];
     target = message.count ?? 0;
     process.send?.({ type: "tracking" });
+  } else if (message.type === "pause") {
+    void server.dispatcher.pause().then(() => process.send?.({ type: "paused" }));
+  } else if (message.type === "preload") {
+    void preload(message.count ?? 0).then(() => process.send?.({ type: "preloaded" }));
+  } else if (message.type === "resume") {
+    void server.dispatcher.start().then(() => process.send?.({ type: "resumed" }));
   }
 });
+
+/** Puts `count` jobs straight into storage (no client): for the dispatch-only figure. */
+async function preload(count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1000) {
+    const requests = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({ pipeline: options.pipeline, route: options.steps, instructions: { i: i + k } }));
+    await storage.enqueueJobs(requests);
+  }
+}
 process.on("SIGTERM", () => {
   void server.stop().then(() => process.exit(0));
 });

@@ -8,7 +8,7 @@
  * Latency with one job in flight: enqueue then `client.waitFor`, one job at a time.
  */
 import { PipelineClient } from "../src/transport/pipeline-client.ts";
-import { ask, forkReady, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
+import { ask, forkReady, nextMessage, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
 import { CpuMeter, cpuMs, ownCpuMs, peakRssMb, percentile, redisCpuMs, redisScriptCalls, type RunFigures } from "./_stats.ts";
 
 export interface MarioBenchOptions {
@@ -21,6 +21,11 @@ export interface MarioBenchOptions {
   concurrency: number;
   /** Enqueue requests the producer keeps outstanding. */
   window: number;
+  /**
+   * Dispatch only: the jobs are put straight into storage while dispatching is paused, and the
+   * clock runs from resume to the last completion (no client, no intake). Not end to end.
+   */
+  dispatchOnly?: boolean | undefined;
 }
 
 const JOB_TYPES = ["noop-a", "noop-b", "noop-c"];
@@ -74,6 +79,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       ...workers.map((w, k): [string, () => Promise<number>] => [`step ${steps[k]}`, () => cpuMs(w.pid)]),
       ...(options.redisUrl === undefined ? [] : [["redis-server", () => redisCpuMs(options.redisUrl!)] as [string, () => Promise<number>]]),
     ]);
+    if (options.dispatchOnly === true) return await dispatchOnly(options, server.ready, workers, steps, meter);
     await meter.start();
     const scriptsBefore = options.redisUrl === undefined ? 0 : await redisScriptCalls(options.redisUrl);
     const sentAt = new Map<string, number>();
@@ -126,4 +132,34 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     await Promise.all(children.slice(1).map(stopChild));
     if (children[0] !== undefined) await stopChild(children[0]);
   }
+}
+
+async function dispatchOnly(options: MarioBenchOptions, server: ReadyChild, workers: ReadyChild[], steps: string[], meter: CpuMeter): Promise<RunFigures> {
+  await ask(server.child, { type: "pause" }, "paused");
+  await ask(server.child, { type: "preload", count: options.jobs }, "preloaded", 120_000);
+  await ask(server.child, { type: "track", count: options.jobs }, "tracking");
+  const done = nextMessage<{ type: string; finished: [string, number][] }>(server.child, "done");
+  await meter.start();
+  const startedWall = Date.now();
+  const started = performance.now();
+  server.child.send({ type: "resume" });
+  const { finished } = await done;
+  const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerJob = await meter.stop(options.jobs);
+  const load = finished.map(([, at]) => at - startedWall);
+  const rss: Record<string, number> = { server: await peakRssMb(server.pid) };
+  for (const [k, w] of workers.entries()) rss[`step ${steps[k]}`] = await peakRssMb(w.pid);
+  return {
+    name: options.name,
+    jobs: options.jobs,
+    seconds,
+    jobsPerSecond: options.jobs / seconds,
+    // From resume (all jobs waiting) to each finish: how long the backlog took to reach each job.
+    loadP50Ms: percentile(load, 50),
+    loadP99Ms: percentile(load, 99),
+    idleP50Ms: Number.NaN,
+    idleP99Ms: Number.NaN,
+    peakRssMb: rss,
+    cpuUsPerJob,
+  };
 }
