@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { MarioProcesses, runMario, type MarioProcess } from "../support/processes.ts";
+import { startRedis } from "../support/redis-server.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -121,6 +122,25 @@ describe("mario up (e2e): folders, ports, tokens and errors", () => {
     assert.equal(ok.status, 200);
     assert.deepEqual(((await ok.json()) as Job).result, { n: 8 });
     assert.deepEqual(await up.stop(), { code: 0, signal: null });
+  });
+
+  it("--redis stores jobs in Redis: a job survives a restart of mario up", async () => {
+    const redis = await startRedis();
+    try {
+      const first = procs.start(["up", "--port=0", "--host=127.0.0.1", `--redis=${redis.url}`, root]);
+      const url1 = await urlOf(first);
+      assert.match(first.stdout, /redis storage/);
+      const done = (await (await fetch(`${url1}pipelines/twice/jobs?wait=10000`, { method: "POST", headers: JSON_HEADERS, body: '{"n": 7}' })).json()) as Job;
+      assert.equal(done.status, "succeeded");
+      assert.deepEqual(await first.stop(), { code: 0, signal: null });
+      const second = procs.start(["up", "--port=0", "--host=127.0.0.1", root], { env: { REDIS_URL: redis.url } });
+      const url2 = await urlOf(second);
+      const again = (await (await fetch(`${url2}jobs/${done.id}`)).json()) as Job;
+      assert.deepEqual(again.result, { n: 28 });
+      assert.deepEqual(await second.stop(), { code: 0, signal: null });
+    } finally {
+      await redis.destroy();
+    }
   });
 
   it("a port in use is one line on stderr and exit 2", async () => {
