@@ -4,9 +4,10 @@
  *
  *   npm run bench
  *   BENCH_JOBS=50000 BENCH_CONCURRENCY=128 npm run bench
- *   BENCH_ONLY=redis-1,bullmq npm run bench        # a subset: memory-1 memory-3 redis-1 redis-3 bullmq drain
+ *   BENCH_ONLY=redis-1,bullmq npm run bench        # a subset: memory-1 memory-3 redis-1 redis-3 bullmq
+ *                                                    drain-memory drain-redis drain-bullmq
  *
- * "drain" (on by default) adds figures that are NOT end to end: the jobs are already stored (Mario:
+ * "drain-*" (on by default) add figures that are NOT end to end: the jobs are already stored (Mario:
  * put into storage while dispatching is paused; BullMQ: added before the worker runs), the clock
  * runs from "go" to the last completion. They show the engine without the producer and intake.
  *   BENCH_CPU_PROF=/tmp/prof npm run bench          # --cpu-prof in every child process
@@ -37,7 +38,7 @@ const idleJobs = env("BENCH_IDLE_JOBS", 200);
 const concurrency = env("BENCH_CONCURRENCY", 64);
 const window = env("BENCH_WINDOW", 1000);
 const repeat = env("BENCH_REPEAT", 1);
-const only = new Set((process.env.BENCH_ONLY ?? "memory-1,memory-3,redis-1,redis-3,bullmq,drain").split(",").map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? "memory-1,memory-3,redis-1,redis-3,bullmq,drain-memory,drain-redis,drain-bullmq").split(",").map((s) => s.trim()));
 
 const redis = await startRedis();
 const results: RunFigures[] = [];
@@ -50,9 +51,9 @@ try {
     ["redis-3", () => benchMario({ ...common, name: "mario 3-step (redis)", steps: 3, redisUrl: redis.url })],
     ["bullmq", () => benchBullmq({ redisUrl: redis.url, jobs, idleJobs, concurrency })],
     // Not end to end: jobs already in storage / in the queue, clock from "go" to the last completion.
-    ["drain", () => benchMario({ ...common, name: "dispatch only: mario 1-step (memory)", steps: 1, dispatchOnly: true })],
-    ["drain", () => benchMario({ ...common, name: "dispatch only: mario 1-step (redis)", steps: 1, redisUrl: redis.url, dispatchOnly: true })],
-    ["drain", () => benchBullmq({ redisUrl: redis.url, jobs, idleJobs, concurrency, drainOnly: true })],
+    ["drain-memory", () => benchMario({ ...common, name: "dispatch only: mario 1-step (memory)", steps: 1, dispatchOnly: true })],
+    ["drain-redis", () => benchMario({ ...common, name: "dispatch only: mario 1-step (redis)", steps: 1, redisUrl: redis.url, dispatchOnly: true })],
+    ["drain-bullmq", () => benchBullmq({ redisUrl: redis.url, jobs, idleJobs, concurrency, drainOnly: true })],
   ];
   for (let round = 1; round <= repeat; round++) {
     for (const [key, run] of runs) {
