@@ -23,6 +23,10 @@ function makeProject(): string {
     join(root, "functions", "shout.mjs"),
     "export default { async fetch(request) { const { text } = await request.json(); return Response.json({ text: String(text).toUpperCase() }); } };\n",
   );
+  writeFileSync(
+    join(root, "functions", "spin.mjs"),
+    "export const config = { timeoutMs: 200, retries: 1, backoff: { delayMs: 1, jitter: 0 } };\nexport default function () { for (;;) {} }\n",
+  );
   writeFileSync(join(root, "mario.config.json"), JSON.stringify({ functions: "functions", pipelines: { twice: ["double", "double"] } }));
   return root;
 }
@@ -56,9 +60,25 @@ describe("mario up (e2e)", () => {
 
   it("prints the URL with the real port and a ready-to-paste curl line", () => {
     assert.doesNotMatch(url, /:0\//);
-    assert.match(up.stdout, /pipelines: twice \[double → double\], double, shout/);
+    assert.match(up.stdout, /pipelines: twice \[double → double\], double, shout, spin/);
     const curl = up.stdout.split("\n").find((l) => l.startsWith("try: curl "));
     assert.equal(curl, `try: curl -X POST '${url}pipelines/twice/jobs?wait=5000' -H 'content-type: application/json' -d '{}'`);
+  });
+
+  it("stops a handler stuck in an endless loop at its timeout while the gateway keeps serving", async () => {
+    const res = await fetch(`${url}pipelines/spin/jobs`, { method: "POST", headers: JSON_HEADERS, body: "{}" });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as Job;
+    const other = await fetch(`${url}pipelines/double/jobs?wait=10000`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ n: 1 }) });
+    assert.equal(other.status, 200, "other jobs are served while the loop spins");
+    let job: (Job & { attempts?: number; error?: { code?: string } }) | undefined;
+    await eventually(async () => {
+      job = (await (await fetch(`${url}jobs/${id}`)).json()) as Job;
+      return job.status === "dead";
+    }, { timeoutMs: 15_000 });
+    assert.equal(job?.attempts, 2);
+    assert.equal(job?.error?.code, "TIMEOUT");
+    assert.equal((await fetch(`${url}health`)).status, 200);
   });
 
   it("runs a pipeline: POST answers 202, GET /jobs/:id reaches succeeded with the result", async () => {

@@ -10,14 +10,17 @@
  * ```
  */
 import { defineCommand } from "citty";
+import type { FunctionStep } from "../../config/load-function-file.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
 import { MarioError } from "../../core/errors/mario-error.ts";
 import { DispatcherCluster } from "../../engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../engine/local-runner.ts";
-import type { StepExecutor } from "../../engine/step-executor.ts";
+import { InProcessExecutor, type StepExecutor } from "../../engine/step-executor.ts";
 import type { StepDefinition } from "../../engine/step-definition.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
 import { serveGateway } from "../../gateway/serve-gateway.ts";
+import { bundleFunction } from "../../host/bundle-function.ts";
+import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
@@ -51,9 +54,16 @@ export default defineCommand({
     }
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     const storage = await chooseStorage(redisUri, args.namespace);
+    const executors = await isolatedExecutors(project, logger);
+    const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
     const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
     logJobs(runner, logger);
-    await runner.start();
+    try {
+      await runner.start();
+    } catch (error) {
+      await Promise.all([...executors.values()].map((e) => e.close()));
+      throw error;
+    }
     let served;
     try {
       const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger });
@@ -72,10 +82,25 @@ export default defineCommand({
 });
 
 /**
- * How each step runs. In-process for now (LocalRunner's default InProcessExecutor); the seam for
- * isolated executors (worker threads with hard timeouts, as `mario host` runs them).
+ * How each step runs: a function file in worker threads with hard timeouts and crash isolation,
+ * as `mario host` runs it (a runaway handler cannot stall the gateway); a class-DSL step, which
+ * has no file of its own, in this process.
  */
-const executorFor: ((step: StepDefinition) => StepExecutor) | undefined = undefined;
+async function isolatedExecutors(project: Project, logger: Logger): Promise<Map<string, StepExecutor>> {
+  const executors = new Map<string, StepExecutor>();
+  try {
+    for (const step of project.steps) {
+      const file = (step as Partial<FunctionStep>).file;
+      if (file === undefined) continue;
+      const bundle = await bundleFunction(file);
+      executors.set(step.jobType, await ThreadExecutor.load(bundle, { overrides: { jobType: step.jobType }, logger }));
+    }
+  } catch (error) {
+    await Promise.all([...executors.values()].map((e) => e.close()));
+    throw error;
+  }
+  return executors;
+}
 
 async function chooseStorage(redisUri: string | undefined, namespace: string): Promise<StorageBackend> {
   if (redisUri === undefined) return new MemoryStorageBackend();
