@@ -196,11 +196,11 @@ export class RedisStorageBackend implements StorageBackend {
       if (pipeline === undefined) return;
       let batch = batches.get(pipeline);
       if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
-        batch = { keys: this.#keys.pipeline(pipeline), items: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
+        batch = { keys: this.#keys.pipeline(pipeline), items: [], texts: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
         batches.set(pipeline, batch);
         list.push(batch);
       }
-      batch.items.push(settleItem(settlement));
+      batch.items.push(settleItem(settlement, batch.texts));
       batch.positions.push(position);
     });
     if (list.length === 0) return results;

@@ -89,11 +89,19 @@ export interface SettleItem {
   delayMs?: number | undefined;
   ms?: number | undefined;
   bucket?: number | undefined;
+  /**
+   * ARGV index of the step's output as JSON text, passed once and raw (not escaped inside the
+   * items' JSON): it is also the next step's input (advance) or the result (succeed). With it,
+   * `step` is the step record without its output.
+   */
+  o?: number | undefined;
 }
 
 export interface SettleBatch {
   keys: PipelineKeys;
   items: SettleItem[];
+  /** Step outputs as JSON text, ARGV[2] onwards (see `SettleItem.o`). */
+  texts: string[];
   maxFinished: number;
   maxAgeMs: number;
 }
@@ -156,10 +164,10 @@ export class Scripts {
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
   async settle(batches: readonly SettleBatch[]): Promise<ScriptOutcome[][]> {
     const pipeline = this.#client.pipeline();
-    for (const { keys, items, maxFinished, maxAgeMs } of batches) {
+    for (const { keys, items, texts, maxFinished, maxAgeMs } of batches) {
       this.#queue(
         pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency,
-        keys.queuePrefix, JSON.stringify(items),
+        keys.queuePrefix, JSON.stringify(items), ...texts,
       );
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
     }
@@ -203,16 +211,32 @@ export class Scripts {
   }
 }
 
-/** A settlement as the settle script reads it: caller data as JSON text, latency pre-bucketed. */
-export function settleItem(settlement: Settlement): SettleItem {
+/**
+ * A settlement as the settle script reads it: caller data as JSON text, latency pre-bucketed. A
+ * successful step's output goes once into `texts` (raw ARGV, see `SettleItem.o`) when it is also
+ * the next input or the result, as the pipeline flow decides; otherwise inline as before.
+ */
+export function settleItem(settlement: Settlement, texts: string[]): SettleItem {
   const base = { kind: settlement.kind, jobId: settlement.jobId, token: settlement.token };
   const timing = settlement.kind === "advance" || settlement.kind === "succeed" ? settlement.step : settlement.timing;
   const latency = timing === undefined ? {} : { ms: Math.max(0, timing.finishedAt - timing.startedAt), bucket: bucketIndex(Math.max(0, timing.finishedAt - timing.startedAt)) };
   switch (settlement.kind) {
     case "advance":
-      return { ...base, ...latency, step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
-    case "succeed":
+    case "succeed": {
+      const output: unknown = settlement.step.output;
+      const shared = settlement.kind === "advance" ? settlement.input === output : settlement.result === output;
+      if (shared && output !== undefined) {
+        texts.push(JSON.stringify(output));
+        // JSON.stringify leaves out the undefined output; the script puts it back from ARGV.
+        const step = JSON.stringify({ ...settlement.step, output: undefined });
+        const next = settlement.kind === "advance" ? { nextIndex: settlement.nextIndex } : {};
+        return { ...base, ...latency, ...next, step, o: texts.length + 1 };
+      }
+      if (settlement.kind === "advance") {
+        return { ...base, ...latency, step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
+      }
       return { ...base, ...latency, step: JSON.stringify(settlement.step), result: toJsonText(settlement.result) };
+    }
     case "retry":
       return { ...base, ...latency, error: JSON.stringify(settlement.error), delayMs: Math.max(0, Math.round(settlement.delayMs)) };
     case "dead":

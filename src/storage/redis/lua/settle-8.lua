@@ -18,7 +18,10 @@
 
   ARGV[1] JSON array of { kind, jobId, token, step? (StepRecord JSON text), nextIndex?,
           input? (JSON text), result? (JSON text), error? (JobError JSON text), delayMs?,
-          ms? and bucket? (latency to observe, and its histogram bucket index) }
+          ms? and bucket? (latency to observe, and its histogram bucket index), o? }
+  ARGV[2..] step outputs as JSON text: an item with `o` has its output in ARGV[o], which is also
+          its next input (advance) or its result (succeed), and `step` is then the step record
+          without `output` (the script adds it)
 
   Returns one integer per settlement, in order: 1 applied, -1 stale token, -2 no such job.
 ]]
@@ -46,6 +49,12 @@ local function observe(job, s)
   add(latency, job.step .. ":" .. s.bucket, 1)
   add(latencySum, job.step .. ":sum", s.ms)
   add(latency, job.step .. ":count", 1)
+end
+
+-- The step record's JSON, with the output from ARGV when the item carries it there.
+local function stepJson(s)
+  if s.o == nil then return s.step end
+  return string.sub(s.step, 1, -2) .. ',"output":' .. ARGV[s.o] .. "}"
 end
 
 local function appendStep(job, stepJson)
@@ -83,10 +92,10 @@ for i, s in ipairs(settlements) do
       if s.kind == "advance" then
         count(job, "succeeded", 1)
         observe(job, s)
-        appendStep(job, s.step)
+        appendStep(job, stepJson(s))
         job.stepIndex = s.nextIndex
         job.step = job.route[s.nextIndex + 1] or job.step
-        job.input = s.input
+        if s.o ~= nil then job.input = ARGV[s.o] else job.input = s.input end
         job.attempts = 0
         job.progress = nil
         job.error = nil
@@ -95,8 +104,8 @@ for i, s in ipairs(settlements) do
       elseif s.kind == "succeed" then
         count(job, "succeeded", 1)
         observe(job, s)
-        appendStep(job, s.step)
-        job.result = s.result
+        appendStep(job, stepJson(s))
+        if s.o ~= nil then job.result = ARGV[s.o] else job.result = s.result end
         job.error = nil
         job.status = "succeeded"
         add(counts, "succeeded", 1)
