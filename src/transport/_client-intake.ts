@@ -1,7 +1,8 @@
 /**
  * Client requests arriving on the pipeline server's PULL socket: `enqueue` (batched: the requests
- * that arrive together go to storage in one `enqueueJobs` call) and `wait`. Replies go back over
- * ReplySockets to each request's `replyTo`.
+ * that arrive together go to storage in one `enqueueJobs` call) and `wait`, each alone or many in
+ * one message (`enqueues`, `waits`). Replies go back over ReplySockets to each request's `replyTo`:
+ * one `reply` message per single request, `replies` messages for batched ones.
  */
 import { isInstructions } from "../core/job.ts";
 import { listOrNone } from "../core/errors/unknown-pipeline-error.ts";
@@ -10,7 +11,12 @@ import { waitForFinal, type Dispatcher } from "../engine/dispatcher.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EnqueueRequest } from "../storage/storage-backend.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
-import type { Body } from "./protocol.ts";
+import type { Body, BodyInput } from "./protocol.ts";
+
+/** A request as the intake holds it: `batched` when it came in an `enqueues`/`waits` message. */
+type Enqueue = Body<"enqueue"> & { batched?: boolean };
+type Wait = Body<"wait"> & { batched?: boolean };
+type Requester = { requestId: string; replyTo: string; batched?: boolean };
 
 /** Longest `wait` a client may ask for, ms (1 hour). */
 const MAX_WAIT_MS = 3_600_000;
@@ -20,7 +26,7 @@ export class ClientIntake {
   readonly #pipelines: readonly PipelineDefinition[];
   readonly #replies: ReplySockets;
   readonly #logger: Logger;
-  #batch: Body<"enqueue">[] = [];
+  #batch: Enqueue[] = [];
   #flushing: Promise<void> | undefined;
   #scheduled = false;
   readonly #waits = new Set<Promise<void>>();
@@ -37,8 +43,22 @@ export class ClientIntake {
     this.#schedule();
   }
 
+  /** Many enqueue requests from one message; each gets its own reply, sent in `replies` messages. */
+  enqueueMany(message: Body<"enqueues">): void {
+    for (const item of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true });
+    this.#schedule();
+  }
+
   wait(request: Body<"wait">): void {
-    const run = this.#wait(request).finally(() => this.#waits.delete(run));
+    this.#track(this.#wait(request));
+  }
+
+  waitMany(message: Body<"waits">): void {
+    for (const item of message.requests) this.#track(this.#wait({ ...item, replyTo: message.replyTo, batched: true }));
+  }
+
+  #track(wait: Promise<void>): void {
+    const run = wait.finally(() => this.#waits.delete(run));
     this.#waits.add(run);
   }
 
@@ -72,8 +92,8 @@ export class ClientIntake {
       });
   }
 
-  async #write(batch: Body<"enqueue">[]): Promise<void> {
-    const valid: { request: Body<"enqueue">; storage: EnqueueRequest }[] = [];
+  async #write(batch: Enqueue[]): Promise<void> {
+    const valid: { request: Enqueue; storage: EnqueueRequest }[] = [];
     for (const request of batch) {
       const definition = this.#pipelines.find((p) => p.name === request.pipeline);
       if (definition === undefined) {
@@ -103,7 +123,7 @@ export class ClientIntake {
         return;
       }
       if (outcome.status === "created") this.#dispatcher.events.emit("job:accepted", outcome.job);
-      void this.#replies.reply(request.replyTo, {
+      void this.#answer(request, {
         requestId: request.requestId,
         ok: true,
         job: outcome.job as unknown as Record<string, unknown>,
@@ -113,18 +133,18 @@ export class ClientIntake {
     this.#dispatcher.kick();
   }
 
-  async #wait(request: Body<"wait">): Promise<void> {
+  async #wait(request: Wait): Promise<void> {
     try {
       const record = await waitForFinal(this.#dispatcher, request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS) });
       if (record !== undefined) {
-        await this.#replies.reply(request.replyTo, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
+        await this.#answer(request, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
         return;
       }
       const current = await this.#dispatcher.storage.getJob(request.jobId);
       if (current === undefined) {
         this.#fail(request, "JOB_NOT_FOUND", `no job with id "${request.jobId}"`);
       } else {
-        await this.#replies.reply(request.replyTo, {
+        await this.#answer(request, {
           requestId: request.requestId,
           ok: false,
           job: current as unknown as Record<string, unknown>,
@@ -136,7 +156,14 @@ export class ClientIntake {
     }
   }
 
-  #fail(request: { requestId: string; replyTo: string }, code: string, message: string): void {
-    void this.#replies.reply(request.replyTo, { requestId: request.requestId, ok: false, error: { code, message } });
+  #fail(request: Requester, code: string, message: string): void {
+    void this.#answer(request, { requestId: request.requestId, ok: false, error: { code, message } });
+  }
+
+  /** One `reply` message for a single request; batched requests' replies leave together. Never rejects. */
+  #answer(request: Requester, body: BodyInput<"reply">): Promise<void> {
+    if (request.batched !== true) return this.#replies.reply(request.replyTo, body);
+    this.#replies.queue(request.replyTo, body);
+    return Promise.resolve();
   }
 }

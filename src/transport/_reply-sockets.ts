@@ -1,6 +1,8 @@
 /**
  * The pipeline server's PUSH sockets to clients' reply addresses: one per `replyTo`, created on
  * first use, closed when idle. A send timeout keeps a vanished client from blocking the server.
+ * Replies to batched requests (`queue`) leave together: those queued in the same turn of the event
+ * loop go out as one `replies` message per client (at most REPLIES_PER_MESSAGE each).
  */
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
@@ -13,7 +15,11 @@ interface ReplySocket {
   push: zmq.Push;
   queue: SendQueue;
   lastUsed: number;
+  /** Replies waiting for the next `replies` message. */
+  batch: BodyInput<"reply">[];
 }
+
+const REPLIES_PER_MESSAGE = 1024;
 
 export interface ReplySocketsOptions {
   logger: Logger;
@@ -32,6 +38,9 @@ export class ReplySockets {
   readonly #idleMs: number;
   readonly #maxSockets: number;
   readonly #sweep: NodeJS.Timeout;
+  /** Sockets with queued replies, flushed on the next turn of the event loop. */
+  readonly #toFlush = new Set<ReplySocket>();
+  #flushScheduled = false;
 
   constructor(options: ReplySocketsOptions) {
     this.#logger = options.logger;
@@ -57,8 +66,42 @@ export class ReplySockets {
     });
   }
 
+  /** Queues a reply to a batched request; it leaves with the others queued in this turn. Never throws. */
+  queue(replyTo: string, body: BodyInput<"reply">): void {
+    let socket: ReplySocket;
+    try {
+      socket = this.#socketFor(replyTo);
+    } catch (error) {
+      this.#logger.debug("bad reply address", { replyTo, error: String(error) });
+      return;
+    }
+    socket.lastUsed = Date.now();
+    socket.batch.push(body);
+    this.#toFlush.add(socket);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const socket of this.#toFlush) {
+      const batch = socket.batch;
+      socket.batch = [];
+      for (let i = 0; i < batch.length; i += REPLIES_PER_MESSAGE) {
+        const replies = i === 0 && batch.length <= REPLIES_PER_MESSAGE ? batch : batch.slice(i, i + REPLIES_PER_MESSAGE);
+        socket.queue.send(encode("replies", { replies })).catch((error: unknown) => {
+          this.#logger.debug("replies not delivered", { replies: replies.length, error: String(error) });
+        });
+      }
+    }
+    this.#toFlush.clear();
+  }
+
   close(): void {
     clearInterval(this.#sweep);
+    this.#toFlush.clear();
     for (const socket of this.#sockets.values()) this.#drop(socket, 200);
     this.#sockets.clear();
   }
@@ -74,7 +117,7 @@ export class ReplySockets {
     parseAddress(replyTo);
     const push = new zmq.Push({ sendTimeout: this.#sendTimeoutMs, linger: 0 });
     push.connect(replyTo);
-    const socket = { push, queue: new SendQueue(push), lastUsed: Date.now() };
+    const socket: ReplySocket = { push, queue: new SendQueue(push), lastUsed: Date.now(), batch: [] };
     this.#sockets.set(replyTo, socket);
     if (this.#sockets.size > this.#maxSockets) {
       const [oldest, old] = this.#sockets.entries().next().value as [string, ReplySocket];
@@ -87,13 +130,14 @@ export class ReplySockets {
   #closeIdle(): void {
     const now = Date.now();
     for (const [address, socket] of this.#sockets) {
-      if (now - socket.lastUsed < this.#idleMs || socket.queue.length > 0) continue;
+      if (now - socket.lastUsed < this.#idleMs || socket.queue.length > 0 || socket.batch.length > 0) continue;
       this.#sockets.delete(address);
       this.#drop(socket, 0);
     }
   }
 
   #drop(socket: ReplySocket, lingerMs: number): void {
+    this.#toFlush.delete(socket);
     socket.queue.close();
     closeSocket(socket.push, lingerMs);
   }

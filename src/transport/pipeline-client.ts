@@ -1,7 +1,9 @@
 /**
  * The native client of a pipeline server (or of a streamer in front of several). Requests go out
  * on a PUSH to the server's job-pull address; replies come back on a PULL this client binds, whose
- * address travels with each request as `replyTo`.
+ * address travels with each request as `replyTo`. Requests made in the same turn of the event loop
+ * leave together, one `enqueues` and one `waits` message (at most REQUESTS_PER_MESSAGE each), and
+ * the server answers them with `replies` messages; one timer watches every request's deadline.
  *
  * ```ts
  * const client = new PipelineClient("tcp://127.0.0.1:5050");
@@ -18,6 +20,7 @@ import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, hardFrameLimit, readLoop } from "./_sockets.ts";
+import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "./no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
 import { RemoteError } from "./remote-error.ts";
@@ -48,10 +51,20 @@ export interface RequestError {
 export type EnqueueJobResult = [ok: true, job: JobRecord & { duplicate?: boolean }] | [ok: false, error: RequestError];
 
 interface Pending {
+  requestId: string;
+  timeoutMs: number;
   resolve: (reply: Body<"reply">) => void;
   reject: (error: unknown) => void;
-  timer: NodeJS.Timeout;
+  deadline: DeadlineEntry<Pending> | undefined;
 }
+
+type EnqueueItem = Body<"enqueues">["requests"][number];
+type WaitItem = Body<"waits">["requests"][number];
+
+/** Most requests in one message. */
+const REQUESTS_PER_MESSAGE = 512;
+/** A batch whose body is larger than this is sent in smaller parts. */
+const BATCH_BYTES = 1024 * 1024;
 
 export class PipelineClient {
   readonly address: string;
@@ -62,6 +75,15 @@ export class PipelineClient {
   readonly #pull: zmq.Pull;
   readonly #queue: SendQueue;
   readonly #pending = new Map<string, Pending>();
+  readonly #deadlines = new DeadlineSweep<Pending>((pending) => {
+    this.#pending.delete(pending.requestId);
+    pending.reject(new NoAnswerError(`no answer from ${this.address} within ${pending.timeoutMs} ms: is a pipeline server listening there?`));
+  });
+  #enqueues: EnqueueItem[] = [];
+  #enqueuesPending: Pending[] = [];
+  #waits: WaitItem[] = [];
+  #waitsPending: Pending[] = [];
+  #flushScheduled = false;
   #replyTo: string | undefined;
   #reading: Promise<void> | undefined;
 
@@ -83,21 +105,22 @@ export class PipelineClient {
     this.#replyTo = connectableAddress(bound, this.#replyHost);
     this.#push.connect(this.address);
     this.#reading = readLoop(this.#pull, "client", silentLogger, (frames) => {
-      const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["reply"] });
-      if (message instanceof Error || message.type !== "reply") return;
-      const pending = this.#pending.get(message.body.requestId);
-      if (pending === undefined) return;
-      this.#pending.delete(message.body.requestId);
-      clearTimeout(pending.timer);
-      pending.resolve(message.body);
+      const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["replies", "reply"] });
+      if (message instanceof Error) return;
+      if (message.type === "replies") for (const reply of message.body.replies) this.#answer(reply);
+      else if (message.type === "reply") this.#answer(message.body);
     });
   }
 
   /** Enqueues a job. `ok=false` (no throw) when the server says busy, unknown pipeline or invalid. */
   async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
-    const reply = await this.#request(this.#timeoutMs, (requestId, replyTo) =>
-      encode("enqueue", { requestId, replyTo, pipeline: request.name, instructions: request.instructions, idempotencyKey: request.idempotencyKey }),
-    );
+    const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
+      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions };
+      if (request.idempotencyKey !== undefined) item.idempotencyKey = request.idempotencyKey;
+      this.#enqueues.push(item);
+      this.#enqueuesPending.push(pending);
+      return this.#enqueues.length;
+    });
     if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobRecord), duplicate: reply.duplicate ?? false }];
     return [false, reply.error ?? { code: "UNKNOWN", message: "the server answered without a job" }];
   }
@@ -109,7 +132,11 @@ export class PipelineClient {
    */
   async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const reply = await this.#request(timeoutMs + this.#timeoutMs, (requestId, replyTo) => encode("wait", { requestId, replyTo, jobId, timeoutMs }));
+    const reply = await this.#request(timeoutMs + this.#timeoutMs, (requestId, pending) => {
+      this.#waits.push({ requestId, jobId, timeoutMs });
+      this.#waitsPending.push(pending);
+      return this.#waits.length;
+    });
     if (reply.ok && reply.job !== undefined) return reply.job as unknown as JobRecord;
     const error = reply.error ?? { code: "UNKNOWN", message: "the server answered without a job" };
     if (error.code === "JOB_NOT_FOUND") throw new JobNotFoundError(error.message);
@@ -118,8 +145,12 @@ export class PipelineClient {
 
   /** Closes both sockets; requests still waiting reject. */
   close(): void {
+    this.#deadlines.clear();
+    this.#enqueues = [];
+    this.#enqueuesPending = [];
+    this.#waits = [];
+    this.#waitsPending = [];
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
       pending.reject(new Error("client closed"));
       this.#pending.delete(id);
     }
@@ -133,28 +164,78 @@ export class PipelineClient {
     await this.#reading;
   }
 
-  async #request(timeoutMs: number, build: (requestId: string, replyTo: string) => Buffer[]): Promise<Body<"reply">> {
-    const replyTo = this.#replyTo;
-    if (replyTo === undefined) throw new Error("PipelineClient: call connect() first");
+  #answer(reply: Body<"reply">): void {
+    const pending = this.#pending.get(reply.requestId);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.requestId);
+    if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
+    pending.resolve(reply);
+  }
+
+  /** Queues one request (`add` puts it in a batch and returns the batch's size); resolves with its reply. */
+  #request(timeoutMs: number, add: (requestId: string, pending: Pending) => number): Promise<Body<"reply">> {
+    if (this.#replyTo === undefined) return Promise.reject(new Error("PipelineClient: call connect() first"));
     const requestId = newId();
-    const answer = new Promise<Body<"reply">>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(requestId);
-        reject(new NoAnswerError(`no answer from ${this.address} within ${timeoutMs} ms: is a pipeline server listening there?`));
-      }, timeoutMs);
-      this.#pending.set(requestId, { resolve, reject, timer });
-    });
-    try {
-      await this.#queue.send(build(requestId, replyTo));
-    } catch (error) {
-      const pending = this.#pending.get(requestId);
-      if (pending !== undefined) {
-        clearTimeout(pending.timer);
-        this.#pending.delete(requestId);
+    return new Promise<Body<"reply">>((resolve, reject) => {
+      const pending: Pending = { requestId, timeoutMs, resolve, reject, deadline: undefined };
+      pending.deadline = this.#deadlines.add(timeoutMs, pending);
+      this.#pending.set(requestId, pending);
+      if (add(requestId, pending) >= REQUESTS_PER_MESSAGE) this.#flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flushScheduled = false;
+          this.#flush();
+        });
       }
-      answer.catch(() => {});
-      throw new NoAnswerError(`could not send to ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`, { cause: error });
+    });
+  }
+
+  /** Sends the requests gathered so far: one `enqueues` and one `waits` message at most. */
+  #flush(): void {
+    const replyTo = this.#replyTo;
+    if (replyTo === undefined) return;
+    if (this.#enqueues.length > 0) {
+      const requests = this.#enqueues;
+      const pending = this.#enqueuesPending;
+      this.#enqueues = [];
+      this.#enqueuesPending = [];
+      this.#sendSplit(requests, pending, (part) => encode("enqueues", { replyTo, requests: part }));
     }
-    return answer;
+    if (this.#waits.length > 0) {
+      const requests = this.#waits;
+      const pending = this.#waitsPending;
+      this.#waits = [];
+      this.#waitsPending = [];
+      this.#sendSplit(requests, pending, (part) => encode("waits", { replyTo, requests: part }));
+    }
+  }
+
+  /**
+   * Sends a batch as one message, or halves of it while it is over BATCH_BYTES: a request too big
+   * for the server is then dropped there alone, as it would be sent on its own.
+   */
+  #sendSplit<T>(items: T[], pending: Pending[], build: (items: T[]) => Buffer[]): void {
+    const frames = build(items);
+    if (items.length > 1 && frames[2]!.length > BATCH_BYTES) {
+      const half = items.length >> 1;
+      this.#sendSplit(items.slice(0, half), pending.slice(0, half), build);
+      this.#sendSplit(items.slice(half), pending.slice(half), build);
+      return;
+    }
+    this.#send(frames, pending);
+  }
+
+  #send(frames: Buffer[], batch: Pending[]): void {
+    this.#queue.send(frames).catch((error: unknown) => {
+      for (const pending of batch) {
+        if (this.#pending.get(pending.requestId) !== pending) continue;
+        this.#pending.delete(pending.requestId);
+        if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
+        pending.reject(
+          new NoAnswerError(`could not send to ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`, { cause: error }),
+        );
+      }
+    });
   }
 }

@@ -52,6 +52,8 @@ export interface PipelineServerOptions {
   hooks?: readonly PipelineHooks[] | undefined;
 }
 
+const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
+
 type WorkerMessage = Extract<Message, { type: "results" | "progress" | "bye" }>;
 
 export class PipelineServer {
@@ -274,12 +276,14 @@ export class PipelineServer {
   }
 
   #onRequest(frames: Buffer[]): void {
-    const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["enqueue", "wait"] });
+    const message = decode(frames, { maxBytes: this.#maxBytes, accept: REQUEST_TYPES });
     if (message instanceof Error) {
       this.drops.record("pull", message);
       return;
     }
-    if (message.type === "enqueue") this.#intake.enqueue(message.body);
+    if (message.type === "enqueues") this.#intake.enqueueMany(message.body);
+    else if (message.type === "enqueue") this.#intake.enqueue(message.body);
+    else if (message.type === "waits") this.#intake.waitMany(message.body);
     else if (message.type === "wait") this.#intake.wait(message.body);
   }
 }

@@ -14,6 +14,8 @@
  * - pipeline DEALER → worker ROUTER: `jobs`, `ack`
  * - worker ROUTER → pipeline DEALER: `results`, `progress`, `bye`
  * - client PUSH → pipeline PULL: `enqueue`, `wait`; pipeline PUSH → client PULL: `reply`
+ * - the same, batched (what PipelineClient sends): `enqueues`, `waits` (many requests, one
+ *   `replyTo`); the server answers a batched request with `replies` (many replies in one message)
  */
 import { z } from "zod";
 import { ProtocolError } from "../core/errors/protocol-error.ts";
@@ -59,6 +61,22 @@ const backoff = z.object({
   jitter: z.number().optional(),
 });
 
+const replyTo = z.string().min(1);
+const enqueueItem = {
+  requestId: id,
+  pipeline: z.string().min(1),
+  instructions: z.unknown(),
+  idempotencyKey: z.string().min(1).max(500).optional(),
+};
+const waitItem = { requestId: id, jobId: id, timeoutMs: z.number().int().nonnegative() };
+const reply = z.object({
+  requestId: id,
+  ok: z.boolean(),
+  job: z.record(z.string(), z.unknown()).optional(),
+  duplicate: z.boolean().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
 export const schemas = {
   announce: z.object({
     workerId: id,
@@ -81,21 +99,15 @@ export const schemas = {
   progress: z.object({
     reports: z.array(z.object({ jobId: id, token: id, fraction: z.number().min(0).max(1), message: z.string().optional() })),
   }),
-  enqueue: z.object({
-    requestId: id,
-    replyTo: z.string().min(1),
-    pipeline: z.string().min(1),
-    instructions: z.unknown(),
-    idempotencyKey: z.string().min(1).max(500).optional(),
-  }),
-  wait: z.object({ requestId: id, replyTo: z.string().min(1), jobId: id, timeoutMs: z.number().int().nonnegative() }),
-  reply: z.object({
-    requestId: id,
-    ok: z.boolean(),
-    job: z.record(z.string(), z.unknown()).optional(),
-    duplicate: z.boolean().optional(),
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
-  }),
+  enqueue: z.object({ ...enqueueItem, replyTo }),
+  wait: z.object({ ...waitItem, replyTo }),
+  reply,
+  /** Many enqueue requests answered to one `replyTo`, each with its own requestId. */
+  enqueues: z.object({ replyTo, requests: z.array(z.object(enqueueItem)).min(1) }),
+  /** Many wait requests answered to one `replyTo`. */
+  waits: z.object({ replyTo, requests: z.array(z.object(waitItem)).min(1) }),
+  /** Answers to batched requests, in no particular order. */
+  replies: z.object({ replies: z.array(reply).min(1) }),
 } as const;
 
 export type MessageType = keyof typeof schemas;
