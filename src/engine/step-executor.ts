@@ -14,6 +14,8 @@ export interface ExecuteHooks {
   /** Aborts the attempt (shutdown). */
   signal: AbortSignal;
   onProgress(fraction: number, message?: string): void;
+  /** The delivery's input belongs to this attempt alone (freshly decoded): no defensive copy needed. */
+  ownsInput?: boolean | undefined;
 }
 
 export interface StepExecutor {
@@ -43,6 +45,7 @@ export class InProcessExecutor implements StepExecutor {
       logger: hooks.logger,
       shutdownSignal: hooks.signal,
       onProgress: (fraction, message) => hooks.onProgress(fraction, message),
+      ownsInput: hooks.ownsInput,
     });
   }
 

@@ -1,12 +1,18 @@
 /**
  * Runs one attempt of a step function in this process, with its timeout: the attempt fails with
  * a StepTimeoutError when the timeout passes, and `ctx.signal` aborts.
+ *
+ * Cheap per attempt: a handler that returns without a promise is done at once (no timer can
+ * interrupt synchronous code anyway); an async one joins one DeadlineSweep shared by every attempt
+ * of this process instead of a timer each, and one listener per shutdown signal serves every
+ * attempt. `ctx.signal`'s AbortController is only made when the handler reads it.
  */
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Delivery, StepHandler, StepOutcome } from "./delivery.ts";
+import { DeadlineSweep, type DeadlineEntry } from "./_deadline-sweep.ts";
+import type { Delivery, StepContext, StepHandler, StepOutcome } from "./delivery.ts";
 
 export interface RunOptions {
   workerId: string;
@@ -14,46 +20,135 @@ export interface RunOptions {
   /** Aborts every running attempt (shutdown). */
   shutdownSignal?: AbortSignal | undefined;
   onProgress?: ((fraction: number, message?: string) => void) | undefined;
+  /** The delivery's input belongs to this attempt alone (e.g. freshly decoded): no defensive copy. */
+  ownsInput?: boolean | undefined;
 }
 
-export async function runAttempt(handler: StepHandler, delivery: Delivery, options: RunOptions): Promise<StepOutcome> {
-  const startedAt = Date.now();
-  const controller = new AbortController();
-  const base = { jobId: delivery.jobId, token: delivery.token, workerId: options.workerId, startedAt };
-  let timer: NodeJS.Timeout | undefined;
-  const onShutdown = (): void => controller.abort(new ShutdownError("worker is shutting down"));
-  options.shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
-  const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-    timer = setTimeout(() => {
-      controller.abort(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms`));
-    }, delivery.timeoutMs);
-  });
-  try {
-    const output = await Promise.race([
-      Promise.resolve().then(() =>
-        handler(structuredClone(delivery.input), {
-          jobId: delivery.jobId,
-          pipeline: delivery.pipeline,
-          jobType: delivery.jobType,
-          stepIndex: delivery.stepIndex,
-          attempt: delivery.attempt,
-          get logger() {
-            return options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
-          },
-          deadline: startedAt + delivery.timeoutMs,
-          signal: controller.signal,
-          progress: (fraction, message) => options.onProgress?.(fraction, message),
-        }),
-      ),
-      aborted,
-    ]);
-    return { ...base, ok: true, output: output === undefined ? null : output, finishedAt: Date.now() };
-  } catch (thrown) {
-    return { ...base, ok: false, error: toJobError(thrown), finishedAt: Date.now() };
-  } finally {
-    clearTimeout(timer);
-    options.shutdownSignal?.removeEventListener("abort", onShutdown);
-    aborted.catch(() => {});
+type Base = Pick<StepOutcome, "jobId" | "token" | "workerId" | "startedAt">;
+
+/** An async attempt in flight: ends with its handler, its deadline or its worker's shutdown. */
+class Attempt {
+  controller: AbortController | undefined;
+  reason: Error | undefined;
+  deadline: DeadlineEntry<Attempt> | undefined;
+  shutdown: Set<Attempt> | undefined;
+  #end: ((outcome: StepOutcome) => void) | undefined;
+  readonly #base: Base;
+  readonly #jobType: string;
+  readonly #timeoutMs: number;
+
+  constructor(base: Base, jobType: string, timeoutMs: number) {
+    this.#base = base;
+    this.#jobType = jobType;
+    this.#timeoutMs = timeoutMs;
   }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Runs `work`; resolves with its outcome, or a failure if aborted first. */
+  run(work: PromiseLike<unknown>, shutdownSignal: AbortSignal | undefined): Promise<StepOutcome> {
+    return new Promise<StepOutcome>((resolve) => {
+      this.#end = resolve;
+      this.deadline = deadlines.add(this.#timeoutMs, this);
+      this.shutdown = shutdownSetOf(shutdownSignal);
+      this.shutdown?.add(this);
+      work.then(
+        (output) => this.#settle(succeeded(this.#base, output)),
+        (thrown: unknown) => this.#settle(failed(this.#base, thrown)),
+      );
+    });
+  }
+
+  timeOut(): void {
+    this.abort(new StepTimeoutError(`step "${this.#jobType}" timed out after ${this.#timeoutMs} ms`));
+  }
+
+  abort(reason: Error): void {
+    if (this.reason !== undefined || this.#end === undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.#settle(failed(this.#base, reason));
+  }
+
+  #settle(outcome: StepOutcome): void {
+    const end = this.#end;
+    if (end === undefined) return;
+    this.#end = undefined;
+    if (this.deadline !== undefined) deadlines.cancel(this.deadline);
+    this.shutdown?.delete(this);
+    end(outcome);
+  }
+}
+
+const deadlines = new DeadlineSweep<Attempt>((attempt) => attempt.timeOut());
+
+/** Attempts listening on each shutdown signal; one listener per signal aborts them all. */
+const listening = new WeakMap<AbortSignal, Set<Attempt>>();
+
+function shutdownSetOf(signal: AbortSignal | undefined): Set<Attempt> | undefined {
+  // An attempt started after the shutdown runs on (as a listener added to an aborted signal never fires).
+  if (signal === undefined || signal.aborted) return undefined;
+  let set = listening.get(signal);
+  if (set === undefined) {
+    const attempts = new Set<Attempt>();
+    set = attempts;
+    listening.set(signal, attempts);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const attempt of [...attempts]) attempt.abort(new ShutdownError("worker is shutting down"));
+        attempts.clear();
+      },
+      { once: true },
+    );
+  }
+  return set;
+}
+
+export function runAttempt(handler: StepHandler, delivery: Delivery, options: RunOptions): Promise<StepOutcome> {
+  const startedAt = Date.now();
+  const base = { jobId: delivery.jobId, token: delivery.token, workerId: options.workerId, startedAt };
+  const timeoutMs = delivery.timeoutMs;
+  const attempt = new Attempt(base, delivery.jobType, timeoutMs);
+  const ctx: StepContext = {
+    jobId: delivery.jobId,
+    pipeline: delivery.pipeline,
+    jobType: delivery.jobType,
+    stepIndex: delivery.stepIndex,
+    attempt: delivery.attempt,
+    get logger() {
+      return options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
+    },
+    deadline: startedAt + timeoutMs,
+    get signal() {
+      return attempt.signal;
+    },
+    progress: (fraction, message) => options.onProgress?.(fraction, message),
+  };
+  let result: unknown;
+  try {
+    result = handler(options.ownsInput === true ? delivery.input : structuredClone(delivery.input), ctx);
+  } catch (thrown) {
+    return Promise.resolve(failed(base, thrown));
+  }
+  if (!isPromiseLike(result)) return Promise.resolve(succeeded(base, result));
+  return attempt.run(result, options.shutdownSignal);
+}
+
+function succeeded(base: Base, output: unknown): StepOutcome {
+  return { ...base, ok: true, output: output === undefined ? null : output, finishedAt: Date.now() };
+}
+
+function failed(base: Base, thrown: unknown): StepOutcome {
+  return { ...base, ok: false, error: toJobError(thrown), finishedAt: Date.now() };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }

@@ -211,6 +211,8 @@ export class StepWorker {
         workerId: this.workerId,
         logger: this.#logger,
         signal: this.#abort.signal,
+        // Decoded from this job's own message: nothing else holds the input.
+        ownsInput: true,
         onProgress: (fraction, message) => {
           const report = { jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
           this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch(() => {});
