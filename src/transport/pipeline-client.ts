@@ -216,8 +216,19 @@ export class PipelineClient {
    * for the server is then dropped there alone, as it would be sent on its own.
    */
   #sendSplit<T>(items: T[], pending: Pending[], build: (items: T[]) => Buffer[]): void {
-    const frames = build(items);
-    if (items.length > 1 && frames[2]!.length > BATCH_BYTES) {
+    let frames: Buffer[] | undefined;
+    let error: unknown;
+    try {
+      frames = build(items);
+    } catch (thrown) {
+      // Instructions JSON cannot carry (a cycle, a BigInt, too deep): only their request fails.
+      error = thrown;
+    }
+    if (frames === undefined && items.length === 1) {
+      this.#settleFailed(pending[0]!, error);
+      return;
+    }
+    if (frames === undefined || (items.length > 1 && frames[2]!.length > BATCH_BYTES)) {
       const half = items.length >> 1;
       this.#sendSplit(items.slice(0, half), pending.slice(0, half), build);
       this.#sendSplit(items.slice(half), pending.slice(half), build);
@@ -226,16 +237,17 @@ export class PipelineClient {
     this.#send(frames, pending);
   }
 
+  #settleFailed(pending: Pending, error: unknown): void {
+    if (this.#pending.get(pending.requestId) !== pending) return;
+    this.#pending.delete(pending.requestId);
+    if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
+    pending.reject(error);
+  }
+
   #send(frames: Buffer[], batch: Pending[]): void {
     this.#queue.send(frames).catch((error: unknown) => {
-      for (const pending of batch) {
-        if (this.#pending.get(pending.requestId) !== pending) continue;
-        this.#pending.delete(pending.requestId);
-        if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
-        pending.reject(
-          new NoAnswerError(`could not send to ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`, { cause: error }),
-        );
-      }
+      const message = `could not send to ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`;
+      for (const pending of batch) this.#settleFailed(pending, new NoAnswerError(message, { cause: error }));
     });
   }
 }
