@@ -18,6 +18,21 @@ type Enqueue = Body<"enqueue"> & { batched?: boolean };
 type Wait = Body<"wait"> & { batched?: boolean };
 type Requester = { requestId: string; replyTo: string; batched?: boolean };
 
+/** Deepest nesting of instructions accepted (the gateway's default limit too). */
+const MAX_DEPTH = 64;
+
+/** True when `value` nests objects/arrays more than `limit` levels deep (stops as soon as it does). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeperThan(item, limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  return false;
+}
+
 /** Longest `wait` a client may ask for, ms (1 hour). */
 const MAX_WAIT_MS = 3_600_000;
 
@@ -102,6 +117,9 @@ export class ClientIntake {
       } else if (!isInstructions(request.instructions)) {
         const got = Array.isArray(request.instructions) ? "an array" : request.instructions === null ? "null" : typeof request.instructions;
         this.#fail(request, "INVALID_INSTRUCTIONS", `instructions for "${request.pipeline}" must be a JSON object, got ${got}`);
+      } else if (deeperThan(request.instructions, MAX_DEPTH)) {
+        // Storage copies would throw on it and fail the whole batch with it.
+        this.#fail(request, "INVALID_INSTRUCTIONS", `instructions for "${request.pipeline}" are nested deeper than ${MAX_DEPTH} levels`);
       } else {
         const storage = { pipeline: definition.name, route: definition.steps, instructions: request.instructions, idempotencyKey: request.idempotencyKey };
         valid.push({ request, storage });

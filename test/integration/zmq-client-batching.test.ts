@@ -28,6 +28,43 @@ describe("PipelineClient batching", () => {
     assert.equal((await cluster.storage.getStats("p")).accepted, 100);
   });
 
+  it("refuses instructions nested deeper than 64 levels alone, the rest of the batch is stored", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "p", steps: ["a"] }]);
+    const client = await cluster.client();
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    let ok64: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 63; i++) ok64 = { a: ok64 };
+    const answers = await Promise.all([
+      client.enqueueJob({ name: "p", instructions: { n: 1 } }),
+      client.enqueueJob({ name: "p", instructions: deep }),
+      client.enqueueJob({ name: "p", instructions: ok64 }),
+    ]);
+    assert.equal(answers[0][0], true);
+    assert.equal((answers[1][1] as { code: string }).code, "INVALID_INSTRUCTIONS");
+    assert.equal(answers[2][0], true);
+    assert.equal((await cluster.storage.getStats("p")).accepted, 2);
+  });
+
+  it("rejects a request whose instructions JSON cannot carry alone, the rest of the batch goes", async (t) => {
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "p", steps: ["a"] }]);
+    const client = await cluster.client();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const [first, bad, last] = await Promise.allSettled([
+      client.enqueueJob({ name: "p", instructions: { n: 1 } }),
+      client.enqueueJob({ name: "p", instructions: cyclic }),
+      client.enqueueJob({ name: "p", instructions: { n: 2 } }),
+    ]);
+    assert.ok(first.status === "fulfilled" && first.value[0]);
+    assert.ok(bad.status === "rejected" && bad.reason instanceof TypeError);
+    assert.ok(last.status === "fulfilled" && last.value[0]);
+  });
+
   it("waits for many jobs at once", async (t) => {
     const cluster = Cluster.memory();
     t.after(() => cluster.close());
