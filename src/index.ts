@@ -57,7 +57,8 @@ export { RedisStorageBackend, type RedisStorageOptions } from "./storage/redis/r
 
 export type { StepContext, StepHandler, Delivery, StepOutcome, DispatchTarget } from "./engine/delivery.ts";
 export type { StepDefinition } from "./engine/step-definition.ts";
-export { Dispatcher, waitForFinal } from "./engine/dispatcher.ts";
+export { Dispatcher } from "./engine/dispatcher.ts";
+export { waitForFinal } from "./engine/wait-for-final.ts";
 export type { DispatcherEvents, DispatcherOptions, JobFinishedEvent } from "./engine/dispatcher.ts";
 export { LocalRunner } from "./engine/local-runner.ts";
 export type { LocalRunnerOptions } from "./engine/local-runner.ts";

@@ -6,7 +6,8 @@ import type { JobRecord } from "../core/job.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
 import type { EnqueueOutcome, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
-import { waitForFinal, type Dispatcher } from "./dispatcher.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import { waitForFinal } from "./wait-for-final.ts";
 
 export class DispatcherCluster implements Cluster {
   readonly #dispatcher: Dispatcher;

@@ -11,16 +11,17 @@
  * const outcome = await dispatcher.enqueue("p", { size: 10 });
  * ```
  */
+import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
-import { isFinal, isInstructions, type JobError, type JobRecord, type JobStatus } from "../core/job.ts";
+import { isInstructions, type JobError, type JobRecord, type JobStatus } from "../core/job.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { hostname } from "node:os";
 import type { EnqueueOutcome, Lease, Settlement, SettleResult, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Delivery, DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
+import { WorkerRoster, type InFlight, type WorkerSlot } from "./_worker-roster.ts";
 
 export interface JobFinishedEvent {
   jobId: string;
@@ -66,18 +67,6 @@ export interface DispatcherOptions {
   random?: (() => number) | undefined;
 }
 
-interface InFlight {
-  delivery: Delivery;
-  route: readonly string[];
-}
-
-interface WorkerSlot {
-  target: DispatchTarget;
-  inFlight: Map<string, InFlight>;
-  startedAt: number;
-  lastSeen: number;
-}
-
 interface PendingSettle {
   outcome: StepOutcome;
   /** The delivery it answers, taken off its worker when the outcome arrived (undefined: unknown here). */
@@ -90,7 +79,7 @@ export class Dispatcher {
   readonly events: TypedEmitter<DispatcherEvents>;
   readonly #storage: StorageBackend;
   readonly #logger: Logger;
-  readonly #workers = new Map<string, WorkerSlot>();
+  readonly #workers = new WorkerRoster();
   readonly #policies = new Map<string, StepPolicy>();
   readonly #defaultPolicy: StepPolicy;
   readonly #random: () => number;
@@ -193,10 +182,7 @@ export class Dispatcher {
 
   addWorker(target: DispatchTarget, policy?: StepPolicy): void {
     if (policy !== undefined) this.#policies.set(target.jobType, policy);
-    const existing = this.#workers.get(target.workerId);
-    const now = Date.now();
-    this.#workers.set(target.workerId, { target, inFlight: existing?.inFlight ?? new Map(), startedAt: existing?.startedAt ?? now, lastSeen: now });
-    if (existing === undefined) this.events.emit("worker:added", target.workerId, target.jobType);
+    if (this.#workers.add(target)) this.events.emit("worker:added", target.workerId, target.jobType);
     this.kick();
   }
 
@@ -208,21 +194,11 @@ export class Dispatcher {
 
   /** The workers this dispatcher feeds, with their jobs in flight. */
   workers(): WorkerInfo[] {
-    return [...this.#workers.values()].map((slot) => ({
-      workerId: slot.target.workerId,
-      jobType: slot.target.jobType,
-      address: slot.target.address ?? "in-process",
-      capacity: slot.target.capacity,
-      inFlight: slot.inFlight.size,
-      host: slot.target.host ?? hostname(),
-      pid: slot.target.pid ?? process.pid,
-      lastSeen: slot.lastSeen,
-      startedAt: slot.startedAt,
-    }));
+    return this.#workers.infos();
   }
 
   hasWorker(workerId: string): boolean {
-    return this.#workers.has(workerId);
+    return this.#workers.get(workerId) !== undefined;
   }
 
   /** Jobs in flight at one worker. */
@@ -231,7 +207,7 @@ export class Dispatcher {
   }
 
   workerIds(): string[] {
-    return [...this.#workers.keys()];
+    return this.#workers.ids();
   }
 
   /**
@@ -239,9 +215,8 @@ export class Dispatcher {
    * attempt when the worker was lost, not counted when it handed them back on shutdown.
    */
   async removeWorker(workerId: string, reason: "lost" | "shutdown", detail: string): Promise<void> {
-    const slot = this.#workers.get(workerId);
+    const slot = this.#workers.delete(workerId);
     if (slot === undefined) return;
-    this.#workers.delete(workerId);
     const leases = [...slot.inFlight.values()].map((f) => ({ jobId: f.delivery.jobId, token: f.delivery.token }));
     this.events.emit("worker:removed", workerId, slot.target.jobType, detail);
     if (leases.length > 0) {
@@ -311,7 +286,7 @@ export class Dispatcher {
       this.#again = true;
       return;
     }
-    if (!this.#hasFreeCredit()) return;
+    if (!this.#workers.hasFreeCredit(Date.now())) return;
     this.#passing = true;
     this.#passDone = this.#pass()
       .catch((error: unknown) => {
@@ -332,7 +307,7 @@ export class Dispatcher {
       this.#again = false;
       let leasedAny = false;
       for (const [jobType, pipelines] of this.#pipelinesByType) {
-        let free = this.#freeCredit(jobType);
+        let free = this.#workers.freeCredit(jobType, Date.now());
         if (free <= 0 || pipelines.length === 0) continue;
         const start = this.#rotation++ % pipelines.length;
         for (let i = 0; i < pipelines.length && free > 0; i++) {
@@ -357,7 +332,7 @@ export class Dispatcher {
         expired.push(lease);
         continue;
       }
-      const slot = this.#pickWorker(jobType);
+      const slot = this.#workers.pick(jobType, Date.now());
       if (slot === undefined) {
         await this.#storage.releaseLeases([{ jobId: lease.job.id, token: lease.token }], { name: "NoWorker", message: "no worker free" }, false);
         continue;
@@ -385,15 +360,35 @@ export class Dispatcher {
       for (const d of deliveries) {
         this.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
       }
-      slot.target.send(deliveries).catch(async (error: unknown) => {
-        this.#logger.warn("delivery failed, handing jobs back", { workerId: slot.target.workerId, error: String(error) });
-        for (const d of deliveries) slot.inFlight.delete(d.jobId);
-        await this.#storage
-          .releaseLeases(deliveries.map((d) => ({ jobId: d.jobId, token: d.token })), { name: "DeliveryError", message: String(error) }, false)
-          .catch((e: unknown) => this.#logger.error("hand back failed; the lease will expire", { error: String(e) }));
-        this.kick();
-      });
+      slot.target.send(deliveries).then(
+        () => slot.delivered(),
+        (error: unknown) => this.#undelivered(slot, deliveries, error),
+      );
     }
+  }
+
+  /**
+   * A send failed: the jobs that did not leave go back to the queue (their attempt not counted),
+   * and the worker is suspended for a while so that other workers take them.
+   */
+  async #undelivered(slot: WorkerSlot, deliveries: readonly Delivery[], error: unknown): Promise<void> {
+    const missing = error instanceof DeliveryError ? error.undelivered : deliveries;
+    // Only leases still this worker's: a removed worker's jobs were handed back already.
+    const back = this.#workers.holds(slot) ? missing.filter((d) => slot.inFlight.get(d.jobId)?.delivery.token === d.token) : [];
+    for (const d of back) slot.inFlight.delete(d.jobId);
+    const pauseMs = slot.suspend(Date.now());
+    const fields = { workerId: slot.target.workerId, address: slot.target.address, jobs: back.length, failures: slot.failures, pauseMs, error: String(error) };
+    if (slot.failures >= 3) {
+      this.#logger.error("worker unreachable: deliveries keep failing (is the address it announces reachable from here? see MARIO_ADVERTISE_HOST)", fields);
+    } else {
+      this.#logger.warn("delivery failed, jobs handed back, worker paused", fields);
+    }
+    if (back.length > 0) {
+      await this.#storage
+        .releaseLeases(back.map((d) => ({ jobId: d.jobId, token: d.token })), { name: "DeliveryError", code: "DELIVERY_FAILED", message: String(error) }, false)
+        .catch((e: unknown) => this.#logger.error("hand back failed; the lease will expire", { error: String(e) }));
+    }
+    this.kick();
   }
 
   /** Jobs whose lease expired more often than their attempts allow: dead, with the last error. */
@@ -409,33 +404,6 @@ export class Dispatcher {
       if (results[i] !== "ok") return;
       this.events.emit("job:finished", { jobId: lease.job.id, pipeline: lease.job.pipeline, status: "dead", error: settlements[i]!.kind === "dead" ? (settlements[i] as { error: JobError }).error : undefined });
     });
-  }
-
-  #pickWorker(jobType: string): WorkerSlot | undefined {
-    let best: WorkerSlot | undefined;
-    let bestFree = 0;
-    for (const slot of this.#workers.values()) {
-      if (slot.target.jobType !== jobType) continue;
-      const free = slot.target.capacity - slot.inFlight.size;
-      if (free > bestFree) {
-        best = slot;
-        bestFree = free;
-      }
-    }
-    return best;
-  }
-
-  #freeCredit(jobType: string): number {
-    let free = 0;
-    for (const slot of this.#workers.values()) {
-      if (slot.target.jobType === jobType) free += Math.max(0, slot.target.capacity - slot.inFlight.size);
-    }
-    return free;
-  }
-
-  #hasFreeCredit(): boolean {
-    for (const slot of this.#workers.values()) if (slot.target.capacity > slot.inFlight.size) return true;
-    return false;
   }
 
   #flushSettles(): void {
@@ -584,43 +552,4 @@ export class Dispatcher {
     }
     this.#pipelinesByType = byType;
   }
-}
-
-/** Resolves with the job's record once it is final (or once `timeoutMs` passes, with undefined). */
-export async function waitForFinal(
-  dispatcher: Dispatcher,
-  jobId: string,
-  options: { timeoutMs?: number | undefined; pollMs?: number | undefined } = {},
-): Promise<JobRecord | undefined> {
-  const storage = dispatcher.storage;
-  return new Promise<JobRecord | undefined>((resolve, reject) => {
-    let settled = false;
-    const finish = (record: JobRecord | undefined): void => {
-      if (settled) return;
-      settled = true;
-      off();
-      clearInterval(poll);
-      clearTimeout(timeout);
-      resolve(record);
-    };
-    const check = (): void => {
-      storage.getJob(jobId).then((record) => {
-        if (record === undefined || isFinal(record.status)) finish(record);
-      }, (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        off();
-        clearInterval(poll);
-        clearTimeout(timeout);
-        reject(error);
-      });
-    };
-    const off = dispatcher.events.on("job:finished", (event) => {
-      if (event.jobId === jobId) check();
-    });
-    // Jobs finished by another server sharing the storage announce nothing here: poll as well.
-    const poll = setInterval(check, options.pollMs ?? 250);
-    const timeout = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(undefined), options.timeoutMs);
-    check();
-  });
 }

@@ -18,7 +18,8 @@ import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } f
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
-import { Dispatcher, waitForFinal } from "./dispatcher.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { waitForFinal } from "./wait-for-final.ts";
 import { LocalWorker } from "./local-worker.ts";
 import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";

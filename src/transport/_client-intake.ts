@@ -7,7 +7,8 @@
 import { isInstructions } from "../core/job.ts";
 import { listOrNone } from "../core/errors/unknown-pipeline-error.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
-import { waitForFinal, type Dispatcher } from "../engine/dispatcher.ts";
+import type { Dispatcher } from "../engine/dispatcher.ts";
+import { waitForFinal } from "../engine/wait-for-final.ts";
 import type { Logger } from "../log/logger.ts";
 import type { EnqueueRequest } from "../storage/storage-backend.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
@@ -45,6 +46,8 @@ export class ClientIntake {
   #flushing: Promise<void> | undefined;
   #scheduled = false;
   readonly #waits = new Set<Promise<void>>();
+  /** Aborted by `close`: pending waits end without an answer. */
+  readonly #closing = new AbortController();
 
   constructor(options: { dispatcher: Dispatcher; pipelines: readonly PipelineDefinition[]; replies: ReplySockets; logger: Logger }) {
     this.#dispatcher = options.dispatcher;
@@ -77,12 +80,22 @@ export class ClientIntake {
     this.#waits.add(run);
   }
 
-  /** Waits for batches being written. Pending `wait`s are left to time out on the client. */
+  /** Waits for batches being written. */
   async drain(): Promise<void> {
     while (this.#flushing !== undefined || this.#batch.length > 0) {
       if (this.#flushing !== undefined) await this.#flushing;
       else this.#flush();
     }
+  }
+
+  /**
+   * Drains, then ends pending `wait`s without answering them (their clients time out, as with any
+   * server that goes away): no timer or storage read outlives the server.
+   */
+  async close(): Promise<void> {
+    await this.drain();
+    this.#closing.abort();
+    await Promise.allSettled([...this.#waits]);
   }
 
   #schedule(): void {
@@ -153,7 +166,9 @@ export class ClientIntake {
 
   async #wait(request: Wait): Promise<void> {
     try {
-      const record = await waitForFinal(this.#dispatcher, request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS) });
+      const signal = this.#closing.signal;
+      const record = await waitForFinal(this.#dispatcher, request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS), signal });
+      if (signal.aborted) return;
       if (record !== undefined) {
         await this.#answer(request, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
         return;

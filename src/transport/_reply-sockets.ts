@@ -41,6 +41,7 @@ export class ReplySockets {
   /** Sockets with queued replies, flushed on the next turn of the event loop. */
   readonly #toFlush = new Set<ReplySocket>();
   #flushScheduled = false;
+  #closed = false;
 
   constructor(options: ReplySocketsOptions) {
     this.#logger = options.logger;
@@ -51,8 +52,9 @@ export class ReplySockets {
     this.#sweep.unref();
   }
 
-  /** Sends a reply; never throws (a reply that cannot be delivered is logged and dropped). */
+  /** Sends a reply; never throws (a reply that cannot be delivered, or comes after `close`, is dropped). */
   async reply(replyTo: string, body: BodyInput<"reply">): Promise<void> {
+    if (this.#closed) return;
     let socket: ReplySocket;
     try {
       socket = this.#socketFor(replyTo);
@@ -68,6 +70,7 @@ export class ReplySockets {
 
   /** Queues a reply to a batched request; it leaves with the others queued in this turn. Never throws. */
   queue(replyTo: string, body: BodyInput<"reply">): void {
+    if (this.#closed) return;
     let socket: ReplySocket;
     try {
       socket = this.#socketFor(replyTo);
@@ -99,7 +102,9 @@ export class ReplySockets {
     this.#toFlush.clear();
   }
 
+  /** Closes every socket; replies after this are dropped. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#sweep);
     this.#toFlush.clear();
     for (const socket of this.#sockets.values()) this.#drop(socket, 200);

@@ -158,7 +158,7 @@ export class PipelineServer {
     clearInterval(this.#liveness);
     closeSocket(this.#pull, 0);
     closeSocket(this.#sub, 0);
-    await this.#intake.drain();
+    await this.#intake.close();
     await this.dispatcher.pause();
     await Promise.allSettled([...this.#remotes.values()].flatMap((r) => [...r.pendingReports]));
     await this.dispatcher.stop();
@@ -269,9 +269,12 @@ export class PipelineServer {
   async #remove(remote: RemoteWorker, reason: "lost" | "shutdown", detail: string): Promise<void> {
     if (this.#remotes.get(remote.workerId) !== remote) return;
     this.#remotes.delete(remote.workerId);
-    await this.dispatcher.removeWorker(remote.workerId, reason, detail);
-    await remote.close(reason === "lost" ? 0 : 100);
-    await this.#options.storage.unregisterWorker(remote.workerId).catch(() => {});
+    try {
+      await this.dispatcher.removeWorker(remote.workerId, reason, detail);
+    } finally {
+      await remote.close(reason === "lost" ? 0 : 100);
+      await this.#options.storage.unregisterWorker(remote.workerId).catch(() => {});
+    }
     this.#logger.info("worker left", { workerId: remote.workerId, reason: detail });
   }
 

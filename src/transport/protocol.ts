@@ -119,7 +119,12 @@ export const MESSAGE_TYPES = Object.keys(schemas) as MessageType[];
 
 /** The three frames of a message. */
 export function encode<T extends MessageType>(type: T, body: BodyInput<T>): [Buffer, Buffer, Buffer] {
-  return [Buffer.from(PROTOCOL_VERSION), Buffer.from(type), Buffer.from(JSON.stringify(body))];
+  return encodeJson(type, JSON.stringify(body));
+}
+
+/** The three frames of a message whose body the caller has already written as JSON. */
+export function encodeJson(type: MessageType, bodyJson: string): [Buffer, Buffer, Buffer] {
+  return [Buffer.from(PROTOCOL_VERSION), Buffer.from(type), Buffer.from(bodyJson)];
 }
 
 export interface DecodeOptions {

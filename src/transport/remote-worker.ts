@@ -4,6 +4,7 @@
  * (results, progress, bye) is handed to the server's callbacks.
  */
 import * as zmq from "zeromq";
+import { DeliveryError } from "../core/errors/delivery-error.ts";
 import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
 import { closeSocket, hardFrameLimit, readLoop } from "./_sockets.ts";
@@ -55,6 +56,9 @@ export class RemoteWorker implements DispatchTarget {
     this.#dealer = new zmq.Dealer({
       maxMessageSize: hardFrameLimit(options.maxMessageBytes),
       sendTimeout: options.sendTimeoutMs ?? 5000,
+      // Queue only to a connected worker: without it, jobs for an address that never answers wait
+      // in the socket until their lease expires, and the next ones follow them.
+      immediate: true,
       linger: 0,
     });
     this.#dealer.connect(a.address);
@@ -70,12 +74,24 @@ export class RemoteWorker implements DispatchTarget {
     return this.draining ? 0 : this.announcedCapacity;
   }
 
+  /** Sends the deliveries in `jobs` messages; rejects with a DeliveryError listing those not sent. */
   async send(deliveries: Delivery[]): Promise<void> {
-    const sends: Promise<void>[] = [];
-    for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_MESSAGE) {
-      sends.push(this.#queue.send(encode("jobs", { deliveries: deliveries.slice(i, i + DELIVERIES_PER_MESSAGE) })));
-    }
-    await Promise.all(sends);
+    const chunks: Delivery[][] = [];
+    for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_MESSAGE) chunks.push(deliveries.slice(i, i + DELIVERIES_PER_MESSAGE));
+    const sent = await Promise.allSettled(
+      chunks.map((chunk) =>
+        this.#queue.send(encode("jobs", { deliveries: chunk })).catch((error: unknown) => {
+          // The worker is not taking messages: what waits behind this one would time out in turn.
+          this.#queue.rejectWaiting(error);
+          throw error;
+        }),
+      ),
+    );
+    const failed = sent.flatMap((result, i) => (result.status === "rejected" ? [{ chunk: chunks[i]!, reason: result.reason as unknown }] : []));
+    if (failed.length === 0) return;
+    const undelivered = failed.flatMap(({ chunk }) => chunk.map(({ jobId, token }) => ({ jobId, token })));
+    const reason = failed[0]!.reason;
+    throw new DeliveryError(`${undelivered.length} of ${deliveries.length} jobs not delivered to worker ${this.workerId} at ${this.address}: ${String(reason)}`, undelivered, { cause: reason });
   }
 
   async ack(acks: Body<"ack">["acks"]): Promise<void> {

@@ -6,6 +6,7 @@
  * ```ts
  * const queue = new SendQueue(dealer);
  * await queue.send(encode("jobs", { deliveries }));   // rejects if the socket's send fails or times out
+ * queue.rejectWaiting(error);                         // fails what waits behind a send that failed
  * queue.close(new Error("closed"));                   // rejects whatever still waits
  * ```
  */
@@ -49,6 +50,11 @@ export class SendQueue {
   /** Rejects every waiting send with `reason`; later sends reject at once. */
   close(reason: Error = new Error("send queue closed")): void {
     this.#closed ??= reason;
+    this.rejectWaiting(reason);
+  }
+
+  /** Rejects the sends waiting behind the one in flight (their peer is not taking messages); later sends queue as usual. */
+  rejectWaiting(reason: unknown): void {
     const waiting = this.#pending.slice(this.#head);
     this.#pending = [];
     this.#head = 0;

@@ -23,7 +23,8 @@ import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
 import { ResultBook } from "./_result-book.ts";
-import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
+import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
+import { resultMessageBodies } from "./_result-messages.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
 import { SendQueue } from "./send-queue.ts";
 
@@ -55,6 +56,10 @@ interface Job {
 }
 
 const RESULTS_PER_MESSAGE = 512;
+/** A results message is closed at about this size, so that small results do not wait behind a big one. */
+const RESULT_MESSAGE_TARGET_BYTES = 1024 * 1024;
+/** Room for the frames and the message's own fields around one outcome. */
+const MESSAGE_OVERHEAD_BYTES = 4096;
 
 export class StepWorker {
   readonly workerId: string;
@@ -255,10 +260,10 @@ export class StepWorker {
   }
 
   #sendResults(byPeer: Map<Buffer, StepOutcome[]>): void {
+    const limits = { maxOutcomes: RESULTS_PER_MESSAGE, targetBytes: RESULT_MESSAGE_TARGET_BYTES, maxOutcomeBytes: this.#maxBytes - MESSAGE_OVERHEAD_BYTES };
     for (const [peer, outcomes] of byPeer) {
-      for (let i = 0; i < outcomes.length; i += RESULTS_PER_MESSAGE) {
-        const chunk = outcomes.slice(i, i + RESULTS_PER_MESSAGE);
-        this.#routerQueue.send([peer, ...encode("results", { workerId: this.workerId, outcomes: chunk })]).catch((error: unknown) => {
+      for (const body of resultMessageBodies(this.workerId, outcomes, limits)) {
+        this.#routerQueue.send([peer, ...encodeJson("results", body)]).catch((error: unknown) => {
           this.#logger.debug("results not sent, will resend", { error: String(error) });
         });
       }

@@ -83,4 +83,17 @@ describe("runAttempt", () => {
     await runAttempt((i) => (i.list as number[]).push(3), delivery(1000, input), { ...options, ownsInput: true });
     assert.deepEqual(input.list, [1, 3]);
   });
+
+  it("fails, not retryable, an attempt whose output JSON cannot encode (BigInt, cycle), sync or async", async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const handler of [() => ({ n: 1n }), async () => circular]) {
+      const outcome = await runAttempt(handler, delivery(), options);
+      assert.equal(outcome.ok, false);
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.error.code, "INVALID_OUTPUT");
+      assert.equal(outcome.error.retryable, false);
+      assert.match(outcome.error.message, /cannot be encoded as JSON/);
+    }
+  });
 });

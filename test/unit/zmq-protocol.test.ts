@@ -113,4 +113,28 @@ describe("SendQueue", () => {
     const results = await Promise.allSettled([queue.send(["ok1"]), queue.send(["bad"]), queue.send(["ok2"])]);
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
   });
+
+  it("rejectWaiting fails what waits behind the send in flight, and later sends queue as usual", async () => {
+    const releases: (() => void)[] = [];
+    const sent: string[] = [];
+    const queue = new SendQueue({
+      async send(frames) {
+        await new Promise<void>((resolve) => releases.push(resolve));
+        sent.push(String(frames[0]));
+      },
+    });
+    const a = queue.send(["a"]);
+    const b = queue.send(["b"]);
+    const c = queue.send(["c"]);
+    queue.rejectWaiting(new Error("peer gone"));
+    await assert.rejects(b, /peer gone/);
+    await assert.rejects(c, /peer gone/);
+    releases.shift()!();
+    await a;
+    const d = queue.send(["d"]);
+    await new Promise((resolve) => setImmediate(resolve));
+    releases.shift()!();
+    await d;
+    assert.deepEqual(sent, ["a", "d"]);
+  });
 });

@@ -8,7 +8,7 @@
  */
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId } from "../../core/ids.ts";
-import type { JobError, JobRecord, StepRecord } from "../../core/job.ts";
+import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { emptyHistogram, observe } from "../latency-histogram.ts";
 import {
@@ -113,14 +113,21 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async enqueueJob(request: EnqueueRequest): Promise<EnqueueOutcome> {
-    return this.#enqueue(request);
+    const [outcome] = await this.enqueueJobs([request]);
+    return outcome!;
   }
 
   async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
-    return requests.map((request) => this.#enqueue(request));
+    // All or nothing: what can throw (copying instructions, an empty route) happens before the first write.
+    const copies = requests.map((request) => {
+      if (request.route[0] === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
+      return structuredClone(request.instructions);
+    });
+    return requests.map((request, i) => this.#enqueue(request, copies[i]!));
   }
 
-  #enqueue(request: EnqueueRequest): EnqueueOutcome {
+  /** `instructions` is the request's own copy, already made. */
+  #enqueue(request: EnqueueRequest, instructions: Instructions): EnqueueOutcome {
     const state = this.#state(request.pipeline);
     const idemKey = request.idempotencyKey === undefined ? undefined : `${request.pipeline}\u0000${request.idempotencyKey}`;
     if (idemKey !== undefined) {
@@ -130,8 +137,7 @@ export class MemoryStorageBackend implements StorageBackend {
     }
     if (state.unfinished >= this.#maxQueued) return { status: "busy" };
     const now = this.#now();
-    const first = request.route[0];
-    if (first === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
+    const first = request.route[0]!;
     const record: JobRecord = {
       id: request.id ?? newId(now),
       pipeline: request.pipeline,
@@ -141,7 +147,7 @@ export class MemoryStorageBackend implements StorageBackend {
       status: "queued",
       attempts: 0,
       // Never mutated in place, so the record's instructions and first input may share one copy.
-      instructions: structuredClone(request.instructions),
+      instructions,
       input: {},
       steps: [],
       idempotencyKey: request.idempotencyKey,
