@@ -14,44 +14,17 @@
 import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
-import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
-import { isInstructions, type JobError, type JobRecord, type JobStatus } from "../core/job.ts";
+import { isInstructions, type JobError } from "../core/job.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { EnqueueOutcome, Lease, Settlement, SettleResult, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { EnqueueOutcome, Lease, Settlement, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Delivery, DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
+import type { DispatcherEvents } from "./dispatcher-events.ts";
+import { Settler } from "./_settler.ts";
 import { WorkerRoster, type InFlight, type WorkerSlot } from "./_worker-roster.ts";
 
-export interface JobFinishedEvent {
-  jobId: string;
-  pipeline: string;
-  status: Extract<JobStatus, "succeeded" | "dead">;
-  result?: unknown;
-  error?: JobError | undefined;
-}
-
-export interface StepFinishedEvent {
-  jobId: string;
-  pipeline: string;
-  jobType: string;
-  attempt: number;
-  ok: boolean;
-  durationMs: number;
-  workerId: string;
-  error?: JobError | undefined;
-}
-
-export interface DispatcherEvents extends Record<string, unknown[]> {
-  "job:accepted": [job: JobRecord];
-  "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
-  "step:finished": [event: StepFinishedEvent];
-  "job:retrying": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; delayMs: number; error: JobError }];
-  "job:finished": [event: JobFinishedEvent];
-  "worker:added": [workerId: string, jobType: string];
-  "worker:removed": [workerId: string, jobType: string, reason: string];
-  error: [error: unknown];
-}
+export type { DispatcherEvents, JobFinishedEvent, StepFinishedEvent } from "./dispatcher-events.ts";
 
 export interface DispatcherOptions {
   storage: StorageBackend;
@@ -67,14 +40,6 @@ export interface DispatcherOptions {
   random?: (() => number) | undefined;
 }
 
-interface PendingSettle {
-  outcome: StepOutcome;
-  /** The delivery it answers, taken off its worker when the outcome arrived (undefined: unknown here). */
-  flight: InFlight | undefined;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 export class Dispatcher {
   readonly events: TypedEmitter<DispatcherEvents>;
   readonly #storage: StorageBackend;
@@ -82,7 +47,6 @@ export class Dispatcher {
   readonly #workers = new WorkerRoster();
   readonly #policies = new Map<string, StepPolicy>();
   readonly #defaultPolicy: StepPolicy;
-  readonly #random: () => number;
   readonly #reclaimIntervalMs: number;
   readonly #pollIntervalMs: number;
   #pipelines: readonly PipelineDefinition[];
@@ -93,8 +57,7 @@ export class Dispatcher {
   #running = false;
   #timers: NodeJS.Timeout[] = [];
   #retryTimer: NodeJS.Timeout | undefined;
-  #pendingSettles: PendingSettle[] = [];
-  #settling: Promise<void> | undefined;
+  readonly #settler: Settler;
   #rotation = 0;
 
   constructor(options: DispatcherOptions) {
@@ -102,10 +65,18 @@ export class Dispatcher {
     this.#logger = options.logger ?? silentLogger;
     this.#pipelines = options.pipelines;
     this.#defaultPolicy = options.defaultPolicy ?? resolveStepPolicy();
-    this.#random = options.random ?? Math.random;
     this.#reclaimIntervalMs = options.reclaimIntervalMs ?? 1000;
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
     this.events = new TypedEmitter((error) => this.#logger.error("event listener failed", { error: String(error) }));
+    this.#settler = new Settler({
+      storage: this.#storage,
+      events: this.events,
+      logger: this.#logger,
+      random: options.random ?? Math.random,
+      policyFor: (jobType) => this.policyFor(jobType),
+      kick: () => this.kick(),
+      retryDueIn: (delayMs) => this.#scheduleRetryKick(delayMs),
+    });
     this.#indexPipelines();
   }
 
@@ -138,10 +109,7 @@ export class Dispatcher {
   /** Stops dispatching and waits for outcomes already reported to be settled. */
   async stop(): Promise<void> {
     await this.pause();
-    while (this.#settling !== undefined || this.#pendingSettles.length > 0) {
-      if (this.#settling !== undefined) await this.#settling.catch(() => {});
-      else this.#flushSettles();
-    }
+    await this.#settler.drain();
   }
 
   /** Adds or replaces pipelines (a reload). */
@@ -251,22 +219,7 @@ export class Dispatcher {
    */
   report(outcomes: readonly StepOutcome[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => {
-      let left = outcomes.length;
-      let failed = false;
-      const one = (): void => {
-        if (--left === 0 && !failed) resolve();
-      };
-      const fail = (error: unknown): void => {
-        if (failed) return;
-        failed = true;
-        reject(error);
-      };
-      for (const outcome of outcomes) {
-        this.#pendingSettles.push({ outcome, flight: this.#takeInFlight(outcome), resolve: one, reject: fail });
-      }
-    });
-    this.#flushSettles();
+    const done = this.#settler.settle(outcomes.map((outcome) => ({ outcome, flight: this.#takeInFlight(outcome) })));
     this.kick();
     return done;
   }
@@ -403,116 +356,6 @@ export class Dispatcher {
     leases.forEach((lease, i) => {
       if (results[i] !== "ok") return;
       this.events.emit("job:finished", { jobId: lease.job.id, pipeline: lease.job.pipeline, status: "dead", error: settlements[i]!.kind === "dead" ? (settlements[i] as { error: JobError }).error : undefined });
-    });
-  }
-
-  #flushSettles(): void {
-    if (this.#settling !== undefined || this.#pendingSettles.length === 0) return;
-    const batch = this.#pendingSettles;
-    this.#pendingSettles = [];
-    this.#settling = this.#settleBatch(batch)
-      .then(() => {
-        for (const item of batch) item.resolve();
-      })
-      .catch((error: unknown) => {
-        for (const item of batch) item.reject(error);
-      })
-      .finally(() => {
-        this.#settling = undefined;
-        this.#flushSettles();
-      });
-  }
-
-  async #settleBatch(batch: PendingSettle[]): Promise<void> {
-    const contexts: ({ route: readonly string[]; stepIndex: number; attempt: number; pipeline: string; jobType: string } | undefined)[] = [];
-    const unknownIds: string[] = [];
-    for (const { outcome, flight } of batch) {
-      if (flight !== undefined) {
-        const d = flight.delivery;
-        contexts.push({ route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType });
-      } else {
-        contexts.push(undefined);
-        unknownIds.push(outcome.jobId);
-      }
-    }
-    if (unknownIds.length > 0) {
-      // Results for leases this process did not hand out (it restarted): judge them from storage.
-      const records = await this.#storage.getJobs(unknownIds);
-      const byId = new Map(records.filter((r): r is JobRecord => r !== undefined).map((r) => [r.id, r]));
-      batch.forEach(({ outcome }, i) => {
-        if (contexts[i] !== undefined) return;
-        const record = byId.get(outcome.jobId);
-        if (record !== undefined && record.status === "running") {
-          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline: record.pipeline, jobType: record.step };
-        }
-      });
-    }
-    const settlements: Settlement[] = [];
-    const meta: { outcome: StepOutcome; context: NonNullable<(typeof contexts)[number]>; settlement: Settlement }[] = [];
-    batch.forEach(({ outcome }, i) => {
-      const context = contexts[i];
-      if (context === undefined) return;
-      const settlement = this.#decide(outcome, context);
-      settlements.push(settlement);
-      meta.push({ outcome, context, settlement });
-    });
-    this.kick();
-    if (settlements.length === 0) return;
-    const results = await this.#storage.settle(settlements);
-    this.#afterSettle(meta, results);
-    this.kick();
-  }
-
-  #decide(
-    outcome: StepOutcome,
-    context: { route: readonly string[]; stepIndex: number; attempt: number; jobType: string },
-  ): Settlement {
-    const { jobId, token } = outcome;
-    const timing = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
-    let error: JobError;
-    if (outcome.ok) {
-      const step = { jobType: context.jobType, output: outcome.output, attempts: context.attempt, ...timing, workerId: outcome.workerId };
-      const decision = decideAfterSuccess(context.route, context.stepIndex, outcome.output);
-      if (decision.kind === "advance") return { kind: "advance", jobId, token, step, nextIndex: decision.nextIndex, input: decision.input };
-      if (decision.kind === "succeed") return { kind: "succeed", jobId, token, step, result: decision.result };
-      error = decision.error;
-    } else {
-      error = outcome.error;
-    }
-    const policy = this.policyFor(context.jobType).retry;
-    const decision = decideAfterFailure(policy, context.attempt, error, this.#random);
-    if (decision.kind === "retry") return { kind: "retry", jobId, token, error, delayMs: decision.delayMs, timing };
-    return { kind: "dead", jobId, token, error, timing };
-  }
-
-  #afterSettle(
-    meta: { outcome: StepOutcome; context: { pipeline: string; jobType: string; attempt: number }; settlement: Settlement }[],
-    results: SettleResult[],
-  ): void {
-    meta.forEach(({ outcome, context, settlement }, i) => {
-      if (results[i] !== "ok") {
-        this.#logger.debug("stale result ignored", { jobId: outcome.jobId });
-        return;
-      }
-      const { pipeline, jobType, attempt } = context;
-      this.events.emit("step:finished", {
-        jobId: outcome.jobId,
-        pipeline,
-        jobType,
-        attempt,
-        ok: outcome.ok,
-        durationMs: outcome.finishedAt - outcome.startedAt,
-        workerId: outcome.workerId,
-        error: outcome.ok ? undefined : outcome.error,
-      });
-      if (settlement.kind === "succeed") {
-        this.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "succeeded", result: settlement.result });
-      } else if (settlement.kind === "dead") {
-        this.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "dead", error: settlement.error });
-      } else if (settlement.kind === "retry") {
-        this.events.emit("job:retrying", { jobId: outcome.jobId, pipeline, jobType, attempt, delayMs: settlement.delayMs, error: settlement.error });
-        this.#scheduleRetryKick(settlement.delayMs);
-      }
     });
   }
 

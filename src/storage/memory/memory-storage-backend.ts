@@ -10,7 +10,7 @@ import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.t
 import { newId } from "../../core/ids.ts";
 import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
-import { emptyHistogram, observe } from "../latency-histogram.ts";
+import { observe } from "../latency-histogram.ts";
 import {
   DEFAULT_MAX_AGE_MS,
   DEFAULT_MAX_FINISHED,
@@ -18,46 +18,17 @@ import {
   DEFAULT_WORKER_TTL_MS,
   type EnqueueOutcome,
   type EnqueueRequest,
-  type LatencyHistogram,
   type Lease,
   type ListJobsQuery,
   type PipelineStats,
   type Settlement,
   type SettleResult,
-  type StepStats,
   type StorageBackend,
   type StorageOptions,
   type WorkerInfo,
 } from "../storage-backend.ts";
-import { Deque } from "./deque.ts";
-
-interface StoredJob {
-  record: JobRecord;
-  /** Current lease token, or undefined when not leased. */
-  token?: string | undefined;
-}
-
-interface StepCounters {
-  succeeded: number;
-  failed: number;
-  dead: number;
-  latency: LatencyHistogram;
-}
-
-interface PipelineState {
-  definition: PipelineDefinition;
-  accepted: number;
-  succeeded: number;
-  dead: number;
-  /** Unfinished jobs (queued, running, failed). */
-  unfinished: number;
-  queues: Map<string, Deque>;
-  /** Jobs waiting for a retry, by id. */
-  delayed: Set<string>;
-  running: Set<string>;
-  steps: Map<string, StepCounters>;
-  finished: Deque;
-}
+import { PipelineState, type StepCounters, type StoredJob } from "./pipeline-state.ts";
+import { WorkerRegistry } from "./worker-registry.ts";
 
 export interface MemoryStorageOptions extends StorageOptions {
   /** Clock in epoch milliseconds. Default `Date.now`. */
@@ -68,12 +39,11 @@ export class MemoryStorageBackend implements StorageBackend {
   readonly #jobs = new Map<string, StoredJob>();
   readonly #pipelines = new Map<string, PipelineState>();
   readonly #idempotency = new Map<string, string>();
-  readonly #workers = new Map<string, WorkerInfo>();
+  readonly #workers: WorkerRegistry;
   readonly #now: () => number;
   readonly #maxQueued: number;
   readonly #maxFinished: number;
   readonly #maxAgeMs: number;
-  readonly #workerTtlMs: number;
   #leaseSeq = 0;
 
   constructor(options: MemoryStorageOptions = {}) {
@@ -81,7 +51,7 @@ export class MemoryStorageBackend implements StorageBackend {
     this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.#maxFinished = options.retention?.maxFinished ?? DEFAULT_MAX_FINISHED;
     this.#maxAgeMs = options.retention?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    this.#workerTtlMs = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
+    this.#workers = new WorkerRegistry(options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS);
   }
 
   async connect(): Promise<void> {}
@@ -97,18 +67,7 @@ export class MemoryStorageBackend implements StorageBackend {
         existing.definition = definition;
         continue;
       }
-      this.#pipelines.set(definition.name, {
-        definition,
-        accepted: 0,
-        succeeded: 0,
-        dead: 0,
-        unfinished: 0,
-        queues: new Map(),
-        delayed: new Set(),
-        running: new Set(),
-        steps: new Map(),
-        finished: new Deque(),
-      });
+      this.#pipelines.set(definition.name, new PipelineState(definition));
     }
   }
 
@@ -159,15 +118,15 @@ export class MemoryStorageBackend implements StorageBackend {
     if (idemKey !== undefined) this.#idempotency.set(idemKey, record.id);
     state.accepted++;
     state.unfinished++;
-    this.#queue(state, first).push(record.id);
+    state.queue(first).push(record.id);
     return { status: "created", job: structuredClone(record) };
   }
 
   async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
     const state = this.#state(pipeline);
     const now = this.#now();
-    this.#promoteDue(state, now);
-    const queue = this.#queue(state, jobType);
+    state.promoteDue(this.#jobs, now);
+    const queue = state.queue(jobType);
     const leases: Lease[] = [];
     while (leases.length < count) {
       const id = queue.shift();
@@ -206,7 +165,7 @@ export class MemoryStorageBackend implements StorageBackend {
     const record = stored.record;
     const state = this.#state(record.pipeline);
     const now = this.#now();
-    const counters = this.#stepCounters(state, record.step);
+    const counters = state.counters(record.step);
     stored.token = undefined;
     state.running.delete(record.id);
     record.workerId = undefined;
@@ -223,7 +182,7 @@ export class MemoryStorageBackend implements StorageBackend {
         record.progress = undefined;
         record.error = undefined;
         record.status = "queued";
-        this.#queue(state, record.step).push(record.id);
+        state.queue(record.step).push(record.id);
         return "ok";
       }
       case "succeed": {
@@ -305,7 +264,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.attempts = 0;
     record.finishedAt = undefined;
     record.updatedAt = this.#now();
-    this.#queue(state, record.step).push(record.id);
+    state.queue(record.step).push(record.id);
     return true;
   }
 
@@ -342,40 +301,7 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async getStats(pipeline: string): Promise<PipelineStats> {
-    const state = this.#state(pipeline);
-    const jobTypes = [...new Set([...state.definition.steps, ...state.queues.keys(), ...state.steps.keys()])];
-    const steps = jobTypes.map((jobType): StepStats => {
-      const counters = this.#stepCounters(state, jobType);
-      const queue = state.queues.get(jobType);
-      const oldestId = queue?.peek();
-      let running = 0;
-      for (const id of state.running) if (this.#jobs.get(id)?.record.step === jobType) running++;
-      let delayed = 0;
-      for (const id of state.delayed) if (this.#jobs.get(id)?.record.step === jobType) delayed++;
-      return {
-        jobType,
-        queued: queue?.length ?? 0,
-        running,
-        delayed,
-        oldestQueuedAt: oldestId === undefined ? null : (this.#jobs.get(oldestId)?.record.updatedAt ?? null),
-        succeeded: counters.succeeded,
-        failed: counters.failed,
-        dead: counters.dead,
-        latency: structuredClone(counters.latency),
-      };
-    });
-    let queued = 0;
-    for (const queue of state.queues.values()) queued += queue.length;
-    return {
-      pipeline,
-      accepted: state.accepted,
-      succeeded: state.succeeded,
-      dead: state.dead,
-      queued,
-      running: state.running.size,
-      failed: state.delayed.size,
-      steps,
-    };
+    return this.#state(pipeline).stats(this.#jobs);
   }
 
   async nextRetryAt(pipeline: string): Promise<number | null> {
@@ -389,47 +315,25 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async registerWorker(worker: WorkerInfo): Promise<void> {
-    this.#workers.set(worker.workerId, { ...worker });
+    this.#workers.register(worker);
   }
 
   async unregisterWorker(workerId: string): Promise<void> {
-    this.#workers.delete(workerId);
+    this.#workers.unregister(workerId);
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {
-    const cutoff = this.#now() - this.#workerTtlMs;
-    for (const [id, worker] of this.#workers) if (worker.lastSeen < cutoff) this.#workers.delete(id);
-    return [...this.#workers.values()].map((w) => ({ ...w }));
+    return this.#workers.list(this.#now());
   }
 
   async getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined> {
-    const candidates = (await this.listWorkers()).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
-    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
-    return candidates[0];
+    return this.#workers.nextAvailable(jobType, this.#now());
   }
 
   #state(pipeline: string): PipelineState {
     const state = this.#pipelines.get(pipeline);
     if (state === undefined) throw new UnknownPipelineError(pipeline, [...this.#pipelines.keys()]);
     return state;
-  }
-
-  #queue(state: PipelineState, jobType: string): Deque {
-    let queue = state.queues.get(jobType);
-    if (queue === undefined) {
-      queue = new Deque();
-      state.queues.set(jobType, queue);
-    }
-    return queue;
-  }
-
-  #stepCounters(state: PipelineState, jobType: string): StepCounters {
-    let counters = state.steps.get(jobType);
-    if (counters === undefined) {
-      counters = { succeeded: 0, failed: 0, dead: 0, latency: emptyHistogram() };
-      state.steps.set(jobType, counters);
-    }
-    return counters;
   }
 
   #leased(jobId: string, token: string): StoredJob | undefined {
@@ -457,23 +361,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.workerId = undefined;
     record.leaseExpiresAt = undefined;
     record.updatedAt = this.#now();
-    this.#queue(state, record.step).unshift(record.id);
-  }
-
-  #promoteDue(state: PipelineState, now: number): void {
-    if (state.delayed.size === 0) return;
-    const due: JobRecord[] = [];
-    for (const id of state.delayed) {
-      const record = this.#jobs.get(id)?.record;
-      if (record !== undefined && (record.runAt ?? 0) <= now) due.push(record);
-    }
-    due.sort((a, b) => (a.runAt ?? 0) - (b.runAt ?? 0));
-    for (const record of due) {
-      state.delayed.delete(record.id);
-      record.status = "queued";
-      record.runAt = undefined;
-      this.#queue(state, record.step).push(record.id);
-    }
+    state.queue(record.step).unshift(record.id);
   }
 
   #finish(state: PipelineState, record: JobRecord, now: number): void {

@@ -1,0 +1,187 @@
+/**
+ * Settles the outcomes workers report, in batches: those that arrive while a batch is being
+ * written wait and go together in the next one (one storage round trip for many results). Each
+ * outcome becomes a settlement (advance to the next step, succeed, retry after a backoff, or
+ * dead-letter) from the pure decisions of pipeline-flow; then the dispatcher's listeners hear of it.
+ */
+import type { JobError, JobRecord } from "../core/job.ts";
+import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
+import type { StepPolicy } from "../core/step-config.ts";
+import type { TypedEmitter } from "../core/typed-emitter.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Settlement, SettleResult, StorageBackend } from "../storage/storage-backend.ts";
+import type { StepOutcome } from "./delivery.ts";
+import type { DispatcherEvents } from "./dispatcher-events.ts";
+import type { InFlight } from "./_worker-roster.ts";
+
+export interface SettlerHost {
+  storage: StorageBackend;
+  events: TypedEmitter<DispatcherEvents>;
+  logger: Logger;
+  /** Source of randomness for backoff jitter. */
+  random: () => number;
+  policyFor(jobType: string): StepPolicy;
+  /** Something changed (capacity freed, a next step queued): look for work. */
+  kick(): void;
+  /** A retry comes due in `delayMs`. */
+  retryDueIn(delayMs: number): void;
+}
+
+/** An outcome and the delivery it answers (undefined: not handed out by this process). */
+export interface Reported {
+  outcome: StepOutcome;
+  flight: InFlight | undefined;
+}
+
+interface Pending extends Reported {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class Settler {
+  readonly #host: SettlerHost;
+  #pending: Pending[] = [];
+  #settling: Promise<void> | undefined;
+
+  constructor(host: SettlerHost) {
+    this.#host = host;
+  }
+
+  /** Resolves once every one of `reported` is durably settled; rejects if its batch could not be written. */
+  settle(reported: readonly Reported[]): Promise<void> {
+    if (reported.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => {
+      let left = reported.length;
+      let failed = false;
+      const one = (): void => {
+        if (--left === 0 && !failed) resolve();
+      };
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      for (const item of reported) this.#pending.push({ ...item, resolve: one, reject: fail });
+    });
+    this.#flush();
+    return done;
+  }
+
+  /** Waits until every outcome reported so far is settled (or its batch failed). */
+  async drain(): Promise<void> {
+    while (this.#settling !== undefined || this.#pending.length > 0) {
+      if (this.#settling !== undefined) await this.#settling.catch(() => {});
+      else this.#flush();
+    }
+  }
+
+  #flush(): void {
+    if (this.#settling !== undefined || this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#settling = this.#settleBatch(batch)
+      .then(() => {
+        for (const item of batch) item.resolve();
+      })
+      .catch((error: unknown) => {
+        for (const item of batch) item.reject(error);
+      })
+      .finally(() => {
+        this.#settling = undefined;
+        this.#flush();
+      });
+  }
+
+  async #settleBatch(batch: Pending[]): Promise<void> {
+    const contexts: ({ route: readonly string[]; stepIndex: number; attempt: number; pipeline: string; jobType: string } | undefined)[] = [];
+    const unknownIds: string[] = [];
+    for (const { outcome, flight } of batch) {
+      if (flight !== undefined) {
+        const d = flight.delivery;
+        contexts.push({ route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType });
+      } else {
+        contexts.push(undefined);
+        unknownIds.push(outcome.jobId);
+      }
+    }
+    if (unknownIds.length > 0) {
+      // Results for leases this process did not hand out (it restarted): judge them from storage.
+      const records = await this.#host.storage.getJobs(unknownIds);
+      const byId = new Map(records.filter((r): r is JobRecord => r !== undefined).map((r) => [r.id, r]));
+      batch.forEach(({ outcome }, i) => {
+        if (contexts[i] !== undefined) return;
+        const record = byId.get(outcome.jobId);
+        if (record !== undefined && record.status === "running") {
+          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline: record.pipeline, jobType: record.step };
+        }
+      });
+    }
+    const settlements: Settlement[] = [];
+    const meta: { outcome: StepOutcome; context: NonNullable<(typeof contexts)[number]>; settlement: Settlement }[] = [];
+    batch.forEach(({ outcome }, i) => {
+      const context = contexts[i];
+      if (context === undefined) return;
+      const settlement = this.#decide(outcome, context);
+      settlements.push(settlement);
+      meta.push({ outcome, context, settlement });
+    });
+    this.#host.kick();
+    if (settlements.length === 0) return;
+    const results = await this.#host.storage.settle(settlements);
+    this.#afterSettle(meta, results);
+    this.#host.kick();
+  }
+
+  #decide(
+    outcome: StepOutcome,
+    context: { route: readonly string[]; stepIndex: number; attempt: number; jobType: string },
+  ): Settlement {
+    const { jobId, token } = outcome;
+    const timing = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+    let error: JobError;
+    if (outcome.ok) {
+      const step = { jobType: context.jobType, output: outcome.output, attempts: context.attempt, ...timing, workerId: outcome.workerId };
+      const decision = decideAfterSuccess(context.route, context.stepIndex, outcome.output);
+      if (decision.kind === "advance") return { kind: "advance", jobId, token, step, nextIndex: decision.nextIndex, input: decision.input };
+      if (decision.kind === "succeed") return { kind: "succeed", jobId, token, step, result: decision.result };
+      error = decision.error;
+    } else {
+      error = outcome.error;
+    }
+    const policy = this.#host.policyFor(context.jobType).retry;
+    const decision = decideAfterFailure(policy, context.attempt, error, this.#host.random);
+    if (decision.kind === "retry") return { kind: "retry", jobId, token, error, delayMs: decision.delayMs, timing };
+    return { kind: "dead", jobId, token, error, timing };
+  }
+
+  #afterSettle(
+    meta: { outcome: StepOutcome; context: { pipeline: string; jobType: string; attempt: number }; settlement: Settlement }[],
+    results: SettleResult[],
+  ): void {
+    meta.forEach(({ outcome, context, settlement }, i) => {
+      if (results[i] !== "ok") {
+        this.#host.logger.debug("stale result ignored", { jobId: outcome.jobId });
+        return;
+      }
+      const { pipeline, jobType, attempt } = context;
+      this.#host.events.emit("step:finished", {
+        jobId: outcome.jobId,
+        pipeline,
+        jobType,
+        attempt,
+        ok: outcome.ok,
+        durationMs: outcome.finishedAt - outcome.startedAt,
+        workerId: outcome.workerId,
+        error: outcome.ok ? undefined : outcome.error,
+      });
+      if (settlement.kind === "succeed") {
+        this.#host.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "succeeded", result: settlement.result });
+      } else if (settlement.kind === "dead") {
+        this.#host.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "dead", error: settlement.error });
+      } else if (settlement.kind === "retry") {
+        this.#host.events.emit("job:retrying", { jobId: outcome.jobId, pipeline, jobType, attempt, delayMs: settlement.delayMs, error: settlement.error });
+        this.#host.retryDueIn(settlement.delayMs);
+      }
+    });
+  }
+}

@@ -1,0 +1,32 @@
+/** The workers registered in memory storage; those not seen for `ttlMs` are forgotten when listed. */
+import type { WorkerInfo } from "../storage-backend.ts";
+
+export class WorkerRegistry {
+  readonly #workers = new Map<string, WorkerInfo>();
+  readonly #ttlMs: number;
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  register(worker: WorkerInfo): void {
+    this.#workers.set(worker.workerId, { ...worker });
+  }
+
+  unregister(workerId: string): void {
+    this.#workers.delete(workerId);
+  }
+
+  list(now: number): WorkerInfo[] {
+    const cutoff = now - this.#ttlMs;
+    for (const [id, worker] of this.#workers) if (worker.lastSeen < cutoff) this.#workers.delete(id);
+    return [...this.#workers.values()].map((w) => ({ ...w }));
+  }
+
+  /** The live worker of `jobType` with the most free capacity. */
+  nextAvailable(jobType: string, now: number): WorkerInfo | undefined {
+    const candidates = this.list(now).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
+    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
+    return candidates[0];
+  }
+}
