@@ -37,4 +37,9 @@ export interface Cluster {
   ready(): Promise<Readiness>;
   /** Live changes, for server-sent events. */
   readonly events: TypedEmitter<ClusterEvents>;
+  /**
+   * True when `events` include every finished step and job (the engine runs in this process);
+   * false when work done elsewhere shows only in storage (stats), as behind `mario gateway`.
+   */
+  readonly reportsSteps: boolean;
 }

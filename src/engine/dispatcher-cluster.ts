@@ -10,6 +10,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { waitForFinal } from "./wait-for-final.ts";
 
 export class DispatcherCluster implements Cluster {
+  readonly reportsSteps = true;
   readonly #dispatcher: Dispatcher;
 
   constructor(dispatcher: Dispatcher) {

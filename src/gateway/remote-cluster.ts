@@ -13,7 +13,7 @@
  * ```
  *
  * Live events: only `job:accepted` for jobs enqueued through this gateway; progress elsewhere is
- * seen by reading storage (stats, job records).
+ * seen by reading storage (stats, job records; the dashboard's throughput from the counters' growth).
  */
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
@@ -47,6 +47,7 @@ export interface RemoteClusterOptions {
 
 export class RemoteCluster implements Cluster {
   readonly events = new TypedEmitter<ClusterEvents>();
+  readonly reportsSteps = false;
   readonly #routes: Map<string, RemotePipeline>;
   readonly #storages: StorageBackend[];
   readonly #pollMs: number;

@@ -14,6 +14,7 @@ import { bearerToken, tokensMatch } from "../../src/gateway/dashboard/_token.ts"
 import { toJobSummary, toLatencyQuantile } from "../../src/gateway/dashboard/_views.ts";
 import { createDashboardApp } from "../../src/gateway/dashboard/dashboard-app.ts";
 import { emptyHistogram, observe } from "../../src/storage/latency-histogram.ts";
+import type { PipelineStats } from "../../src/storage/storage-backend.ts";
 
 let runner: LocalRunner;
 let cluster: DispatcherCluster;
@@ -116,6 +117,28 @@ describe("dashboard token", () => {
 });
 
 describe("dashboard views", () => {
+  it("throughput from counter totals: the first read is the baseline, then the growth lands in the current bucket", () => {
+    let now = 1_000 * THROUGHPUT_BUCKET_MS;
+    const recorder = new ThroughputRecorder(() => now);
+    const stats = (succeeded: number, dead: number, stepOk: number, stepFailed: number): PipelineStats[] => [
+      { pipeline: "p", accepted: 0, succeeded, dead, queued: 0, running: 0, failed: 0, steps: [{ jobType: "a", queued: 0, running: 0, delayed: 0, oldestQueuedAt: null, succeeded: stepOk, failed: stepFailed, dead, latency: emptyHistogram() }] },
+    ];
+    recorder.observeTotals(stats(100, 5, 100, 9));
+    assert.deepEqual(recorder.view().series, [], "the baseline counts nothing");
+    recorder.observeTotals(stats(103, 6, 103, 11));
+    now += THROUGHPUT_BUCKET_MS;
+    recorder.observeTotals(stats(104, 6, 104, 11));
+    const view = recorder.view();
+    const a = view.series.find((s) => s.jobType === "a")!;
+    assert.deepEqual([a.ok.slice(-2), a.failed.slice(-2)], [[3, 1], [2, 0]]);
+    const p = view.series.find((s) => s.jobType === undefined)!;
+    assert.deepEqual([p.ok.slice(-2), p.failed.slice(-2)], [[3, 1], [1, 0]]);
+    recorder.resetTotals();
+    recorder.observeTotals(stats(500, 6, 500, 11));
+    recorder.observeTotals(stats(1, 0, 1, 0));
+    assert.deepEqual(recorder.view().series.find((s) => s.jobType === "a")!.ok.slice(-1), [1], "a reset and a counter going down count nothing");
+  });
+
   it("throughput: counts per 5 s bucket, slides, and forgets what is older than the window", () => {
     let now = 1_000 * THROUGHPUT_BUCKET_MS;
     const recorder = new ThroughputRecorder(() => now);

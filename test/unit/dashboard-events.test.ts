@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import type { Instructions } from "../../src/core/job.ts";
-import type { Cluster } from "../../src/engine/cluster.ts";
+import type { Cluster, ClusterEvents } from "../../src/engine/cluster.ts";
+import { TypedEmitter } from "../../src/core/typed-emitter.ts";
 import { DispatcherCluster } from "../../src/engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../src/engine/local-runner.ts";
 import { createDashboardApp, type DashboardOptions } from "../../src/gateway/dashboard/dashboard-app.ts";
@@ -218,6 +219,42 @@ describe("dashboard /events", () => {
     assert.equal(sum(work.ok), workDone, "throughput counts every finished attempt");
     const boomJobs = throughput.series.find((s) => s.pipeline === "boom" && s.jobType === undefined)!;
     assert.equal(sum(boomJobs.failed), boomDead, "pipeline series counts dead jobs");
+  });
+
+  it("in front of a cluster that reports no steps (mario gateway), counts throughput from the growth of the storage counters", async () => {
+    const { runner, cluster: local } = await startCluster();
+    // What a gateway sees of remote pipeline servers: storage reads, and no step events.
+    const remote: Cluster = {
+      pipelines: () => local.pipelines(),
+      enqueue: (pipeline, instructions, options) => local.enqueue(pipeline, instructions, options),
+      getJob: (id) => local.getJob(id),
+      waitFor: (id, ms) => local.waitFor(id, ms),
+      redrive: (id) => local.redrive(id),
+      listJobs: (query) => local.listJobs(query),
+      stats: () => local.stats(),
+      workers: () => local.workers(),
+      ready: () => local.ready(),
+      events: new TypedEmitter<ClusterEvents>(),
+      reportsSteps: false,
+    };
+    const before = await runner.enqueue("flow", { early: true });
+    await runner.waitFor(before.job.id, 5000);
+    const reader = (await connect(remote, { refreshMs: 50 })).start();
+    await eventually(() => reader.of("snapshot").length === 1);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push((await runner.enqueue(i % 10 === 0 ? "boom" : "flow", { i })).job.id);
+    await Promise.all(ids.map((id) => runner.waitFor(id, 20_000)));
+    type Series = { pipeline: string; jobType?: string; ok: number[]; failed: number[] };
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    const series = (pipeline: string, jobType?: string): Series | undefined =>
+      (reader.latest("stats") as { throughput: { series: Series[] } } | undefined)?.throughput.series.find((s) => s.pipeline === pipeline && s.jobType === jobType);
+    await eventually(() => sum(series("flow", "work")?.ok ?? []) === 36 && sum(series("boom")?.failed ?? []) === 4, {
+      timeoutMs: 5000,
+      message: "the throughput never showed the jobs run after the client joined",
+    });
+    // The job finished before the client joined is the baseline, not throughput.
+    assert.equal(sum(series("flow")!.ok), 36);
+    assert.equal(sum(series("boom", "boom")!.failed), 8, "each boom job failed twice");
   });
 
   it("coalesces a burst: far fewer pushes than events, at most about one per coalesce window", async () => {

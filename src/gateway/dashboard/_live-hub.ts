@@ -75,6 +75,8 @@ export class LiveHub {
       events.on("worker:added", changed),
       events.on("worker:removed", changed),
     ];
+    // Throughput read from counters starts again from here (nothing was read while nobody watched).
+    this.#throughput.resetTotals();
     const refresh = setInterval(() => this.#schedule(0), this.#options.refreshMs);
     refresh.unref();
     this.#detach.push(() => clearInterval(refresh));
@@ -137,6 +139,7 @@ export class LiveHub {
       cluster.listJobs({ status: "dead", limit }),
       cluster.listJobs({ status: "failed", limit }),
     ]);
+    if (!cluster.reportsSteps) this.#throughput.observeTotals(stats);
     const serverTime = Date.now();
     const statsMessage: StatsMessage = { serverTime, pipelines: stats.map(toPipelineView), throughput: this.#throughput.view() };
     const workersMessage: WorkersMessage = { serverTime, workers: [...workers].sort((a, b) => a.jobType.localeCompare(b.jobType) || a.workerId.localeCompare(b.workerId)) };

@@ -1,9 +1,12 @@
 /**
  * Throughput over the last minutes, for the dashboard's sparklines: counts of finished step
  * attempts (ok / failed) per pipeline and job type, and of finished jobs (succeeded / dead) per
- * pipeline, in fixed time buckets kept in a ring. Fed from cluster events; no timer.
+ * pipeline, in fixed time buckets kept in a ring. No timer. Fed from cluster events where the
+ * cluster reports every step; otherwise (a gateway in front of remote pipeline servers) from the
+ * growth of the storage counters between two reads of the stats.
  */
 import type { Cluster } from "../../engine/cluster.ts";
+import type { PipelineStats } from "../../storage/storage-backend.ts";
 
 /** Bucket width, ms. */
 export const THROUGHPUT_BUCKET_MS = 5_000;
@@ -34,14 +37,17 @@ export interface ThroughputView {
 
 export class ThroughputRecorder {
   readonly #rings = new Map<string, Ring>();
+  /** Counter totals at the last `observeTotals`, by series key. */
+  #totals = new Map<string, { ok: number; failed: number }>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
-  /** Starts counting the cluster's finished steps and jobs; returns the way to stop. */
+  /** Starts counting the cluster's finished steps and jobs, if it reports them; returns the way to stop. */
   attach(cluster: Cluster): () => void {
+    if (!cluster.reportsSteps) return () => {};
     const offStep = cluster.events.on("step:finished", (e) => this.record(e.pipeline, e.jobType, e.ok));
     const offJob = cluster.events.on("job:finished", (e) => this.record(e.pipeline, undefined, e.status === "succeeded"));
     return () => {
@@ -50,7 +56,35 @@ export class ThroughputRecorder {
     };
   }
 
-  record(pipeline: string, jobType: string | undefined, ok: boolean): void {
+  /**
+   * Counts what finished since the previous call from storage counters: per step succeeded and
+   * failed attempts, per pipeline succeeded and dead jobs. The first call (and the first after
+   * `resetTotals`) only takes the baseline.
+   */
+  observeTotals(stats: readonly PipelineStats[]): void {
+    const seen = new Map<string, { ok: number; failed: number }>();
+    const count = (pipeline: string, jobType: string | undefined, ok: number, failed: number): void => {
+      const key = `${pipeline}\u0000${jobType ?? ""}`;
+      seen.set(key, { ok, failed });
+      const before = this.#totals.get(key);
+      if (before === undefined) return;
+      // A counter that went down (storage emptied, a redrive) counts nothing.
+      this.record(pipeline, jobType, true, Math.max(0, ok - before.ok));
+      this.record(pipeline, jobType, false, Math.max(0, failed - before.failed));
+    };
+    for (const pipeline of stats) {
+      count(pipeline.pipeline, undefined, pipeline.succeeded, pipeline.dead);
+      for (const step of pipeline.steps) count(pipeline.pipeline, step.jobType, step.succeeded, step.failed);
+    }
+    this.#totals = seen;
+  }
+
+  /** The next `observeTotals` takes a new baseline (what finished in between is not counted). */
+  resetTotals(): void {
+    this.#totals = new Map();
+  }
+
+  record(pipeline: string, jobType: string | undefined, ok: boolean, count = 1): void {
     const key = `${pipeline}\u0000${jobType ?? ""}`;
     const bucket = Math.floor(this.#now() / THROUGHPUT_BUCKET_MS);
     let ring = this.#rings.get(key);
@@ -61,8 +95,8 @@ export class ThroughputRecorder {
     advance(ring, bucket);
     if (bucket <= ring.head - THROUGHPUT_BUCKETS) return; // older than the window (clock went back)
     const slot = bucket % THROUGHPUT_BUCKETS;
-    if (ok) ring.ok[slot]! += 1;
-    else ring.failed[slot]! += 1;
+    if (ok) ring.ok[slot]! += count;
+    else ring.failed[slot]! += count;
   }
 
   /** Every series, oldest bucket first, the last one being the current bucket. */
