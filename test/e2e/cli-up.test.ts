@@ -163,6 +163,34 @@ describe("mario up (e2e): folders, ports, tokens and errors", () => {
     }
   });
 
+  it("--max-queued answers 503 once a pipeline holds that many unfinished jobs; --keep-finished forgets the oldest finished ones", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mario-up-limits-"));
+    try {
+      // `hold` never finishes on its own: its jobs stay unfinished until shutdown.
+      writeFileSync(join(dir, "hold.mjs"), "export const config = { timeoutMs: 600000 };\nexport default (_input, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null)));\n");
+      writeFileSync(join(dir, "double.mjs"), "export default ({ n }) => ({ n: Number(n) * 2 });\n");
+      const up = procs.start(["up", "--port=0", "--host=127.0.0.1", "--max-queued=2", "--keep-finished=1", dir]);
+      const url = await urlOf(up);
+      const post = (pipeline: string, body: string, query = ""): Promise<Response> => fetch(`${url}pipelines/${pipeline}/jobs${query}`, { method: "POST", headers: JSON_HEADERS, body });
+      assert.equal((await post("hold", "{}")).status, 202);
+      assert.equal((await post("hold", "{}")).status, 202);
+      const full = await post("hold", "{}");
+      assert.equal(full.status, 503);
+      assert.ok(full.headers.get("retry-after") !== null, "503 carries Retry-After");
+      const first = (await (await post("double", '{"n": 1}', "?wait=10000")).json()) as Job;
+      const second = (await (await post("double", '{"n": 2}', "?wait=10000")).json()) as Job;
+      assert.deepEqual([first.status, second.status], ["succeeded", "succeeded"]);
+      assert.equal((await fetch(`${url}jobs/${first.id}`)).status, 404, "only the newest finished job of the pipeline is kept");
+      assert.equal((await fetch(`${url}jobs/${second.id}`)).status, 200);
+      assert.deepEqual(await up.stop(), { code: 0, signal: null });
+      const bad = await runMario(["up", "--port=0", "--keep-finished=none", dir]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--keep-finished must be a whole number of at least 1, got "none"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a port in use is one line on stderr and exit 2", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));

@@ -13,10 +13,11 @@ import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { Pipeline, pipelineNameOf } from "../../dsl/pipeline.ts";
 import { createLogger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
-import type { StorageBackend } from "../../storage/storage-backend.ts";
+import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
+import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
 export default defineCommand({
   meta: { name: "pipeline", description: "Serve one pipeline: take jobs from clients, dispatch them to announced step workers" },
@@ -30,6 +31,7 @@ export default defineCommand({
     redis: { type: "string", description: "Redis storage URL (default: REDIS_URL, else memory)" },
     "heartbeat-timeout-ms": { type: "string", description: "drop a worker silent this long, ms (default 3 × its heartbeat)" },
     "max-message-bytes": { type: "string", description: "largest inbound message, bytes (default 16 MiB)" },
+    ...storageFlags,
   },
   async run({ args }) {
     const logger = createLogger();
@@ -41,7 +43,7 @@ export default defineCommand({
     const cls = project.pipelineClasses.find((c) => pipelineNameOf(c) === args.name);
     const instance = cls === undefined ? undefined : (new (cls as unknown as new () => Pipeline)());
     await instance?.initialize();
-    const storage = await chooseStorage(args.name, args.redis, instance?.backend);
+    const storage = await chooseStorage(args.name, args.redis, instance?.backend, storageOptionsFrom(args));
     const hooks: PipelineHooks[] = instance === undefined ? [] : [instance];
     const server = new PipelineServer({
       pipelines: [definition],
@@ -63,11 +65,12 @@ export default defineCommand({
   },
 });
 
-async function chooseStorage(pipeline: string, redisFlag: string | undefined, classBackend: StorageBackend | undefined): Promise<StorageBackend> {
+/** The class's own backend keeps its own options; the flags shape the backends made here. */
+async function chooseStorage(pipeline: string, redisFlag: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions): Promise<StorageBackend> {
   const redisUri = redisFlag ?? (classBackend === undefined ? process.env.REDIS_URL : undefined);
   if (redisUri !== undefined && redisUri !== "") {
     const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
-    return new RedisStorageBackend(pipeline, { redisUri });
+    return new RedisStorageBackend(pipeline, { redisUri, ...options });
   }
-  return classBackend ?? new MemoryStorageBackend();
+  return classBackend ?? new MemoryStorageBackend(options);
 }
