@@ -1,7 +1,8 @@
 /**
- * Flag parsing shared by the runtime commands (pipeline, step, enqueue, forwarder, streamer):
- * whole-number flags with a clear one-line error, and repeatable flags.
+ * Flag parsing shared by the runtime commands (pipeline, step, host, enqueue, forwarder, streamer):
+ * whole-number flags with a clear one-line error, repeatable flags, and address lists.
  */
+import { parseAddress } from "../core/address.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 
 /** `raw` as a whole number ≥ `min`, undefined when the flag is absent; a USAGE error otherwise. */
@@ -25,4 +26,20 @@ export function flagValues(rawArgs: readonly string[], names: readonly string[])
     }
   }
   return values;
+}
+
+/**
+ * The addresses given to a repeatable address flag (`--name=a --name=b`, or `--name=a,b`), each
+ * checked: a malformed one is a USAGE error naming the flag.
+ */
+export function addressFlag(rawArgs: readonly string[], names: readonly string[]): string[] {
+  const addresses = flagValues(rawArgs, names).flatMap((value) => value.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  for (const address of addresses) {
+    try {
+      parseAddress(address);
+    } catch (error) {
+      throw new MarioError("USAGE", `--${names[0]!}: ${(error as Error).message}`);
+    }
+  }
+  return addresses;
 }

@@ -18,6 +18,8 @@ const STATUS_BY_CODE: Readonly<Record<string, ContentfulStatusCode>> = {
   BUSY: 503,
   STORAGE_UNAVAILABLE: 503,
   SHUTDOWN: 503,
+  /** A pipeline server did not answer (down, restarting): try again later. */
+  NO_ANSWER: 503,
   TIMEOUT: 504,
   PROTOCOL: 502,
 };

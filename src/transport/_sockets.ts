@@ -51,6 +51,21 @@ export async function bindAndRead(socket: zmq.Socket, address: string): Promise<
 }
 
 /**
+ * Connects to every address, each checked first: a malformed one is an InvalidConfigError naming
+ * it (libzmq would only say "Invalid argument").
+ */
+export function connectAll(socket: zmq.Socket, addresses: readonly string[]): void {
+  for (const address of addresses) {
+    parseAddress(address);
+    try {
+      socket.connect(address);
+    } catch (error) {
+      throw new InvalidConfigError(`cannot connect to ${address}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/**
  * Reads messages until the socket closes. A handler that throws is logged, never fatal; the loop
  * only ends when the socket is closed.
  */

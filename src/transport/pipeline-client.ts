@@ -19,7 +19,7 @@ import { parseAddress } from "../core/address.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, hardFrameLimit, readLoop } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "./no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
@@ -93,17 +93,20 @@ export class PipelineClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#replyHost = advertiseHostOf(options.replyHost);
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.#push = new zmq.Push({ sendTimeout: this.#timeoutMs, linger: 0 });
+    // `immediate`: requests only go to a connected server. Without it they would wait in the socket
+    // while the server is down, and be taken in when it comes back, after the caller was told
+    // NO_ANSWER (a retry would then make a second job).
+    this.#push = new zmq.Push({ sendTimeout: this.#timeoutMs, immediate: true, linger: 0 });
     this.#pull = new zmq.Pull({ maxMessageSize: hardFrameLimit(this.#maxBytes), linger: 0 });
     this.#queue = new SendQueue(this.#push);
   }
 
   async connect(): Promise<void> {
     if (this.#replyTo !== undefined) return;
+    connectAll(this.#push, [this.address]);
     const local = this.#replyHost === "127.0.0.1" || this.#replyHost === "localhost";
     const bound = await bindAndRead(this.#pull, `tcp://${local ? "127.0.0.1" : "0.0.0.0"}:0`);
     this.#replyTo = connectableAddress(bound, this.#replyHost);
-    this.#push.connect(this.address);
     this.#reading = readLoop(this.#pull, "client", silentLogger, (frames) => {
       const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["replies", "reply"] });
       if (message instanceof Error) return;
@@ -246,7 +249,8 @@ export class PipelineClient {
 
   #send(frames: Buffer[], batch: Pending[]): void {
     this.#queue.send(frames).catch((error: unknown) => {
-      const message = `could not send to ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`;
+      // Said as the deadline says it: which of the two comes first is a matter of microseconds.
+      const message = `no answer from ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`;
       for (const pending of batch) this.#settleFailed(pending, new NoAnswerError(message, { cause: error }));
     });
   }

@@ -18,6 +18,7 @@
  *   `replyTo`); the server answers a batched request with `replies` (many replies in one message)
  */
 import { z } from "zod";
+import { parseAddress } from "../core/address.ts";
 import { ProtocolError } from "../core/errors/protocol-error.ts";
 import { OversizedMessageError } from "./oversized-message-error.ts";
 
@@ -77,11 +78,21 @@ const reply = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
+function isAddress(value: string): boolean {
+  try {
+    parseAddress(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const schemas = {
   announce: z.object({
     workerId: id,
     jobType: z.string().min(1),
-    address: z.string().min(1),
+    /** Where the pipeline connects to send jobs: a well-formed ZeroMQ address. */
+    address: z.string().refine(isAddress, "not a tcp://host:port, ipc:// or inproc:// address"),
     capacity: z.number().int().nonnegative(),
     inFlight: z.number().int().nonnegative(),
     host: z.string(),

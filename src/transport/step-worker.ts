@@ -21,7 +21,7 @@ import { newId } from "../core/ids.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
 import { ResultBook } from "./_result-book.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
 import { resultMessageBodies } from "./_result-messages.ts";
@@ -132,8 +132,14 @@ export class StepWorker {
       throw error;
     }
     this.#address = connectableAddress(bound, this.#options.advertiseHost === undefined ? undefined : advertiseHostOf(this.#options.advertiseHost));
-    for (const address of toList(this.#options.pullConnect)) this.#router.connect(address);
-    for (const address of toList(this.#options.subConnect)) this.#pub.connect(address);
+    try {
+      connectAll(this.#router, toList(this.#options.pullConnect));
+      connectAll(this.#pub, toList(this.#options.subConnect));
+    } catch (error) {
+      closeSocket(this.#router, 0);
+      closeSocket(this.#pub, 0);
+      throw error;
+    }
     this.#reading = readLoop(this.#router, "router", this.#logger, (frames) => this.#onFrames(frames));
     // PUB/SUB drops what is sent before the subscription arrives (slow joiner): announce a few
     // times quickly, then every heartbeatMs.

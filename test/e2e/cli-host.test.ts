@@ -92,4 +92,19 @@ describe("mario host (child process) behind a pipeline server", () => {
     assert.match(result.stderr, /^mario host: --sub-connect is required/);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
+
+  it("a malformed address for --sub-connect (host), --sub-connect, --push-connect or --pull-connect (step): one line naming the flag, exit 2", async () => {
+    const bad = [
+      ["host", project.functionsDir, "--sub-connect=tcp://127.0.0.1:6000,bogus"],
+      ["step", "examples/simple.ts", "generate-file", "--sub-connect=bogus"],
+      ["step", "examples/simple.ts", "generate-file", "--sub-connect=tcp://127.0.0.1:6000", "--push-connect=tcp://nohost"],
+      ["step", "examples/simple.ts", "generate-file", "--sub-connect=tcp://127.0.0.1:6000", "--pull-connect=bogus"],
+    ];
+    for (const args of bad) {
+      const result = await runMario(args);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      const flag = /--(sub|push|pull)-connect/.exec(args.at(-1)!)![0];
+      assert.match(result.stderr, new RegExp(`^mario ${args[0]}: ${flag}: invalid address "[^"]+": .*\n$`));
+    }
+  });
 });

@@ -77,4 +77,27 @@ describe("PipelineClient", () => {
     });
     assert.ok(Date.now() - started < 1500);
   });
+
+  it("a request that got NO_ANSWER while no server listened is not taken in by a server that starts later (a retry makes no duplicate)", async (t) => {
+    const address = await freeAddress();
+    const client = new PipelineClient(address, { timeoutMs: 300 });
+    t.after(() => client.close());
+    await client.connect();
+    await assert.rejects(client.enqueueJob({ name: "p", instructions: { n: 1 } }), NoAnswerError);
+    const cluster = Cluster.memory();
+    t.after(() => cluster.close());
+    await cluster.startServer([{ name: "p", steps: ["a"] }], { jobPullBind: address });
+    // The client reconnects by itself; its next request is answered. Requests on one connection
+    // arrive in order, so a first request still queued would have been taken in before this one.
+    let answered: Awaited<ReturnType<PipelineClient["enqueueJob"]>> | undefined;
+    for (let i = 0; i < 50 && answered === undefined; i++) {
+      answered = await client.enqueueJob({ name: "p", instructions: { n: 2 } }).catch((error: unknown) => {
+        if (error instanceof NoAnswerError) return undefined;
+        throw error;
+      });
+    }
+    assert.ok(answered?.[0], "the server never answered");
+    const jobs = await cluster.storage.listJobs({ pipeline: "p" });
+    assert.deepEqual(jobs.map((j) => j.instructions), [{ n: 2 }]);
+  });
 });

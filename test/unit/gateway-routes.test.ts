@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { JobRecord } from "../../src/core/job.ts";
+import { NoAnswerError } from "../../src/transport/no-answer-error.ts";
 import { eventually } from "../support/eventually.ts";
 import { gatewayFixture, post, type ErrorBody, type GatewayFixture } from "./gateway-fixture.ts";
 
@@ -240,6 +241,21 @@ describe("gateway back-pressure and storage failures", () => {
       assert.equal(((await res.json()) as ErrorBody).error.code, "STORAGE_UNAVAILABLE");
     } finally {
       f.storage.enqueueFails = false;
+    }
+  });
+
+  it("answers 503 with Retry-After when a pipeline server does not answer (mario gateway, server down)", async () => {
+    const original = f.cluster.enqueue.bind(f.cluster);
+    f.cluster.enqueue = () => Promise.reject(new NoAnswerError("no answer from tcp://127.0.0.1:5050 within 5000 ms: is a pipeline server listening there?"));
+    try {
+      const res = await post(f.app, "/pipelines/double/jobs", { n: 1 });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("retry-after"), "1");
+      const body = (await res.json()) as ErrorBody;
+      assert.equal(body.error.code, "NO_ANSWER");
+      assert.match(body.error.message, /no answer from tcp:\/\/127\.0\.0\.1:5050/);
+    } finally {
+      f.cluster.enqueue = original;
     }
   });
 

@@ -68,6 +68,15 @@ describe("protocol", () => {
     const bad = { workerId: "w", outcomes: [{ jobId: "j", token: "t", ok: false, startedAt: 1, finishedAt: 2, workerId: "w" }] };
     assert.ok(decode(encode("results", bad as never)) instanceof ProtocolError);
   });
+
+  it("refuses an announcement whose address a pipeline could not connect to (it would leak a socket per heartbeat)", () => {
+    for (const address of ["bogus", "tcp://nohost", "tcp://h:99999", ""]) {
+      const result = decode(encode("announce", { ...announce, address }));
+      assert.ok(result instanceof ProtocolError, address);
+      assert.match(result.message, /address/);
+    }
+    assert.ok(!(decode(encode("announce", { ...announce, address: "ipc:///tmp/mario-w1" })) instanceof Error));
+  });
 });
 
 describe("SendQueue", () => {

@@ -13,13 +13,14 @@ import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { FunctionHost, type HostedFunction } from "../../host/function-host.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
+import { addressFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
   meta: { name: "host", description: "Serve every function of a folder as step workers (worker threads, hard timeouts, --watch)" },
   args: {
     dir: { type: "positional", required: false, default: "functions", description: "functions folder (default functions/)" },
-    "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (comma-separated for several)" },
+    "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (repeatable or comma-separated)" },
     "pull-bind": { type: "string", default: "tcp://0.0.0.0:0", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it" },
     "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
     concurrency: { type: "string", description: "jobs at once per function (threads), overriding each file's config" },
@@ -29,8 +30,8 @@ export default defineCommand({
     "heartbeat-ms": { type: "string", description: "announcement interval in ms (default 1000)" },
     "grace-ms": { type: "string", default: "10000", description: "on SIGTERM, how long in-flight jobs may finish, ms" },
   },
-  async run({ args }) {
-    const subConnect = list(args["sub-connect"]);
+  async run({ args, rawArgs }) {
+    const subConnect = addressFlag(rawArgs, ["sub-connect", "pub-connect"]);
     if (subConnect.length === 0) throw new InvalidConfigError("--sub-connect is required: the pipeline server's --sub-bind address (e.g. tcp://127.0.0.1:6000)");
     const logger = createLogger();
     const ports = pullBinder(args["pull-bind"]);
@@ -85,11 +86,6 @@ function describe(fn: HostedFunction): string {
 
 function print(line: string): void {
   process.stdout.write(line + "\n");
-}
-
-function list(value: unknown): string[] {
-  const values = Array.isArray(value) ? value : [value];
-  return values.flatMap((v) => (typeof v === "string" ? v.split(",") : [])).map((s) => s.trim()).filter((s) => s !== "");
 }
 
 function optionalInt(flag: string, raw: string | undefined): number | undefined {

@@ -14,7 +14,7 @@ import { resolveStepPolicy } from "../../core/step-config.ts";
 import { InProcessExecutor } from "../../engine/step-executor.ts";
 import { createLogger } from "../../log/logger.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
-import { flagValues, wholeNumberFlag } from "../_flags.ts";
+import { addressFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
@@ -22,7 +22,7 @@ export default defineCommand({
   args: {
     file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts) or mario.config.ts" },
     "job-type": { type: "positional", required: true, description: "the job type to run" },
-    "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable" },
+    "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable or comma-separated" },
     "pull-bind": { type: "string", description: "bind the job socket here (default tcp://0.0.0.0:0: any free port)" },
     "push-connect": { type: "string", description: "also announce to this address (same as another --sub-connect); repeatable" },
     "pull-connect": { type: "string", description: "the job socket also connects out to this address (for a dispatcher that binds); repeatable" },
@@ -39,7 +39,7 @@ export default defineCommand({
     if (step === undefined) {
       throw new MarioError("USAGE", `unknown job type "${jobType}" in ${args.file}; job types: ${listOrNone(project.steps.map((s) => s.jobType))}`);
     }
-    const announceTo = [...flagValues(rawArgs, ["sub-connect", "pub-connect"]), ...flagValues(rawArgs, ["push-connect"])];
+    const announceTo = [...addressFlag(rawArgs, ["sub-connect", "pub-connect"]), ...addressFlag(rawArgs, ["push-connect"])];
     if (announceTo.length === 0) throw new MarioError("USAGE", "--sub-connect=tcp://host:port is required (where the pipeline server or forwarder listens)");
     const concurrency = wholeNumberFlag(args.concurrency, "--concurrency", 1);
     const policy = resolveStepPolicy({ ...step.config, ...(concurrency === undefined ? {} : { concurrency }) });
@@ -48,7 +48,7 @@ export default defineCommand({
       executor,
       subConnect: announceTo,
       pullBind: args["pull-bind"],
-      pullConnect: flagValues(rawArgs, ["pull-connect"]),
+      pullConnect: addressFlag(rawArgs, ["pull-connect"]),
       advertiseHost: args["advertise-host"],
       heartbeatMs: wholeNumberFlag(args["heartbeat-ms"], "--heartbeat-ms", 10),
       logger,
