@@ -6,6 +6,8 @@ import { join } from "node:path";
 import type { StepContext } from "mario";
 
 export const config = { concurrency: 4, timeoutMs: 10_000, retries: 2 };
+/** Shown in the curl line `mario up` prints. */
+export const example = { size: 10 };
 
 export default async function generateFile(instructions: { size?: number }, ctx: StepContext) {
   const size = Math.min(Math.max(0, Math.trunc(Number(instructions.size ?? 1024))), 64 * 1024 * 1024);

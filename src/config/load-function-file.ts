@@ -1,13 +1,14 @@
 /**
  * Turns one handler module into a step: tries each handler shape (adapters/) in turn. A CommonJS
  * module (`module.exports = …`, `exports.handler = …`) arrives as a lone `default` export once
- * bundled; its `handler`, `jobType` and `config` are read from there too.
+ * bundled; its `handler`, `jobType`, `config` and `example` are read from there too.
  */
 import { basename, extname } from "node:path";
 import * as executeShape from "../../adapters/execute.ts";
 import * as fetchShape from "../../adapters/fetch.ts";
 import * as lambdaShape from "../../adapters/lambda.ts";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
+import { isInstructions, type Instructions } from "../core/job.ts";
 import { isValidName } from "../core/names.ts";
 import type { StepConfig } from "../core/step-config.ts";
 import type { StepDefinition } from "../engine/step-definition.ts";
@@ -31,7 +32,7 @@ export function stepFromModule(file: string, loaded: Record<string, unknown>): F
   for (const shape of SHAPES) {
     const handler = shape.fromModule(mod);
     if (handler !== undefined) {
-      return { jobType, handler, config: configOf(file, mod.config), file, shape: shape.shape };
+      return { jobType, handler, config: configOf(file, mod.config), example: exampleOf(file, mod.example), file, shape: shape.shape };
     }
   }
   throw new InvalidConfigError(
@@ -47,8 +48,14 @@ export function normalizeModule(mod: Record<string, unknown>): Record<string, un
   if ((typeof exported !== "object" && typeof exported !== "function") || exported === null) return mod;
   const cjs = exported as Record<string, unknown>;
   const lifted: Record<string, unknown> = { default: cjs.__esModule === true ? cjs.default : exported };
-  for (const name of ["handler", "jobType", "config"]) if (cjs[name] !== undefined) lifted[name] = cjs[name];
+  for (const name of ["handler", "jobType", "config", "example"]) if (cjs[name] !== undefined) lifted[name] = cjs[name];
   return lifted;
+}
+
+function exampleOf(file: string, raw: unknown): Instructions | undefined {
+  if (raw === undefined) return undefined;
+  if (!isInstructions(raw)) throw new InvalidConfigError(`${file}: "example" must be an object: instructions the step accepts`);
+  return raw;
 }
 
 function configOf(file: string, raw: unknown): StepConfig | undefined {

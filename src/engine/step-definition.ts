@@ -1,3 +1,4 @@
+import type { Instructions } from "../core/job.ts";
 import type { StepConfig } from "../core/step-config.ts";
 import type { StepHandler } from "./delivery.ts";
 
@@ -6,4 +7,6 @@ export interface StepDefinition {
   jobType: string;
   handler: StepHandler;
   config?: StepConfig | undefined;
+  /** Instructions to show a user how to call it (the curl line `mario up` prints). */
+  example?: Instructions | undefined;
 }

@@ -4,11 +4,13 @@
  * `GET /jobs/:id` to `succeeded`, `?wait` inline, `/metrics` counting them, SIGTERM → exit 0.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { eventually } from "../support/eventually.ts";
 import { MarioProcesses, runMario, type MarioProcess } from "../support/processes.ts";
 import { startRedis } from "../support/redis-server.ts";
@@ -21,7 +23,7 @@ function makeProject(): string {
   writeFileSync(join(root, "functions", "double.mjs"), "export default async function ({ n }) { return { n: Number(n) * 2 }; }\n");
   writeFileSync(
     join(root, "functions", "shout.mjs"),
-    "export default { async fetch(request) { const { text } = await request.json(); return Response.json({ text: String(text).toUpperCase() }); } };\n",
+    "export const example = { text: \"it's\" };\nexport default { async fetch(request) { const { text } = await request.json(); return Response.json({ text: String(text).toUpperCase() }); } };\n",
   );
   writeFileSync(
     join(root, "functions", "spin.mjs"),
@@ -58,11 +60,17 @@ describe("mario up (e2e)", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("prints the URL with the real port and a ready-to-paste curl line", () => {
+  it("prints the URL with the real port and a ready-to-paste curl line that works", async () => {
     assert.doesNotMatch(url, /:0\//);
     assert.match(up.stdout, /pipelines: twice \[double → double\], double, shout, spin/);
     const curl = up.stdout.split("\n").find((l) => l.startsWith("try: curl "));
-    assert.equal(curl, `try: curl -X POST '${url}pipelines/twice/jobs?wait=5000' -H 'content-type: application/json' -d '{}'`);
+    // The longest pipeline whose first step exports an `example` (twice's double has none), quoted for a shell.
+    assert.equal(curl, `try: curl -X POST '${url}pipelines/shout/jobs?wait=5000' -H 'content-type: application/json' -d '{"text":"it'\\''s"}'`);
+    // Pasted into a shell, as a user would.
+    const pasted = await promisify(execFile)("bash", ["-c", `${curl!.slice("try: ".length)} --silent --show-error --max-time 20`], { timeout: 30_000 });
+    const job = JSON.parse(pasted.stdout) as Job;
+    assert.equal(job.status, "succeeded");
+    assert.deepEqual(job.result, { text: "IT'S" });
   });
 
   it("stops a handler stuck in an endless loop at its timeout while the gateway keeps serving", async () => {
@@ -106,7 +114,8 @@ describe("mario up (e2e)", () => {
   it("/metrics counts them; /health and /ready answer 200", async () => {
     const text = await (await fetch(`${url}metrics`)).text();
     assert.match(text, /^mario_jobs_total\{pipeline="twice",status="succeeded"\} 1$/m);
-    assert.match(text, /^mario_jobs_total\{pipeline="shout",status="succeeded"\} 1$/m);
+    // One from the pasted curl line, one from the test of single functions.
+    assert.match(text, /^mario_jobs_total\{pipeline="shout",status="succeeded"\} 2$/m);
     assert.match(text, /^mario_step_jobs_total\{pipeline="twice",step="double",status="succeeded"\} 2$/m);
     assert.match(text, /^mario_workers\{step="double"\} 1$/m);
     assert.equal((await fetch(`${url}health`)).status, 200);

@@ -95,6 +95,17 @@ describe("project loading", () => {
     assert.match(project.problems[0]!.message, /nothing\.mjs: no handler found; expected one of/);
   });
 
+  it("a function's exported example must be instructions (an object); CommonJS modules may export one too", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "good.mjs"), "export const example = { n: 1 };\nexport default ({ n }) => ({ n });\n");
+    await writeFile(join(dir, "common.cjs"), "module.exports = { handler: async (e) => e, example: { m: 2 } };\n");
+    await writeFile(join(dir, "bad.mjs"), "export const example = 'n=1';\nexport default () => null;\n");
+    const project = await loadProject(dir);
+    assert.deepEqual(project.steps.map((s) => [s.jobType, s.example]), [["common", { m: 2 }], ["good", { n: 1 }]]);
+    assert.equal(project.problems.length, 1);
+    assert.match(project.problems[0]!.message, /bad\.mjs: "example" must be an object/);
+  });
+
   it("a mario.config naming a missing step lists the ones that exist", async () => {
     const dir = await tempDir();
     await mkdir(join(dir, "functions"));

@@ -13,6 +13,8 @@ import { defineCommand } from "citty";
 import type { FunctionStep } from "../../config/load-function-file.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
 import { MarioError } from "../../core/errors/mario-error.ts";
+import type { Instructions } from "../../core/job.ts";
+import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { DispatcherCluster } from "../../engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../engine/local-runner.ts";
 import { InProcessExecutor, type StepExecutor } from "../../engine/step-executor.ts";
@@ -110,14 +112,26 @@ async function chooseStorage(redisUri: string | undefined, namespace: string, op
   return new RedisStorageBackend(namespace, { redisUri, ...options });
 }
 
+/**
+ * The pipeline the printed curl line calls, with instructions it accepts: the longest pipeline
+ * whose first step exports an `example`, else the longest with `{}`.
+ */
+function curlExample(project: Project): { pipeline: PipelineDefinition; instructions: Instructions } {
+  const longestFirst = [...project.pipelines].sort((a, b) => b.steps.length - a.steps.length);
+  const exampleOf = (p: PipelineDefinition): Instructions | undefined => project.steps.find((s) => s.jobType === p.steps[0])?.example;
+  const withExample = longestFirst.find((p) => exampleOf(p) !== undefined);
+  if (withExample !== undefined) return { pipeline: withExample, instructions: exampleOf(withExample)! };
+  return { pipeline: longestFirst[0]!, instructions: {} };
+}
+
 function banner(project: Project, url: string, info: { token: string | undefined; storage: string }): string {
   const pipelines = project.pipelines.map((p) => (p.steps.length === 1 && p.steps[0] === p.name ? p.name : `${p.name} [${p.steps.join(" → ")}]`));
-  const example = [...project.pipelines].sort((a, b) => b.steps.length - a.steps.length)[0]!;
+  const { pipeline: example, instructions } = curlExample(project);
   const auth = info.token === undefined ? "" : ` -H "authorization: Bearer ${info.token}"`;
   return [
     `mario is up on ${url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics; ${info.storage} storage${info.token === undefined ? "" : ", token required"})`,
     `pipelines: ${pipelines.join(", ")}`,
-    `try: curl -X POST '${url}pipelines/${example.name}/jobs?wait=5000' -H 'content-type: application/json'${auth} -d '{}'`,
+    `try: curl -X POST '${url}pipelines/${example.name}/jobs?wait=5000' -H 'content-type: application/json'${auth} -d '${JSON.stringify(instructions).replaceAll("'", "'\\''")}'`,
     "",
   ].join("\n");
 }
