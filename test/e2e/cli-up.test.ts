@@ -67,7 +67,7 @@ describe("mario up (e2e)", () => {
     // The longest pipeline whose first step exports an `example` (twice's double has none), quoted for a shell.
     assert.equal(curl, `try: curl -X POST '${url}pipelines/shout/jobs?wait=5000' -H 'content-type: application/json' -d '{"text":"it'\\''s"}'`);
     // Pasted into a shell, as a user would.
-    const pasted = await promisify(execFile)("bash", ["-c", `${curl!.slice("try: ".length)} --silent --show-error --max-time 20`], { timeout: 30_000 });
+    const pasted = await promisify(execFile)("bash", ["-c", `${curl.slice("try: ".length)} --silent --show-error --max-time 20`], { timeout: 30_000 });
     const job = JSON.parse(pasted.stdout) as Job;
     assert.equal(job.status, "succeeded");
     assert.deepEqual(job.result, { text: "IT'S" });
