@@ -1,14 +1,26 @@
 /**
  * The seed's commands, verbatim with free ports, as `mario` child processes: pipeline + steps +
- * `mario enqueue … --wait` on examples/simple.ts; and the CLI's one-line errors.
+ * `mario enqueue … --wait` on examples/simple.ts, and examples/client.ts against the same; and
+ * the CLI's one-line errors.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, describe, it } from "node:test";
-import { MarioProcesses, runMario } from "../support/processes.ts";
+import { MarioProcesses, REPO_ROOT, runMario } from "../support/processes.ts";
 import { freeAddress, freePorts } from "../support/ports.ts";
 
 const procs = new MarioProcesses();
 after(() => procs.stopAll());
+
+/** Runs `node --import tsx <args…>` in the repository to its end; SIGKILLed after `timeoutMs`. */
+function runNodeTs(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--import", "tsx", ...args], { cwd: REPO_ROOT, timeout: timeoutMs, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 describe("mario pipeline / step / enqueue", () => {
   it("runs examples/simple.ts example-one: succeeded with deleted_path", async () => {
@@ -34,6 +46,33 @@ describe("mario pipeline / step / enqueue", () => {
     assert.match(plain.stdout.trim(), /^[0-9a-z]{22}$/);
 
     for (const proc of [generate, hash, remove, pipeline]) assert.deepEqual(await proc.stop(), { code: 0, signal: null });
+  });
+
+  it("runs examples/client.ts against examples/simple.ts example-one: exit 0, status succeeded", async () => {
+    const [p1, p2] = await freePorts(2);
+    const sub = `tcp://127.0.0.1:${p1}`;
+    const pull = `tcp://127.0.0.1:${p2}`;
+    const pipeline = procs.start(["pipeline", "examples/simple.ts", "example-one", `--sub-bind=${sub}`, `--job-pull-bind=${pull}`]);
+    const generate = procs.start(["step", "examples/simple.ts", "generate-file", `--sub-connect=${sub}`]);
+    const remove = procs.start(["step", "examples/simple.ts", "delete-file", `--sub-connect=${sub}`]);
+    await pipeline.waitForLine(/pipeline server ready/);
+    await Promise.all([generate, remove].map((p) => p.waitForLine(/step worker ready/)));
+
+    const client = await runNodeTs(["examples/client.ts", pull, "example-one"], 30_000);
+    assert.equal(client.code, 0, `stdout:\n${client.stdout}\nstderr:\n${client.stderr}`);
+    assert.match(client.stdout, /^enqueued job [0-9a-z]{22} on example-one$/m);
+    assert.match(client.stdout, /^status: succeeded$/m);
+    const result = /^result: (.+)$/m.exec(client.stdout)?.[1];
+    assert.ok(result !== undefined, client.stdout);
+    const parsed = JSON.parse(result) as { size?: number; deleted_path?: string };
+    assert.equal(parsed.size, 10, "the default instructions are {\"size\": 10}");
+    assert.match(parsed.deleted_path ?? "", /mario-simple-.*\.bin$/);
+
+    const unknown = await runNodeTs(["examples/client.ts", pull, "nope"], 30_000);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, 'refused: UNKNOWN_PIPELINE: unknown pipeline "nope"; this server serves: example-one\n');
+
+    for (const proc of [generate, remove, pipeline]) assert.deepEqual(await proc.stop(), { code: 0, signal: null });
   });
 
   it("prints one line and exits non-zero for an unknown pipeline, bad JSON and an unreachable address", async () => {
