@@ -3,8 +3,9 @@
  * Only this entry point sets the exit code; user errors print one line, never a stack.
  */
 import { readFileSync } from "node:fs";
-import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { MarioError } from "../core/errors/mario-error.ts";
+import { fixAliases, unknownFlag } from "./_usage.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -46,8 +47,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write((await renderUsage(command, root as CommandDef)) + "\n");
+    process.stdout.write(fixAliases(await renderUsage(command, root as CommandDef), command) + "\n");
     return 0;
+  }
+  if (rest.includes("--version")) {
+    process.stdout.write(pkg.version + "\n");
+    return 0;
+  }
+  const unknown = unknownFlag(rest, (command.args ?? {}) as ArgsDef);
+  if (unknown !== undefined) {
+    process.stderr.write(`mario ${name}: unknown flag ${unknown} (see mario ${name} --help)\n`);
+    return 2;
   }
   try {
     const { result } = await runCommand(command, { rawArgs: rest });

@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import type { ArgsDef } from "citty";
+import { subCommands } from "../../src/cli/main.ts";
+import { unknownFlag } from "../../src/cli/_usage.ts";
 
 type Yaml = string | Yaml[] | { [key: string]: Yaml };
 
@@ -156,6 +159,16 @@ describe("docker: the commands the image and compose run exist in the CLI", () =
 
   it("runs up, build, pipeline, host and gateway", () => {
     assert.deepEqual([...commands].sort(), ["build", "gateway", "host", "pipeline", "up"]);
+  });
+
+  it("every flag compose passes is one its command knows", async () => {
+    for (const [name, raw] of Object.entries(services)) {
+      const service = asMap(raw, name);
+      if (service.image !== "mario:local") continue;
+      const [command, ...args] = asList(service.command, `${name}.command`) as string[];
+      const def = await subCommands[command!]!();
+      assert.equal(unknownFlag(args, (def.args ?? {}) as ArgsDef), undefined, `${name}: mario ${command} ${args.join(" ")}`);
+    }
   });
 
   for (const command of commands) {
