@@ -37,12 +37,17 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   const out = new Exposition();
   const steps = stats.flatMap((p) => p.steps.map((s) => ({ pipeline: p.pipeline, s })));
 
-  out.family("mario_jobs_total", "counter", "Jobs by pipeline and outcome since storage was created (accepted, succeeded, dead).", () => {
+  // A counter never goes down: deaths are summed from the steps' counters, which a redrive leaves
+  // alone; how many jobs are dead now (a redrive takes one out) is the gauge mario_jobs_dead.
+  out.family("mario_jobs_total", "counter", "Jobs by pipeline and outcome since storage was created (accepted, succeeded, dead: deaths, a redriven job that dies again counts again).", () => {
     for (const p of stats) {
       out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "accepted" }, p.accepted);
       out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "succeeded" }, p.succeeded);
-      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, p.dead);
+      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, p.steps.reduce((sum, s) => sum + s.dead, 0));
     }
+  });
+  out.family("mario_jobs_dead", "gauge", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", () => {
+    for (const p of stats) out.sample("mario_jobs_dead", { pipeline: p.pipeline }, p.dead);
   });
   out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, running, failed = waiting for a retry).", () => {
     for (const p of stats) {

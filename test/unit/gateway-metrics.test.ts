@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { renderMetrics } from "../../src/gateway/metrics.ts";
 import { emptyHistogram, observe } from "../../src/storage/latency-histogram.ts";
+import { eventually } from "../support/eventually.ts";
 import { gatewayFixture, post, type GatewayFixture } from "./gateway-fixture.ts";
 
 interface Sample {
@@ -168,6 +169,26 @@ describe("gateway GET /metrics", () => {
     assert.equal(families.get("mario_step_duration_seconds")?.type, "histogram");
     assert.equal(value(families, "mario_step_duration_seconds", "mario_step_duration_seconds_count", { pipeline: "math", step: "double" }), 6);
     assert.equal(value(families, "mario_workers", "mario_workers", { step: "double" }), 1);
+    assert.equal(families.get("mario_jobs_dead")?.type, "gauge");
+    assert.equal(value(families, "mario_jobs_dead", "mario_jobs_dead", { pipeline: "explode" }), 1);
+  });
+
+  it("a redrive takes a job out of the dead gauge; the dead counter never goes down, and counts the job again when it dies again", async () => {
+    const metrics = async () => parseExposition(await (await f.app.request("/metrics")).text());
+    const before = await metrics();
+    const deaths = value(before, "mario_jobs_total", "mario_jobs_total", { pipeline: "explode", status: "dead" }) ?? 0;
+    const dead = value(before, "mario_jobs_dead", "mario_jobs_dead", { pipeline: "explode" }) ?? 0;
+    const died = (await (await post(f.app, "/pipelines/explode/jobs?wait=5000", {})).json()) as { id: string; status: string };
+    assert.equal(died.status, "dead");
+    const afterDeath = await metrics();
+    assert.equal(value(afterDeath, "mario_jobs_total", "mario_jobs_total", { pipeline: "explode", status: "dead" }), deaths + 1);
+    assert.equal(value(afterDeath, "mario_jobs_dead", "mario_jobs_dead", { pipeline: "explode" }), dead + 1);
+    // Redriven: out of the dead-letter state; it runs again and dies again.
+    assert.equal((await f.app.request(`/jobs/${died.id}/retry`, { method: "POST" })).status, 202);
+    await eventually(async () => ((await (await f.app.request(`/jobs/${died.id}`)).json()) as { status: string; attempts: number }).status === "dead", { timeoutMs: 5000 });
+    const afterRedrive = await metrics();
+    assert.equal(value(afterRedrive, "mario_jobs_total", "mario_jobs_total", { pipeline: "explode", status: "dead" }), deaths + 2);
+    assert.equal(value(afterRedrive, "mario_jobs_dead", "mario_jobs_dead", { pipeline: "explode" }), dead + 1);
   });
 
   it("renders buckets in seconds, cumulative, escapes label values, reports queue age", () => {
