@@ -83,3 +83,12 @@ export { PipelineClient } from "./transport/pipeline-client.ts";
 export type { PipelineClientOptions, EnqueueJobRequest, EnqueueJobResult } from "./transport/pipeline-client.ts";
 export { NoAnswerError } from "./transport/no-answer-error.ts";
 export { RemoteError } from "./transport/remote-error.ts";
+
+export type { Cluster, ClusterEvents, Readiness } from "./engine/cluster.ts";
+export { DispatcherCluster } from "./engine/dispatcher-cluster.ts";
+export { RemoteCluster } from "./gateway/remote-cluster.ts";
+export type { RemoteClusterOptions, RemotePipeline, JobIntake } from "./gateway/remote-cluster.ts";
+export { createGatewayApp } from "./gateway/gateway-app.ts";
+export type { GatewayOptions } from "./gateway/gateway-app.ts";
+export { createDashboardApp } from "./gateway/dashboard/dashboard-app.ts";
+export type { DashboardOptions } from "./gateway/dashboard/dashboard-app.ts";
