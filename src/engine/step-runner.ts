@@ -7,6 +7,7 @@
  * of this process instead of a timer each, and one listener per shutdown signal serves every
  * attempt. `ctx.signal`'s AbortController is only made when the handler reads it.
  */
+import { cloneData } from "../core/clone-data.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
@@ -135,7 +136,7 @@ export function runAttempt(handler: StepHandler, delivery: Delivery, options: Ru
   };
   let result: unknown;
   try {
-    result = handler(options.ownsInput === true ? delivery.input : structuredClone(delivery.input), ctx);
+    result = handler(options.ownsInput === true ? delivery.input : cloneData(delivery.input), ctx);
   } catch (thrown) {
     return Promise.resolve(failed(base, thrown));
   }

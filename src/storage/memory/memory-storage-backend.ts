@@ -6,6 +6,7 @@
  * await storage.initialize([{ name: "example-one", steps: ["generate-file", "delete-file"] }]);
  * ```
  */
+import { cloneData } from "../../core/clone-data.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId } from "../../core/ids.ts";
 import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
@@ -80,7 +81,7 @@ export class MemoryStorageBackend implements StorageBackend {
     // All or nothing: what can throw (copying instructions, an empty route) happens before the first write.
     const copies = requests.map((request) => {
       if (request.route[0] === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
-      return structuredClone(request.instructions);
+      return cloneData(request.instructions);
     });
     return requests.map((request, i) => this.#enqueue(request, copies[i]!));
   }
@@ -92,7 +93,7 @@ export class MemoryStorageBackend implements StorageBackend {
     if (idemKey !== undefined) {
       const existingId = this.#idempotency.get(idemKey);
       const existing = existingId === undefined ? undefined : this.#jobs.get(existingId);
-      if (existing !== undefined) return { status: "duplicate", job: structuredClone(existing.record) };
+      if (existing !== undefined) return { status: "duplicate", job: cloneData(existing.record) };
     }
     if (state.unfinished >= this.#maxQueued) return { status: "busy" };
     const now = this.#now();
@@ -119,7 +120,7 @@ export class MemoryStorageBackend implements StorageBackend {
     state.accepted++;
     state.unfinished++;
     state.queue(first).push(record.id);
-    return { status: "created", job: structuredClone(record) };
+    return { status: "created", job: cloneData(record) };
   }
 
   async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
@@ -173,7 +174,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.updatedAt = now;
     switch (settlement.kind) {
       case "advance": {
-        const input = structuredClone(settlement.input);
+        const input = cloneData(settlement.input);
         this.#recordStep(record, counters, { ...settlement.step, output: input });
         record.stepIndex = settlement.nextIndex;
         record.step = record.route[settlement.nextIndex] ?? record.step;
@@ -186,9 +187,9 @@ export class MemoryStorageBackend implements StorageBackend {
         return "ok";
       }
       case "succeed": {
-        const output = structuredClone(settlement.step.output);
+        const output = cloneData(settlement.step.output);
         this.#recordStep(record, counters, { ...settlement.step, output });
-        record.result = settlement.result === settlement.step.output ? output : structuredClone(settlement.result);
+        record.result = settlement.result === settlement.step.output ? output : cloneData(settlement.result);
         record.error = undefined;
         record.status = "succeeded";
         state.succeeded++;
@@ -277,13 +278,13 @@ export class MemoryStorageBackend implements StorageBackend {
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const stored = this.#jobs.get(jobId);
-    return stored === undefined ? undefined : structuredClone(stored.record);
+    return stored === undefined ? undefined : cloneData(stored.record);
   }
 
   async getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
     return jobIds.map((id) => {
       const stored = this.#jobs.get(id);
-      return stored === undefined ? undefined : structuredClone(stored.record);
+      return stored === undefined ? undefined : cloneData(stored.record);
     });
   }
 
@@ -295,7 +296,7 @@ export class MemoryStorageBackend implements StorageBackend {
       const record = all[i]!.record;
       if (query.pipeline !== undefined && record.pipeline !== query.pipeline) continue;
       if (query.status !== undefined && record.status !== query.status) continue;
-      found.push(structuredClone(record));
+      found.push(cloneData(record));
     }
     return found;
   }

@@ -3,6 +3,7 @@
  * retry and running, the finished ones in order (for retention), and its counters; and the
  * statistics read from them.
  */
+import { cloneData } from "../../core/clone-data.ts";
 import type { JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
@@ -96,7 +97,7 @@ export class PipelineState {
         succeeded: counters.succeeded,
         failed: counters.failed,
         dead: counters.dead,
-        latency: structuredClone(counters.latency),
+        latency: cloneData(counters.latency),
       };
     });
     let queued = 0;
