@@ -7,6 +7,7 @@ import { newId } from "../core/ids.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, DispatchTarget } from "./delivery.ts";
 import type { Dispatcher } from "./dispatcher.ts";
+import { encodableOutcome } from "./encodable-outcome.ts";
 import type { StepExecutor } from "./step-executor.ts";
 
 export class LocalWorker implements DispatchTarget {
@@ -55,7 +56,8 @@ export class LocalWorker implements DispatchTarget {
       signal: this.#shutdown.signal,
       onProgress: (fraction, message) => this.#dispatcher.progress([{ jobId: delivery.jobId, token: delivery.token, fraction, message }]),
     });
-    await this.#dispatcher.report([outcome]).catch((error: unknown) => {
+    // Nothing encodes this outcome on its way to storage: check its output can be (as a step worker's results are).
+    await this.#dispatcher.report([encodableOutcome(outcome)]).catch((error: unknown) => {
       this.#logger.error("result not stored; the lease will expire and the job run again", { jobId: delivery.jobId, error: String(error) });
     });
   }

@@ -9,9 +9,7 @@
  */
 import { cloneData } from "../core/clone-data.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
-import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
-import { unencodableReason } from "../core/json-output.ts";
 import { toJobError } from "../core/job.ts";
 import type { Logger } from "../log/logger.ts";
 import { DeadlineSweep, type DeadlineEntry } from "./_deadline-sweep.ts";
@@ -145,11 +143,6 @@ export function runAttempt(handler: StepHandler, delivery: Delivery, options: Ru
 }
 
 function succeeded(base: Base, output: unknown): StepOutcome {
-  const reason = unencodableReason(output);
-  if (reason !== undefined) {
-    const error = new InvalidOutputError(`the step's output cannot be encoded as JSON: ${reason}`);
-    return { ...base, ok: false, error: { ...toJobError(error), retryable: false }, finishedAt: Date.now() };
-  }
   return { ...base, ok: true, output: output === undefined ? null : output, finishedAt: Date.now() };
 }
 

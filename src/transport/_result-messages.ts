@@ -4,9 +4,9 @@
  * outcome of its own job instead of taking its batchmates down with it; bodies split by count and
  * by size.
  */
-import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
+import { invalidOutput } from "../engine/encodable-outcome.ts";
 
 export interface ResultMessageLimits {
   /** Outcomes per message. */
@@ -46,7 +46,5 @@ function encodeOutcome(outcome: StepOutcome, maxBytes: number): string {
   } catch (error) {
     reason = `the step's output cannot be encoded as JSON: ${toJobError(error).message}`;
   }
-  const { jobId, token, workerId, startedAt, finishedAt } = outcome;
-  const error = { ...toJobError(new InvalidOutputError(reason)), retryable: false };
-  return JSON.stringify({ jobId, token, workerId, startedAt, finishedAt, ok: false, error });
+  return JSON.stringify(invalidOutput(outcome, reason));
 }

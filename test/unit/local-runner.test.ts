@@ -143,6 +143,17 @@ describe("local runner", () => {
     assert.equal(done.steps.length, 1);
   });
 
+  it("a step output JSON cannot encode (a BigInt) fails the job at once with INVALID_OUTPUT, and nothing unencodable is stored", async () => {
+    const big = defineStep("big", () => ({ n: 10n }), { retries: 3 });
+    const runner = await start([definePipeline("big-one", [big])], [big]);
+    const { job } = await runner.enqueue("big-one", {});
+    const done = await runner.waitFor(job.id, 10_000);
+    assert.equal(done.status, "dead");
+    assert.equal(done.attempts, 1, "not retried: the same output would fail again");
+    assert.equal(done.error?.code, "INVALID_OUTPUT");
+    assert.doesNotThrow(() => JSON.stringify(done));
+  });
+
   it("bad input is a clear typed error", async () => {
     const echo = defineStep("echo", (i) => i);
     const runner = await start([definePipeline("p", [echo])], [echo]);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Delivery, StepContext } from "../../src/engine/delivery.ts";
+import { encodableOutcome } from "../../src/engine/encodable-outcome.ts";
 import { runAttempt } from "../../src/engine/step-runner.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 
@@ -84,16 +85,20 @@ describe("runAttempt", () => {
     assert.deepEqual(input.list, [1, 3]);
   });
 
-  it("fails, not retryable, an attempt whose output JSON cannot encode (BigInt, cycle), sync or async", async () => {
+  it("encodableOutcome fails, not retryable, an attempt whose output JSON cannot encode (BigInt, cycle); runAttempt itself does not pay for the check", async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     for (const handler of [() => ({ n: 1n }), async () => circular]) {
-      const outcome = await runAttempt(handler, delivery(), options);
-      assert.equal(outcome.ok, false);
+      const raw = await runAttempt(handler, delivery(), options);
+      assert.equal(raw.ok, true);
+      const outcome = encodableOutcome(raw);
       assert.ok(!outcome.ok);
       assert.equal(outcome.error.code, "INVALID_OUTPUT");
       assert.equal(outcome.error.retryable, false);
       assert.match(outcome.error.message, /cannot be encoded as JSON/);
+      assert.deepEqual([outcome.jobId, outcome.token, outcome.workerId], [raw.jobId, raw.token, raw.workerId]);
     }
+    const fine = await runAttempt(() => ({ n: 1 }), delivery(), options);
+    assert.equal(encodableOutcome(fine), fine);
   });
 });
