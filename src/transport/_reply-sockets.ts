@@ -54,15 +54,8 @@ export class ReplySockets {
 
   /** Sends a reply; never throws (a reply that cannot be delivered, or comes after `close`, is dropped). */
   async reply(replyTo: string, body: BodyInput<"reply">): Promise<void> {
-    if (this.#closed) return;
-    let socket: ReplySocket;
-    try {
-      socket = this.#socketFor(replyTo);
-    } catch (error) {
-      this.#logger.debug("bad reply address", { replyTo, error: String(error) });
-      return;
-    }
-    socket.lastUsed = Date.now();
+    const socket = this.#use(replyTo);
+    if (socket === undefined) return;
     await socket.queue.send(encode("reply", body)).catch((error: unknown) => {
       this.#logger.debug("reply not delivered", { replyTo, error: String(error) });
     });
@@ -70,20 +63,26 @@ export class ReplySockets {
 
   /** Queues a reply to a batched request; it leaves with the others queued in this turn. Never throws. */
   queue(replyTo: string, body: BodyInput<"reply">): void {
-    if (this.#closed) return;
-    let socket: ReplySocket;
-    try {
-      socket = this.#socketFor(replyTo);
-    } catch (error) {
-      this.#logger.debug("bad reply address", { replyTo, error: String(error) });
-      return;
-    }
-    socket.lastUsed = Date.now();
+    const socket = this.#use(replyTo);
+    if (socket === undefined) return;
     socket.batch.push(body);
     this.#toFlush.add(socket);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
+    }
+  }
+
+  /** The socket to `replyTo`, marked used now; undefined after `close` or for a malformed address. */
+  #use(replyTo: string): ReplySocket | undefined {
+    if (this.#closed) return undefined;
+    try {
+      const socket = this.#socketFor(replyTo);
+      socket.lastUsed = Date.now();
+      return socket;
+    } catch (error) {
+      this.#logger.debug("bad reply address", { replyTo, error: String(error) });
+      return undefined;
     }
   }
 
