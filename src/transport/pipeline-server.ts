@@ -3,6 +3,9 @@
  * Binds (or connects) a SUB for announcements and a PULL for client requests; each announced
  * worker becomes a RemoteWorker (a DEALER to its address); results are settled in storage, then
  * acknowledged. Workers silent past their heartbeat timeout are dropped and their jobs requeued.
+ * A worker whose announcement lists `stranded` pipelines served here (it holds results for a
+ * server that went away, e.g. this one before a restart) is greeted with `hello`, so it sends
+ * them here: they are settled from storage (their leases were not handed out by this process).
  *
  * ```ts
  * const server = new PipelineServer({ pipelines: [{ name: "p", steps: ["a", "b"] }], storage: new MemoryStorageBackend(),
@@ -209,6 +212,7 @@ export class PipelineServer {
       this.dispatcher.touch(a.workerId);
       if (wasDraining !== a.draining) this.dispatcher.kick();
     }
+    if (a.stranded !== undefined && a.stranded.length > 0) this.#greet(remote, a);
     this.#options.storage
       .registerWorker({
         workerId: a.workerId,
@@ -222,6 +226,12 @@ export class PipelineServer {
         startedAt: remote.startedAt,
       })
       .catch((error: unknown) => this.#logger.debug("worker not registered in storage", { error: String(error) }));
+  }
+
+  /** Says hello to a worker holding results of pipelines served here whose server went away. */
+  #greet(remote: RemoteWorker, a: Body<"announce">): void {
+    const served = this.#options.pipelines.filter((p) => p.steps.includes(a.jobType)).map((p) => p.name);
+    if (a.stranded?.some((name) => served.includes(name)) === true) remote.greet(served);
   }
 
   #onWorkerMessage(remote: RemoteWorker, message: WorkerMessage): void {

@@ -10,12 +10,18 @@
  * ```
  *
  * Who sends what:
- * - worker PUB → pipeline SUB: `announce` (also the heartbeat), `bye`
- * - pipeline DEALER → worker ROUTER: `jobs`, `ack`
+ * - worker PUB → pipeline SUB: `announce` (also the heartbeat; its `stranded` lists pipelines of
+ *   results the worker holds for a server that went away, with no live server of them known), `bye`
+ * - pipeline DEALER → worker ROUTER: `jobs`, `ack`, `hello` (the pipelines this server serves, sent
+ *   when an announcement lists one of them as stranded: the worker learns where to send those results)
  * - worker ROUTER → pipeline DEALER: `results`, `progress`, `bye`
  * - client PUSH → pipeline PULL: `enqueue`, `wait`; pipeline PUSH → client PULL: `reply`
  * - the same, batched (what PipelineClient sends): `enqueues`, `waits` (many requests, one
  *   `replyTo`); the server answers a batched request with `replies` (many replies in one message)
+ *
+ * Additions within MARIO1 are backward compatible: `hello` and `announce.stranded` were added
+ * later; a server that does not know `stranded` ignores it, a worker that does not know `hello`
+ * counts it as a dropped message.
  */
 import { z } from "zod";
 import { parseAddress } from "../core/address.ts";
@@ -101,7 +107,11 @@ export const schemas = {
     /** True while the worker shuts down: send it nothing new. */
     draining: z.boolean().default(false),
     policy: z.object({ timeoutMs: z.number().int().positive(), retries: z.number().int().nonnegative(), backoff }),
+    /** Pipelines of results held for a server that went away, with no live server of them known. */
+    stranded: z.array(z.string().min(1)).max(1000).optional(),
   }),
+  /** A pipeline server greets a worker: the pipelines it serves (results of them may be sent to it). */
+  hello: z.object({ pipelines: z.array(z.string().min(1)).max(10_000) }),
   /** The worker hands these jobs back; `final`: it is gone, remove it. */
   bye: z.object({ workerId: id, handBack: z.array(id), final: z.boolean() }),
   jobs: z.object({ deliveries: z.array(delivery).min(1) }),

@@ -1,7 +1,8 @@
 /**
  * A step worker as the pipeline server sees it: a DispatchTarget holding a DEALER connected to
- * the worker's announced address. `send()` is one `jobs` message; what the worker sends back
- * (results, progress, bye) is handed to the server's callbacks.
+ * the worker's announced address. `send()` is one `jobs` message; `greet()` a `hello` (the worker
+ * learns this server serves those pipelines); what the worker sends back (results, progress, bye)
+ * is handed to the server's callbacks.
  */
 import * as zmq from "zeromq";
 import { DeliveryError } from "../core/errors/delivery-error.ts";
@@ -43,6 +44,7 @@ export class RemoteWorker implements DispatchTarget {
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
   readonly #reading: Promise<void>;
+  readonly #logger: Logger;
 
   constructor(options: RemoteWorkerOptions) {
     const a = options.announce;
@@ -53,6 +55,7 @@ export class RemoteWorker implements DispatchTarget {
     this.pid = a.pid;
     this.announcedCapacity = a.capacity;
     this.heartbeatMs = a.heartbeatMs;
+    this.#logger = options.logger;
     this.#dealer = new zmq.Dealer({
       maxMessageSize: hardFrameLimit(options.maxMessageBytes),
       sendTimeout: options.sendTimeoutMs ?? 5000,
@@ -92,6 +95,13 @@ export class RemoteWorker implements DispatchTarget {
     const undelivered = failed.flatMap(({ chunk }) => chunk.map(({ jobId, token }) => ({ jobId, token })));
     const reason = failed[0]!.reason;
     throw new DeliveryError(`${undelivered.length} of ${deliveries.length} jobs not delivered to worker ${this.workerId} at ${this.address}: ${String(reason)}`, undelivered, { cause: reason });
+  }
+
+  /** Tells the worker this server serves `pipelines` (it asked: it holds results of them for a server gone). */
+  greet(pipelines: readonly string[]): void {
+    this.#queue.send(encode("hello", { pipelines: [...pipelines] })).catch((error: unknown) => {
+      this.#logger.debug("hello not sent", { workerId: this.workerId, error: String(error) });
+    });
   }
 
   async ack(acks: Body<"ack">["acks"]): Promise<void> {

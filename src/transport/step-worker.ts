@@ -10,6 +10,12 @@
  * await worker.stop({ graceMs: 5000 });
  * ```
  *
+ * Results go to the pipeline server that delivered the job. The ROUTER is `mandatory`, so a send
+ * to a server that went away fails (EHOSTUNREACH) instead of vanishing: its results are then
+ * re-addressed to another live server of the same pipeline (one that sent jobs of it or a `hello`),
+ * or parked and listed in the announcement's `stranded` until a server of that pipeline greets
+ * the worker. So a restarted pipeline server settles them without waiting for their leases to expire.
+ *
  * Shutdown (`stop`): keeps heartbeating with `draining: true` (pipelines send nothing new), hands
  * queued jobs back at once, lets running attempts finish within `graceMs`, aborts and hands back
  * the rest, waits for acks, sends a final `bye`, closes. The executor is not closed: its owner does.
@@ -22,6 +28,7 @@ import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { PeerDirectory } from "./_peer-directory.ts";
 import { ResultBook } from "./_result-book.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
 import { resultMessageBodies } from "./_result-messages.ts";
@@ -82,7 +89,9 @@ export class StepWorker {
   readonly #running = new Map<string, { job: Job; done: Promise<void> }>();
   /** Keys of attempts aborted at shutdown and handed back: their outcomes are not reported. */
   readonly #abandoned = new Set<string>();
-  readonly #peers = new Map<string, Buffer>();
+  /** Pipeline servers heard from, with the pipelines each serves. */
+  readonly #peers = new PeerDirectory();
+  readonly #pickPeer = (pipeline: string): Buffer | undefined => this.#peers.peerFor(pipeline);
   /** Keys of jobs waiting or running (a job sent twice runs once). */
   readonly #accepted = new Set<string>();
   #address = "";
@@ -103,7 +112,11 @@ export class StepWorker {
     this.#heartbeatMs = Math.max(10, options.heartbeatMs ?? 1000);
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.drops = new ProtocolDrops(this.#logger);
-    this.#router = new zmq.Router({ maxMessageSize: hardFrameLimit(this.#maxBytes), sendTimeout: 2000 });
+    // mandatory: a send to a peer that went away rejects (EHOSTUNREACH) instead of being dropped.
+    // It also makes a send to a peer at its high-water mark wait: sendTimeout 0 fails it at once
+    // instead (EAGAIN), so one slow or dying peer never holds up the others; as without
+    // mandatory, such a message is not sent (results are sent again, progress is best effort).
+    this.#router = new zmq.Router({ maxMessageSize: hardFrameLimit(this.#maxBytes), sendTimeout: 0, mandatory: true });
     this.#pub = new zmq.Publisher({ sendTimeout: 0 });
     this.#routerQueue = new SendQueue(this.#router);
     this.#pubQueue = new SendQueue(this.#pub);
@@ -170,6 +183,7 @@ export class StepWorker {
       heartbeatMs: this.#heartbeatMs,
       draining: this.#draining,
       policy: { timeoutMs: policy.timeoutMs, retries: policy.retry.maxAttempts - 1, backoff: policy.retry.backoff },
+      ...(this.#results.parked > 0 ? { stranded: this.#results.parkedPipelines() } : {}),
     };
     // sendTimeout 0 on the PUB: a PUB never blocks; a failed announcement is followed by the next.
     this.#pubQueue.send(encode("announce", body)).catch(() => {});
@@ -178,7 +192,7 @@ export class StepWorker {
   #onFrames(frames: Buffer[]): void {
     const [peer, ...rest] = frames;
     if (peer === undefined) return;
-    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack"] });
+    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello"] });
     if (message instanceof Error) {
       this.drops.record("router", message);
       return;
@@ -188,13 +202,22 @@ export class StepWorker {
       if (this.#results.size === 0) this.#idle?.();
       return;
     }
+    if (message.type === "hello") {
+      const known = this.#peers.intern(peer);
+      for (const pipeline of message.body.pipelines) this.#peers.learn(known, pipeline);
+      this.#unpark();
+      return;
+    }
     if (message.type !== "jobs") return;
     // One Buffer per peer, so that results and hand-backs group by peer.
-    const hex = peer.toString("hex");
-    const known = this.#peers.get(hex) ?? peer;
-    this.#peers.set(hex, known);
+    const known = this.#peers.intern(peer);
     const late: string[] = [];
+    let pipeline = "";
     for (const delivery of message.body.deliveries) {
+      if (delivery.pipeline !== pipeline) {
+        pipeline = delivery.pipeline;
+        this.#peers.learn(known, pipeline);
+      }
       const key = keyOf(delivery.jobId, delivery.token);
       if (this.#accepted.has(key) || this.#results.has(key)) continue;
       if (this.#draining) {
@@ -205,7 +228,24 @@ export class StepWorker {
       }
     }
     if (late.length > 0) void this.#sendBye(known, late, false);
+    this.#unpark();
     this.#pump();
+  }
+
+  /** Parked results whose pipeline has a live peer now are sent to it. */
+  #unpark(): void {
+    if (this.#results.parked > 0 && this.#results.unpark(this.#pickPeer) > 0) this.#scheduleFlush();
+  }
+
+  /** A send to `peer` failed with EHOSTUNREACH: it went away; its results go to another server of their pipeline. */
+  #peerGone(peer: Buffer): void {
+    if (!this.#peers.forget(peer)) return;
+    const moved = this.#results.readdress(peer, this.#pickPeer);
+    const parked = this.#results.parked;
+    this.#logger.info("pipeline server gone; its results re-addressed", { moved, parked });
+    if (moved > 0) this.#scheduleFlush();
+    // Ask the servers of the stranded pipelines to say hello.
+    if (parked > 0) this.#announce();
   }
 
   #pump(): void {
@@ -226,11 +266,11 @@ export class StepWorker {
         ownsInput: true,
         onProgress: (fraction, message) => {
           const report = { jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
-          this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch(() => {});
+          this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch((error: unknown) => this.#onSendError(peer, error));
         },
       })
       .then(
-        (outcome) => this.#finished(key, peer, outcome),
+        (outcome) => this.#finished(key, job, outcome),
         (error: unknown) => this.#logger.error("executor rejected (it must not)", { jobId: delivery.jobId, error: String(error) }),
       )
       .finally(() => {
@@ -242,9 +282,15 @@ export class StepWorker {
     this.#running.set(key, { job, done });
   }
 
-  #finished(key: string, peer: Buffer, outcome: StepOutcome): void {
+  #finished(key: string, job: Job, outcome: StepOutcome): void {
     if (this.#abandoned.delete(key)) return;
-    this.#results.add(key, peer, { ...outcome, workerId: this.workerId });
+    const peer = job.peer;
+    // The job's server may have gone while it ran (a send to it failed): address another one.
+    const pipeline = job.delivery.pipeline;
+    const to = this.#peers.has(peer) ? peer : this.#peers.peerFor(pipeline);
+    this.#results.add(key, to, pipeline, { ...outcome, workerId: this.workerId });
+    // The first result parked: ask at once for a server of its pipeline (heartbeats repeat it).
+    if (to === undefined && this.#results.parked === 1) this.#announce();
     this.#scheduleFlush();
   }
 
@@ -260,6 +306,7 @@ export class StepWorker {
   }
 
   #resend(): void {
+    this.#unpark();
     const { due, expired } = this.#results.takeDue(Date.now());
     if (expired > 0) this.#logger.warn("results never acknowledged, given up (their leases expire and the jobs run again)", { results: expired });
     this.#sendResults(due);
@@ -270,6 +317,7 @@ export class StepWorker {
     for (const [peer, outcomes] of byPeer) {
       for (const body of resultMessageBodies(this.workerId, outcomes, limits)) {
         this.#routerQueue.send([peer, ...encodeJson("results", body)]).catch((error: unknown) => {
+          this.#onSendError(peer, error);
           this.#logger.debug("results not sent, will resend", { error: String(error) });
         });
       }
@@ -278,8 +326,13 @@ export class StepWorker {
 
   #sendBye(peer: Buffer, handBack: string[], final: boolean): Promise<void> {
     return this.#routerQueue.send([peer, ...encode("bye", { workerId: this.workerId, handBack, final })]).catch((error: unknown) => {
+      this.#onSendError(peer, error);
       this.#logger.debug("bye not sent", { error: String(error) });
     });
+  }
+
+  #onSendError(peer: Buffer, error: unknown): void {
+    if ((error as { code?: unknown } | null)?.code === "EHOSTUNREACH") this.#peerGone(peer);
   }
 
   async #shutdown(graceMs: number): Promise<void> {
@@ -301,7 +354,7 @@ export class StepWorker {
     clearInterval(this.#heartbeat);
     for (const timer of this.#timers) clearTimeout(timer);
     const handBack = groupByPeer(leftovers.map(([, r]) => r.job));
-    await Promise.all([...this.#peers.values()].map((peer) => this.#sendBye(peer, handBack.get(peer) ?? [], true)));
+    await Promise.all(this.#peers.peers().map((peer) => this.#sendBye(peer, handBack.get(peer) ?? [], true)));
     await this.#pubQueue.send(encode("bye", { workerId: this.workerId, handBack: [], final: true })).catch(() => {});
     await Promise.race([Promise.allSettled(leftovers.map(([, r]) => r.done)), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#routerQueue.close();

@@ -77,6 +77,26 @@ describe("protocol", () => {
     }
     assert.ok(!(decode(encode("announce", { ...announce, address: "ipc:///tmp/mario-w1" })) instanceof Error));
   });
+
+  it("carries a worker's stranded pipelines in its announcement, optionally, and validates them", () => {
+    const decoded = decode(encode("announce", { ...announce, stranded: ["p"] }));
+    assert.ok(!(decoded instanceof Error) && decoded.type === "announce");
+    assert.deepEqual(decoded.body.stranded, ["p"]);
+    const without = decode(encode("announce", announce));
+    assert.ok(!(without instanceof Error) && without.type === "announce");
+    assert.equal(without.body.stranded, undefined, "an announcement of an older worker is still valid");
+    assert.ok(decode(encode("announce", { ...announce, stranded: [""] })) instanceof ProtocolError);
+    assert.ok(decode(encode("announce", { ...announce, stranded: "p" } as never)) instanceof ProtocolError);
+  });
+
+  it("validates a server's hello: the pipelines it serves", () => {
+    const decoded = decode(encode("hello", { pipelines: ["p", "q"] }), { accept: ["jobs", "ack", "hello"] });
+    assert.ok(!(decoded instanceof Error));
+    assert.deepEqual(decoded, { type: "hello", body: { pipelines: ["p", "q"] } });
+    for (const bad of [{}, { pipelines: "p" }, { pipelines: [1] }, { pipelines: [""] }]) {
+      assert.ok(decode(encode("hello", bad as never)) instanceof ProtocolError, JSON.stringify(bad));
+    }
+  });
 });
 
 describe("SendQueue", () => {
