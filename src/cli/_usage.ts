@@ -11,8 +11,7 @@ export function knownFlags(args: ArgsDef): Set<string> {
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
     known.add(name);
-    const aliases = "alias" in def && def.alias !== undefined ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
-    for (const alias of aliases) known.add(alias);
+    for (const alias of aliasesOf(def)) known.add(alias);
     if (def.type === "boolean") known.add(`no-${name}`);
   }
   return known;
@@ -35,13 +34,17 @@ export function fixAliases(usage: string, command: CommandDef): string {
   const args = (command.args ?? {}) as ArgsDef;
   let fixed = usage;
   for (const def of Object.values(args)) {
-    const aliases = "alias" in def && def.alias !== undefined ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
-    for (const alias of aliases) {
+    for (const alias of aliasesOf(def)) {
       // After a space, a comma or a colour code; before a comma, a space, "=" or a colour code.
       if (alias.length > 1) fixed = fixed.replaceAll(new RegExp(`(^|[\\s,]|\u001b\\[[\\d;]*m)-${escape(alias)}(?=[,\\s=]|\u001b)`, "gm"), `$1--${alias}`);
     }
   }
   return fixed;
+}
+
+function aliasesOf(def: ArgsDef[string]): string[] {
+  if (!("alias" in def) || def.alias === undefined) return [];
+  return Array.isArray(def.alias) ? def.alias : [def.alias];
 }
 
 function escape(text: string): string {

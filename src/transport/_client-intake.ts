@@ -81,7 +81,7 @@ export class ClientIntake {
   }
 
   /** Waits for batches being written. */
-  async drain(): Promise<void> {
+  async #drain(): Promise<void> {
     while (this.#flushing !== undefined || this.#batch.length > 0) {
       if (this.#flushing !== undefined) await this.#flushing;
       else this.#flush();
@@ -93,7 +93,7 @@ export class ClientIntake {
    * server that goes away): no timer or storage read outlives the server.
    */
   async close(): Promise<void> {
-    await this.drain();
+    await this.#drain();
     this.#closing.abort();
     await Promise.allSettled([...this.#waits]);
   }
