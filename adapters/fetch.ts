@@ -3,7 +3,10 @@
  * or a whole Hono app). The step receives a `POST` with the instructions as JSON body; the
  * response's JSON body is the output; a non-2xx status fails the attempt with the body as error.
  */
+import { FetchStepError } from "../src/functions/shapes/fetch-step-error.ts";
 import type { StepContext, StepHandler } from "../src/engine/delivery.ts";
+
+export { FetchStepError };
 
 export const shape = "fetch";
 
@@ -12,17 +15,6 @@ type FetchHandler = (request: Request, env: Record<string, string | undefined>, 
 interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
   passThroughOnException(): void;
-}
-
-export class FetchStepError extends Error {
-  override readonly name = "FetchStepError";
-  readonly code = "STEP_HTTP_ERROR";
-  readonly status: number;
-
-  constructor(status: number, body: string) {
-    super(`step answered HTTP ${status}: ${body.slice(0, 2000)}`);
-    this.status = status;
-  }
 }
 
 export function fromModule(mod: Record<string, unknown>): StepHandler | undefined {

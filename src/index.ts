@@ -38,6 +38,14 @@ export { LeaseLostError } from "./core/errors/lease-lost-error.ts";
 export { JobNotFoundError } from "./core/errors/job-not-found-error.ts";
 export { BusyError } from "./core/errors/busy-error.ts";
 export { ShutdownError } from "./core/errors/shutdown-error.ts";
+export { TooDeepError } from "./core/errors/too-deep-error.ts";
+export { InvalidRequestError } from "./core/errors/invalid-request-error.ts";
+export { WaitTimeoutError } from "./core/errors/wait-timeout-error.ts";
+export { UsageError } from "./core/errors/usage-error.ts";
+export { NoWorkerError } from "./core/errors/no-worker-error.ts";
+export { DeliveryError } from "./core/errors/delivery-error.ts";
+export { ERROR_CODES, isErrorCode, type ErrorCode } from "./core/errors/error-codes.ts";
+export { errorFromCode, asMarioError } from "./core/errors/error-from-code.ts";
 
 export type {
   StorageBackend,
@@ -81,8 +89,8 @@ export { StepWorker } from "./transport/step-worker.ts";
 export type { StepWorkerOptions } from "./transport/step-worker.ts";
 export { PipelineClient } from "./transport/pipeline-client.ts";
 export type { PipelineClientOptions, EnqueueJobRequest, EnqueueJobResult } from "./transport/pipeline-client.ts";
-export { NoAnswerError } from "./transport/no-answer-error.ts";
-export { RemoteError } from "./transport/remote-error.ts";
+export { NoAnswerError } from "./core/errors/no-answer-error.ts";
+export { RemoteError } from "./core/errors/remote-error.ts";
 
 export type { Cluster, ClusterEvents, Readiness } from "./engine/cluster.ts";
 export { DispatcherCluster } from "./engine/dispatcher-cluster.ts";

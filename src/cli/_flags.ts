@@ -3,14 +3,14 @@
  * whole-number flags with a clear one-line error, repeatable flags, and address lists.
  */
 import { parseAddress } from "../core/address.ts";
-import { MarioError } from "../core/errors/mario-error.ts";
+import { UsageError } from "../core/errors/usage-error.ts";
 
 /** `raw` as a whole number ≥ `min`, undefined when the flag is absent; a USAGE error otherwise. */
 export function wholeNumberFlag(raw: string | undefined, flag: string, min = 0): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (raw.trim() === "" || !Number.isInteger(value) || value < min) {
-    throw new MarioError("USAGE", `${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${raw}"`);
+    throw new UsageError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${raw}"`);
   }
   return value;
 }
@@ -38,7 +38,7 @@ export function addressFlag(rawArgs: readonly string[], names: readonly string[]
     try {
       parseAddress(address);
     } catch (error) {
-      throw new MarioError("USAGE", `--${names[0]!}: ${(error as Error).message}`);
+      throw new UsageError(`--${names[0]!}: ${(error as Error).message}`);
     }
   }
   return addresses;

@@ -4,7 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
+import { UsageError } from "../core/errors/usage-error.ts";
 import { fixAliases, unknownFlag } from "./_usage.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -65,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof MarioError) {
       process.stderr.write(`mario ${name}: ${error.message}\n`);
-      return error.code === "INVALID_CONFIG" || error.code === "USAGE" ? 2 : 1;
+      return error instanceof InvalidConfigError || error instanceof UsageError ? 2 : 1;
     }
     if (error instanceof Error && error.name === "CLIError") {
       process.stderr.write(`mario ${name}: ${error.message} (see mario ${name} --help)\n`);

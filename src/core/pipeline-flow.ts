@@ -25,7 +25,7 @@ export function decideAfterSuccess(route: readonly string[], stepIndex: number, 
     const error = new InvalidOutputError(
       `step "${route[stepIndex]}" returned ${describe(output)}, but the next step "${route[stepIndex + 1]}" needs an object as its instructions`,
     );
-    return { kind: "invalid", error: { ...toJobError(error), retryable: false } };
+    return { kind: "invalid", error: toJobError(error) };
   }
   return { kind: "advance", nextIndex: stepIndex + 1, input: output };
 }

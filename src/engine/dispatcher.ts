@@ -13,6 +13,9 @@
  */
 import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
+import { NoWorkerError } from "../core/errors/no-worker-error.ts";
+import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { isInstructions, type JobError } from "../core/job.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
@@ -188,8 +191,7 @@ export class Dispatcher {
     const leases = [...slot.inFlight.values()].map((f) => ({ jobId: f.delivery.jobId, token: f.delivery.token }));
     this.events.emit("worker:removed", workerId, slot.target.jobType, detail);
     if (leases.length > 0) {
-      const error: JobError = { name: "LeaseLostError", code: "LEASE_LOST", message: `worker ${workerId} ${detail}` };
-      await this.#storage.releaseLeases(leases, error, reason === "lost");
+      await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), reason === "lost");
       this.#logger.warn("worker removed, jobs handed back", { workerId, jobs: leases.length, reason: detail });
     }
     this.kick();
@@ -207,7 +209,7 @@ export class Dispatcher {
       leases.push({ jobId, token: flight.delivery.token });
     }
     if (leases.length > 0) {
-      await this.#storage.releaseLeases(leases, { name: "ShutdownError", code: "SHUTDOWN", message: `worker ${workerId} handed the job back` }, false);
+      await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), false);
     }
     this.kick();
   }
@@ -287,7 +289,7 @@ export class Dispatcher {
       }
       const slot = this.#workers.pick(jobType, Date.now());
       if (slot === undefined) {
-        await this.#storage.releaseLeases([{ jobId: lease.job.id, token: lease.token }], { name: "NoWorker", message: "no worker free" }, false);
+        await this.#storage.releaseLeases([{ jobId: lease.job.id, token: lease.token }], new NoWorkerError("no worker free").toJobError(), false);
         continue;
       }
       const delivery: Delivery = {
@@ -338,7 +340,7 @@ export class Dispatcher {
     }
     if (back.length > 0) {
       await this.#storage
-        .releaseLeases(back.map((d) => ({ jobId: d.jobId, token: d.token })), { name: "DeliveryError", code: "DELIVERY_FAILED", message: String(error) }, false)
+        .releaseLeases(back.map((d) => ({ jobId: d.jobId, token: d.token })), new DeliveryError(String(error), back).toJobError(), false)
         .catch((e: unknown) => this.#logger.error("hand back failed; the lease will expire", { error: String(e) }));
     }
     this.kick();
@@ -350,7 +352,7 @@ export class Dispatcher {
       kind: "dead",
       jobId: lease.job.id,
       token: lease.token,
-      error: lease.job.error ?? { name: "LeaseLostError", code: "LEASE_LOST", message: "attempts exhausted by lost leases" },
+      error: lease.job.error ?? new LeaseLostError("attempts exhausted by lost leases").toJobError(),
     }));
     const results = await this.#storage.settle(settlements);
     leases.forEach((lease, i) => {

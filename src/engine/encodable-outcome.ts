@@ -19,6 +19,6 @@ export function encodableOutcome(outcome: StepOutcome): StepOutcome {
 /** The attempt of `outcome` failed for its output, for `reason`; not retryable. */
 export function invalidOutput(outcome: StepOutcome, reason: string): StepOutcome {
   const { jobId, token, workerId, startedAt, finishedAt } = outcome;
-  const error = { ...toJobError(new InvalidOutputError(reason)), retryable: false };
+  const error = toJobError(new InvalidOutputError(reason));
   return { jobId, token, workerId, startedAt, finishedAt, ok: false, error };
 }

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { HttpError } from "./http-error.ts";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
@@ -22,7 +23,7 @@ export function bearerAuth(token: string | undefined): MiddlewareHandler {
   const expected = digest(token);
   return async (c, next) => {
     if (!bearerMatches(c.req.header("authorization"), expected)) {
-      throw new HttpError(401, "UNAUTHORIZED", "missing or wrong bearer token (send Authorization: Bearer <token>)");
+      throw new HttpError(ERROR_CODES.UNAUTHORIZED, "missing or wrong bearer token (send Authorization: Bearer <token>)");
     }
     await next();
   };

@@ -1,27 +1,48 @@
 /**
  * The one mapping from thrown errors to HTTP answers `{error: {code, message}}`, used by the
- * gateway's `app.onError`. Branches on `instanceof` and `code`, never on message text.
+ * gateway's `app.onError`. Every code has its status in one map; anything not a MarioError is INTERNAL (its message stays in the log).
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { MarioError } from "../core/errors/mario-error.ts";
+import { ERROR_CODES, type ErrorCode } from "../core/errors/error-codes.ts";
+import { asMarioError } from "../core/errors/error-from-code.ts";
 import type { Logger } from "../log/logger.ts";
-import { HttpError } from "./http-error.ts";
 
-/** HTTP status of each engine error code; codes not listed answer 500. */
-const STATUS_BY_CODE: Readonly<Record<string, ContentfulStatusCode>> = {
+/** The HTTP status of every code of the table (a new code must be given one here). */
+const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   UNKNOWN_PIPELINE: 404,
   UNKNOWN_JOB_TYPE: 404,
-  JOB_NOT_FOUND: 404,
   INVALID_INSTRUCTIONS: 400,
+  TOO_DEEP: 400,
+  INVALID_REQUEST: 400,
+  JOB_NOT_FOUND: 404,
+  WAIT_TIMEOUT: 504,
+  USAGE: 400,
+  INVALID_CONFIG: 500,
+  INVALID_JSON: 400,
+  INVALID_UTF8: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  NOT_DEAD: 409,
+  NOT_READY: 503,
   BUSY: 503,
   STORAGE_UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
   SHUTDOWN: 503,
   /** A pipeline server did not answer (down, restarting): try again later. */
   NO_ANSWER: 503,
+  NO_WORKER: 503,
   TIMEOUT: 504,
+  INVALID_OUTPUT: 500,
+  LEASE_LOST: 500,
+  DELIVERY_FAILED: 502,
+  HANDLER_CRASHED: 500,
+  STEP_HTTP_ERROR: 502,
   PROTOCOL: 502,
+  INTERNAL: 500,
 };
 
 export interface ErrorResponseOptions {
@@ -40,12 +61,13 @@ export function errorResponse(error: unknown, c: Context, options: ErrorResponse
   return c.json({ error: { code, message } }, status);
 }
 
-function classify(error: unknown): { status: ContentfulStatusCode; code: string; message: string } {
-  if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message };
-  if (error instanceof MarioError) return { status: STATUS_BY_CODE[error.code] ?? 500, code: error.code, message: error.message };
+function classify(error: unknown): { status: ContentfulStatusCode; code: ErrorCode; message: string } {
   if (error instanceof HTTPException) {
-    const status = error.status;
-    return { status, code: status === 413 ? "PAYLOAD_TOO_LARGE" : `HTTP_${status}`, message: error.message || `HTTP ${status}` };
+    // hono's own (a body read that failed): said with a code of the table.
+    const code = error.status === 413 ? ERROR_CODES.PAYLOAD_TOO_LARGE : error.status < 500 ? ERROR_CODES.INVALID_REQUEST : ERROR_CODES.INTERNAL;
+    return { status: STATUS_BY_CODE[code], code, message: error.message || `HTTP ${error.status}` };
   }
-  return { status: 500, code: "INTERNAL", message: "internal error (see the gateway's log)" };
+  const marioError = asMarioError(error);
+  const message = marioError === error ? marioError.message : "internal error (see the gateway's log)";
+  return { status: STATUS_BY_CODE[marioError.code], code: marioError.code, message };
 }

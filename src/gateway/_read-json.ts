@@ -6,7 +6,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { TooDeepError } from "../core/errors/too-deep-error.ts";
 import type { Instructions } from "../core/job.ts";
 import { HttpError } from "./http-error.ts";
 
@@ -25,7 +27,7 @@ export function isJsonContentType(header: string): boolean {
 export const requireJson: MiddlewareHandler = async (c, next) => {
   const type = c.req.header("content-type");
   if (type !== undefined && type.trim() !== "" && !isJsonContentType(type)) {
-    throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `content type "${type}" is not accepted: send JSON with -H 'content-type: application/json'`);
+    throw new HttpError(ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, `content type "${type}" is not accepted: send JSON with -H 'content-type: application/json'`);
   }
   await next();
 };
@@ -60,15 +62,15 @@ export async function readInstructions(c: Context, maxDepth: number): Promise<In
   try {
     text = decoder.decode(bytes);
   } catch (error) {
-    throw new HttpError(400, "INVALID_UTF8", "body is not valid UTF-8", { cause: error });
+    throw new HttpError(ERROR_CODES.INVALID_UTF8, "body is not valid UTF-8", { cause: error });
   }
   if (text.trim() === "") return {};
-  if (exceedsDepth(text, maxDepth)) throw new HttpError(400, "TOO_DEEP", `JSON nested deeper than ${maxDepth} levels`);
+  if (exceedsDepth(text, maxDepth)) throw new TooDeepError(`JSON nested deeper than ${maxDepth} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, "INVALID_JSON", `body is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new HttpError(ERROR_CODES.INVALID_JSON, `body is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   const parsed = instructionsSchema.safeParse(value);
   if (!parsed.success) {

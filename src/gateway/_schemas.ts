@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { JOB_STATUSES } from "../core/job.ts";
-import { HttpError } from "./http-error.ts";
+import { InvalidRequestError } from "../core/errors/invalid-request-error.ts";
 
 /** Job ids: 22 characters of [0-9a-z] (see src/core/ids.ts). */
 export const jobIdSchema = z.string().regex(/^[0-9a-z]{22}$/, "a job id is 22 characters of 0-9 and a-z");
@@ -34,5 +34,5 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue === undefined || issue.path.length === 0 ? what : `${what} ${issue.path.join(".")}`;
-  throw new HttpError(400, "INVALID_REQUEST", `${field}: ${issue?.message ?? "invalid"}`);
+  throw new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`);
 }

@@ -18,6 +18,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { BusyError } from "../core/errors/busy-error.ts";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { isFinal, type JobStatus } from "../core/job.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
@@ -57,21 +58,21 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   const limit = bodyLimit({
     maxSize: maxBodyBytes,
     onError: () => {
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `body larger than ${maxBodyBytes} bytes`);
+      throw new HttpError(ERROR_CODES.PAYLOAD_TOO_LARGE, `body larger than ${maxBodyBytes} bytes`);
     },
   });
   const waitQuery = enqueueQuerySchema(maxWaitMs);
 
   const app = new Hono();
   app.onError((error, c) => errorResponse(error, c, errorOptions));
-  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => c.json({ error: { code: ERROR_CODES.NOT_FOUND, message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
   app.get("/ready", auth, async (c) => {
     const readiness = await cluster.ready();
     if (readiness.ok) return c.json({ status: "ready" });
-    return c.json({ error: { code: "NOT_READY", message: readiness.reason } }, 503);
+    return c.json({ error: { code: ERROR_CODES.NOT_READY, message: readiness.reason } }, 503);
   });
 
   app.post("/pipelines/:name/jobs", auth, requireJson, limit, async (c) => {
@@ -112,7 +113,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     if (job === undefined) throw new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
     if (!(await cluster.redrive(id))) {
       const now = (await cluster.getJob(id))?.status ?? job.status;
-      throw new HttpError(409, "NOT_DEAD", `job ${id} is ${now}: only dead jobs can be retried`);
+      throw new HttpError(ERROR_CODES.NOT_DEAD, `job ${id} is ${now}: only dead jobs can be retried`);
     }
     c.header("Location", `/jobs/${id}`);
     return c.json({ id, pipeline: job.pipeline, status: "queued" }, 202);

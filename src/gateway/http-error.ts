@@ -1,17 +1,15 @@
 /**
- * An error the gateway answers with a given HTTP status and a string `code` (bad request body,
- * unsupported content type, missing token…). Errors raised by the engine keep their own classes;
- * `_error-response.ts` maps both to `{error: {code, message}}` in one place.
+ * An error only the gateway raises (a body that is not JSON, an unsupported content type, a
+ * missing token…), with a code of the table. Its HTTP status comes from the one status map in
+ * `_error-response.ts`, like every other code's.
  */
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorCode } from "../core/errors/error-codes.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 
 export class HttpError extends MarioError {
   override readonly name = "HttpError";
-  readonly status: ContentfulStatusCode;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.status = status;
   }
 }

@@ -16,8 +16,8 @@
  * seen by reading storage (stats, job records; the dashboard's throughput from the counters' growth).
  */
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
-import { MarioError } from "../core/errors/mario-error.ts";
-import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
+import { BusyError } from "../core/errors/busy-error.ts";
+import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { isFinal, isInstructions, type JobRecord } from "../core/job.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
@@ -83,10 +83,10 @@ export class RemoteCluster implements Cluster {
       if (duplicate !== true) this.events.emit("job:accepted", { jobId: job.id, pipeline: job.pipeline });
       return { status: duplicate === true ? "duplicate" : "created", job };
     }
-    if (payload.code === "BUSY") return { status: "busy" };
-    if (payload.code === "UNKNOWN_PIPELINE") throw new UnknownPipelineError(pipeline, [...this.#routes.keys()]);
-    // The server's own code (INVALID_INSTRUCTIONS, STORAGE_UNAVAILABLE, …) maps to HTTP as usual.
-    throw new MarioError(payload.code, `pipeline server: ${payload.message}`);
+    const error = errorFromCode(payload.code, payload.message);
+    if (error instanceof BusyError) return { status: "busy" };
+    // The server's own code (UNKNOWN_PIPELINE, INVALID_INSTRUCTIONS, STORAGE_UNAVAILABLE, …) maps to HTTP as usual.
+    throw error;
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {

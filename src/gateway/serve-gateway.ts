@@ -11,7 +11,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { MarioError } from "../core/errors/mario-error.ts";
+import { UsageError } from "../core/errors/usage-error.ts";
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. */
@@ -34,7 +34,7 @@ export async function serveGateway(app: Hono, options: ServeOptions): Promise<Se
     const onError = (error: NodeJS.ErrnoException): void => {
       created.close();
       const reason = error.code === "EADDRINUSE" ? "the port is in use (choose another with --port, or --port=0 for a free one)" : error.message;
-      reject(new MarioError("USAGE", `cannot listen on ${options.host}:${options.port}: ${reason}`, { cause: error }));
+      reject(new UsageError(`cannot listen on ${options.host}:${options.port}: ${reason}`, { cause: error }));
     };
     created.once("error", onError);
     created.once("listening", () => {

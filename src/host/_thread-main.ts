@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { stepFromModule, type FunctionStep } from "../config/load-function-file.ts";
+import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { Delivery } from "../engine/delivery.ts";
 import { runAttempt } from "../engine/step-runner.ts";
@@ -61,7 +62,7 @@ async function run(step: FunctionStep, id: number, delivery: Delivery): Promise<
     post({ type: "done", id, ok: true, output: outcome.output, ...times });
   } catch (error) {
     const reason = toJobError(error).message;
-    post({ type: "done", id, ok: false, error: { name: "InvalidOutputError", code: "INVALID_OUTPUT", message: `the step's output cannot be sent: ${reason}`, retryable: false }, ...times });
+    post({ type: "done", id, ok: false, error: toJobError(new InvalidOutputError(`the step's output cannot be sent: ${reason}`)), ...times });
   }
 }
 

@@ -18,6 +18,7 @@
  * TIMEOUT); inside the thread `ctx.signal` aborts at the same deadline. The thread is retired:
  * it gets `killGraceMs` to wind down, is then terminated, and a fresh one takes its place.
  */
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { toJobError, type JobError } from "../core/job.ts";
@@ -210,7 +211,7 @@ export class ThreadExecutor implements StepExecutor {
   }
 
   #afterAttempt(slot: ThreadSlot, running: Promise<AttemptResult>, result: AttemptResult): void {
-    const timedOutInside = !result.ok && result.error.code === "TIMEOUT";
+    const timedOutInside = !result.ok && result.error.code === ERROR_CODES.TIMEOUT;
     if (timedOutInside) this.#retire(slot, running);
     else if (!slot.alive) this.#replace();
     else this.#release(slot);

@@ -5,7 +5,14 @@
  * one `reply` message per single request, `replies` messages for batched ones.
  */
 import { isInstructions } from "../core/job.ts";
-import { listOrNone } from "../core/errors/unknown-pipeline-error.ts";
+import { BusyError } from "../core/errors/busy-error.ts";
+import { errorFromCode } from "../core/errors/error-from-code.ts";
+import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
+import { StorageUnavailableError } from "../core/errors/storage-unavailable-error.ts";
+import { listOrNone, UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
+import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { Dispatcher } from "../engine/dispatcher.ts";
 import { waitForFinal } from "../engine/wait-for-final.ts";
@@ -126,13 +133,13 @@ export class ClientIntake {
       const definition = this.#pipelines.find((p) => p.name === request.pipeline);
       if (definition === undefined) {
         const known = listOrNone(this.#pipelines.map((p) => p.name));
-        this.#fail(request, "UNKNOWN_PIPELINE", `unknown pipeline "${request.pipeline}"; this server serves: ${known}`);
+        this.#fail(request, new UnknownPipelineError(request.pipeline, [], { message: `unknown pipeline "${request.pipeline}"; this server serves: ${known}` }));
       } else if (!isInstructions(request.instructions)) {
         const got = Array.isArray(request.instructions) ? "an array" : request.instructions === null ? "null" : typeof request.instructions;
-        this.#fail(request, "INVALID_INSTRUCTIONS", `instructions for "${request.pipeline}" must be a JSON object, got ${got}`);
+        this.#fail(request, new InvalidInstructionsError(`instructions for "${request.pipeline}" must be a JSON object, got ${got}`));
       } else if (deeperThan(request.instructions, MAX_DEPTH)) {
         // Storage copies would throw on it and fail the whole batch with it.
-        this.#fail(request, "INVALID_INSTRUCTIONS", `instructions for "${request.pipeline}" are nested deeper than ${MAX_DEPTH} levels`);
+        this.#fail(request, new InvalidInstructionsError(`instructions for "${request.pipeline}" are nested deeper than ${MAX_DEPTH} levels`));
       } else {
         const storage = { pipeline: definition.name, route: definition.steps, instructions: request.instructions, idempotencyKey: request.idempotencyKey };
         valid.push({ request, storage });
@@ -143,14 +150,14 @@ export class ClientIntake {
     try {
       outcomes = await this.#dispatcher.storage.enqueueJobs(valid.map((v) => v.storage));
     } catch (error) {
-      const code = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "STORAGE_UNAVAILABLE";
-      for (const { request } of valid) this.#fail(request, code, `storage failed: ${(error as Error).message}`);
+      const failure = error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
+      for (const { request } of valid) this.#fail(request, errorFromCode(failure.code, `storage failed: ${failure.message}`));
       return;
     }
     valid.forEach(({ request }, i) => {
       const outcome = outcomes[i];
       if (outcome === undefined || outcome.status === "busy") {
-        this.#fail(request, "BUSY", "busy, try again later");
+        this.#fail(request, new BusyError("busy, try again later"));
         return;
       }
       if (outcome.status === "created") this.#dispatcher.events.emit("job:accepted", outcome.job);
@@ -175,22 +182,23 @@ export class ClientIntake {
       }
       const current = await this.#dispatcher.storage.getJob(request.jobId);
       if (current === undefined) {
-        this.#fail(request, "JOB_NOT_FOUND", `no job with id "${request.jobId}"`);
+        this.#fail(request, new JobNotFoundError(`no job with id "${request.jobId}"`));
       } else {
         await this.#answer(request, {
           requestId: request.requestId,
           ok: false,
           job: current as unknown as Record<string, unknown>,
-          error: { code: "WAIT_TIMEOUT", message: `job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms` },
+          error: wireError(new WaitTimeoutError(`job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms`)),
         });
       }
     } catch (error) {
-      this.#fail(request, "STORAGE_UNAVAILABLE", `storage failed: ${String(error)}`);
+      const failure = error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
+      this.#fail(request, errorFromCode(failure.code, `storage failed: ${failure.message}`));
     }
   }
 
-  #fail(request: Requester, code: string, message: string): void {
-    void this.#answer(request, { requestId: request.requestId, ok: false, error: { code, message } });
+  #fail(request: Requester, error: MarioError): void {
+    void this.#answer(request, { requestId: request.requestId, ok: false, error: wireError(error) });
   }
 
   /** One `reply` message for a single request; batched requests' replies leave together. Never rejects. */
@@ -199,4 +207,9 @@ export class ClientIntake {
     this.#replies.queue(request.replyTo, body);
     return Promise.resolve();
   }
+}
+
+/** An error as a reply carries it. */
+function wireError(error: MarioError): { code: string; message: string } {
+  return { code: error.code, message: error.message };
 }

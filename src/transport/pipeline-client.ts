@@ -16,14 +16,15 @@
  */
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
-import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
+import { ERROR_CODES, type ErrorCode } from "../core/errors/error-codes.ts";
+import { errorFromCode } from "../core/errors/error-from-code.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
-import { NoAnswerError } from "./no-answer-error.ts";
+import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
-import { RemoteError } from "./remote-error.ts";
 import { SendQueue } from "./send-queue.ts";
 import { silentLogger } from "../log/logger.ts";
 
@@ -44,7 +45,7 @@ export interface EnqueueJobRequest {
 }
 
 export interface RequestError {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -125,13 +126,15 @@ export class PipelineClient {
       return this.#enqueues.length;
     });
     if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobRecord), duplicate: reply.duplicate ?? false }];
-    return [false, reply.error ?? { code: "UNKNOWN", message: "the server answered without a job" }];
+    const error = replyError(reply);
+    return [false, { code: error.code, message: error.message }];
   }
 
   /**
-   * Resolves with the job's final record (succeeded or dead). Rejects with a RemoteError
+   * Resolves with the job's final record (succeeded or dead). Rejects with a WaitTimeoutError
    * (WAIT_TIMEOUT) if it is not final within `timeoutMs` (default 60 000), JobNotFoundError if
-   * the server does not know it, NoAnswerError if the server does not answer.
+   * the server does not know it, NoAnswerError if the server does not answer; any other code the
+   * server answers with, as its class (`errorFromCode`).
    */
   async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {
     const timeoutMs = options.timeoutMs ?? 60_000;
@@ -141,9 +144,7 @@ export class PipelineClient {
       return this.#waits.length;
     });
     if (reply.ok && reply.job !== undefined) return reply.job as unknown as JobRecord;
-    const error = reply.error ?? { code: "UNKNOWN", message: "the server answered without a job" };
-    if (error.code === "JOB_NOT_FOUND") throw new JobNotFoundError(error.message);
-    throw new RemoteError(error.code, error.message);
+    throw replyError(reply);
   }
 
   /** Closes both sockets; requests still waiting reject. */
@@ -254,4 +255,10 @@ export class PipelineClient {
       for (const pending of batch) this.#settleFailed(pending, new NoAnswerError(message, { cause: error }));
     });
   }
+}
+
+/** The error a reply carries, as its class. */
+function replyError(reply: Body<"reply">): MarioError {
+  if (reply.error === undefined) return new MarioError(ERROR_CODES.INTERNAL, "the server answered without a job");
+  return errorFromCode(reply.error.code, reply.error.message);
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
-import { NoAnswerError } from "../../src/transport/no-answer-error.ts";
+import { NoAnswerError } from "../../src/core/errors/no-answer-error.ts";
 import { decode, encode } from "../../src/transport/protocol.ts";
 import { Cluster } from "./zmq-fixture.ts";
 

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { JobNotFoundError } from "../../src/core/errors/job-not-found-error.ts";
-import { NoAnswerError } from "../../src/transport/no-answer-error.ts";
+import { NoAnswerError } from "../../src/core/errors/no-answer-error.ts";
 import { PipelineClient } from "../../src/transport/pipeline-client.ts";
-import { RemoteError } from "../../src/transport/remote-error.ts";
+import { WaitTimeoutError } from "../../src/core/errors/wait-timeout-error.ts";
 import { freeAddress } from "../support/ports.ts";
 import { Cluster } from "./zmq-fixture.ts";
 
@@ -61,7 +61,7 @@ describe("PipelineClient", () => {
     await assert.rejects(client.waitFor("0000000000nosuchjob000", { timeoutMs: 200 }), JobNotFoundError);
     const [ok, job] = await client.enqueueJob({ name: "p", instructions: {} });
     assert.ok(ok);
-    await assert.rejects(client.waitFor(job.id, { timeoutMs: 200 }), (error: unknown) => error instanceof RemoteError && error.code === "WAIT_TIMEOUT");
+    await assert.rejects(client.waitFor(job.id, { timeoutMs: 200 }), (error: unknown) => error instanceof WaitTimeoutError && error.code === "WAIT_TIMEOUT");
   });
 
   it("fails with a clear NoAnswerError within its timeout when nothing listens", async (t) => {

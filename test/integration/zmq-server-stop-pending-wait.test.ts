@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { MemoryStorageBackend } from "../../src/storage/memory/memory-storage-backend.ts";
 import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { PipelineServer } from "../../src/transport/pipeline-server.ts";
-import { NoAnswerError } from "../../src/transport/no-answer-error.ts";
+import { NoAnswerError } from "../../src/core/errors/no-answer-error.ts";
 import { eventually } from "../support/eventually.ts";
 
 test("a stopped pipeline server sends nothing more and keeps no timer or socket for pending waits", async (t) => {

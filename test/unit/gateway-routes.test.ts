@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { JobRecord } from "../../src/core/job.ts";
-import { NoAnswerError } from "../../src/transport/no-answer-error.ts";
+import { NoAnswerError } from "../../src/core/errors/no-answer-error.ts";
 import { eventually } from "../support/eventually.ts";
 import { gatewayFixture, post, type ErrorBody, type GatewayFixture } from "./gateway-fixture.ts";
 

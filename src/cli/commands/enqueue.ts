@@ -8,7 +8,7 @@
 import { defineCommand } from "citty";
 import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
 import { PipelineClient } from "../../transport/pipeline-client.ts";
-import { RemoteError } from "../../transport/remote-error.ts";
+import { errorFromCode } from "../../core/errors/error-from-code.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 
 export default defineCommand({
@@ -34,7 +34,7 @@ export default defineCommand({
     try {
       await client.connect();
       const [ok, payload] = await client.enqueueJob({ name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"] });
-      if (!ok) throw new RemoteError(payload.code, payload.message);
+      if (!ok) throw errorFromCode(payload.code, payload.message);
       if (args.wait !== true) {
         process.stdout.write(payload.id + "\n");
         return 0;

@@ -17,6 +17,8 @@
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
 import { MarioError } from "../../core/errors/mario-error.ts";
+import { NoAnswerError } from "../../core/errors/no-answer-error.ts";
+import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
 import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
@@ -50,12 +52,12 @@ export default defineCommand({
     const timeoutMs = wholeNumberFlag(args["timeout-ms"], "--timeout-ms", 1);
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
-    if (redisUri === undefined) throw new MarioError("USAGE", "needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
+    if (redisUri === undefined) throw new UsageError("needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
     const pushes = parsePushes(flagValues(rawArgs, ["job-push"]));
     const project = await loadProject(args.project);
     const known = project.pipelines.map((p) => p.name);
     for (const name of pushes.byName.keys()) {
-      if (!known.includes(name)) throw new MarioError("USAGE", `--job-push names unknown pipeline "${name}"; pipelines: ${listOrNone(known)}`);
+      if (!known.includes(name)) throw new UsageError(`--job-push names unknown pipeline "${name}"; pipelines: ${listOrNone(known)}`);
     }
 
     const { PipelineClient } = await import("../../transport/pipeline-client.ts");
@@ -76,7 +78,7 @@ export default defineCommand({
             await c.waitFor(PROBE_ID, { timeoutMs: 1 });
           } catch (error) {
             // Any answer (JOB_NOT_FOUND, WAIT_TIMEOUT) means the server is there.
-            if (!(error instanceof MarioError) || error.code === "NO_ANSWER") throw error;
+            if (!(error instanceof MarioError) || error instanceof NoAnswerError) throw error;
           }
         },
       };
@@ -89,7 +91,7 @@ export default defineCommand({
       const storage: StorageBackend = shared ?? new RedisStorageBackend(pipeline.name, { redisUri });
       routes.push({ pipeline, intake: intakeFor(address), storage });
     }
-    if (routes.length === 0) throw new MarioError("USAGE", `no pipeline to serve: give --job-push=tcp://host:5050 (every pipeline) or --job-push=<pipeline>=tcp://host:5050; pipelines: ${listOrNone(known)}`);
+    if (routes.length === 0) throw new UsageError(`no pipeline to serve: give --job-push=tcp://host:5050 (every pipeline) or --job-push=<pipeline>=tcp://host:5050; pipelines: ${listOrNone(known)}`);
 
     const cluster = new RemoteCluster(routes);
     const closeAll = async (): Promise<void> => {
@@ -121,11 +123,11 @@ function parsePushes(values: readonly string[]): { all: string | undefined; byNa
   for (const value of values) {
     const match = /^([^=]+)=(.+)$/.exec(value);
     if (match === null || match[1]!.includes("://")) {
-      if (all !== undefined) throw new MarioError("USAGE", `--job-push for every pipeline given twice (${all}, ${value}); name the pipeline: --job-push=<pipeline>=${value}`);
+      if (all !== undefined) throw new UsageError(`--job-push for every pipeline given twice (${all}, ${value}); name the pipeline: --job-push=<pipeline>=${value}`);
       all = value;
     } else byName.set(match[1]!, match[2]!);
   }
-  if (values.length === 0) throw new MarioError("USAGE", "--job-push is required: the pipeline server's --job-pull-bind address, e.g. --job-push=tcp://127.0.0.1:5050");
+  if (values.length === 0) throw new UsageError("--job-push is required: the pipeline server's --job-pull-bind address, e.g. --job-push=tcp://127.0.0.1:5050");
   return { all, byName };
 }
 

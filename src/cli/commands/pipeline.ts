@@ -8,7 +8,7 @@
  */
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
-import { MarioError } from "../../core/errors/mario-error.ts";
+import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { Pipeline, pipelineNameOf } from "../../dsl/pipeline.ts";
 import { createLogger } from "../../log/logger.ts";
@@ -38,7 +38,7 @@ export default defineCommand({
     const project = await loadProject(args.file);
     const definition = project.pipelines.find((p) => p.name === args.name);
     if (definition === undefined) {
-      throw new MarioError("USAGE", `unknown pipeline "${args.name}" in ${args.file}; pipelines: ${listOrNone(project.pipelines.map((p) => p.name))}`);
+      throw new UsageError(`unknown pipeline "${args.name}" in ${args.file}; pipelines: ${listOrNone(project.pipelines.map((p) => p.name))}`);
     }
     const cls = project.pipelineClasses.find((c) => pipelineNameOf(c) === args.name);
     const instance = cls === undefined ? undefined : (new (cls as unknown as new () => Pipeline)());

@@ -8,7 +8,7 @@
  */
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
-import { MarioError } from "../../core/errors/mario-error.ts";
+import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { resolveStepPolicy } from "../../core/step-config.ts";
 import { InProcessExecutor } from "../../engine/step-executor.ts";
@@ -37,10 +37,10 @@ export default defineCommand({
     const project = await loadProject(args.file);
     const step = project.steps.find((s) => s.jobType === jobType);
     if (step === undefined) {
-      throw new MarioError("USAGE", `unknown job type "${jobType}" in ${args.file}; job types: ${listOrNone(project.steps.map((s) => s.jobType))}`);
+      throw new UsageError(`unknown job type "${jobType}" in ${args.file}; job types: ${listOrNone(project.steps.map((s) => s.jobType))}`);
     }
     const announceTo = [...addressFlag(rawArgs, ["sub-connect", "pub-connect"]), ...addressFlag(rawArgs, ["push-connect"])];
-    if (announceTo.length === 0) throw new MarioError("USAGE", "--sub-connect=tcp://host:port is required (where the pipeline server or forwarder listens)");
+    if (announceTo.length === 0) throw new UsageError("--sub-connect=tcp://host:port is required (where the pipeline server or forwarder listens)");
     const concurrency = wholeNumberFlag(args.concurrency, "--concurrency", 1);
     const policy = resolveStepPolicy({ ...step.config, ...(concurrency === undefined ? {} : { concurrency }) });
     const executor = new InProcessExecutor(step, policy);

@@ -12,7 +12,7 @@
 import { defineCommand } from "citty";
 import type { FunctionStep } from "../../config/load-function-file.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
-import { MarioError } from "../../core/errors/mario-error.ts";
+import { UsageError } from "../../core/errors/usage-error.ts";
 import type { Instructions } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { DispatcherCluster } from "../../engine/dispatcher-cluster.ts";
@@ -48,13 +48,13 @@ export default defineCommand({
   async run({ args }) {
     const logger = createLogger();
     const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
-    if (port > 65535) throw new MarioError("USAGE", `--port must be at most 65535, got ${port}`);
+    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const project = await loadProject(args.dir);
     for (const problem of project.problems) logger.warn(problem.message);
     if (project.steps.length === 0) {
-      throw new MarioError("USAGE", `no functions found in ${project.functionsDir ?? project.root}: add a file per step (see README "Writing a step")`);
+      throw new UsageError(`no functions found in ${project.functionsDir ?? project.root}: add a file per step (see README "Writing a step")`);
     }
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     const storage = await chooseStorage(redisUri, args.namespace, storageOptionsFrom(args));

@@ -6,9 +6,9 @@ export class UnknownJobTypeError extends MarioError {
   override readonly name = "UnknownJobTypeError";
   readonly known: readonly string[];
 
-  constructor(jobType: string, known: readonly string[], where?: string) {
+  constructor(jobType: string, known: readonly string[], where?: string, options?: { message?: string }) {
     const prefix = where === undefined ? "" : `${where}: `;
-    super("UNKNOWN_JOB_TYPE", `${prefix}unknown job type "${jobType}"; known job types: ${listOrNone(known)}`);
+    super("UNKNOWN_JOB_TYPE", options?.message ?? `${prefix}unknown job type "${jobType}"; known job types: ${listOrNone(known)}`);
     this.known = known;
   }
 }

@@ -5,8 +5,8 @@ export class UnknownPipelineError extends MarioError {
   override readonly name = "UnknownPipelineError";
   readonly known: readonly string[];
 
-  constructor(pipeline: string, known: readonly string[]) {
-    super("UNKNOWN_PIPELINE", `unknown pipeline "${pipeline}"; known pipelines: ${listOrNone(known)}`);
+  constructor(pipeline: string, known: readonly string[], options?: { message?: string }) {
+    super("UNKNOWN_PIPELINE", options?.message ?? `unknown pipeline "${pipeline}"; known pipelines: ${listOrNone(known)}`);
     this.known = known;
   }
 }

@@ -16,6 +16,7 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { ERROR_CODES } from "../../core/errors/error-codes.ts";
 import type { Cluster } from "../../engine/cluster.ts";
 import { silentLogger, type Logger } from "../../log/logger.ts";
 import { etagOf, loadAssets, type Asset } from "./_assets.ts";
@@ -69,7 +70,7 @@ export function createDashboardApp(cluster: Cluster, options: DashboardOptions =
   app.get("/dashboard/:file", (c) => {
     const asset = assets.get(c.req.param("file"));
     if (asset === undefined || asset.contentType.startsWith("text/html")) {
-      return c.json({ error: { code: "NOT_FOUND", message: `no dashboard file ${c.req.param("file")}` } }, 404);
+      return c.json({ error: { code: ERROR_CODES.NOT_FOUND, message: `no dashboard file ${c.req.param("file")}` } }, 404);
     }
     c.header("X-Content-Type-Options", "nosniff");
     return serve(c.req.header("if-none-match"), asset, c.body.bind(c));
@@ -81,7 +82,7 @@ export function createDashboardApp(cluster: Cluster, options: DashboardOptions =
       if (!tokensMatch(given, token)) {
         c.header("WWW-Authenticate", 'Bearer realm="mario"');
         const message = given === undefined ? "a token is required (Authorization: Bearer <token>, or ?token=<token> on /events)" : "wrong token";
-        return c.json({ error: { code: "UNAUTHORIZED", message } }, 401);
+        return c.json({ error: { code: ERROR_CODES.UNAUTHORIZED, message } }, 401);
       }
     }
     c.header("X-Accel-Buffering", "no");

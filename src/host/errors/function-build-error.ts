@@ -1,15 +1,15 @@
-import { MarioError } from "../../core/errors/mario-error.ts";
+import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
 
 /**
  * A function file esbuild could not bundle (syntax error, missing import). The message starts
  * with the file name and carries esbuild's own error text (file:line:column and a code frame).
  */
-export class FunctionBuildError extends MarioError {
+export class FunctionBuildError extends InvalidConfigError {
   override readonly name = "FunctionBuildError";
   readonly file: string;
 
   constructor(file: string, message: string, options?: { cause?: unknown }) {
-    super("INVALID_CONFIG", message, options);
+    super(message, options);
     this.file = file;
   }
 }

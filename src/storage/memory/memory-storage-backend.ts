@@ -7,6 +7,7 @@
  * ```
  */
 import { cloneData } from "../../core/clone-data.ts";
+import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId } from "../../core/ids.ts";
 import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
@@ -247,7 +248,7 @@ export class MemoryStorageBackend implements StorageBackend {
     for (const id of [...state.running]) {
       const stored = this.#jobs.get(id);
       if (stored === undefined || (stored.record.leaseExpiresAt ?? 0) > now) continue;
-      this.#requeueFront(stored, { name: "LeaseLostError", message: "lease expired before the attempt was acknowledged", code: "LEASE_LOST" }, true);
+      this.#requeueFront(stored, new LeaseLostError("lease expired before the attempt was acknowledged").toJobError(), true);
       reclaimed++;
     }
     return reclaimed;

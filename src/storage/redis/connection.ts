@@ -37,6 +37,9 @@ const SERVER_NOT_READY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONL
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === "ReplyError") return SERVER_NOT_READY.test(error.message);
+  // A socket's own error (ECONNREFUSED, ECONNRESET, EPIPE…): the connection, whatever its text says.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;
   return error.name === "MaxRetriesPerRequestError" || CONNECTION_TROUBLE.test(error.message);
 }
 

@@ -13,6 +13,7 @@
  * has seen, and otherwise looks in every pipeline of the namespace's registry in one round trip.
  */
 import type { Redis } from "ioredis";
+import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId } from "../../core/ids.ts";
@@ -57,7 +58,7 @@ export interface RedisStorageOptions extends StorageOptions {
 const BATCH_CHUNK = 500;
 const RECLAIM_LIMIT = 1000;
 const OWNER_CACHE_MAX = 100_000;
-const LEASE_LOST: JobError = { name: "LeaseLostError", message: "lease expired before the attempt was acknowledged", code: "LEASE_LOST" };
+const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attempt was acknowledged").toJobError();
 
 export class RedisStorageBackend implements StorageBackend {
   readonly #uri: string;

@@ -1,4 +1,4 @@
-import { MarioError } from "../core/errors/mario-error.ts";
+import { MarioError } from "./mario-error.ts";
 
 /** A request to a pipeline server got no answer in time (nothing listening, or unreachable). */
 export class NoAnswerError extends MarioError {

@@ -1,0 +1,85 @@
+/**
+ * Every error code Mario answers with, in one table. `MarioError.code` is typed as its union, so
+ * a code is spelled here and in its error class only; the rest of the code refers to
+ * `ERROR_CODES.X`. `errorFromCode` (./error-from-code.ts) turns a code that came over a wire
+ * back into its class; the gateway's status map (src/gateway/_error-response.ts) gives each one
+ * its HTTP status.
+ *
+ * ```ts
+ * if (error instanceof MarioError && error.code === ERROR_CODES.BUSY) retryLater();
+ * ```
+ */
+export const ERROR_CODES = {
+  // What a caller sent
+  /** No pipeline of that name is served here (the message lists those that are). */
+  UNKNOWN_PIPELINE: "UNKNOWN_PIPELINE",
+  /** No step serves that job type. */
+  UNKNOWN_JOB_TYPE: "UNKNOWN_JOB_TYPE",
+  /** Instructions that are not a JSON object. */
+  INVALID_INSTRUCTIONS: "INVALID_INSTRUCTIONS",
+  /** Instructions nested deeper than the limit (64 levels). */
+  TOO_DEEP: "TOO_DEEP",
+  /** A request field that breaks its rule: an idempotency key, a job id, a query parameter. */
+  INVALID_REQUEST: "INVALID_REQUEST",
+  /** No job with that id (never enqueued, or aged out of retention). */
+  JOB_NOT_FOUND: "JOB_NOT_FOUND",
+  /** The job is not final yet after the time asked to wait. */
+  WAIT_TIMEOUT: "WAIT_TIMEOUT",
+  /** A command line that cannot be run as written (unknown flag value, missing option). */
+  USAGE: "USAGE",
+  /** A pipeline, step or configuration file that cannot be used as written. */
+  INVALID_CONFIG: "INVALID_CONFIG",
+
+  // HTTP only (the gateway)
+  INVALID_JSON: "INVALID_JSON",
+  INVALID_UTF8: "INVALID_UTF8",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  UNAUTHORIZED: "UNAUTHORIZED",
+  NOT_FOUND: "NOT_FOUND",
+  /** Only a dead job can be retried. */
+  NOT_DEAD: "NOT_DEAD",
+  /** Storage or a pipeline link does not answer. */
+  NOT_READY: "NOT_READY",
+
+  // Try again later
+  /** The pipeline holds as many unfinished jobs as it may: nothing was written. */
+  BUSY: "BUSY",
+  /** Storage cannot be reached right now: nothing was written. */
+  STORAGE_UNAVAILABLE: "STORAGE_UNAVAILABLE",
+  /** Storage is out of memory: nothing was written. */
+  STORAGE_FULL: "STORAGE_FULL",
+  /** The process is shutting down. */
+  SHUTDOWN: "SHUTDOWN",
+  /** A pipeline server did not answer in time. */
+  NO_ANSWER: "NO_ANSWER",
+  /** No worker had room for a leased job: it went back to its queue. */
+  NO_WORKER: "NO_WORKER",
+
+  // What happened to an attempt (stored with the job)
+  /** A step attempt ran past its timeout. */
+  TIMEOUT: "TIMEOUT",
+  /** A middle step returned something that cannot be the next step's instructions, or not JSON. */
+  INVALID_OUTPUT: "INVALID_OUTPUT",
+  /** The lease expired or the worker was lost before the attempt was acknowledged. */
+  LEASE_LOST: "LEASE_LOST",
+  /** A job could not be delivered to its worker. */
+  DELIVERY_FAILED: "DELIVERY_FAILED",
+  /** The thread running a handler died mid-attempt. */
+  HANDLER_CRASHED: "HANDLER_CRASHED",
+  /** A fetch-shaped step answered a non-2xx status. */
+  STEP_HTTP_ERROR: "STEP_HTTP_ERROR",
+
+  // Mario itself
+  /** A message that breaks the wire protocol. */
+  PROTOCOL: "PROTOCOL",
+  /** Anything not foreseen (see the log); never a driver's own code. */
+  INTERNAL: "INTERNAL",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True when `value` is one of the table's codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
