@@ -1,7 +1,9 @@
 /**
  * The Cluster view of pipeline servers running elsewhere (what `mario gateway` serves): enqueues
- * go to each pipeline's server through its job intake (a `PipelineClient`), everything else is
- * read from the storage the servers share (Redis).
+ * go to each pipeline's server through its job intake (a `PipelineClient`, or a `FailoverIntake`
+ * over several servers), everything else is read from the storage the servers share (Redis).
+ * Routes are fixed (a list) or found as servers come and go (a `RouteSource`, e.g.
+ * `DiscoveredRoutes` reading the Redis registry of servers).
  *
  * ```ts
  * const client = new PipelineClient("tcp://127.0.0.1:5050");
@@ -40,6 +42,40 @@ export interface RemotePipeline {
   storage: StorageBackend;
 }
 
+/** Routes that may change while the cluster runs (servers found in a registry). */
+export interface RouteSource {
+  routes(): readonly RemotePipeline[];
+  /** Starts finding routes; the routes known once it resolves are served at once. */
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  /** Whether the routes can be served (e.g. every pipeline has a live server). */
+  ready?(): Promise<Readiness>;
+}
+
+/** A fixed list of routes: their storages are connected and told their pipelines once. */
+class FixedRoutes implements RouteSource {
+  readonly #routes: readonly RemotePipeline[];
+
+  constructor(routes: readonly RemotePipeline[]) {
+    this.#routes = routes;
+  }
+
+  routes(): readonly RemotePipeline[] {
+    return this.#routes;
+  }
+
+  async connect(): Promise<void> {
+    for (const storage of new Set(this.#routes.map((r) => r.storage))) {
+      await storage.connect();
+      await storage.initialize(this.#routes.filter((r) => r.storage === storage).map((r) => r.pipeline));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...new Set(this.#routes.map((r) => r.storage))].map((s) => s.close()));
+  }
+}
+
 export interface RemoteClusterOptions {
   /** How often `waitFor` reads the job while waiting, ms. Default 100. */
   pollMs?: number | undefined;
@@ -48,26 +84,43 @@ export interface RemoteClusterOptions {
 export class RemoteCluster implements Cluster {
   readonly events = new TypedEmitter<ClusterEvents>();
   readonly reportsSteps = false;
-  readonly #routes: Map<string, RemotePipeline>;
-  readonly #storages: StorageBackend[];
+  readonly #source: RouteSource;
   readonly #pollMs: number;
+  #seen: readonly RemotePipeline[] | undefined;
+  #byName = new Map<string, RemotePipeline>();
+  #storageList: StorageBackend[] = [];
 
-  constructor(routes: readonly RemotePipeline[], options: RemoteClusterOptions = {}) {
-    this.#routes = new Map(routes.map((r) => [r.pipeline.name, r]));
-    this.#storages = [...new Set(routes.map((r) => r.storage))];
+  constructor(routes: readonly RemotePipeline[] | RouteSource, options: RemoteClusterOptions = {}) {
+    this.#source = isRouteSource(routes) ? routes : new FixedRoutes(routes);
     this.#pollMs = options.pollMs ?? 100;
   }
 
   /** Connects every storage and declares the pipelines it holds (needed for stats). */
   async connect(): Promise<void> {
-    for (const storage of this.#storages) {
-      await storage.connect();
-      await storage.initialize([...this.#routes.values()].filter((r) => r.storage === storage).map((r) => r.pipeline));
-    }
+    await this.#source.connect();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#storages.map((s) => s.close()));
+    await this.#source.close();
+  }
+
+  /** The routes by name, rebuilt only when the source's list changes. */
+  get #routes(): Map<string, RemotePipeline> {
+    this.#sync();
+    return this.#byName;
+  }
+
+  get #storages(): StorageBackend[] {
+    this.#sync();
+    return this.#storageList;
+  }
+
+  #sync(): void {
+    const routes = this.#source.routes();
+    if (routes === this.#seen) return;
+    this.#seen = routes;
+    this.#byName = new Map(routes.map((r) => [r.pipeline.name, r]));
+    this.#storageList = [...new Set(routes.map((r) => r.storage))];
   }
 
   pipelines(): readonly PipelineDefinition[] {
@@ -140,6 +193,10 @@ export class RemoteCluster implements Cluster {
     } catch (error) {
       return { ok: false, reason: `storage: ${(error as Error).message}` };
     }
+    if (this.#source.ready !== undefined) {
+      const found = await this.#source.ready();
+      if (!found.ok) return found;
+    }
     const intakes = [...new Set([...this.#routes.values()].map((r) => r.intake))];
     const probes = await Promise.allSettled(intakes.map((i) => (i.probe === undefined ? Promise.resolve() : i.probe())));
     const failed = probes.findIndex((p) => p.status === "rejected");
@@ -153,4 +210,8 @@ export class RemoteCluster implements Cluster {
     if (route === undefined) findPipeline(this.pipelines(), pipeline);
     return route!;
   }
+}
+
+function isRouteSource(value: readonly RemotePipeline[] | RouteSource): value is RouteSource {
+  return !Array.isArray(value);
 }

@@ -34,7 +34,7 @@ export interface PipelineHooks {
 }
 
 export interface PipelineServerOptions {
-  /** The pipelines served (the CLI passes only the one named on the command line). */
+  /** The pipelines served (the CLI passes the ones named on the command line, or all of the project's). */
   pipelines: readonly PipelineDefinition[];
   storage: StorageBackend;
   /** Where the announcement SUB binds (`--sub-bind`). */
@@ -112,6 +112,11 @@ export class PipelineServer {
   /** The bound client-request endpoint (first one), port resolved. */
   get jobPullAddress(): string {
     return this.#pullAddresses[0] ?? "";
+  }
+
+  /** Every bound client-request endpoint, ports resolved (none when it connects to a streamer). */
+  get jobPullAddresses(): readonly string[] {
+    return this.#pullAddresses;
   }
 
   /** Ids of the workers currently fed. */

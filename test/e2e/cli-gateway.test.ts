@@ -113,12 +113,15 @@ describe("mario gateway (e2e) in front of mario pipeline + mario host on Redis",
 });
 
 describe("mario gateway (e2e): usage errors", () => {
-  it("without Redis or without --job-push: one line and exit 2", async () => {
+  it("without Redis: one line and exit 2; servers to be found in a Redis that does not answer: one line naming it", async () => {
     const noRedis = await runMario(["gateway", "--job-push=tcp://127.0.0.1:5050"], { env: { REDIS_URL: "" } });
     assert.equal(noRedis.code, 2);
     assert.match(noRedis.stderr, /^mario gateway: needs the Redis the pipeline servers share: --redis=redis:\/\/host:6379 or REDIS_URL\n$/);
     const noPush = await runMario(["gateway", "--redis=redis://127.0.0.1:1"]);
-    assert.equal(noPush.code, 2);
-    assert.match(noPush.stderr, /^mario gateway: --job-push is required/);
+    assert.equal(noPush.code, 1);
+    assert.match(noPush.stderr, /^mario gateway: .*cannot connect to Redis at redis:\/\/127\.0\.0\.1:1\b[^\n]*\n$/);
+    const noCluster = await runMario(["gateway", "--redis=redis+cluster://127.0.0.1:1,127.0.0.1:2"]);
+    assert.equal(noCluster.code, 1);
+    assert.match(noCluster.stderr, /^mario gateway: .*cannot connect to Redis at redis\+cluster:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2\b[^\n]*\n$/);
   });
 });

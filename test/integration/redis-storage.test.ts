@@ -71,7 +71,7 @@ describe("redis storage", () => {
       keys.push(...batch);
       cursor = next;
     } while (cursor !== "0");
-    const registry = new Set([`${keyPrefix}:spec:pipelines`, `${keyPrefix}:spec:workers`, `${keyPrefix}:spec:workers:seen`]);
+    const registry = new Set([`${keyPrefix}:spec:pipelines`, `${keyPrefix}:spec:{workers}`, `${keyPrefix}:spec:{workers}:seen`]);
     const tagged = keys.filter((k) => !registry.has(k));
     assert.ok(tagged.length >= 8, `expected the pipeline's keys, got ${keys.join(", ")}`);
     for (const key of tagged) assert.ok(key.startsWith(`${keyPrefix}:spec:{${P}}:`), `key without the hash tag: ${key}`);

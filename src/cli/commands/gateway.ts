@@ -1,18 +1,25 @@
 /**
  * `mario gateway [project]`: the HTTP gateway and dashboard in front of running pipeline servers.
- * Enqueues go to each pipeline's server (`--job-push`, its `--job-pull-bind` address); jobs,
- * stats and workers are read from the Redis they share (`--redis` / REDIS_URL).
+ * Jobs, stats and workers are read from the Redis the servers share (`--redis` / REDIS_URL).
  *
  * ```
- * mario pipeline mario.config.ts hash-and-clean --sub-bind=tcp://0.0.0.0:6000 --job-pull-bind=tcp://0.0.0.0:5050 --redis=redis://127.0.0.1:6379
- * mario gateway --job-push=tcp://127.0.0.1:5050 --redis=redis://127.0.0.1:6379 --port=8080
+ * mario pipeline mario.config.ts --sub-bind=tcp://0.0.0.0:6000 --job-pull-bind=tcp://0.0.0.0:5050 --redis=redis://127.0.0.1:6379
+ * mario gateway --redis=redis://127.0.0.1:6379 --port=8080             # finds the servers in Redis
+ * mario gateway --job-push=tcp://127.0.0.1:5050 --redis=redis://127.0.0.1:6379   # or is told
  * mario gateway --job-push=example-one=tcp://10.0.0.5:5050 --job-push=hash-and-clean=tcp://10.0.0.6:5050
  * ```
  *
- * The project (mario.config.*, a class-DSL module or a functions folder; default the current
- * folder) names the pipelines and their steps. Redis keys: namespace = the pipeline's name, as
- * `mario pipeline` writes them, unless `--namespace` is given (e.g. `--namespace=mario` for
- * `mario up --redis`).
+ * Without `--job-push`, the pipeline servers are found in the Redis registry (every server on
+ * Redis records its intake address and pipelines with an expiring heartbeat): enqueues are spread
+ * over the live servers of a pipeline, and one that does not answer within `--failover-ms` is
+ * replaced by another for the same request, with the same idempotency key. The pipelines are
+ * those the servers serve, or only those of `project` when one is given; each server says its
+ * Redis namespace.
+ *
+ * With `--job-push`, the project (mario.config.*, a class-DSL module or a functions folder;
+ * default the current folder) names the pipelines and their steps. Redis keys: namespace = the
+ * pipeline's name, as `mario pipeline <file> <name>` writes them, unless `--namespace` is given
+ * (e.g. `--namespace=mario` for `mario up --redis` or a `mario pipeline` of several pipelines).
  */
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
@@ -23,7 +30,7 @@ import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
 import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
 import { serveGateway } from "../../gateway/serve-gateway.ts";
-import { createLogger } from "../../log/logger.ts";
+import { createLogger, type Logger } from "../../log/logger.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
 import { flagValues, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
@@ -36,14 +43,15 @@ export default defineCommand({
   meta: { name: "gateway", description: "HTTP gateway + dashboard in front of running pipeline servers" },
   args: {
     project: { type: "positional", required: false, description: "mario.config.*, class-DSL module or functions folder naming the pipelines (default: current folder)" },
-    "job-push": { type: "string", description: "a pipeline server's --job-pull-bind address, for every pipeline (tcp://host:5050) or one (name=tcp://host:5050); repeatable" },
-    redis: { type: "string", description: "Redis the pipeline servers share (default REDIS_URL); required" },
+    "job-push": { type: "string", description: "instead of the servers registered in Redis: a pipeline server's --job-pull-bind address, for every pipeline (tcp://host:5050) or one (name=tcp://host:5050); repeatable" },
+    redis: { type: "string", description: "Redis the pipeline servers share (default REDIS_URL; a cluster: redis+cluster://h1:7000,h2:7001); required" },
     namespace: { type: "string", description: "Redis namespace of the keys (default: each pipeline's name, as mario pipeline uses)" },
     port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
     host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
     token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
+    "failover-ms": { type: "string", description: "found servers: send a request no server answered within this long to another, ms (default 1000)" },
   },
   async run({ args, rawArgs }) {
     const logger = createLogger();
@@ -53,7 +61,14 @@ export default defineCommand({
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     if (redisUri === undefined) throw new UsageError("needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
-    const pushes = parsePushes(flagValues(rawArgs, ["job-push"]));
+    const pushValues = flagValues(rawArgs, ["job-push"]);
+    if (pushValues.length === 0) {
+      if (args.namespace !== undefined) throw new UsageError("--namespace goes with --job-push: servers found in Redis say their own namespace");
+      const failoverMs = wholeNumberFlag(args["failover-ms"], "--failover-ms", 1) ?? 1000;
+      return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger });
+    }
+    if (args["failover-ms"] !== undefined) throw new UsageError("--failover-ms goes with servers found in Redis (no --job-push)");
+    const pushes = parsePushes(pushValues);
     const project = await loadProject(args.project);
     const known = project.pipelines.map((p) => p.name);
     for (const name of pushes.byName.keys()) {
@@ -117,6 +132,55 @@ export default defineCommand({
   },
 });
 
+interface ServeOptions {
+  redisUri: string;
+  project: string | undefined;
+  port: number;
+  host: string;
+  token: string | undefined;
+  maxBodyBytes: number | undefined;
+  timeoutMs: number;
+  failoverMs: number;
+  logger: Logger;
+}
+
+/** The gateway over the pipeline servers registered in Redis. */
+async function serveDiscovered(options: ServeOptions): Promise<number> {
+  const { logger } = options;
+  const pipelines = options.project === undefined ? undefined : (await loadProject(options.project)).pipelines;
+  const { PipelineClient } = await import("../../transport/pipeline-client.ts");
+  const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
+  const { ServerRegistry } = await import("../../storage/redis/server-registry.ts");
+  const { DiscoveredRoutes } = await import("../../gateway/discovered-routes.ts");
+  const routes = new DiscoveredRoutes({
+    registry: new ServerRegistry({ redisUri: options.redisUri, logger }),
+    storageFor: (namespace, keyPrefix) => new RedisStorageBackend(namespace, { redisUri: options.redisUri, keyPrefix }),
+    clientFor: (address) => new PipelineClient(address, { timeoutMs: options.failoverMs }),
+    pipelines,
+    failover: { deadlineMs: options.timeoutMs },
+    logger,
+  });
+  const cluster = new RemoteCluster(routes);
+  let served;
+  try {
+    await cluster.connect();
+    served = await serveGateway(createGatewayApp(cluster, { token: options.token, maxBodyBytes: options.maxBodyBytes, logger }), { port: options.port, host: options.host });
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+  const found = routes.routes().map((r) => r.pipeline.name);
+  process.stdout.write(
+    `mario gateway on ${served.url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics${options.token === undefined ? "" : "; token required"})\n` +
+      `pipeline servers found in Redis: ${routes.servers().length}; pipelines: ${found.length === 0 ? "(none yet)" : found.join(", ")}\n`,
+  );
+  const signal = await untilShutdownSignal();
+  logger.info(`${signal}: shutting down`);
+  await served.close();
+  await cluster.close();
+  return 0;
+}
+
 function parsePushes(values: readonly string[]): { all: string | undefined; byName: Map<string, string> } {
   let all: string | undefined;
   const byName = new Map<string, string>();
@@ -127,7 +191,6 @@ function parsePushes(values: readonly string[]): { all: string | undefined; byNa
       all = value;
     } else byName.set(match[1]!, match[2]!);
   }
-  if (values.length === 0) throw new UsageError("--job-push is required: the pipeline server's --job-pull-bind address, e.g. --job-push=tcp://127.0.0.1:5050");
   return { all, byName };
 }
 

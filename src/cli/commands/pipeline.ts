@@ -1,34 +1,57 @@
 /**
- * `mario pipeline <file> <pipeline-name> --sub-bind=tcp://127.0.0.1:6000 --job-pull-bind=tcp://127.0.0.1:5050`
+ * `mario pipeline <file> [<pipeline-name>...] --sub-bind=tcp://127.0.0.1:6000 --job-pull-bind=tcp://127.0.0.1:5050`
  *
- * Serves one pipeline of a class-DSL module or mario.config: binds the announcement SUB and the
+ * Serves the named pipelines of a project, or every one of them when no name is given: a
+ * mario.config.*, a class-DSL module, a project folder or a functions folder (every function is
+ * also a one-step pipeline, as under `mario up`). Binds the announcement SUB and the
  * client-request PULL (or connects them to a forwarder / streamer), dispatches to the workers
- * that announce themselves. Storage: `--redis=URL` (or the class's `initialize()` backend, or
- * REDIS_URL), else memory. Exits 0 after a graceful shutdown on SIGTERM/SIGINT.
+ * that announce themselves. Storage: `--redis=URL` (or, for one class-DSL pipeline, its
+ * `initialize()` backend, or REDIS_URL), else memory.
+ *
+ * ```
+ * mario pipeline mario.config.ts --redis=redis://127.0.0.1:6379 --sub-bind=tcp://0.0.0.0:6000 --job-pull-bind=tcp://0.0.0.0:5050
+ * mario pipeline examples/simple.ts example-one --sub-bind=tcp://127.0.0.1:6000 --job-pull-bind=tcp://127.0.0.1:5050
+ * ```
+ *
+ * With Redis, any number of servers may serve the same pipelines at once (each leases jobs), and
+ * each registers its intake address and pipelines in Redis with an expiring heartbeat, so
+ * `mario gateway --redis=URL` finds them. Redis keys: namespace = the pipeline's name when one
+ * pipeline is named (the original form), else `--namespace` (default `mario`, as `mario up`).
+ * Exits 0 after a graceful shutdown on SIGTERM/SIGINT: it leaves the registry first and keeps
+ * serving for `--drain-ms` (clients move to the other servers), then stops.
  */
+import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
+import { newId } from "../../core/ids.ts";
+import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { Pipeline, pipelineNameOf } from "../../dsl/pipeline.ts";
-import { createLogger } from "../../log/logger.ts";
+import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
+import { connectableAddress } from "../../transport/_sockets.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
+const DEFAULT_NAMESPACE = "mario";
+const DEFAULT_DRAIN_MS = 1500;
+
 export default defineCommand({
-  meta: { name: "pipeline", description: "Serve one pipeline: take jobs from clients, dispatch them to announced step workers" },
+  meta: { name: "pipeline", description: "Serve pipelines (every one of <file> when none is named): take jobs from clients, dispatch them to announced step workers" },
   args: {
-    file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts) or mario.config.ts" },
-    name: { type: "positional", required: true, description: "the pipeline to serve" },
+    file: { type: "positional", required: true, description: "mario.config.*, class-DSL module (e.g. examples/simple.ts), project folder or functions folder" },
+    name: { type: "positional", required: false, description: "the pipeline(s) to serve (default: every pipeline of <file>)" },
     "sub-bind": { type: "string", description: "bind the announcement socket here, e.g. tcp://127.0.0.1:6000" },
     "sub-connect": { type: "string", description: "instead of --sub-bind: connect it to a forwarder's --publisher address" },
     "job-pull-bind": { type: "string", alias: ["job-pull"], description: "bind the client-request socket here, e.g. tcp://127.0.0.1:5050" },
     "job-pull-connect": { type: "string", description: "instead of --job-pull-bind: connect it to a streamer's --push address" },
-    redis: { type: "string", description: "Redis storage URL (default: REDIS_URL, else memory)" },
+    redis: { type: "string", description: "Redis storage URL, or a cluster: redis+cluster://h1:7000,h2:7001 (default: REDIS_URL, else memory)" },
+    namespace: { type: "string", description: `Redis namespace of the keys (default: the pipeline's name when one is named, else ${DEFAULT_NAMESPACE})` },
+    "drain-ms": { type: "string", description: `on SIGTERM, keep serving this long after leaving the Redis registry, ms (default ${DEFAULT_DRAIN_MS})` },
     "heartbeat-timeout-ms": { type: "string", description: "drop a worker silent this long, ms (default 3 × its heartbeat)" },
     "max-message-bytes": { type: "string", description: "largest inbound message, bytes (default 16 MiB)" },
     ...storageFlags,
@@ -36,17 +59,20 @@ export default defineCommand({
   async run({ args }) {
     const logger = createLogger();
     const project = await loadProject(args.file);
-    const definition = project.pipelines.find((p) => p.name === args.name);
-    if (definition === undefined) {
-      throw new UsageError(`unknown pipeline "${args.name}" in ${args.file}; pipelines: ${listOrNone(project.pipelines.map((p) => p.name))}`);
-    }
-    const cls = project.pipelineClasses.find((c) => pipelineNameOf(c) === args.name);
-    const instance = cls === undefined ? undefined : (new (cls as unknown as new () => Pipeline)());
-    await instance?.initialize();
-    const storage = await chooseStorage(args.name, args.redis, instance?.backend, storageOptionsFrom(args));
-    const hooks: PipelineHooks[] = instance === undefined ? [] : [instance];
+    for (const problem of project.problems) logger.warn(problem.message);
+    const names = args._.slice(1).map(String);
+    const definitions = selectPipelines(project.pipelines, names, args.file);
+    const classes = project.pipelineClasses.filter((c) => definitions.some((d) => d.name === pipelineNameOf(c)));
+    const instances = classes.map((cls) => new (cls as unknown as new () => Pipeline)());
+    for (const instance of instances) await instance.initialize();
+    const namespace = args.namespace ?? (names.length === 1 ? names[0]! : DEFAULT_NAMESPACE);
+    const classBackend = definitions.length === 1 ? instances[0]?.backend : undefined;
+    const redisUri = nonEmpty(args.redis) ?? (classBackend === undefined ? nonEmpty(process.env.REDIS_URL) : undefined);
+    const storage = await chooseStorage(namespace, redisUri, classBackend, storageOptionsFrom(args));
+    const drainMs = wholeNumberFlag(args["drain-ms"], "--drain-ms") ?? DEFAULT_DRAIN_MS;
+    const hooks: PipelineHooks[] = instances;
     const server = new PipelineServer({
-      pipelines: [definition],
+      pipelines: definitions,
       storage,
       subBind: args["sub-bind"],
       subConnect: args["sub-connect"],
@@ -58,19 +84,75 @@ export default defineCommand({
       hooks,
     });
     await server.start();
+    const leave = redisUri === undefined ? undefined : await register(server, definitions, { redisUri, namespace, logger });
     const signal = await untilShutdownSignal();
     logger.info(`${signal}: shutting down`);
+    if (leave !== undefined) {
+      await leave();
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+    }
     await server.stop();
     return 0;
   },
 });
 
-/** The class's own backend keeps its own options; the flags shape the backends made here. */
-async function chooseStorage(pipeline: string, redisFlag: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions): Promise<StorageBackend> {
-  const redisUri = redisFlag ?? (classBackend === undefined ? process.env.REDIS_URL : undefined);
-  if (redisUri !== undefined && redisUri !== "") {
+/** The named pipelines (each must exist), or all of them. */
+function selectPipelines(all: readonly PipelineDefinition[], names: readonly string[], file: string): PipelineDefinition[] {
+  if (all.length === 0) throw new UsageError(`${file} has no pipelines: add functions or declare pipelines`);
+  if (names.length === 0) return [...all];
+  return names.map((name) => {
+    const found = all.find((p) => p.name === name);
+    if (found === undefined) throw new UsageError(`unknown pipeline "${name}" in ${file}; pipelines: ${listOrNone(all.map((p) => p.name))}`);
+    return found;
+  });
+}
+
+/**
+ * Records this server (intake addresses, pipelines, namespace) in the Redis registry with an
+ * expiring heartbeat; answers the way to leave it. A server fed through a streamer
+ * (`--job-pull-connect`) has no address of its own to give: it is not registered.
+ */
+async function register(
+  server: PipelineServer,
+  pipelines: readonly PipelineDefinition[],
+  options: { redisUri: string; namespace: string; logger: Logger },
+): Promise<(() => Promise<void>) | undefined> {
+  const intake = server.jobPullAddresses.map((address) => connectableAddress(address));
+  if (intake.length === 0) return undefined;
+  const { ServerRegistry } = await import("../../storage/redis/server-registry.ts");
+  const registry = new ServerRegistry({ redisUri: options.redisUri, logger: options.logger });
+  try {
+    await registry.connect();
+  } catch (error) {
+    options.logger.warn("not registered in Redis: gateways using --redis will not find this server", { error: String(error) });
+  }
+  const serverId = `pipeline-${newId().slice(-12)}`;
+  const beat = registry.heartbeat({
+    serverId,
+    intake,
+    pipelines: pipelines.map((p) => ({ name: p.name, steps: [...p.steps] })),
+    namespace: options.namespace,
+    keyPrefix: "mario",
+    host: hostname(),
+    pid: process.pid,
+    startedAt: Date.now(),
+  });
+  options.logger.info("pipeline server registered", { serverId, intake });
+  return async () => {
+    await beat.stop();
+    await registry.close();
+  };
+}
+
+/** A class's own backend keeps its own options; the flags shape the backends made here. */
+async function chooseStorage(namespace: string, redisUri: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions): Promise<StorageBackend> {
+  if (redisUri !== undefined) {
     const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
-    return new RedisStorageBackend(pipeline, { redisUri, ...options });
+    return new RedisStorageBackend(namespace, { redisUri, ...options });
   }
   return classBackend ?? new MemoryStorageBackend(options);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
 }

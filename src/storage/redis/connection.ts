@@ -2,12 +2,18 @@
  * The ioredis client the Redis backend makes for itself, and the one rule that tells "Redis is
  * not reachable" (→ StorageUnavailableError) from other failures.
  *
+ * A Redis Cluster is given by its seed nodes, in either form (any one reachable seed is enough;
+ * ioredis' `Cluster` finds the rest and follows slot moves):
+ * - `redis+cluster://host1:7000,host2:7001` (one scheme, comma-separated `host:port` seeds;
+ *   `redis+cluster://:password@host1:7000,…` or `user:password@` for ACLs; `rediss+cluster://` for TLS)
+ * - `redis://host1:7000,redis://host2:7001` (several single-node URLs, comma-separated)
+ *
  * Commands never wait for a connection: `enableOfflineQueue: false` rejects them at once while
  * the client is not ready, and `maxRetriesPerRequest: 0` rejects commands in flight when the
  * connection drops. Meanwhile `retryStrategy` keeps reconnecting, so the same client works again
  * when Redis is back.
  */
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 
 export const DEFAULT_REDIS_URI = "redis://127.0.0.1:6379";
@@ -18,19 +24,65 @@ export interface ClientOptions {
   commandTimeoutMs?: number | undefined;
 }
 
-export function createClient(uri: string, options: ClientOptions = {}): Redis {
+/** A single Redis or a Redis Cluster: the backend uses only what both offer. */
+export type RedisClient = Redis | Cluster;
+
+export interface ClusterSeeds {
+  nodes: { host: string; port: number }[];
+  username?: string | undefined;
+  password?: string | undefined;
+  tls: boolean;
+}
+
+/** The seeds of a cluster URI (see above), or undefined for a single-node URI. */
+export function clusterSeedsOf(uri: string): ClusterSeeds | undefined {
+  const trimmed = uri.trim();
+  const scheme = /^(rediss?)\+cluster:\/\//.exec(trimmed);
+  let urls: URL[];
+  if (scheme !== null) {
+    const rest = trimmed.slice(scheme[0].length);
+    const at = rest.lastIndexOf("@");
+    const auth = at < 0 ? "" : rest.slice(0, at + 1);
+    const hosts = (at < 0 ? rest : rest.slice(at + 1)).replace(/\/.*$/, "");
+    urls = hosts.split(",").filter((h) => h.trim() !== "").map((h) => new URL(`${scheme[1]}://${auth}${h.trim()}`));
+  } else if (trimmed.includes(",")) {
+    urls = trimmed.split(",").filter((u) => u.trim() !== "").map((u) => new URL(u.trim()));
+  } else return undefined;
+  if (urls.length === 0) throw new TypeError(`no seed node in Redis Cluster URI ${redactUri(uri)}`);
+  const first = urls[0]!;
+  return {
+    nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[|\]$/g, ""), port: u.port === "" ? 6379 : Number(u.port) })),
+    username: first.username === "" ? undefined : decodeURIComponent(first.username),
+    password: first.password === "" ? undefined : decodeURIComponent(first.password),
+    tls: first.protocol === "rediss:",
+  };
+}
+
+export function createClient(uri: string, options: ClientOptions = {}): RedisClient {
+  const common = {
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    maxRetriesPerRequest: 0,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+  };
+  const seeds = clusterSeedsOf(uri);
+  if (seeds !== undefined) {
+    return new Cluster(seeds.nodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
+      redisOptions: { ...common, username: seeds.username, password: seeds.password, ...(seeds.tls ? { tls: {} } : {}) },
+    });
+  }
   return new Redis(uri, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: options.connectTimeoutMs ?? 2000,
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
-    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+    ...common,
   });
 }
 
 const CONNECTION_TROUBLE =
-  /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|connect ETIMEDOUT/;
+  /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|connect ETIMEDOUT|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready/;
 const SERVER_NOT_READY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY)\b/;
 
 /** True when `error` says Redis cannot be reached or cannot answer right now. */
@@ -40,7 +92,7 @@ export function isUnavailable(error: unknown): boolean {
   // A socket's own error (ECONNREFUSED, ECONNRESET, EPIPE…): the connection, whatever its text says.
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;
-  return error.name === "MaxRetriesPerRequestError" || CONNECTION_TROUBLE.test(error.message);
+  return error.name === "MaxRetriesPerRequestError" || error.name === "ClusterAllFailedError" || CONNECTION_TROUBLE.test(error.message);
 }
 
 export function unavailable(uri: string, error: unknown): StorageUnavailableError {
@@ -50,11 +102,11 @@ export function unavailable(uri: string, error: unknown): StorageUnavailableErro
 
 /** The URI without its password, for messages. */
 export function redactUri(uri: string): string {
-  return uri.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  return uri.replace(/\/\/([^:@/]*):[^@/]*@/g, "//$1:***@");
 }
 
 /** Waits for a client someone else connects; rejects on its first error or after `timeoutMs`. */
-export async function waitReady(client: Redis, timeoutMs: number): Promise<void> {
+export async function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => done(new Error(`not ready after ${timeoutMs} ms (status ${client.status})`)), timeoutMs);
     const onReady = (): void => done();

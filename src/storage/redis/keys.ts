@@ -13,8 +13,9 @@
  * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
  * - `P:N:{p}:latency`   HASH  per-step latency histogram buckets, sum and count
  * - `P:N:pipelines`     SET   pipelines ever initialized under this namespace
- * - `P:N:workers`       HASH  worker id → WorkerInfo JSON
- * - `P:N:workers:seen`  ZSET  worker id scored by `lastSeen`
+ * - `P:N:{workers}`     HASH  worker id → WorkerInfo JSON
+ * - `P:N:{workers}:seen` ZSET worker id scored by `lastSeen` (same hash tag: one script takes both)
+ * - `P:{servers}`       HASH  pipeline server id → "<expiresAt>|<ServerEntry JSON>" (every namespace)
  *
  * Every key of a pipeline carries the `{p}` hash tag, so all of them live in one Redis Cluster slot
  * and one script may touch them together. Queues are one LIST per job type; scripts that move a
@@ -54,8 +55,8 @@ export class RedisKeys {
     }
     this.base = `${prefix}:${namespace}`;
     this.pipelines = `${this.base}:pipelines`;
-    this.workers = `${this.base}:workers`;
-    this.workersSeen = `${this.base}:workers:seen`;
+    this.workers = `${this.base}:{workers}`;
+    this.workersSeen = `${this.base}:{workers}:seen`;
   }
 
   /** The keys of one pipeline, all under its `{pipeline}` hash tag. */
@@ -83,4 +84,10 @@ export class RedisKeys {
   queue(pipeline: string, jobType: string): string {
     return this.pipeline(pipeline).queuePrefix + jobType;
   }
+}
+
+/** The registry of pipeline servers under key prefix `prefix`, shared by every namespace. */
+export function serversKey(prefix: string): string {
+  if (prefix === "" || /[{}]/.test(prefix)) throw new InvalidConfigError(`invalid Redis key prefix "${prefix}": it must be non-empty and hold no "{" or "}"`);
+  return `${prefix}:{servers}`;
 }

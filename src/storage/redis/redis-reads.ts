@@ -3,7 +3,7 @@
  * listings. They read with pipelined plain commands (no script), so they never block writers
  * for long; each answer is consistent per command, not as a whole.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.ts";
 import type { JobRecord, JobStatus } from "../../core/job.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
@@ -23,7 +23,7 @@ const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
-export async function readStats(client: Redis, pipeline: string, keys: PipelineKeys, jobTypes: readonly string[]): Promise<PipelineStats> {
+export async function readStats(client: RedisClient, pipeline: string, keys: PipelineKeys, jobTypes: readonly string[]): Promise<PipelineStats> {
   const [counters, latency, running, delayed] = replies(
     await client.pipeline().hgetall(keys.counters).hgetall(keys.latency).zcard(keys.running).zcard(keys.delayed).exec(),
   ) as [Record<string, string>, Record<string, string>, number, number];
@@ -91,7 +91,7 @@ export async function readStats(client: Redis, pipeline: string, keys: PipelineK
 }
 
 /** Up to `limit` jobs of one pipeline, most recently accepted first, optionally of one status. */
-export async function readRecentJobs(client: Redis, keys: PipelineKeys, limit: number, status?: JobStatus): Promise<JobRecord[]> {
+export async function readRecentJobs(client: RedisClient, keys: PipelineKeys, limit: number, status?: JobStatus): Promise<JobRecord[]> {
   const found: JobRecord[] = [];
   const page = status === undefined ? limit : Math.max(200, limit * 2);
   for (let start = 0; found.length < limit; start += page) {

@@ -12,7 +12,6 @@
  * Jobs are found by id alone (settle, getJob): the backend remembers the pipeline of the jobs it
  * has seen, and otherwise looks in every pipeline of the namespace's registry in one round trip.
  */
-import type { Redis } from "ioredis";
 import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
@@ -35,7 +34,7 @@ import {
   type StorageOptions,
   type WorkerInfo,
 } from "../storage-backend.ts";
-import { createClient, DEFAULT_REDIS_URI, isUnavailable, redactUri, unavailable, waitReady } from "./connection.ts";
+import { createClient, DEFAULT_REDIS_URI, isUnavailable, redactUri, unavailable, waitReady, type RedisClient } from "./connection.ts";
 import { decodeJob, decodeMaybe } from "./job-codec.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
@@ -47,7 +46,7 @@ export interface RedisStorageOptions extends StorageOptions {
   /** First segment of every key. Default `"mario"`. */
   keyPrefix?: string | undefined;
   /** An ioredis client to use instead of making one. Its owner connects and closes it. */
-  client?: Redis | undefined;
+  client?: RedisClient | undefined;
   /** How long `connect()` waits for Redis. Default 2000 ms. */
   connectTimeoutMs?: number | undefined;
   /** Rejects a command without an answer after this long. Default: no limit. */
@@ -63,7 +62,7 @@ const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attemp
 export class RedisStorageBackend implements StorageBackend {
   readonly #uri: string;
   readonly #keys: RedisKeys;
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #ownsClient: boolean;
   readonly #scripts: Scripts;
   readonly #connectTimeoutMs: number;
@@ -355,14 +354,18 @@ export class RedisStorageBackend implements StorageBackend {
     const lookIn = async (ids: readonly string[], candidates: (id: string) => readonly string[]): Promise<void> => {
       const probes: [string, string][] = ids.flatMap((id) => candidates(id).map((p): [string, string] => [id, p]));
       if (probes.length === 0) return;
-      const batch = this.#client.pipeline();
-      for (const [id, pipeline] of probes) batch.hget(this.#keys.pipeline(pipeline).jobs, id);
-      const replies = (await this.#io(() => batch.exec())) ?? [];
-      probes.forEach(([id], i) => {
-        const [error, raw] = replies[i] ?? [null, null];
-        if (error) throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
-        if (typeof raw === "string") found.set(id, raw);
-      });
+      // One pipelined round trip; on a cluster, one per pipeline (its slot), all at once.
+      const groups = this.#client.isCluster ? bySlot(probes) : [probes];
+      await Promise.all(groups.map(async (group) => {
+        const batch = this.#client.pipeline();
+        for (const [id, pipeline] of group) batch.hget(this.#keys.pipeline(pipeline).jobs, id);
+        const replies = (await this.#io(() => batch.exec())) ?? [];
+        group.forEach(([id], i) => {
+          const [error, raw] = replies[i] ?? [null, null];
+          if (error) throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+          if (typeof raw === "string") found.set(id, raw);
+        });
+      }));
     };
     const unique = [...new Set(jobIds)];
     await lookIn(unique, (id) => {
@@ -396,4 +399,15 @@ export class RedisStorageBackend implements StorageBackend {
     }
     return owners;
   }
+}
+
+/** Probes grouped by pipeline (one hash slot each). */
+function bySlot(probes: readonly [string, string][]): [string, string][][] {
+  const groups = new Map<string, [string, string][]>();
+  for (const probe of probes) {
+    const group = groups.get(probe[1]);
+    if (group === undefined) groups.set(probe[1], [probe]);
+    else group.push(probe);
+  }
+  return [...groups.values()];
 }

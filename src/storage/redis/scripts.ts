@@ -6,7 +6,8 @@
  * return codes are turned into outcomes in one place, `outcomeOf`.
  */
 import { readFileSync } from "node:fs";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./connection.ts";
 import type { Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
 import { toJsonText } from "./job-codec.ts";
@@ -25,6 +26,8 @@ const FILES = [
   "register-worker-2",
   "unregister-worker-2",
   "list-workers-2",
+  "register-server-1",
+  "list-servers-1",
 ] as const;
 type ScriptFile = (typeof FILES)[number];
 
@@ -110,9 +113,9 @@ const TRIM_LIMIT = 1000;
 const PROMOTE_LIMIT = 1000;
 
 export class Scripts {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
 
-  constructor(client: Redis) {
+  constructor(client: RedisClient) {
     this.#client = client;
     for (const source of SOURCES.values()) {
       if (typeof (client as unknown as Record<string, unknown>)[source.command] === "function") continue;
@@ -139,15 +142,38 @@ export class Scripts {
     });
   }
 
+  /**
+   * Sends groups of commands, each group's keys in one hash slot (one pipeline's): one round trip
+   * on a single Redis; on a cluster, one pipeline per group, all at once (a cluster pipeline must
+   * stay on one node). Answers each group's replies.
+   */
+  async #execGroups(groups: readonly ((pipeline: ChainableCommander) => void)[]): Promise<unknown[][]> {
+    if (this.#client.isCluster) {
+      return Promise.all(groups.map((queue) => {
+        const pipeline = this.#client.pipeline();
+        queue(pipeline);
+        return this.#exec(pipeline);
+      }));
+    }
+    const pipeline = this.#client.pipeline();
+    const sizes = groups.map((queue) => {
+      const before = pipeline.length;
+      queue(pipeline);
+      return pipeline.length - before;
+    });
+    const replies = await this.#exec(pipeline);
+    let at = 0;
+    return sizes.map((size) => replies.slice(at, (at += size)));
+  }
+
   /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", "d…" or "b". */
   async enqueue(batches: readonly { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[] }[]): Promise<string[][]> {
     const args = (b: (typeof batches)[number]): Arg[] => [
       b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.maxQueued, JSON.stringify(b.items),
     ];
     if (batches.length === 1) return [(await this.#call("enqueue-5", ...args(batches[0]!))) as string[]];
-    const pipeline = this.#client.pipeline();
-    for (const batch of batches) this.#queue(pipeline, "enqueue-5", ...args(batch));
-    return (await this.#exec(pipeline)) as string[][];
+    const replies = await this.#execGroups(batches.map((batch) => (pipeline) => this.#queue(pipeline, "enqueue-5", ...args(batch))));
+    return replies.map((r) => r[0] as string[]);
   }
 
   /** Leases from one queue; answers [token, job JSON] pairs. */
@@ -163,16 +189,14 @@ export class Scripts {
 
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
   async settle(batches: readonly SettleBatch[]): Promise<ScriptOutcome[][]> {
-    const pipeline = this.#client.pipeline();
-    for (const { keys, items, texts, maxFinished, maxAgeMs } of batches) {
+    const replies = await this.#execGroups(batches.map(({ keys, items, texts, maxFinished, maxAgeMs }) => (pipeline) => {
       this.#queue(
         pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency,
         keys.queuePrefix, JSON.stringify(items), ...texts,
       );
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
-    }
-    const replies = await this.#exec(pipeline);
-    return batches.map((_, i) => (replies[i * 2] as number[]).map((code) => outcomeOf("settle-8", code)));
+    }));
+    return replies.map((r) => (r[0] as number[]).map((code) => outcomeOf("settle-8", code)));
   }
 
   async extendLease(keys: PipelineKeys, jobId: string, token: string, leaseMs: number): Promise<ScriptOutcome> {
@@ -208,6 +232,16 @@ export class Scripts {
   /** Drops workers last seen before `cutoff`; answers the others' JSON. */
   async listWorkers(workers: string, seen: string, cutoff: number): Promise<string[]> {
     return (await this.#call("list-workers-2", workers, seen, cutoff)) as string[];
+  }
+
+  /** Records a pipeline server for `ttlMs` (Redis clock); answers its expiry. */
+  async registerServer(servers: string, serverId: string, json: string, ttlMs: number): Promise<number> {
+    return (await this.#call("register-server-1", servers, serverId, json, ttlMs)) as number;
+  }
+
+  /** The live servers' JSON; expired ones are forgotten. */
+  async listServers(servers: string): Promise<string[]> {
+    return (await this.#call("list-servers-1", servers)) as string[];
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * One pipeline's intake over several pipeline servers: enqueues are spread over the live servers
+ * (round robin), and a request a server does not answer is sent again, with the same idempotency
+ * key, to another one. So a server killed or restarting costs a client one attempt's timeout
+ * (`PipelineClient`'s `timeoutMs`, about a second behind `mario gateway`), never an error, and
+ * never a second job: every request carries a key (made here when the caller gave none), and the
+ * storage the servers share takes a key once.
+ *
+ * ```ts
+ * const intake = new FailoverIntake("example-one", () => [{ id: "a", intake: clientA }, { id: "b", intake: clientB }]);
+ * const [ok, job] = await intake.enqueueJob({ name: "example-one", instructions: {} });
+ * ```
+ *
+ * A server that did not answer is *suspect* for `suspectMs` and chosen only when no other is left.
+ */
+import { MarioError } from "../core/errors/mario-error.ts";
+import { newId } from "../core/ids.ts";
+import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
+import { NoAnswerError } from "../core/errors/no-answer-error.ts";
+import type { JobIntake } from "./remote-cluster.ts";
+
+export interface IntakeCandidate {
+  /** The server's id (a registry entry, or its address). */
+  id: string;
+  intake: JobIntake;
+}
+
+export interface FailoverIntakeOptions {
+  /** Give up (NO_ANSWER) once this long has passed without an answer, ms. Default 10 000. */
+  deadlineMs?: number | undefined;
+  /** A server that did not answer is avoided this long, ms. Default 5000. */
+  suspectMs?: number | undefined;
+  /** How long to wait before looking again when no server is known, ms. Default 200. */
+  emptyWaitMs?: number | undefined;
+  /** Called for every request sent again to another server. */
+  onFailover?: ((from: string, error: unknown) => void) | undefined;
+}
+
+/** Most attempts for one request, whatever the deadline. */
+const MAX_ATTEMPTS = 16;
+
+export class FailoverIntake implements JobIntake {
+  readonly pipeline: string;
+  readonly #candidates: () => readonly IntakeCandidate[];
+  readonly #deadlineMs: number;
+  readonly #suspectMs: number;
+  readonly #emptyWaitMs: number;
+  readonly #onFailover: FailoverIntakeOptions["onFailover"];
+  /** Server id → until when it is avoided (epoch ms). */
+  readonly #suspects = new Map<string, number>();
+  #next = 0;
+
+  constructor(pipeline: string, candidates: () => readonly IntakeCandidate[], options: FailoverIntakeOptions = {}) {
+    this.pipeline = pipeline;
+    this.#candidates = candidates;
+    this.#deadlineMs = options.deadlineMs ?? 10_000;
+    this.#suspectMs = options.suspectMs ?? 5000;
+    this.#emptyWaitMs = options.emptyWaitMs ?? 200;
+    this.#onFailover = options.onFailover;
+  }
+
+  get address(): string {
+    return this.#candidates().map((c) => c.intake.address ?? c.id).join(",");
+  }
+
+  async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    const generated = request.idempotencyKey === undefined;
+    const keyed: EnqueueJobRequest = { ...request, idempotencyKey: request.idempotencyKey ?? newId() };
+    const deadline = Date.now() + this.#deadlineMs;
+    const tried = new Set<string>();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && Date.now() < deadline; attempt++) {
+      const candidate = this.#pick(tried);
+      if (candidate === undefined) {
+        // None known right now (all gone, or a restart in progress): look again shortly.
+        tried.clear();
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(this.#emptyWaitMs, deadline - Date.now()))));
+        continue;
+      }
+      try {
+        const result = await candidate.intake.enqueueJob(keyed);
+        this.#suspects.delete(candidate.id);
+        // A key made here that turns out taken was taken by this request's own earlier attempt.
+        if (result[0] && attempt > 0 && generated) return [true, { ...result[1], duplicate: false }];
+        return result;
+      } catch (error) {
+        // A server's own refusal (a MarioError other than NO_ANSWER) is the answer; anything
+        // else (no answer, a client closed because its server left) is worth another server.
+        if (error instanceof MarioError && !(error instanceof NoAnswerError)) throw error;
+        lastError = error;
+        tried.add(candidate.id);
+        this.#suspects.set(candidate.id, Date.now() + this.#suspectMs);
+        this.#onFailover?.(candidate.id, error);
+      }
+    }
+    if (lastError instanceof NoAnswerError) throw lastError;
+    throw new NoAnswerError(`no pipeline server of "${this.pipeline}" answered within ${this.#deadlineMs} ms`, { cause: lastError });
+  }
+
+  /** The next candidate not tried yet, preferring those not suspect. */
+  #pick(tried: ReadonlySet<string>): IntakeCandidate | undefined {
+    const all = this.#candidates().filter((c) => !tried.has(c.id));
+    if (all.length === 0) return undefined;
+    const now = Date.now();
+    const healthy = all.filter((c) => (this.#suspects.get(c.id) ?? 0) <= now);
+    const pool = healthy.length > 0 ? healthy : all;
+    this.#next = (this.#next + 1) % 1_000_000;
+    return pool[this.#next % pool.length];
+  }
+}
