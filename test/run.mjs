@@ -2,7 +2,8 @@
 // `npm test`: checks what the suites need outside npm, then runs every test/**/*.test.ts with
 // node's built-in test runner (through tsx). Extra arguments narrow the run: `npm test -- unit`.
 import { spawnSync, spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const needs = [
@@ -32,11 +33,16 @@ if (files.length === 0) {
   console.error(`npm test: no test files match ${filters.join(" ")}`);
   process.exit(1);
 }
+// Function bundles of this run go to a folder of its own, removed at the end.
+const cacheDir = process.env.MARIO_CACHE_DIR ?? mkdtempSync(join(tmpdir(), "mario-test-cache-"));
 const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files], {
   stdio: "inherit",
-  env: { ...process.env, MARIO_LOG_LEVEL: process.env.MARIO_LOG_LEVEL ?? "warn" },
+  env: { ...process.env, MARIO_LOG_LEVEL: process.env.MARIO_LOG_LEVEL ?? "warn", MARIO_CACHE_DIR: cacheDir },
 });
 const forward = (signal) => child.kill(signal);
 process.on("SIGINT", forward);
 process.on("SIGTERM", forward);
-child.on("exit", (code, signal) => process.exit(code ?? (signal === null ? 1 : 1)));
+child.on("exit", (code) => {
+  if (process.env.MARIO_CACHE_DIR === undefined) rmSync(cacheDir, { recursive: true, force: true });
+  process.exit(code ?? 1);
+});

@@ -43,3 +43,11 @@ export function addressFlag(rawArgs: readonly string[], names: readonly string[]
   }
   return addresses;
 }
+
+/**
+ * `--cache-dir`, on every command that bundles function files or mario.config: where Mario
+ * writes at run time. The entry point (main.ts) applies it as MARIO_CACHE_DIR for the process.
+ */
+export const cacheDirFlag = {
+  "cache-dir": { type: "string", description: "folder Mario writes function bundles to (default MARIO_CACHE_DIR, else $XDG_CACHE_HOME/mario, else the OS temp folder)" },
+} as const;

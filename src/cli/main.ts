@@ -3,10 +3,12 @@
  * Only this entry point sets the exit code; user errors print one line, never a stack.
  */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { UsageError } from "../core/errors/usage-error.ts";
+import { flagValues } from "./_flags.ts";
 import { fixAliases, unknownFlag } from "./_usage.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -61,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`mario ${name}: unknown flag ${unknown} (see mario ${name} --help)\n`);
     return 2;
   }
+  // --cache-dir configures the whole process (bundling happens deep below the commands).
+  const cacheDir = flagValues(rest, ["cache-dir"]).at(-1);
+  if (cacheDir !== undefined && cacheDir !== "") process.env.MARIO_CACHE_DIR = resolve(cacheDir);
   try {
     const { result } = await runCommand(command, { rawArgs: rest });
     return typeof result === "number" ? result : 0;

@@ -10,8 +10,10 @@
  *
  * Two modes:
  * - `cache` (what `mario host` and `mario up` load): the user's own files are bundled; imports of
- *   npm packages stay external and the bundle is written under the project's
- *   `node_modules/.cache/mario/`, so Node resolves them exactly as the project installed them.
+ *   npm packages stay external and the bundle is written to the cache folder (`cacheRoot()`:
+ *   `--cache-dir` / MARIO_CACHE_DIR, else XDG_CACHE_HOME, else the OS temp folder; never inside
+ *   the project, which may be read-only). A `node_modules` link next to the bundles points at the
+ *   project's own, so Node resolves packages exactly as the project installed them.
  *   Why external: native addons (zeromq, sharp…) cannot be bundled, a package keeps one copy
  *   (and its singletons), and a rebuild under `--watch` takes milliseconds.
  * - `standalone` (`mario build`): packages are bundled too, so the output runs in an image with
@@ -21,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readlink, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -33,7 +35,7 @@ export type BundleMode = "cache" | "standalone";
 export interface BundleOptions {
   /** Default `cache`. */
   mode?: BundleMode | undefined;
-  /** Cache mode: the folder bundles go to. Default: see `defaultCacheDir`. */
+  /** Cache mode: the folder bundles go to. Default: `defaultCacheDir(file)`. */
   cacheDir?: string | undefined;
   /** Standalone mode: the file to write (required). */
   outfile?: string | undefined;
@@ -61,6 +63,7 @@ export async function bundleFunction(file: string, options: BundleOptions = {}):
   const source = resolve(file);
   const mode = options.mode ?? "cache";
   const cacheDir = options.cacheDir ?? defaultCacheDir(source);
+  if (mode === "cache") await linkPackages(source, cacheDir);
   const draftOut = mode === "standalone" ? resolve(requireOutfile(options.outfile)) : join(cacheDir, `${basename(source, extname(source))}.mjs`);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
@@ -96,15 +99,48 @@ export async function bundleFunction(file: string, options: BundleOptions = {}):
 }
 
 /**
- * Under the nearest folder above `file` holding `node_modules` (so bare imports resolve from the
- * project): `<that>/node_modules/.cache/mario/functions`; else `<os tmp>/mario-<uid>/functions`.
+ * The folder Mario writes to at run time: `--cache-dir` / MARIO_CACHE_DIR, else
+ * `$XDG_CACHE_HOME/mario`, else `<os tmp>/mario-<uid>`.
  */
+export function cacheRoot(): string {
+  const explicit = process.env.MARIO_CACHE_DIR;
+  if (explicit !== undefined && explicit !== "") return resolve(explicit);
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg !== undefined && xdg !== "") return join(resolve(xdg), "mario");
+  return join(tmpdir(), `mario-${process.getuid?.() ?? "user"}`);
+}
+
+/** `<cacheRoot>/functions/<project key>`: one folder per project (the folder holding node_modules). */
 export function defaultCacheDir(file: string): string {
+  const project = projectOf(file);
+  const key = project === undefined ? "no-project" : `${basename(project).replace(/[^\w.-]/g, "_")}-${createHash("sha256").update(project).digest("hex").slice(0, 12)}`;
+  return join(cacheRoot(), "functions", key);
+}
+
+/** The nearest folder above `file` holding `node_modules`, where its bare imports resolve. */
+function projectOf(file: string): string | undefined {
   for (let dir = dirname(resolve(file)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "node_modules"))) return join(dir, "node_modules", ".cache", "mario", "functions");
-    if (dirname(dir) === dir) break;
+    if (existsSync(join(dir, "node_modules"))) return dir;
+    if (dirname(dir) === dir) return undefined;
   }
-  return join(tmpdir(), `mario-${process.getuid?.() ?? "user"}`, "functions");
+}
+
+/** `<cacheDir>/node_modules` → the project's, so a bundle's external imports resolve from there. */
+async function linkPackages(source: string, cacheDir: string): Promise<void> {
+  const project = projectOf(source);
+  if (project === undefined || resolve(cacheDir).startsWith(project + "/")) return;
+  const target = join(project, "node_modules");
+  const link = join(cacheDir, "node_modules");
+  const current = await readlink(link).catch(() => undefined);
+  if (current === target) return;
+  await mkdir(cacheDir, { recursive: true });
+  if (current !== undefined) await unlink(link);
+  try {
+    await symlink(target, link, "dir");
+  } catch (error) {
+    // Another process (a second host on a shared cache) made the same link at the same moment.
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST" || (await readlink(link).catch(() => undefined)) !== target) throw error;
+  }
 }
 
 /** The file an import of `mario` or `mario/<sub>` names in this package. */

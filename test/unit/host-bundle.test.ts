@@ -3,12 +3,14 @@
  * `import … from "mario"`, CommonJS exports, standalone bundles; and the CommonJS normalisation.
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { normalizeModule, stepFromModule } from "../../src/config/load-function-file.ts";
 import { loadFunctions } from "../../src/config/load-functions.ts";
-import { bundleFunction, bundleUrl } from "../../src/host/bundle-function.ts";
+import { bundleFunction, bundleUrl, cacheRoot, defaultCacheDir } from "../../src/host/bundle-function.ts";
 import { FunctionBuildError } from "../../src/host/errors/function-build-error.ts";
 import { ThreadExecutor } from "../../src/host/thread-executor.ts";
 import { silentLogger } from "../../src/log/logger.ts";
@@ -24,18 +26,50 @@ describe("bundleFunction", () => {
     await project?.cleanup();
   });
 
-  it("writes under the project's node_modules/.cache/mario, named by content hash; packages stay imports", async () => {
-    const file = join(project.functionsDir, "zod-validate.ts");
-    const first = await bundleFunction(file);
-    const again = await bundleFunction(file);
-    assert.equal(again.hash, first.hash);
-    assert.equal(again.outfile, first.outfile);
-    assert.match(first.outfile, /node_modules\/\.cache\/mario\/functions\/zod-validate-[0-9a-f]{16}\.mjs$/);
-    assert.equal(first.needsTsx, false);
-    assert.match(await readFile(first.outfile, "utf8"), /from "zod"/);
-    await project.write("zod-validate.ts", (await readFile(file, "utf8")).replace("hello", "hi"));
-    const changed = await bundleFunction(file);
-    assert.notEqual(changed.hash, first.hash);
+  it("writes to the cache folder (MARIO_CACHE_DIR), never into the project, named by content hash; packages stay imports that resolve from the project", async () => {
+    const cache = await mkdtemp(join(tmpdir(), "mario-cache-test-"));
+    const saved = process.env.MARIO_CACHE_DIR;
+    process.env.MARIO_CACHE_DIR = cache;
+    try {
+      const file = join(project.functionsDir, "zod-validate.ts");
+      const first = await bundleFunction(file);
+      const again = await bundleFunction(file);
+      assert.equal(again.hash, first.hash);
+      assert.equal(again.outfile, first.outfile);
+      assert.equal(dirname(first.outfile), defaultCacheDir(file));
+      assert.ok(first.outfile.startsWith(join(cache, "functions") + "/"), first.outfile);
+      assert.match(basename(first.outfile), /^zod-validate-[0-9a-f]{16}\.mjs$/);
+      assert.equal(existsSync(join(project.root, "node_modules", ".cache")), false, "nothing written under node_modules");
+      assert.equal(first.needsTsx, false);
+      assert.match(await readFile(first.outfile, "utf8"), /from "zod"/);
+      const step = stepFromModule("zod-validate.ts", (await import(bundleUrl(first))) as Record<string, unknown>);
+      assert.equal(step.shape, "execute");
+      await project.write("zod-validate.ts", (await readFile(file, "utf8")).replace("hello", "hi"));
+      const changed = await bundleFunction(file);
+      assert.notEqual(changed.hash, first.hash);
+    } finally {
+      if (saved === undefined) delete process.env.MARIO_CACHE_DIR;
+      else process.env.MARIO_CACHE_DIR = saved;
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("the cache folder: MARIO_CACHE_DIR, else $XDG_CACHE_HOME/mario, else the OS temp folder", () => {
+    const saved = { cache: process.env.MARIO_CACHE_DIR, xdg: process.env.XDG_CACHE_HOME };
+    try {
+      process.env.MARIO_CACHE_DIR = "/var/cache/x";
+      process.env.XDG_CACHE_HOME = "/home/u/.cache";
+      assert.equal(cacheRoot(), "/var/cache/x");
+      delete process.env.MARIO_CACHE_DIR;
+      assert.equal(cacheRoot(), "/home/u/.cache/mario");
+      delete process.env.XDG_CACHE_HOME;
+      assert.equal(cacheRoot(), join(tmpdir(), `mario-${process.getuid?.() ?? "user"}`));
+    } finally {
+      for (const [name, value] of [["MARIO_CACHE_DIR", saved.cache], ["XDG_CACHE_HOME", saved.xdg]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it("a syntax error is a FunctionBuildError naming the file, with esbuild's message and location", async () => {

@@ -5,10 +5,12 @@
 import { defineCommand } from "citty";
 import { relative } from "node:path";
 import { buildFunctions } from "../../host/build-functions.ts";
+import { cacheDirFlag } from "../_flags.ts";
 
 export default defineCommand({
   meta: { name: "build", description: "Bundle every function with esbuild into self-contained modules (for images)" },
   args: {
+    ...cacheDirFlag,
     dir: { type: "positional", required: false, default: "functions", description: "functions folder (default functions/)" },
     outdir: { type: "string", default: "dist/functions", description: "where the bundles go (default dist/functions)" },
     external: { type: "string", description: "comma-separated packages left out of the bundles (native addons); install them next to the bundles" },

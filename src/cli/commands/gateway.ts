@@ -32,7 +32,7 @@ import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gatewa
 import { serveGateway } from "../../gateway/serve-gateway.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
-import { flagValues, wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, flagValues, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./up.ts";
 
@@ -42,6 +42,7 @@ const PROBE_ID = "0000000000000000000000";
 export default defineCommand({
   meta: { name: "gateway", description: "HTTP gateway + dashboard in front of running pipeline servers" },
   args: {
+    ...cacheDirFlag,
     project: { type: "positional", required: false, description: "mario.config.*, class-DSL module or functions folder naming the pipelines (default: current folder)" },
     "job-push": { type: "string", description: "instead of the servers registered in Redis: a pipeline server's --job-pull-bind address, for every pipeline (tcp://host:5050) or one (name=tcp://host:5050); repeatable" },
     redis: { type: "string", description: "Redis the pipeline servers share (default REDIS_URL; a cluster: redis+cluster://h1:7000,h2:7001); required" },

@@ -13,12 +13,13 @@ import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { FunctionHost, type HostedFunction } from "../../host/function-host.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
-import { addressFlag } from "../_flags.ts";
+import { addressFlag, cacheDirFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
   meta: { name: "host", description: "Serve every function of a folder as step workers (worker threads, hard timeouts, --watch)" },
   args: {
+    ...cacheDirFlag,
     dir: { type: "positional", required: false, default: "functions", description: "functions folder (default functions/)" },
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (repeatable or comma-separated)" },
     "pull-bind": { type: "string", default: "tcp://0.0.0.0:0", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it" },

@@ -33,7 +33,7 @@ import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backen
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
 import { connectableAddress } from "../../transport/_sockets.ts";
-import { wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
@@ -43,6 +43,7 @@ const DEFAULT_DRAIN_MS = 1500;
 export default defineCommand({
   meta: { name: "pipeline", description: "Serve pipelines (every one of <file> when none is named): take jobs from clients, dispatch them to announced step workers" },
   args: {
+    ...cacheDirFlag,
     file: { type: "positional", required: true, description: "mario.config.*, class-DSL module (e.g. examples/simple.ts), project folder or functions folder" },
     name: { type: "positional", required: false, description: "the pipeline(s) to serve (default: every pipeline of <file>)" },
     "sub-bind": { type: "string", description: "bind the announcement socket here, e.g. tcp://127.0.0.1:6000" },

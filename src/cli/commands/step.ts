@@ -14,12 +14,13 @@ import { resolveStepPolicy } from "../../core/step-config.ts";
 import { InProcessExecutor } from "../../engine/step-executor.ts";
 import { createLogger } from "../../log/logger.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
-import { addressFlag, wholeNumberFlag } from "../_flags.ts";
+import { addressFlag, cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
   meta: { name: "step", description: "Run one job type as a worker that announces itself to pipeline servers" },
   args: {
+    ...cacheDirFlag,
     file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts) or mario.config.ts" },
     "job-type": { type: "positional", required: true, description: "the job type to run" },
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable or comma-separated" },

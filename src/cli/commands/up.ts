@@ -26,7 +26,7 @@ import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
-import { wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
@@ -36,6 +36,7 @@ export const DEFAULT_HOST = "127.0.0.1";
 export default defineCommand({
   meta: { name: "up", description: "Run pipelines, functions, gateway and dashboard in one process" },
   args: {
+    ...cacheDirFlag,
     dir: { type: "positional", required: false, description: "project root (with mario.config.*) or a functions folder; default: current folder" },
     port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
     host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
