@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".tmp/", "test/artifacts/", "bench/results/", "src/gateway/dashboard/assets/"] },
+  { ignores: ["node_modules/", "dist/", ".tmp/", "test/artifacts/", "bench/results/", "src/gateway/dashboard/assets/", "test/fixtures/container-project/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -3,7 +3,8 @@
  * the output gives the same results as serving the sources.
  */
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JobRecord } from "../../src/core/job.ts";
@@ -69,6 +70,21 @@ describe("mario build", () => {
     for (const file of ["zod-validate.mjs", "hono-app.mjs"]) {
       const text = await readFile(join(outdir, file), "utf8");
       assert.doesNotMatch(text, /from "(zod|hono)"/, `${file} imports no npm package at run time`);
+    }
+  });
+
+  it("--cache-dir: what the check of each bundle writes goes there", async () => {
+    const cache = await mkdtemp(join(tmpdir(), "mario-cache-flag-"));
+    try {
+      const result = await runMario(["build", "functions", "--outdir=dist/checked", `--cache-dir=${cache}`], { cwd: project.root });
+      assert.equal(result.code, 0, result.stderr);
+      const [folder, ...others] = await readdir(join(cache, "functions"));
+      assert.equal(others.length, 0, "one folder for the project");
+      const files = await readdir(join(cache, "functions", folder!));
+      assert.ok(files.some((f) => /^zod-validate-[0-9a-f]{16}\.mjs$/.test(f)), files.join(", "));
+      assert.ok(files.includes("node_modules"), "a link to the project's packages");
+    } finally {
+      await rm(cache, { recursive: true, force: true });
     }
   });
 

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { ArgsDef } from "citty";
+import { loadProject } from "../../src/config/load-project.ts";
 import { subCommands } from "../../src/cli/main.ts";
 import { unknownFlag } from "../../src/cli/_usage.ts";
 
@@ -80,27 +81,38 @@ const asList = (value: Yaml | undefined, what: string): Yaml[] => {
 const compose = readFileSync("docker/compose.yaml", "utf8");
 const dockerfile = readFileSync("docker/Dockerfile", "utf8");
 
+const PIPELINES = ["calculate-hash", "delete-file", "example-one", "generate-file", "hash-and-clean"];
+
 describe("docker/compose.yaml", () => {
-  it("has redis (append-only), a pipeline server, scalable hosts and the gateway, each with a healthcheck (and docker compose config accepts it where the compose plugin is installed)", () => {
+  it("has redis (append-only), a pipeline server for every pipeline of mario.config.ts, scalable hosts announcing to all of them and the gateway sending to each, each with a healthcheck (and docker compose config accepts it where the compose plugin is installed)", async () => {
     const version = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
     if (version.error === undefined && version.status === 0) {
-      const result = spawnSync("docker", ["compose", "-f", "docker/compose.yaml", "config", "--quiet"], { encoding: "utf8", env: { ...process.env, MARIO_TOKEN: "" } });
+      const result = spawnSync("docker", ["compose", "-f", "docker/compose.yaml", "config", "--quiet"], { encoding: "utf8", env: { ...process.env, MARIO_TOKEN: "t" } });
       assert.equal(result.status, 0, result.stderr);
     }
+    const project = await loadProject("mario.config.ts");
+    assert.deepEqual(project.pipelines.map((p) => p.name).sort(), PIPELINES, "the example project's pipelines");
     const services = asMap(asMap(parseYamlSubset(compose), "compose").services, "services");
-    assert.deepEqual(Object.keys(services).sort(), ["gateway", "host", "pipeline", "redis"]);
+    assert.deepEqual(Object.keys(services).sort(), ["gateway", "host", ...PIPELINES.map((p) => `pipeline-${p}`), "redis"]);
     for (const [name, raw] of Object.entries(services)) {
       const service = asMap(raw, name);
-      const test = asList(asMap(service.healthcheck, `${name}.healthcheck`).test, `${name}.healthcheck.test`);
-      assert.equal(test[0], "CMD", `${name}: exec-form healthcheck`);
+      // A string (CMD-SHELL): podman-compose 1.0 mangles ["CMD", …] lists (see compose.yaml).
+      assert.equal(typeof asMap(service.healthcheck, `${name}.healthcheck`).test, "string", `${name}: a healthcheck`);
+      if (name !== "redis") assert.equal(service.image, "${MARIO_IMAGE:-mario:local}", `${name}: the Mario image, or MARIO_IMAGE`);
     }
-    assert.deepEqual(asList(asMap(services.redis, "redis").command, "redis.command"), ["redis-server", "--appendonly", "yes"]);
+    assert.deepEqual(asList(asMap(services.redis, "redis").command, "redis.command").slice(0, 3), ["redis-server", "--appendonly", "yes"]);
+    for (const pipeline of PIPELINES) {
+      assert.deepEqual(asList(asMap(services[`pipeline-${pipeline}`], pipeline).command, pipeline).slice(0, 3), ["pipeline", "mario.config.ts", pipeline]);
+    }
     const host = asMap(services.host, "host");
     assert.equal(host.ports, undefined, "host must publish no fixed port, or --scale host=4 would clash");
     assert.equal(host.container_name, undefined, "host must have no container_name, or it cannot scale");
-    assert.deepEqual(asList(asMap(services.gateway, "gateway").ports, "gateway.ports"), ["8080:8080"]);
-    const pipelineBuild = asMap(asMap(services.pipeline, "pipeline").build, "pipeline.build");
-    assert.equal(pipelineBuild.dockerfile, "docker/Dockerfile");
+    const announce = (asList(host.command, "host.command") as string[]).find((a) => a.startsWith("--sub-connect="))!;
+    assert.deepEqual(announce.slice("--sub-connect=".length).split(",").sort(), PIPELINES.map((p) => `tcp://pipeline-${p}:6000`));
+    const gateway = asMap(services.gateway, "gateway");
+    const pushes = (asList(gateway.command, "gateway.command") as string[]).filter((a) => a.startsWith("--job-push="));
+    assert.deepEqual(pushes.sort(), PIPELINES.map((p) => `--job-push=${p}=tcp://pipeline-${p}:5050`));
+    assert.deepEqual(asList(gateway.ports, "gateway.ports"), ["127.0.0.1:${MARIO_PORT:-8080}:8080"]);
   });
 });
 
@@ -118,16 +130,27 @@ describe("the YAML subset parser", () => {
 });
 
 describe("docker/Dockerfile", () => {
-  it("is multi-stage, bundles functions with mario build, installs production deps only, runs as a non-root user", () => {
+  it("is multi-stage on NODE_IMAGE (default the official Node LTS image), bundles functions with mario build, installs production deps only, runs as a non-root user with a cache folder outside /app", () => {
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     const stages = dockerfile.split("\n").filter((l) => /^FROM /.test(l));
     assert.ok(stages.length >= 2, "multi-stage");
+    for (const stage of stages) assert.match(stage, /^FROM (\$\{NODE_IMAGE\}|deps) AS \w+$/);
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /node bin\/mario\.js build functions/);
     const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-    assert.match(runtime, /-slim/);
     assert.match(runtime, /^USER (?!root\b|0\b)\S+$/m);
     assert.match(runtime, /^HEALTHCHECK /m);
+    assert.match(runtime, /MARIO_CACHE_DIR=\/tmp\/mario/);
     assert.match(runtime, /COPY --from=build \/app\/dist\/functions \.\/functions/);
+  });
+
+  it("docker/project.Dockerfile builds a user's project on MARIO_IMAGE and keeps only the bundles and the config", () => {
+    const project = readFileSync("docker/project.Dockerfile", "utf8");
+    assert.match(project, /^ARG MARIO_IMAGE=mario:local$/m);
+    assert.match(project, /RUN mario build functions/);
+    const runtime = project.slice(project.lastIndexOf("\nFROM "));
+    assert.match(runtime, /^COPY --from=build \/out\/ \/project\/$/m);
+    assert.doesNotMatch(runtime, /^USER /m, "stays the Mario image's non-root user");
   });
 
   it("copies nothing that .dockerignore leaves out of the build context", () => {
@@ -153,7 +176,7 @@ describe("docker: the commands the image and compose run exist in the CLI", () =
   commands.add((JSON.parse(cmd[1]!) as string[])[0]!);
   for (const [name, raw] of Object.entries(services)) {
     const service = asMap(raw, name);
-    if (service.image !== "mario:local") continue;
+    if (name === "redis") continue;
     commands.add(asList(service.command, `${name}.command`)[0] as string);
   }
 
@@ -164,7 +187,7 @@ describe("docker: the commands the image and compose run exist in the CLI", () =
   it("every flag compose passes is one its command knows", async () => {
     for (const [name, raw] of Object.entries(services)) {
       const service = asMap(raw, name);
-      if (service.image !== "mario:local") continue;
+      if (name === "redis") continue;
       const [command, ...args] = asList(service.command, `${name}.command`) as string[];
       const def = await subCommands[command!]!();
       assert.equal(unknownFlag(args, (def.args ?? {}) as ArgsDef), undefined, `${name}: mario ${command} ${args.join(" ")}`);
