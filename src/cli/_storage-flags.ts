@@ -3,6 +3,8 @@
  * unfinished jobs a pipeline may hold before enqueue answers busy, and how many finished jobs are
  * kept, for how long.
  */
+import type { Logger } from "../log/logger.ts";
+import { DEFAULT_COMMAND_TIMEOUT_MS } from "../storage/redis/defaults.ts";
 import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_FINISHED, DEFAULT_MAX_QUEUED, type StorageOptions } from "../storage/storage-backend.ts";
 import { wholeNumberFlag } from "./_flags.ts";
 
@@ -19,5 +21,28 @@ export function storageOptionsFrom(args: { "max-queued"?: string | undefined; "k
       maxFinished: wholeNumberFlag(args["keep-finished"], "--keep-finished", 1),
       maxAgeMs: wholeNumberFlag(args["keep-finished-ms"], "--keep-finished-ms", 1),
     },
+  };
+}
+
+/** Redis flags of the commands that open Redis storage (`mario pipeline`, `mario up`, `mario gateway`). */
+export const redisFlags = {
+  "allow-redis-eviction": {
+    type: "boolean",
+    description: "run on a Redis whose maxmemory-policy evicts keys (refused by default: evicted jobs vanish)",
+  },
+  "redis-timeout-ms": {
+    type: "string",
+    description: `a Redis command without an answer after this many ms fails as STORAGE_UNAVAILABLE (default ${DEFAULT_COMMAND_TIMEOUT_MS}; 0: no limit)`,
+  },
+} as const;
+
+export function redisOptionsFrom(
+  args: { "allow-redis-eviction"?: boolean | undefined; "redis-timeout-ms"?: string | undefined },
+  logger: Logger,
+): { allowEviction: boolean; commandTimeoutMs: number | undefined; logger: Logger } {
+  return {
+    allowEviction: args["allow-redis-eviction"] === true,
+    commandTimeoutMs: wholeNumberFlag(args["redis-timeout-ms"], "--redis-timeout-ms"),
+    logger,
   };
 }

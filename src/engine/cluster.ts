@@ -18,7 +18,8 @@ export interface ClusterEvents extends Record<string, unknown[]> {
   "worker:removed": [workerId: string, jobType: string, reason: string];
 }
 
-export type Readiness = { ok: true } | { ok: false; reason: string };
+/** `code`: the error code of what is wrong, when known (e.g. STORAGE_LOST, STORAGE_UNAVAILABLE). */
+export type Readiness = { ok: true } | { ok: false; reason: string; code?: string | undefined };
 
 export interface Cluster {
   /** Every pipeline served, one-step pipelines included. */

@@ -65,7 +65,7 @@ export class DispatcherCluster implements Cluster {
       await this.#dispatcher.storage.ping();
       return { ok: true };
     } catch (error) {
-      return { ok: false, reason: `storage: ${(error as Error).message}` };
+      return { ok: false, reason: `storage: ${(error as Error).message}`, code: (error as { code?: string }).code };
     }
   }
 }

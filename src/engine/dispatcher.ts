@@ -16,6 +16,7 @@ import { InvalidInstructionsError } from "../core/errors/invalid-instructions-er
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
 import { NoWorkerError } from "../core/errors/no-worker-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
+import { StorageLostError } from "../core/errors/storage-lost-error.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { isInstructions, type JobError } from "../core/job.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
@@ -62,6 +63,8 @@ export class Dispatcher {
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #settler: Settler;
   #rotation = 0;
+  /** Set when storage reported its store lost (emptied or replaced): dispatching has stopped for good. */
+  #lost: StorageLostError | undefined;
 
   constructor(options: DispatcherOptions) {
     this.#storage = options.storage;
@@ -375,8 +378,28 @@ export class Dispatcher {
     return flight;
   }
 
+  /**
+   * Asks storage whether it still holds the store this dispatcher started on. Once it says lost
+   * (Redis emptied or replaced), dispatching stops for good: leasing from an empty store would
+   * go on as if no job had existed. Other failures are left to the calls that follow.
+   */
+  async #storageIntact(): Promise<boolean> {
+    if (this.#lost !== undefined) return false;
+    try {
+      await this.#storage.ping();
+    } catch (error) {
+      if (!(error instanceof StorageLostError)) return true;
+      this.#lost = error;
+      this.#logger.error("storage lost: dispatching stopped", { reason: error.message });
+      await this.pause();
+      return false;
+    }
+    return true;
+  }
+
   #reclaim(): void {
     void (async () => {
+      if (!(await this.#storageIntact())) return;
       let reclaimed = 0;
       for (const pipeline of this.#pipelines) reclaimed += await this.#storage.reclaimExpired(pipeline.name);
       if (reclaimed > 0) {

@@ -31,6 +31,8 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   BUSY: 503,
   STORAGE_UNAVAILABLE: 503,
   STORAGE_FULL: 507,
+  /** The store was emptied or replaced under this process: it stopped dispatching. */
+  STORAGE_LOST: 503,
   SHUTDOWN: 503,
   /** A pipeline server did not answer (down, restarting): try again later. */
   NO_ANSWER: 503,
@@ -53,9 +55,9 @@ export interface ErrorResponseOptions {
 
 export function errorResponse(error: unknown, c: Context, options: ErrorResponseOptions): Response {
   const { status, code, message } = classify(error);
-  if (status === 503) c.header("Retry-After", String(options.retryAfterSeconds));
+  if (status === 503 || status === 507) c.header("Retry-After", String(options.retryAfterSeconds));
   if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="mario"');
-  if (status >= 500 && status !== 503) {
+  if (status >= 500 && status !== 503 && status !== 507) {
     options.logger.error("request failed", { method: c.req.method, path: c.req.path, code, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
   return c.json({ error: { code, message } }, status);

@@ -31,7 +31,7 @@ import { readInstructions, requireJson } from "./_read-json.ts";
 import { enqueueQuerySchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, parseOr400 } from "./_schemas.ts";
 import { pipelineViews } from "./_views.ts";
 import { HttpError } from "./http-error.ts";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics, renderReadiness } from "./metrics.ts";
 
 export interface GatewayOptions {
   /** Bearer token required on every route but `/health` (and the dashboard's own). Default: none. */
@@ -127,8 +127,8 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   app.get("/workers", auth, async (c) => c.json({ workers: await cluster.workers() }));
 
   app.get("/metrics", auth, async (c) => {
-    const [stats, workers] = await Promise.all([cluster.stats(), cluster.workers()]);
-    return c.body(renderMetrics(stats, workers), 200, { "content-type": METRICS_CONTENT_TYPE });
+    const [stats, workers, readiness] = await Promise.all([cluster.stats(), cluster.workers(), cluster.ready()]);
+    return c.body(renderMetrics(stats, workers) + renderReadiness(readiness), 200, { "content-type": METRICS_CONTENT_TYPE });
   });
 
   app.route("/", createDashboardApp(cluster, { token: options.token }));

@@ -8,6 +8,8 @@
  * // mario_jobs_total{pipeline="hash-and-clean",status="succeeded"} 12
  * ```
  */
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import type { Readiness } from "../engine/cluster.ts";
 import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,6 +33,20 @@ class Exposition {
   toString(): string {
     return this.#lines.join("\n") + "\n";
   }
+}
+
+/**
+ * Readiness as gauges: `mario_ready` (1 when `/ready` answers 200) and `mario_storage_lost` (1
+ * once storage was emptied or replaced under this process: dispatching has stopped).
+ */
+export function renderReadiness(readiness: Readiness): string {
+  const out = new Exposition();
+  out.family("mario_ready", "gauge", "1 when storage (and the pipeline link) answer, as GET /ready.", () => out.sample("mario_ready", {}, readiness.ok ? 1 : 0));
+  const lost = !readiness.ok && readiness.code === ERROR_CODES.STORAGE_LOST;
+  out.family("mario_storage_lost", "gauge", "1 when the store was emptied or replaced under this process (dispatching stopped).", () =>
+    out.sample("mario_storage_lost", {}, lost ? 1 : 0),
+  );
+  return out.toString();
 }
 
 export function renderMetrics(stats: readonly PipelineStats[], workers: readonly WorkerInfo[], now: number = Date.now()): string {

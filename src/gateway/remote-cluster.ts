@@ -191,7 +191,7 @@ export class RemoteCluster implements Cluster {
     try {
       await Promise.all(this.#storages.map((s) => s.ping()));
     } catch (error) {
-      return { ok: false, reason: `storage: ${(error as Error).message}` };
+      return { ok: false, reason: `storage: ${(error as Error).message}`, code: (error as { code?: string }).code };
     }
     if (this.#source.ready !== undefined) {
       const found = await this.#source.ready();

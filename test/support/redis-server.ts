@@ -7,6 +7,7 @@
  * await redis.stop();      // kill it (SIGTERM), keep its data directory
  * await redis.restart();   // same port, same directory (durability: append-only file)
  * await redis.destroy();   // stop it and remove the directory
+ * const lru = await startRedis({ args: ["--maxmemory-policy", "allkeys-lru"] });  // settings of its own
  * ```
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -21,6 +22,8 @@ export interface RedisServer {
   url: string;
   port: number;
   dir: string;
+  /** Pid of the running redis-server (for SIGSTOP/SIGCONT in tests), -1 when stopped. */
+  readonly pid: number;
   /** Kills the server by its pid (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
   /** Stops it if running, then starts it again on the same port with the same directory. */
@@ -31,7 +34,12 @@ export interface RedisServer {
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? "/usr/bin/redis-server";
 
-export async function startRedis(): Promise<RedisServer> {
+export interface StartRedisOptions {
+  /** More `redis-server` arguments, after the defaults (a later one wins): e.g. `["--appendonly", "no"]`. */
+  args?: readonly string[];
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), "mario-redis-"));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -43,7 +51,7 @@ export async function startRedis(): Promise<RedisServer> {
   const start = async (): Promise<void> => {
     const proc = spawn(
       REDIS_SERVER,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir, "--logfile", join(dir, "redis.log")],
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir, "--logfile", join(dir, "redis.log"), ...(options.args ?? [])],
       { stdio: "ignore" },
     );
     child = proc;
@@ -67,6 +75,9 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
+    get pid() {
+      return child?.pid ?? -1;
+    },
     stop,
     restart: async () => {
       await stop();

@@ -34,6 +34,7 @@ import { createLogger, type Logger } from "../../log/logger.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
 import { cacheDirFlag, flagValues, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
+import { redisFlags, redisOptionsFrom } from "../_storage-flags.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./up.ts";
 
 /** An id no job has: `wait` on it tells whether a pipeline server answers at all. */
@@ -53,6 +54,7 @@ export default defineCommand({
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
     "failover-ms": { type: "string", description: "found servers: send a request no server answered within this long to another, ms (default 1000)" },
+    ...redisFlags,
   },
   async run({ args, rawArgs }) {
     const logger = createLogger();
@@ -62,11 +64,12 @@ export default defineCommand({
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     if (redisUri === undefined) throw new UsageError("needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
+    const redisOptions = redisOptionsFrom(args, logger);
     const pushValues = flagValues(rawArgs, ["job-push"]);
     if (pushValues.length === 0) {
       if (args.namespace !== undefined) throw new UsageError("--namespace goes with --job-push: servers found in Redis say their own namespace");
       const failoverMs = wholeNumberFlag(args["failover-ms"], "--failover-ms", 1) ?? 1000;
-      return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger });
+      return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger, redisOptions });
     }
     if (args["failover-ms"] !== undefined) throw new UsageError("--failover-ms goes with servers found in Redis (no --job-push)");
     const pushes = parsePushes(pushValues);
@@ -99,12 +102,12 @@ export default defineCommand({
         },
       };
     };
-    const shared = args.namespace === undefined ? undefined : new RedisStorageBackend(args.namespace, { redisUri });
+    const shared = args.namespace === undefined ? undefined : new RedisStorageBackend(args.namespace, { redisUri, ...redisOptions });
     const routes: RemotePipeline[] = [];
     for (const pipeline of project.pipelines) {
       const address = pushes.byName.get(pipeline.name) ?? pushes.all;
       if (address === undefined) continue;
-      const storage: StorageBackend = shared ?? new RedisStorageBackend(pipeline.name, { redisUri });
+      const storage: StorageBackend = shared ?? new RedisStorageBackend(pipeline.name, { redisUri, ...redisOptions });
       routes.push({ pipeline, intake: intakeFor(address), storage });
     }
     if (routes.length === 0) throw new UsageError(`no pipeline to serve: give --job-push=tcp://host:5050 (every pipeline) or --job-push=<pipeline>=tcp://host:5050; pipelines: ${listOrNone(known)}`);
@@ -143,6 +146,7 @@ interface ServeOptions {
   timeoutMs: number;
   failoverMs: number;
   logger: Logger;
+  redisOptions: ReturnType<typeof redisOptionsFrom>;
 }
 
 /** The gateway over the pipeline servers registered in Redis. */
@@ -155,7 +159,7 @@ async function serveDiscovered(options: ServeOptions): Promise<number> {
   const { DiscoveredRoutes } = await import("../../gateway/discovered-routes.ts");
   const routes = new DiscoveredRoutes({
     registry: new ServerRegistry({ redisUri: options.redisUri, logger }),
-    storageFor: (namespace, keyPrefix) => new RedisStorageBackend(namespace, { redisUri: options.redisUri, keyPrefix }),
+    storageFor: (namespace, keyPrefix) => new RedisStorageBackend(namespace, { redisUri: options.redisUri, keyPrefix, ...options.redisOptions }),
     clientFor: (address) => new PipelineClient(address, { timeoutMs: options.failoverMs }),
     pipelines,
     failover: { deadlineMs: options.timeoutMs },

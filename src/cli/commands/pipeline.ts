@@ -35,7 +35,8 @@ import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-ser
 import { connectableAddress } from "../../transport/_sockets.ts";
 import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
-import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
+import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
+import type { RedisStorageOptions } from "../../storage/redis/redis-storage-backend.ts";
 
 const DEFAULT_NAMESPACE = "mario";
 const DEFAULT_DRAIN_MS = 1500;
@@ -56,6 +57,7 @@ export default defineCommand({
     "heartbeat-timeout-ms": { type: "string", description: "drop a worker silent this long, ms (default 3 × its heartbeat)" },
     "max-message-bytes": { type: "string", description: "largest inbound message, bytes (default 16 MiB)" },
     ...storageFlags,
+    ...redisFlags,
   },
   async run({ args }) {
     const logger = createLogger();
@@ -69,7 +71,7 @@ export default defineCommand({
     const namespace = args.namespace ?? (names.length === 1 ? names[0]! : DEFAULT_NAMESPACE);
     const classBackend = definitions.length === 1 ? instances[0]?.backend : undefined;
     const redisUri = nonEmpty(args.redis) ?? (classBackend === undefined ? nonEmpty(process.env.REDIS_URL) : undefined);
-    const storage = await chooseStorage(namespace, redisUri, classBackend, storageOptionsFrom(args));
+    const storage = await chooseStorage(namespace, redisUri, classBackend, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
     const drainMs = wholeNumberFlag(args["drain-ms"], "--drain-ms") ?? DEFAULT_DRAIN_MS;
     const hooks: PipelineHooks[] = instances;
     const server = new PipelineServer({
@@ -146,7 +148,7 @@ async function register(
 }
 
 /** A class's own backend keeps its own options; the flags shape the backends made here. */
-async function chooseStorage(namespace: string, redisUri: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions): Promise<StorageBackend> {
+async function chooseStorage(namespace: string, redisUri: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions & RedisStorageOptions): Promise<StorageBackend> {
   if (redisUri !== undefined) {
     const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
     return new RedisStorageBackend(namespace, { redisUri, ...options });

@@ -26,9 +26,10 @@ import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
+import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
 import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
-import { storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
+import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -45,6 +46,7 @@ export default defineCommand({
     token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     ...storageFlags,
+    ...redisFlags,
   },
   async run({ args }) {
     const logger = createLogger();
@@ -58,7 +60,7 @@ export default defineCommand({
       throw new UsageError(`no functions found in ${project.functionsDir ?? project.root}: add a file per step (see README "Writing a step")`);
     }
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
-    const storage = await chooseStorage(redisUri, args.namespace, storageOptionsFrom(args));
+    const storage = await chooseStorage(redisUri, args.namespace, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
     const executors = await isolatedExecutors(project, logger);
     const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
     const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
@@ -107,7 +109,7 @@ async function isolatedExecutors(project: Project, logger: Logger): Promise<Map<
   return executors;
 }
 
-async function chooseStorage(redisUri: string | undefined, namespace: string, options: StorageOptions): Promise<StorageBackend> {
+async function chooseStorage(redisUri: string | undefined, namespace: string, options: StorageOptions & RedisOptions): Promise<StorageBackend> {
   if (redisUri === undefined) return new MemoryStorageBackend(options);
   const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
   return new RedisStorageBackend(namespace, { redisUri, ...options });

@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   STORAGE_UNAVAILABLE: "STORAGE_UNAVAILABLE",
   /** Storage is out of memory: nothing was written. */
   STORAGE_FULL: "STORAGE_FULL",
+  /** The store was emptied or replaced under this process (its epoch key is gone): dispatching stopped, writes refused. */
+  STORAGE_LOST: "STORAGE_LOST",
   /** The process is shutting down. */
   SHUTDOWN: "SHUTDOWN",
   /** A pipeline server did not answer in time. */

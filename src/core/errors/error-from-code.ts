@@ -24,6 +24,8 @@ import { ProtocolError } from "./protocol-error.ts";
 import { RemoteError } from "./remote-error.ts";
 import { ShutdownError } from "./shutdown-error.ts";
 import { StepTimeoutError } from "./step-timeout-error.ts";
+import { StorageFullError } from "./storage-full-error.ts";
+import { StorageLostError } from "./storage-lost-error.ts";
 import { StorageUnavailableError } from "./storage-unavailable-error.ts";
 import { TooDeepError } from "./too-deep-error.ts";
 import { UnknownJobTypeError } from "./unknown-job-type-error.ts";
@@ -46,6 +48,8 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   INVALID_CONFIG: (message, options) => new InvalidConfigError(message, options),
   BUSY: (message, options) => new BusyError(message, options),
   STORAGE_UNAVAILABLE: (message, options) => new StorageUnavailableError(message, options),
+  STORAGE_FULL: (message, options) => new StorageFullError(message, options),
+  STORAGE_LOST: (message, options) => new StorageLostError(message, options),
   SHUTDOWN: (message, options) => new ShutdownError(message, options),
   NO_ANSWER: (message, options) => new NoAnswerError(message, options),
   NO_WORKER: (message, options) => new NoWorkerError(message, options),

@@ -11,16 +11,23 @@
  * Commands never wait for a connection: `enableOfflineQueue: false` rejects them at once while
  * the client is not ready, and `maxRetriesPerRequest: 0` rejects commands in flight when the
  * connection drops. Meanwhile `retryStrategy` keeps reconnecting, so the same client works again
- * when Redis is back.
+ * when Redis is back. A command without an answer after `commandTimeoutMs` (default 1000 ms)
+ * rejects too, so a stalled Redis (a long fork, a slow script, SIGSTOP) is a fast
+ * STORAGE_UNAVAILABLE instead of a request that waits it out. Such a command may still run once
+ * Redis wakes: every enqueue carries an idempotency key, so sending it again is safe.
  */
 import { Cluster, Redis } from "ioredis";
+import { StorageFullError } from "../../core/errors/storage-full-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
+import { DEFAULT_COMMAND_TIMEOUT_MS } from "./defaults.ts";
 
 export const DEFAULT_REDIS_URI = "redis://127.0.0.1:6379";
 
+export { DEFAULT_COMMAND_TIMEOUT_MS };
+
 export interface ClientOptions {
   connectTimeoutMs?: number | undefined;
-  /** Rejects a command that has no answer after this long. Default: no limit. */
+  /** Rejects a command that has no answer after this long, ms. Default 1000; 0: no limit. */
   commandTimeoutMs?: number | undefined;
 }
 
@@ -62,7 +69,10 @@ export function createClient(uri: string, options: ClientOptions = {}): RedisCli
   const common = {
     connectTimeout: options.connectTimeoutMs ?? 2000,
     maxRetriesPerRequest: 0,
-    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+    // TCP keepalive on the Redis link (first probe after 10 s idle): a peer gone without a word
+    // is noticed by the kernel, and ioredis reconnects.
+    keepAlive: 10_000,
+    ...commandTimeout(options.commandTimeoutMs),
   };
   const seeds = clusterSeedsOf(uri);
   if (seeds !== undefined) {
@@ -81,6 +91,11 @@ export function createClient(uri: string, options: ClientOptions = {}): RedisCli
   });
 }
 
+function commandTimeout(ms: number | undefined): { commandTimeout?: number } {
+  const value = ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  return value > 0 ? { commandTimeout: value } : {};
+}
+
 const CONNECTION_TROUBLE =
   /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|connect ETIMEDOUT|None of startup nodes is available|Failed to refresh slots cache|Cluster isn't ready/;
 const SERVER_NOT_READY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY)\b/;
@@ -93,6 +108,22 @@ export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return true;
   return error.name === "MaxRetriesPerRequestError" || error.name === "ClusterAllFailedError" || CONNECTION_TROUBLE.test(error.message);
+}
+
+/**
+ * True when Redis refused a write for lack of memory (`maxmemory` under `noeviction`). Redis
+ * checks it before a script's first write, so nothing of that script was written.
+ */
+export function isOutOfMemory(error: unknown): boolean {
+  return error instanceof Error && error.name === "ReplyError" && /^OOM\b/.test(error.message);
+}
+
+/** A driver error as the storage port speaks it: STORAGE_FULL, STORAGE_UNAVAILABLE, or itself. */
+export function storageError(uri: string, error: unknown): unknown {
+  if (isOutOfMemory(error)) {
+    return new StorageFullError(`Redis at ${redactUri(uri)} is out of memory (maxmemory reached), nothing was written: free memory or raise maxmemory`, { cause: error });
+  }
+  return isUnavailable(error) ? unavailable(uri, error) : error;
 }
 
 export function unavailable(uri: string, error: unknown): StorageUnavailableError {

@@ -12,6 +12,7 @@
  * - `P:N:{p}:idem`      HASH  idempotency key → job id
  * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
  * - `P:N:{p}:latency`   HASH  per-step latency histogram buckets, sum and count
+ * - `P:N:{p}:epoch`     STRING the store epoch: written at first start, checked on reconnect
  * - `P:N:pipelines`     SET   pipelines ever initialized under this namespace
  * - `P:N:{workers}`     HASH  worker id → WorkerInfo JSON
  * - `P:N:{workers}:seen` ZSET worker id scored by `lastSeen` (same hash tag: one script takes both)
@@ -38,6 +39,8 @@ export interface PipelineKeys {
   idem: string;
   counters: string;
   latency: string;
+  /** The store epoch (see `lua/claim-epoch-1.lua`). */
+  epoch: string;
 }
 
 export class RedisKeys {
@@ -75,6 +78,7 @@ export class RedisKeys {
         idem: `${tagged}:idem`,
         counters: `${tagged}:counters`,
         latency: `${tagged}:latency`,
+        epoch: `${tagged}:epoch`,
       };
       this.#cache.set(name, keys);
     }

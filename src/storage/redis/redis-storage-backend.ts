@@ -34,7 +34,10 @@ import {
   type StorageOptions,
   type WorkerInfo,
 } from "../storage-backend.ts";
-import { createClient, DEFAULT_REDIS_URI, isUnavailable, redactUri, unavailable, waitReady, type RedisClient } from "./connection.ts";
+import { silentLogger, type Logger } from "../../log/logger.ts";
+import { createClient, DEFAULT_REDIS_URI, redactUri, storageError, waitReady, type RedisClient } from "./connection.ts";
+import { checkRedisSafety } from "./safety-checks.ts";
+import { StoreEpoch } from "./_store-epoch.ts";
 import { decodeJob, decodeMaybe } from "./job-codec.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
@@ -49,8 +52,12 @@ export interface RedisStorageOptions extends StorageOptions {
   client?: RedisClient | undefined;
   /** How long `connect()` waits for Redis. Default 2000 ms. */
   connectTimeoutMs?: number | undefined;
-  /** Rejects a command without an answer after this long. Default: no limit. */
+  /** Rejects a command without an answer after this long, ms (STORAGE_UNAVAILABLE). Default 1000; 0: no limit. */
   commandTimeoutMs?: number | undefined;
+  /** Run on an evicting `maxmemory-policy` (refused by default: evicted jobs vanish). Default false. */
+  allowEviction?: boolean | undefined;
+  /** Where the start checks' warnings and a lost store are told. Default: nowhere. */
+  logger?: Logger | undefined;
 }
 
 /** Most items per script call, so one call never blocks Redis for long. */
@@ -75,6 +82,10 @@ export class RedisStorageBackend implements StorageBackend {
   #stored = new Set<string>();
   /** Job id → pipeline, for jobs this backend has seen. Bounded; a miss costs one lookup. */
   readonly #owners = new Map<string, string>();
+  readonly #allowEviction: boolean;
+  readonly #logger: Logger;
+  readonly #epoch: StoreEpoch;
+  #checked = false;
 
   constructor(namespace: string, options: RedisStorageOptions = {}) {
     this.#uri = options.redisUri ?? DEFAULT_REDIS_URI;
@@ -89,6 +100,13 @@ export class RedisStorageBackend implements StorageBackend {
     this.#maxFinished = options.retention?.maxFinished ?? DEFAULT_MAX_FINISHED;
     this.#maxAgeMs = options.retention?.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.#workerTtlMs = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
+    this.#allowEviction = options.allowEviction ?? false;
+    this.#logger = options.logger ?? silentLogger;
+    this.#epoch = new StoreEpoch(this.#client, this.#scripts, `Redis at ${redactUri(this.#uri)}`, this.#logger);
+    // Every reconnect reads the store epochs again: a Redis restarted empty is noticed at once.
+    this.#client.on("ready", () => {
+      this.#epoch.verify().catch((error: unknown) => this.#logger.debug("store epoch not checked on reconnect", { error: String(error) }));
+    });
   }
 
   async connect(): Promise<void> {
@@ -101,6 +119,14 @@ export class RedisStorageBackend implements StorageBackend {
       if (this.#ownsClient) client.disconnect();
       const reason = error instanceof Error ? error.message : String(error);
       throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
+    }
+    if (this.#checked) return;
+    try {
+      await checkRedisSafety(client, { uri: this.#uri, allowEviction: this.#allowEviction, logger: this.#logger });
+      this.#checked = true;
+    } catch (error) {
+      if (this.#ownsClient) client.disconnect();
+      throw error;
     }
   }
 
@@ -117,14 +143,18 @@ export class RedisStorageBackend implements StorageBackend {
     this.#client.disconnect();
   }
 
+  /** Also reads the store epochs: throws StorageLostError once Redis was emptied or replaced. */
   async ping(): Promise<void> {
     await this.#io(() => this.#client.ping());
+    await this.#io(() => this.#epoch.verify());
+    this.#epoch.assert();
   }
 
   async initialize(pipelines: readonly PipelineDefinition[]): Promise<void> {
     for (const definition of pipelines) this.#definitions.set(definition.name, definition);
     if (pipelines.length === 0) return;
     await this.#io(() => this.#client.sadd(this.#keys.pipelines, ...pipelines.map((p) => p.name)));
+    await this.#io(() => this.#epoch.claim(pipelines.map((p) => ({ name: p.name, keys: this.#keys.pipeline(p.name) }))));
     await this.#refreshRegistry();
   }
 
@@ -133,6 +163,7 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+    this.#epoch.assert();
     const batches: { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[]; positions: number[] }[] = [];
     const open = new Map<string, (typeof batches)[number]>();
     requests.forEach((request, position) => {
@@ -170,6 +201,7 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
+    this.#epoch.assert();
     const keys = this.#pipelineKeys(pipeline);
     const pairs = await this.#io(() =>
       this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, Math.max(0, Math.floor(count)), Math.max(0, Math.round(leaseMs)), workerId ?? ""),
@@ -188,6 +220,7 @@ export class RedisStorageBackend implements StorageBackend {
   async settle(settlements: readonly Settlement[]): Promise<SettleResult[]> {
     const results = new Array<SettleResult>(settlements.length).fill("stale");
     if (settlements.length === 0) return results;
+    this.#epoch.assert();
     const owners = await this.#ownersOf(settlements.map((s) => s.jobId));
     const list: (SettleBatch & { positions: number[] })[] = [];
     const batches = new Map<string, (typeof list)[number]>();
@@ -226,6 +259,7 @@ export class RedisStorageBackend implements StorageBackend {
 
   async releaseLeases(leases: readonly { jobId: string; token: string }[], reason: JobError, countAttempt: boolean): Promise<number> {
     if (leases.length === 0) return 0;
+    this.#epoch.assert();
     const owners = await this.#ownersOf(leases.map((l) => l.jobId));
     const groups = new Map<string, [string, string][]>();
     for (const { jobId, token } of leases) {
@@ -243,6 +277,7 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async reclaimExpired(pipeline: string): Promise<number> {
+    this.#epoch.assert();
     const keys = this.#pipelineKeys(pipeline);
     return this.#io(() => this.#scripts.reclaim(keys, JSON.stringify(LEASE_LOST), RECLAIM_LIMIT));
   }
@@ -325,7 +360,7 @@ export class RedisStorageBackend implements StorageBackend {
     try {
       return await work();
     } catch (error) {
-      throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+      throw storageError(this.#uri, error);
     }
   }
 
@@ -362,7 +397,7 @@ export class RedisStorageBackend implements StorageBackend {
         const replies = (await this.#io(() => batch.exec())) ?? [];
         group.forEach(([id], i) => {
           const [error, raw] = replies[i] ?? [null, null];
-          if (error) throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+          if (error) throw storageError(this.#uri, error);
           if (typeof raw === "string") found.set(id, raw);
         });
       }));

@@ -28,6 +28,7 @@ const FILES = [
   "list-workers-2",
   "register-server-1",
   "list-servers-1",
+  "claim-epoch-1",
 ] as const;
 type ScriptFile = (typeof FILES)[number];
 
@@ -227,6 +228,11 @@ export class Scripts {
 
   async unregisterWorker(workers: string, seen: string, workerId: string): Promise<void> {
     await this.#call("unregister-worker-2", workers, seen, workerId);
+  }
+
+  /** The pipeline's store epoch: the existing one, or `candidate` written now. */
+  async claimEpoch(keys: PipelineKeys, candidate: string): Promise<string> {
+    return (await this.#call("claim-epoch-1", keys.epoch, candidate)) as string;
   }
 
   /** Drops workers last seen before `cutoff`; answers the others' JSON. */
