@@ -7,7 +7,7 @@
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
 import type { Logger } from "../log/logger.ts";
-import { closeSocket } from "./_sockets.ts";
+import { closeSocket, LINK_OPTIONS } from "./_sockets.ts";
 import { encode, type BodyInput } from "./protocol.ts";
 import { SendQueue } from "./send-queue.ts";
 
@@ -119,7 +119,7 @@ export class ReplySockets {
       return existing;
     }
     parseAddress(replyTo);
-    const push = new zmq.Push({ sendTimeout: this.#sendTimeoutMs, linger: 0 });
+    const push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: this.#sendTimeoutMs, linger: 0 });
     push.connect(replyTo);
     const socket: ReplySocket = { push, queue: new SendQueue(push), lastUsed: Date.now(), batch: [] };
     this.#sockets.set(replyTo, socket);

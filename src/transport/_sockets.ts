@@ -19,6 +19,30 @@ export function hardFrameLimit(maxMessageBytes: number): number {
   return maxMessageBytes + FRAME_HEADROOM_BYTES;
 }
 
+/**
+ * Keepalive on every link, set on every socket Mario opens (options of zeromq.js v6):
+ * - ZMTP heartbeats, answered by libzmq's I/O thread (not by the event loop, so a busy handler
+ *   does not stop them): a PING every `heartbeatInterval` (500 ms); a connection with no traffic
+ *   `heartbeatTimeout` (2000 ms) after a PING is closed and dialled again. The peer is told to do
+ *   the same (`heartbeatTimeToLive`, 2000 ms). A stopped or cut peer is noticed within ~2.5 s.
+ * - Dials that give up after `connectTimeout` (1000 ms) and are made again every 100 ms (libzmq's
+ *   reconnect interval): a link healed after a blackhole is noticed within about 1 s instead of
+ *   waiting out the kernel's SYN backoff. A connection stuck in its handshake (a stopped peer
+ *   accepts TCP) is cut after `handshakeInterval` (5000 ms).
+ * - TCP keepalive: first probe after 10 s idle, then every 5 s, dead after 3 unanswered.
+ */
+export const LINK_OPTIONS = {
+  heartbeatInterval: 500,
+  heartbeatTimeout: 2000,
+  heartbeatTimeToLive: 2000,
+  connectTimeout: 1000,
+  handshakeInterval: 5000,
+  tcpKeepalive: 1,
+  tcpKeepaliveIdle: 10,
+  tcpKeepaliveInterval: 5,
+  tcpKeepaliveCount: 3,
+} as const;
+
 export function toList(value: string | readonly string[] | undefined): string[] {
   if (value === undefined) return [];
   return typeof value === "string" ? [value] : [...value];

@@ -13,7 +13,7 @@
  * ```
  */
 import * as zmq from "zeromq";
-import { bindAndRead, closeSocket } from "./_sockets.ts";
+import { bindAndRead, closeSocket, LINK_OPTIONS } from "./_sockets.ts";
 
 export interface Device {
   /** Bound endpoints, ports resolved: [front, back]. */
@@ -43,14 +43,14 @@ export interface StreamerOptions {
 }
 
 export async function startForwarder(options: ForwarderOptions): Promise<Device> {
-  const front = new zmq.XSubscriber({ receiveHighWaterMark: options.subscriberHwm ?? 1000, linger: 0 });
-  const back = new zmq.XPublisher({ sendHighWaterMark: options.publisherHwm ?? 1000, linger: 0 });
+  const front = new zmq.XSubscriber({ ...LINK_OPTIONS, receiveHighWaterMark: options.subscriberHwm ?? 1000, linger: 0 });
+  const back = new zmq.XPublisher({ ...LINK_OPTIONS, sendHighWaterMark: options.publisherHwm ?? 1000, linger: 0 });
   return run(front, back, options.subscriber, options.publisher);
 }
 
 export async function startStreamer(options: StreamerOptions): Promise<Device> {
-  const front = new zmq.Pull({ receiveHighWaterMark: options.pullHwm ?? 1000, linger: 0 });
-  const back = new zmq.Push({ sendHighWaterMark: options.pushHwm ?? 1000, linger: 0 });
+  const front = new zmq.Pull({ ...LINK_OPTIONS, receiveHighWaterMark: options.pullHwm ?? 1000, linger: 0 });
+  const back = new zmq.Push({ ...LINK_OPTIONS, sendHighWaterMark: options.pushHwm ?? 1000, linger: 0 });
   return run(front, back, options.pull, options.push);
 }
 

@@ -21,7 +21,7 @@ import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
@@ -97,8 +97,8 @@ export class PipelineClient {
     // `immediate`: requests only go to a connected server. Without it they would wait in the socket
     // while the server is down, and be taken in when it comes back, after the caller was told
     // NO_ANSWER (a retry would then make a second job).
-    this.#push = new zmq.Push({ sendTimeout: this.#timeoutMs, immediate: true, linger: 0 });
-    this.#pull = new zmq.Pull({ maxMessageSize: hardFrameLimit(this.#maxBytes), linger: 0 });
+    this.#push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: this.#timeoutMs, immediate: true, linger: 0 });
+    this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: hardFrameLimit(this.#maxBytes), linger: 0 });
     this.#queue = new SendQueue(this.#push);
   }
 

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from "../log/logger.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import { ClientIntake } from "./_client-intake.ts";
 import { ReplySockets } from "./_reply-sockets.ts";
-import { bindAndRead, closeSocket, connectAll, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { bindAndRead, closeSocket, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList } from "./_sockets.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, type Body, type Message } from "./protocol.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
 import { RemoteWorker } from "./remote-worker.ts";
@@ -98,8 +98,8 @@ export class PipelineServer {
       reclaimIntervalMs: options.reclaimIntervalMs,
     });
     const limit = hardFrameLimit(this.#maxBytes);
-    this.#sub = new zmq.Subscriber({ maxMessageSize: limit });
-    this.#pull = new zmq.Pull({ maxMessageSize: limit });
+    this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
+    this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#replies = new ReplySockets({ logger: this.#logger });
     this.#intake = new ClientIntake({ dispatcher: this.dispatcher, pipelines: options.pipelines, replies: this.#replies, logger: this.#logger });
   }

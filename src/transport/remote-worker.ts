@@ -8,7 +8,7 @@ import * as zmq from "zeromq";
 import { DeliveryError } from "../core/errors/delivery-error.ts";
 import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
-import { closeSocket, hardFrameLimit, readLoop } from "./_sockets.ts";
+import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { decode, encode, type Body, type Message } from "./protocol.ts";
 import type { ProtocolDrops } from "./protocol-drops.ts";
 import { SendQueue } from "./send-queue.ts";
@@ -57,6 +57,7 @@ export class RemoteWorker implements DispatchTarget {
     this.heartbeatMs = a.heartbeatMs;
     this.#logger = options.logger;
     this.#dealer = new zmq.Dealer({
+      ...LINK_OPTIONS,
       maxMessageSize: hardFrameLimit(options.maxMessageBytes),
       sendTimeout: options.sendTimeoutMs ?? 5000,
       // Queue only to a connected worker: without it, jobs for an address that never answers wait

@@ -27,7 +27,7 @@ import { newId } from "../core/ids.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, readLoop, toList } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList } from "./_sockets.ts";
 import { PeerDirectory } from "./_peer-directory.ts";
 import { ResultBook } from "./_result-book.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
@@ -116,8 +116,8 @@ export class StepWorker {
     // It also makes a send to a peer at its high-water mark wait: sendTimeout 0 fails it at once
     // instead (EAGAIN), so one slow or dying peer never holds up the others; as without
     // mandatory, such a message is not sent (results are sent again, progress is best effort).
-    this.#router = new zmq.Router({ maxMessageSize: hardFrameLimit(this.#maxBytes), sendTimeout: 0, mandatory: true });
-    this.#pub = new zmq.Publisher({ sendTimeout: 0 });
+    this.#router = new zmq.Router({ ...LINK_OPTIONS, maxMessageSize: hardFrameLimit(this.#maxBytes), sendTimeout: 0, mandatory: true });
+    this.#pub = new zmq.Publisher({ ...LINK_OPTIONS, sendTimeout: 0 });
     this.#routerQueue = new SendQueue(this.#router);
     this.#pubQueue = new SendQueue(this.#pub);
     this.#results = new ResultBook(options.resendMs ?? 2000);
