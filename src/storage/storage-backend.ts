@@ -67,6 +67,11 @@ export interface WorkerInfo {
   /** Epoch ms of the last announcement. */
   lastSeen: number;
   startedAt?: number | undefined;
+  /**
+   * Which incarnation of the worker this entry is (a worker dropped and re-joined keeps its id):
+   * an unregister naming an instance removes only that one.
+   */
+  instance?: string | undefined;
 }
 
 export interface ListJobsQuery {
@@ -158,7 +163,8 @@ export interface StorageBackend {
   nextRetryAt(pipeline: string): Promise<number | null>;
 
   registerWorker(worker: WorkerInfo): Promise<void>;
-  unregisterWorker(workerId: string): Promise<void>;
+  /** Forgets a worker; with `instance`, only while the entry is that instance (a late unregister of an old one changes nothing). */
+  unregisterWorker(workerId: string, instance?: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
   getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined>;
 }

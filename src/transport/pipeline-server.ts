@@ -229,6 +229,7 @@ export class PipelineServer {
         pid: a.pid,
         lastSeen: Date.now(),
         startedAt: remote.startedAt,
+        instance: remote.instance,
       })
       .catch((error: unknown) => this.#logger.debug("worker not registered in storage", { error: String(error) }));
   }
@@ -288,7 +289,8 @@ export class PipelineServer {
       await this.dispatcher.removeWorker(remote.workerId, reason, detail);
     } finally {
       await remote.close(reason === "lost" ? 0 : 100);
-      await this.#options.storage.unregisterWorker(remote.workerId).catch(() => {});
+      // Only this instance's entry: the worker may have re-joined (a new instance) meanwhile.
+      await this.#options.storage.unregisterWorker(remote.workerId, remote.instance).catch(() => {});
     }
     this.#logger.info("worker left", { workerId: remote.workerId, reason: detail });
   }

@@ -6,6 +6,7 @@
  */
 import * as zmq from "zeromq";
 import { DeliveryError } from "../core/errors/delivery-error.ts";
+import { newId } from "../core/ids.ts";
 import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
 import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
@@ -32,6 +33,8 @@ export class RemoteWorker implements DispatchTarget {
   readonly host: string;
   readonly pid: number;
   readonly startedAt = Date.now();
+  /** This incarnation (a worker dropped and re-joined keeps its id): its registry entry is unregistered by it alone. */
+  readonly instance = newId();
   announcedCapacity: number;
   heartbeatMs: number;
   lastSeen = Date.now();

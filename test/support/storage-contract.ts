@@ -301,6 +301,20 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.deepEqual((await storage.listWorkers()).map((w) => w.workerId).sort(), ["w1", "w3"]);
     });
 
+    it("an unregister removes only the instance that sent it: a late one of an old instance leaves the re-joined worker", async () => {
+      const storage = await open();
+      const base = { workerId: "w1", jobType: "first", address: "tcp://127.0.0.1:1", host: "h", pid: 1, capacity: 1, inFlight: 0, lastSeen: Date.now() };
+      await storage.registerWorker({ ...base, instance: "old" });
+      await storage.registerWorker({ ...base, instance: "new" });
+      await storage.unregisterWorker("w1", "old");
+      assert.deepEqual((await storage.listWorkers()).map((w) => [w.workerId, w.instance]), [["w1", "new"]]);
+      await storage.unregisterWorker("w1", "new");
+      assert.deepEqual(await storage.listWorkers(), []);
+      await storage.registerWorker({ ...base, instance: "any" });
+      await storage.unregisterWorker("w1");
+      assert.deepEqual(await storage.listWorkers(), [], "without an instance, any entry of the worker goes");
+    });
+
     it("rejects an unknown pipeline with a typed error", async () => {
       const storage = await open();
       await assert.rejects(storage.enqueueJob({ pipeline: "nope", route: ["first"], instructions: {} }), { code: "UNKNOWN_PIPELINE" });

@@ -320,8 +320,8 @@ export class MemoryStorageBackend implements StorageBackend {
     this.#workers.register(worker);
   }
 
-  async unregisterWorker(workerId: string): Promise<void> {
-    this.#workers.unregister(workerId);
+  async unregisterWorker(workerId: string, instance?: string): Promise<void> {
+    this.#workers.unregister(workerId, instance);
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {

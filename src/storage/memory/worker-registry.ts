@@ -13,7 +13,8 @@ export class WorkerRegistry {
     this.#workers.set(worker.workerId, { ...worker });
   }
 
-  unregister(workerId: string): void {
+  unregister(workerId: string, instance?: string): void {
+    if (instance !== undefined && this.#workers.get(workerId)?.instance !== instance) return;
     this.#workers.delete(workerId);
   }
 

@@ -337,8 +337,8 @@ export class RedisStorageBackend implements StorageBackend {
     await this.#io(() => this.#scripts.registerWorker(k.workers, k.workersSeen, worker.workerId, JSON.stringify(worker), worker.lastSeen));
   }
 
-  async unregisterWorker(workerId: string): Promise<void> {
-    await this.#io(() => this.#scripts.unregisterWorker(this.#keys.workers, this.#keys.workersSeen, workerId));
+  async unregisterWorker(workerId: string, instance?: string): Promise<void> {
+    await this.#io(() => this.#scripts.unregisterWorker(this.#keys.workers, this.#keys.workersSeen, workerId, instance ?? ""));
   }
 
   async listWorkers(): Promise<WorkerInfo[]> {

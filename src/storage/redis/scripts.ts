@@ -226,8 +226,8 @@ export class Scripts {
     await this.#call("register-worker-2", workers, seen, workerId, json, lastSeen);
   }
 
-  async unregisterWorker(workers: string, seen: string, workerId: string): Promise<void> {
-    await this.#call("unregister-worker-2", workers, seen, workerId);
+  async unregisterWorker(workers: string, seen: string, workerId: string, instance: string): Promise<void> {
+    await this.#call("unregister-worker-2", workers, seen, workerId, instance);
   }
 
   /** The pipeline's store epoch: the existing one, or `candidate` written now. */
