@@ -57,6 +57,9 @@ export function errorResponse(error: unknown, c: Context, options: ErrorResponse
   const { status, code, message } = classify(error);
   if (status === 503 || status === 507) c.header("Retry-After", String(options.retryAfterSeconds));
   if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="mario"');
+  // NO_ANSWER to an enqueue: the key to send it again with, so a resend never doubles the job.
+  const key = (error as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+  if (code === ERROR_CODES.NO_ANSWER && typeof key === "string") c.header("Idempotency-Key", key);
   if (status >= 500 && status !== 503 && status !== 507) {
     options.logger.error("request failed", { method: c.req.method, path: c.req.path, code, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }

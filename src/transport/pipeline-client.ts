@@ -41,6 +41,10 @@ export interface EnqueueJobRequest {
   /** The pipeline's name. */
   name: string;
   instructions: unknown;
+  /**
+   * Same key, same job. Default: a key of the client's own, one per call, so that a resend after
+   * NO_ANSWER (with `NoAnswerError.idempotencyKey`) never doubles the job.
+   */
   idempotencyKey?: string | undefined;
 }
 
@@ -54,6 +58,8 @@ export type EnqueueJobResult = [ok: true, job: JobRecord & { duplicate?: boolean
 interface Pending {
   requestId: string;
   timeoutMs: number;
+  /** An enqueue's idempotency key, told with NO_ANSWER. */
+  idempotencyKey?: string | undefined;
   resolve: (reply: Body<"reply">) => void;
   reject: (error: unknown) => void;
   deadline: DeadlineEntry<Pending> | undefined;
@@ -78,7 +84,7 @@ export class PipelineClient {
   readonly #pending = new Map<string, Pending>();
   readonly #deadlines = new DeadlineSweep<Pending>((pending) => {
     this.#pending.delete(pending.requestId);
-    pending.reject(new NoAnswerError(`no answer from ${this.address} within ${pending.timeoutMs} ms: is a pipeline server listening there?`));
+    pending.reject(noAnswer(this.address, pending.timeoutMs, pending.idempotencyKey));
   });
   #enqueues: EnqueueItem[] = [];
   #enqueuesPending: Pending[] = [];
@@ -116,11 +122,16 @@ export class PipelineClient {
     });
   }
 
-  /** Enqueues a job. `ok=false` (no throw) when the server says busy, unknown pipeline or invalid. */
+  /**
+   * Enqueues a job. `ok=false` (no throw) when the server says busy, unknown pipeline or invalid.
+   * Rejects with NoAnswerError (NO_ANSWER) when no answer comes in time: the job may still have
+   * been taken; send again with the error's `idempotencyKey`, which never doubles it.
+   */
   async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    const idempotencyKey = request.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}`;
     const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
-      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions };
-      if (request.idempotencyKey !== undefined) item.idempotencyKey = request.idempotencyKey;
+      pending.idempotencyKey = idempotencyKey;
+      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey };
       this.#enqueues.push(item);
       this.#enqueuesPending.push(pending);
       return this.#enqueues.length;
@@ -251,8 +262,7 @@ export class PipelineClient {
   #send(frames: Buffer[], batch: Pending[]): void {
     this.#queue.send(frames).catch((error: unknown) => {
       // Said as the deadline says it: which of the two comes first is a matter of microseconds.
-      const message = `no answer from ${this.address} within ${this.#timeoutMs} ms: is a pipeline server listening there?`;
-      for (const pending of batch) this.#settleFailed(pending, new NoAnswerError(message, { cause: error }));
+      for (const pending of batch) this.#settleFailed(pending, noAnswer(this.address, this.#timeoutMs, pending.idempotencyKey, error));
     });
   }
 }
@@ -261,4 +271,13 @@ export class PipelineClient {
 function replyError(reply: Body<"reply">): MarioError {
   if (reply.error === undefined) return new MarioError(ERROR_CODES.INTERNAL, "the server answered without a job");
   return errorFromCode(reply.error.code, reply.error.message);
+}
+
+/** Keys the client makes for enqueues the caller gave none: this prefix, then a new id. */
+export const CLIENT_KEY_PREFIX = "client-";
+
+function noAnswer(address: string, timeoutMs: number, idempotencyKey: string | undefined, cause?: unknown): NoAnswerError {
+  const base = `no answer from ${address} within ${timeoutMs} ms: is a pipeline server listening there?`;
+  const message = idempotencyKey === undefined ? base : `${base} The job may still have been taken: send it again with idempotency key ${idempotencyKey} (never doubles it)`;
+  return new NoAnswerError(message, { cause, idempotencyKey });
 }

@@ -72,7 +72,12 @@ describe("PipelineClient", () => {
     const started = Date.now();
     await assert.rejects(client.enqueueJob({ name: "p", instructions: {} }), (error: unknown) => {
       assert.ok(error instanceof NoAnswerError);
-      assert.equal(error.message, `no answer from ${address} within 300 ms: is a pipeline server listening there?`);
+      assert.match(error.code, /^NO_ANSWER$/);
+      assert.ok(error.idempotencyKey?.startsWith("client-"), "the key the client made for the request");
+      assert.equal(
+        error.message,
+        `no answer from ${address} within 300 ms: is a pipeline server listening there? The job may still have been taken: send it again with idempotency key ${error.idempotencyKey} (never doubles it)`,
+      );
       return true;
     });
     assert.ok(Date.now() - started < 1500);

@@ -259,6 +259,18 @@ describe("gateway back-pressure and storage failures", () => {
     }
   });
 
+  it("NO_ANSWER to an enqueue names the idempotency key to send it again with (Idempotency-Key header)", async () => {
+    const original = f.cluster.enqueue.bind(f.cluster);
+    f.cluster.enqueue = () => Promise.reject(new NoAnswerError("no answer", { idempotencyKey: "client-abc" }));
+    try {
+      const res = await post(f.app, "/pipelines/double/jobs", { n: 1 });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("idempotency-key"), "client-abc");
+    } finally {
+      f.cluster.enqueue = original;
+    }
+  });
+
   it("answers 500 without details for an unexpected error", async () => {
     const original = f.cluster.stats.bind(f.cluster);
     f.cluster.stats = () => Promise.reject(new Error("secret internals"));
