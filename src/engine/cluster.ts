@@ -27,8 +27,8 @@ export interface Cluster {
   /** Throws UnknownPipelineError, InvalidInstructionsError; answers `busy` when saturated. */
   enqueue(pipeline: string, instructions: unknown, options?: { idempotencyKey?: string | undefined }): Promise<EnqueueOutcome>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** The job's record once final, or its current record when `timeoutMs` passes first. */
-  waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined>;
+  /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
+  waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;
   /** Requeues a dead job. False when the job is not dead. */
   redrive(jobId: string): Promise<boolean>;
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;

@@ -35,8 +35,8 @@ export class DispatcherCluster implements Cluster {
     return this.#dispatcher.storage.getJob(jobId);
   }
 
-  async waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
-    return (await waitForFinal(this.#dispatcher, jobId, { timeoutMs })) ?? this.getJob(jobId);
+  async waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined> {
+    return (await waitForFinal(this.#dispatcher, jobId, { timeoutMs, signal })) ?? this.getJob(jobId);
   }
 
   async redrive(jobId: string): Promise<boolean> {

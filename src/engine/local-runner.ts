@@ -46,6 +46,7 @@ export class LocalRunner {
   readonly #executorFor: (step: StepDefinition) => StepExecutor;
   #executors: StepExecutor[] = [];
   #workers: LocalWorker[] = [];
+  #drained: Promise<void> | undefined;
 
   constructor(options: LocalRunnerOptions) {
     const jobTypes = options.steps.map((s) => s.jobType);
@@ -94,10 +95,16 @@ export class LocalRunner {
   }
 
   /**
-   * Stops taking jobs, lets running attempts finish for up to `graceMs`, hands the rest back to
-   * the queue (not counted as attempts), then closes storage.
+   * Stops dispatching, lets running attempts finish for up to `graceMs` (their outcomes are
+   * settled), and hands the rest back to the queue (not counted as attempts). Storage stays open
+   * (reads still answer). Safe to call twice; `stop()` calls it first.
    */
-  async stop(graceMs = 5000): Promise<void> {
+  drain(graceMs = 5000): Promise<void> {
+    this.#drained ??= this.#drain(graceMs);
+    return this.#drained;
+  }
+
+  async #drain(graceMs: number): Promise<void> {
     await this.dispatcher.pause();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
@@ -106,12 +113,18 @@ export class LocalRunner {
     await Promise.race([Promise.allSettled(this.#workers.map((w) => w.drain())), grace]);
     clearTimeout(timer);
     for (const worker of this.#workers) await this.dispatcher.removeWorker(worker.workerId, "shutdown", "stopped");
+  }
+
+  /** Drains (see `drain`), then stops the workers and closes storage. */
+  async stop(graceMs = 5000): Promise<void> {
+    await this.drain(graceMs);
     await Promise.all(this.#workers.map((w) => w.stop()));
     await Promise.all(this.#executors.map((e) => e.close()));
     await this.dispatcher.stop();
     await this.storage.close();
     this.#workers = [];
     this.#executors = [];
+    this.#drained = undefined;
   }
 
   jobTypes(): string[] {

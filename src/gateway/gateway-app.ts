@@ -20,6 +20,7 @@ import { bodyLimit } from "hono/body-limit";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
+import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { isFinal, type JobStatus } from "../core/job.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
 import type { Cluster } from "../engine/cluster.ts";
@@ -44,6 +45,11 @@ export interface GatewayOptions {
   maxWaitMs?: number | undefined;
   /** `Retry-After` sent with a 503, seconds. Default 1. */
   retryAfterSeconds?: number | undefined;
+  /**
+   * Aborted when the process shuts down: every open `?wait` answers at once with the job's
+   * current record (202, or 200 if it is final), and new enqueues answer 503 SHUTDOWN.
+   */
+  shutdown?: AbortSignal | undefined;
   logger?: Logger | undefined;
 }
 
@@ -77,6 +83,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
 
   app.post("/pipelines/:name/jobs", auth, requireJson, limit, async (c) => {
     const pipeline = findPipeline(cluster.pipelines(), c.req.param("name")).name;
+    if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
     const { wait } = parseOr400(waitQuery, c.req.query(), "query");
     const idempotencyKey = parseOr400(idempotencyKeySchema, c.req.header("idempotency-key"), "Idempotency-Key");
     const instructions = await readInstructions(c, maxDepth);
@@ -89,7 +96,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
       // 202 while the job runs; a replayed key whose job is already final answers 200.
       return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, isFinal(job.status) ? 200 : 202);
     }
-    const record = (await cluster.waitFor(job.id, wait)) ?? job;
+    const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? job;
     return c.json(record, isFinal(record.status) ? 200 : 202);
   });
 

@@ -150,12 +150,20 @@ export class RemoteCluster implements Cluster {
     return undefined;
   }
 
-  async waitFor(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
+  async waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const job = await this.getJob(jobId);
-      if (job === undefined || isFinal(job.status) || Date.now() >= deadline) return job;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#pollMs, Math.max(1, deadline - Date.now()))));
+      if (job === undefined || isFinal(job.status) || Date.now() >= deadline || signal?.aborted === true) return job;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(this.#pollMs, Math.max(1, deadline - Date.now())));
+        signal?.addEventListener("abort", done, { once: true });
+        function done(): void {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+      });
     }
   }
 

@@ -72,8 +72,9 @@ export default defineCommand({
       throw error;
     }
     let served;
+    const shutdown = new AbortController();
     try {
-      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger });
+      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal });
       served = await serveGateway(app, { port, host: args.host });
     } catch (error) {
       await runner.stop(0);
@@ -82,11 +83,36 @@ export default defineCommand({
     process.stdout.write(banner(project, served.url, { token: token === undefined ? undefined : args.token === undefined ? "$MARIO_TOKEN" : "<token>", storage: redisUri === undefined ? "memory" : "redis" }));
     const signal = await untilShutdownSignal();
     logger.info(`${signal}: shutting down`);
+    // In this order: no job starts after the signal; every open ?wait gets an answer (the job's
+    // current record) and new enqueues a 503; running steps finish (or go back to the queue);
+    // only then HTTP closes, then storage.
+    await runner.dispatcher.pause();
+    shutdown.abort();
+    await runner.drain(SHUTDOWN_GRACE_MS);
     await served.close();
+    if (redisUri === undefined) await reportDropped(runner, logger);
     await runner.stop();
     return 0;
   },
 });
+
+/** How long running steps may finish after SIGTERM before they are handed back, ms. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Memory storage dies with the process: says how many unfinished jobs go with it. */
+async function reportDropped(runner: LocalRunner, logger: Logger): Promise<void> {
+  let queued = 0;
+  let retrying = 0;
+  for (const pipeline of runner.dispatcher.pipelines) {
+    const stats = await runner.storage.getStats(pipeline.name);
+    queued += stats.queued + stats.running;
+    retrying += stats.failed;
+  }
+  const dropped = queued + retrying;
+  const line = `memory storage: ${dropped} unfinished job${dropped === 1 ? "" : "s"} dropped at exit (${queued} queued, ${retrying} waiting for a retry); run with --redis to keep them`;
+  if (dropped > 0) logger.warn(line, { dropped, queued, retrying });
+  else logger.info(line, { dropped });
+}
 
 /**
  * How each step runs: a function file in worker threads with hard timeouts and crash isolation,
