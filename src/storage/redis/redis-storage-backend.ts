@@ -111,14 +111,15 @@ export class RedisStorageBackend implements StorageBackend {
 
   async connect(): Promise<void> {
     const client = this.#client;
-    if (client.status === "ready") return;
-    try {
-      if (this.#ownsClient && (client.status === "wait" || client.status === "end")) await client.connect();
-      else await waitReady(client, this.#connectTimeoutMs);
-    } catch (error) {
-      if (this.#ownsClient) client.disconnect();
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
+    if (client.status !== "ready") {
+      try {
+        if (this.#ownsClient && (client.status === "wait" || client.status === "end")) await client.connect();
+        else await waitReady(client, this.#connectTimeoutMs);
+      } catch (error) {
+        if (this.#ownsClient) client.disconnect();
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
+      }
     }
     if (this.#checked) return;
     try {
