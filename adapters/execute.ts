@@ -1,13 +1,9 @@
 /**
- * The native shape: `export default async function (instructions, ctx) { return output }`.
+ * `mario/adapters/execute`: the execute handler shape, kept as a public subpath. It lives with the
+ * rest of what makes a function file a step, in src/functions/shapes/execute.ts.
  */
-import type { StepHandler } from "../src/engine/delivery.ts";
+import { executeShape } from "../src/functions/shapes/execute.ts";
 
-export const shape = "execute";
-
-export function fromModule(mod: Record<string, unknown>): StepHandler | undefined {
-  const candidate = mod.default;
-  if (typeof candidate !== "function") return undefined;
-  if (/^class[\s{]/.test(Function.prototype.toString.call(candidate))) return undefined;
-  return candidate as StepHandler;
-}
+export { executeShape };
+export const shape = executeShape.shape;
+export const fromModule = executeShape.fromModule;

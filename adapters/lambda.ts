@@ -1,48 +1,10 @@
 /**
- * The AWS Lambda shape: `export const handler = async (event, context) => result`. `event` is the
- * instructions; the return value is the output. Callback-style handlers `(event, context,
- * callback)` work too.
+ * `mario/adapters/lambda`: the lambda handler shape, kept as a public subpath. It lives with the
+ * rest of what makes a function file a step, in src/functions/shapes/lambda.ts.
  */
-import type { StepContext, StepHandler } from "../src/engine/delivery.ts";
+import { lambdaShape } from "../src/functions/shapes/lambda.ts";
 
-export const shape = "lambda";
-
-type LambdaHandler = (event: unknown, context: LambdaContext, callback?: (error: unknown, result?: unknown) => void) => unknown;
-
-export interface LambdaContext {
-  awsRequestId: string;
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
-
-export function fromModule(mod: Record<string, unknown>): StepHandler | undefined {
-  const exported = (mod.handler ?? (mod.default as { handler?: unknown } | undefined)?.handler);
-  if (typeof exported !== "function") return undefined;
-  const handler = exported as LambdaHandler;
-  return (instructions, ctx: StepContext) => {
-    const deadline = ctx.deadline;
-    const context: LambdaContext = {
-      awsRequestId: ctx.jobId,
-      functionName: ctx.jobType,
-      functionVersion: "$LATEST",
-      invokedFunctionArn: `arn:mario:${ctx.pipeline}:${ctx.jobType}`,
-      memoryLimitInMB: "0",
-      logGroupName: `mario/${ctx.pipeline}`,
-      logStreamName: ctx.jobId,
-      callbackWaitsForEmptyEventLoop: false,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
-    if (handler.length >= 3) {
-      return new Promise((resolve, reject) => {
-        handler(instructions, context, (error, result) => (error ? reject(error) : resolve(result)));
-      });
-    }
-    return handler(instructions, context);
-  };
-}
+export { lambdaShape };
+export type { LambdaContext } from "../src/functions/shapes/lambda.ts";
+export const shape = lambdaShape.shape;
+export const fromModule = lambdaShape.fromModule;

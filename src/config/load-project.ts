@@ -5,12 +5,14 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { isPipelineClass, pipelineNameOf, type PipelineClass } from "../dsl/pipeline.ts";
 import { isStepClass, jobTypeOf, stepFromClass, type StepClass } from "../dsl/step.ts";
 import type { StepDefinition } from "../engine/step-definition.ts";
-import { importModule, loadFunctions } from "./load-functions.ts";
+import { bundleFunction, bundleUrl } from "../functions/bundle-function.ts";
+import { loadFunctions } from "../functions/load-functions.ts";
 import { CONFIG_FILES, looksLikeConfig, parseConfig } from "./mario-config.ts";
 
 export interface Project {
@@ -55,6 +57,18 @@ async function loadConfigFile(file: string): Promise<Project> {
   const mod = await loadAnyModule(file);
   return fromConfig(file, mod.default);
 }
+
+/**
+ * Imports a config file or class-DSL module. A `mario.config.*` goes through esbuild first: in a
+ * project without `"type": "module"`, Node would load a `.ts`/`.js` config as CommonJS and fail
+ * on its `export default`. Other modules are imported as they are (their classes must be the
+ * very ones this process's `mario` exports).
+ */
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (CONFIG_FILES.includes(basename(file))) return (await import(bundleUrl(await bundleFunction(file)))) as Record<string, unknown>;
+  return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+}
+
 
 async function loadAnyModule(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith(".json")) {

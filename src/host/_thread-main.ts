@@ -8,7 +8,7 @@
  * a timer, an unhandled rejection) ends this thread only; the host sees the exit and replaces it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { stepFromModule, type FunctionStep } from "../config/load-function-file.ts";
+import { stepFromModule, type FunctionStep } from "../functions/step-from-module.ts";
 import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { Delivery } from "../engine/delivery.ts";

@@ -10,8 +10,8 @@
 import { stat } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
 import { MarioError } from "../core/errors/mario-error.ts";
-import { listFunctionFiles } from "../config/load-functions.ts";
-import { bundleFunction } from "./bundle-function.ts";
+import { bundleFunction } from "../functions/bundle-function.ts";
+import { listFunctionFiles } from "../functions/load-functions.ts";
 import type { FunctionProblem } from "./function-host.ts";
 import { ThreadExecutor } from "./thread-executor.ts";
 

@@ -22,9 +22,9 @@
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
-import { listFunctionFiles } from "../config/load-functions.ts";
+import { listFunctionFiles } from "../functions/load-functions.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { bundleFunction, type BundledFunction } from "./bundle-function.ts";
+import { bundleFunction, type BundledFunction } from "../functions/bundle-function.ts";
 import { ThreadExecutor, type FunctionOverrides } from "./thread-executor.ts";
 import { watchFolder } from "./watch-folder.ts";
 

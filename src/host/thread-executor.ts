@@ -26,7 +26,7 @@ import { resolveStepPolicy, type StepConfig, type StepPolicy } from "../core/ste
 import type { Delivery, StepOutcome } from "../engine/delivery.ts";
 import type { ExecuteHooks, StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { BundledFunction } from "./bundle-function.ts";
+import type { BundledFunction } from "../functions/bundle-function.ts";
 import { ThreadSlot, type AttemptResult } from "./thread-slot.ts";
 
 export interface ThreadExecutorOptions {

@@ -11,7 +11,7 @@ import { toJobError, type JobError } from "../core/job.ts";
 import type { Delivery } from "../engine/delivery.ts";
 import type { LogFields, LogLevel } from "../log/logger.ts";
 import { fromThreadSchema, type ThreadData, type ToThread } from "./_thread-protocol.ts";
-import { bundleUrl, type BundledFunction } from "./bundle-function.ts";
+import { bundleUrl, type BundledFunction } from "../functions/bundle-function.ts";
 import { HandlerCrashedError } from "./errors/handler-crashed-error.ts";
 import { threadRuntimeUrl, tsxApiUrl } from "./thread-runtime.ts";
 

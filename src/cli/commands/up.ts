@@ -10,7 +10,7 @@
  * ```
  */
 import { defineCommand } from "citty";
-import type { FunctionStep } from "../../config/load-function-file.ts";
+import type { FunctionStep } from "../../functions/step-from-module.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
 import type { Instructions } from "../../core/job.ts";
@@ -21,7 +21,7 @@ import { InProcessExecutor, type StepExecutor } from "../../engine/step-executor
 import type { StepDefinition } from "../../engine/step-definition.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
 import { serveGateway } from "../../gateway/serve-gateway.ts";
-import { bundleFunction } from "../../host/bundle-function.ts";
+import { bundleFunction } from "../../functions/bundle-function.ts";
 import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";

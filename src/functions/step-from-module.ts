@@ -1,21 +1,21 @@
 /**
- * Turns one handler module into a step: tries each handler shape (adapters/) in turn. A CommonJS
+ * Turns one handler module into a step: tries each handler shape (./shapes/) in turn. A CommonJS
  * module (`module.exports = …`, `exports.handler = …`) arrives as a lone `default` export once
  * bundled; its `handler`, `jobType`, `config` and `example` are read from there too.
  */
 import { basename, extname } from "node:path";
-import * as executeShape from "../../adapters/execute.ts";
-import * as fetchShape from "../../adapters/fetch.ts";
-import * as lambdaShape from "../../adapters/lambda.ts";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { isInstructions, type Instructions } from "../core/job.ts";
 import { isValidName } from "../core/names.ts";
 import type { StepConfig } from "../core/step-config.ts";
 import type { StepDefinition } from "../engine/step-definition.ts";
+import type { HandlerShape } from "./handler-shape.ts";
+import { executeShape } from "./shapes/execute.ts";
+import { fetchShape } from "./shapes/fetch.ts";
+import { lambdaShape } from "./shapes/lambda.ts";
 
-export const FUNCTION_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs", ".cjs"];
-
-export const SHAPES = [fetchShape, lambdaShape, executeShape] as const;
+/** The shapes, in the order they are tried (a default-exported object with `fetch` before a default function). */
+export const HANDLER_SHAPES: readonly HandlerShape[] = [fetchShape, lambdaShape, executeShape];
 
 export interface FunctionStep extends StepDefinition {
   file: string;
@@ -29,7 +29,7 @@ export function stepFromModule(file: string, loaded: Record<string, unknown>): F
   if (!isValidName(jobType)) {
     throw new InvalidConfigError(`${file}: job type "${jobType}" is not a valid name (letters, digits, ".", "_", "-")`);
   }
-  for (const shape of SHAPES) {
+  for (const shape of HANDLER_SHAPES) {
     const handler = shape.fromModule(mod);
     if (handler !== undefined) {
       return { jobType, handler, config: configOf(file, mod.config), example: exampleOf(file, mod.example), file, shape: shape.shape };

@@ -1,17 +1,19 @@
 /**
- * Loads every handler file of a functions folder into this process, each bundled with esbuild
- * first (TypeScript, ESM or CommonJS; see src/host/bundle-function.ts). A file that fails to
- * build or fits no shape is reported with its name and what was expected; the others still load.
- * (`mario host` runs the same bundles in worker threads instead: src/host/.)
+ * Finds the function files of a folder (`listFunctionFiles`) and loads them into this process
+ * (`loadFunctions`), each bundled with esbuild first (TypeScript, ESM or CommonJS; see
+ * ./bundle-function.ts). A file that fails to build or fits no shape is reported with its name
+ * and what was expected; the others still load. (`mario host` runs the same bundles in worker
+ * threads instead: src/host/.)
  */
 import { readdir } from "node:fs/promises";
-import { basename, extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { extname, join } from "node:path";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
-import { bundleFunction, bundleUrl } from "../host/bundle-function.ts";
-import { CONFIG_FILES } from "./mario-config.ts";
-import { FUNCTION_EXTENSIONS, stepFromModule, type FunctionStep } from "./load-function-file.ts";
+import { bundleFunction, bundleUrl } from "./bundle-function.ts";
+import { stepFromModule, type FunctionStep } from "./step-from-module.ts";
+
+/** Extensions of function files. Files starting with `_`, `.d.ts` and `*.test.*` files are not functions. */
+export const FUNCTION_EXTENSIONS: readonly string[] = [".ts", ".mts", ".js", ".mjs", ".cjs"];
 
 export interface LoadedFunctions {
   steps: FunctionStep[];
@@ -27,17 +29,6 @@ export async function listFunctionFiles(dir: string): Promise<string[]> {
     .filter((e) => e.isFile() && FUNCTION_EXTENSIONS.includes(extname(e.name)) && !e.name.endsWith(".d.ts") && !e.name.startsWith("_") && !/\.test\.[cm]?[jt]s$/.test(e.name))
     .map((e) => join(dir, e.name))
     .sort();
-}
-
-/**
- * Imports a config file or class-DSL module. A `mario.config.*` goes through esbuild first: in a
- * project without `"type": "module"`, Node would load a `.ts`/`.js` config as CommonJS and fail
- * on its `export default`. Other modules are imported as they are (their classes must be the
- * very ones this process's `mario` exports).
- */
-export async function importModule(file: string): Promise<Record<string, unknown>> {
-  if (CONFIG_FILES.includes(basename(file))) return (await import(bundleUrl(await bundleFunction(file)))) as Record<string, unknown>;
-  return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
 }
 
 export async function loadFunctions(dir: string): Promise<LoadedFunctions> {
