@@ -4,7 +4,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { MarioError } from "../core/errors/mario-error.ts";
 import { pathToFileURL } from "node:url";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
@@ -12,7 +13,8 @@ import { isPipelineClass, pipelineNameOf, type PipelineClass } from "../dsl/pipe
 import { isStepClass, jobTypeOf, stepFromClass, type StepClass } from "../dsl/step.ts";
 import type { StepDefinition } from "../engine/step-definition.ts";
 import { bundleFunction, bundleUrl } from "../functions/bundle-function.ts";
-import { loadFunctions } from "../functions/load-functions.ts";
+import { FUNCTION_EXTENSIONS, loadFunctionFile, loadFunctions } from "../functions/load-functions.ts";
+import type { FunctionStep } from "../functions/step-from-module.ts";
 import { CONFIG_FILES, looksLikeConfig, parseConfig } from "./mario-config.ts";
 
 export interface Project {
@@ -25,6 +27,8 @@ export interface Project {
   /** Function files that could not be used. */
   problems: { file: string; message: string }[];
   functionsDir?: string | undefined;
+  /** The mario.config.* the project came from, if any. */
+  configFile?: string | undefined;
 }
 
 /**
@@ -44,13 +48,44 @@ export async function loadProject(target?: string): Promise<Project> {
     if (configFile !== undefined) return loadConfigFile(configFile);
     return loadFunctionsProject(path, {});
   }
-  const mod = await loadAnyModule(path);
-  if (looksLikeConfig(mod.default)) return fromConfig(path, mod.default);
-  return fromClassModule(path, mod);
+  return loadFile(path, target);
+}
+
+/**
+ * A config file, a class-DSL module or a single function file (its job type the file's, served
+ * as a one-step pipeline of that name). A function file is loaded bundled, as `mario host`
+ * loads it: imported as it is, one that imports "mario" fails in Node's loader
+ * (ERR_REQUIRE_CYCLE_MODULE), which is then no more than the reason it was bundled.
+ */
+async function loadFile(path: string, target: string): Promise<Project> {
+  const imported = await loadAnyModule(path).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  if (!(imported instanceof Error)) {
+    if (looksLikeConfig(imported.default)) return fromConfig(path, imported.default);
+    if (Object.values(imported).some((value) => isPipelineClass(value) || isStepClass(value))) return fromClassModule(path, imported);
+  }
+  if (imported instanceof MarioError) throw imported;
+  if (!FUNCTION_EXTENSIONS.includes(extname(path))) {
+    throw new InvalidConfigError(`${target}: not a mario.config, class-DSL module or function file${imported instanceof Error ? ` (${firstLine(imported.message)})` : ""}`);
+  }
+  // Not a config, no classes: a function file, or an error naming the shapes it could have.
+  const step: FunctionStep = await loadFunctionFile(path);
+  return { root: dirname(path), pipelines: withSingleStepPipelines([], [step.jobType]), steps: [step], pipelineClasses: [], problems: [] };
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
 }
 
 export function findConfigFile(dir: string): string | undefined {
   return CONFIG_FILES.map((name) => join(dir, name)).find((file) => existsSync(file));
+}
+
+/** The pipelines a mario.config declares (names and steps checked, job types not). */
+export async function readDeclaredPipelines(file: string): Promise<PipelineDefinition[]> {
+  const config = parseConfig(file, (await loadAnyModule(file)).default);
+  const declared = Object.entries(config.pipelines).map(([name, steps]) => ({ name, steps }));
+  validatePipelines(declared);
+  return declared;
 }
 
 async function loadConfigFile(file: string): Promise<Project> {
@@ -84,7 +119,7 @@ async function loadAnyModule(file: string): Promise<Record<string, unknown>> {
 async function fromConfig(file: string, raw: unknown): Promise<Project> {
   const config = parseConfig(file, raw);
   const declared = Object.entries(config.pipelines).map(([name, steps]) => ({ name, steps }));
-  return loadFunctionsProject(resolve(dirname(file), config.functions), { declared, root: dirname(file) });
+  return { ...(await loadFunctionsProject(resolve(dirname(file), config.functions), { declared, root: dirname(file) })), configFile: resolve(file) };
 }
 
 async function loadFunctionsProject(dir: string, options: { declared?: PipelineDefinition[]; root?: string }): Promise<Project> {

@@ -31,13 +31,18 @@ export async function listFunctionFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** One function file, bundled and imported: its step (job type from the file). */
+export async function loadFunctionFile(file: string): Promise<FunctionStep> {
+  const bundle = await bundleFunction(file);
+  return stepFromModule(file, (await import(bundleUrl(bundle))) as Record<string, unknown>);
+}
+
 export async function loadFunctions(dir: string): Promise<LoadedFunctions> {
   const steps: FunctionStep[] = [];
   const problems: { file: string; message: string }[] = [];
   for (const file of await listFunctionFiles(dir)) {
     try {
-      const bundle = await bundleFunction(file);
-      const step = stepFromModule(file, (await import(bundleUrl(bundle))) as Record<string, unknown>);
+      const step = await loadFunctionFile(file);
       const clash = steps.find((s) => s.jobType === step.jobType);
       if (clash !== undefined) throw new InvalidConfigError(`${file}: job type "${step.jobType}" is already served by ${clash.file}`);
       steps.push(step);

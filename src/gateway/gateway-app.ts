@@ -109,9 +109,11 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
 
   app.get("/jobs/:id", auth, async (c) => {
     const id = parseOr400(jobIdSchema, c.req.param("id"), "job id");
+    const { wait } = parseOr400(waitQuery, c.req.query(), "query");
     const job = await cluster.getJob(id);
     if (job === undefined) throw new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
-    return c.json(job);
+    if (wait === undefined || isFinal(job.status)) return c.json(job);
+    return c.json((await cluster.waitFor(id, wait)) ?? job);
   });
 
   app.post("/jobs/:id/retry", auth, async (c) => {

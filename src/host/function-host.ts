@@ -19,6 +19,7 @@
  * taking jobs and its in-flight ones finish (up to their timeout) before its threads end; a
  * deleted file's worker drains and stops; a file that no longer builds keeps its previous version.
  */
+import { statSync } from "node:fs";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
@@ -86,7 +87,7 @@ export class FunctionHost {
   readonly #lastProblem = new Map<string, string>();
   #reloading: Promise<void> | undefined;
   #again = false;
-  #stopWatching: (() => void) | undefined;
+  #stopWatching: (() => Promise<void>) | undefined;
   #stopped = false;
 
   constructor(options: FunctionHostOptions) {
@@ -109,7 +110,7 @@ export class FunctionHost {
       off();
     }
     if (this.#options.watch === true) {
-      this.#stopWatching = watchFolder(this.#options.dir, () => void this.reload().catch((error: unknown) => this.#logger.error("reload failed", { error: String(error) })), {
+      this.#stopWatching = await watchFolder(this.#options.dir, () => void this.reload().catch((error: unknown) => this.#logger.error("reload failed", { error: String(error) })), {
         debounceMs: this.#options.debounceMs,
         onError: (error) => this.#logger.warn("watching the functions folder failed", { error: String(error) }),
       });
@@ -137,7 +138,7 @@ export class FunctionHost {
   /** Stops watching, drains every worker (in-flight jobs get `graceMs`), ends every thread. */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopped = true;
-    this.#stopWatching?.();
+    await this.#stopWatching?.();
     await this.#reloading?.catch(() => {});
     const all = [...this.#hosted.values()];
     this.#hosted.clear();
@@ -230,12 +231,27 @@ export class FunctionHost {
     this.#retiring.add(tracked);
   }
 
+  /**
+   * Reports a problem once per save: a reload pass that runs again (events of one save arriving
+   * late) does not repeat it, and the next save that still fails prints it again.
+   */
   #problem(file: string, error: Error, keptPrevious: boolean): void {
     const base = error instanceof MarioError ? error.message : `${file}: ${error.message}`;
     const message = keptPrevious ? `${base}\n(the previous version keeps running)` : base;
-    if (this.#lastProblem.get(file) === message) return;
-    this.#lastProblem.set(file, message);
+    const key = `${savedAt(file)}\n${message}`;
+    if (this.#lastProblem.get(file) === key) return;
+    this.#lastProblem.set(file, key);
     this.events.emit("problem", { file, message });
+  }
+}
+
+/** The file's modification time, as a token of one save. */
+function savedAt(file: string): string {
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+  } catch {
+    return "gone";
   }
 }
 

@@ -2,8 +2,8 @@
  * `mario pipeline <file> [<pipeline-name>...] --sub-bind=tcp://127.0.0.1:6000 --job-pull-bind=tcp://127.0.0.1:5050`
  *
  * Serves the named pipelines of a project, or every one of them when no name is given: a
- * mario.config.*, a class-DSL module, a project folder or a functions folder (every function is
- * also a one-step pipeline, as under `mario up`). Binds the announcement SUB and the
+ * mario.config.*, a class-DSL module, a project folder, a functions folder (every function is
+ * also a one-step pipeline, as under `mario up`) or a single function file. Binds the announcement SUB and the
  * client-request PULL (or connects them to a forwarder / streamer), dispatches to the workers
  * that announce themselves. Storage: `--redis=URL` (or, for one class-DSL pipeline, its
  * `initialize()` backend, or REDIS_URL), else memory.
@@ -45,7 +45,7 @@ export default defineCommand({
   meta: { name: "pipeline", description: "Serve pipelines (every one of <file> when none is named): take jobs from clients, dispatch them to announced step workers" },
   args: {
     ...cacheDirFlag,
-    file: { type: "positional", required: true, description: "mario.config.*, class-DSL module (e.g. examples/simple.ts), project folder or functions folder" },
+    file: { type: "positional", required: true, description: "mario.config.*, class-DSL module (e.g. examples/simple.ts), project folder, functions folder or a function file" },
     name: { type: "positional", required: false, description: "the pipeline(s) to serve (default: every pipeline of <file>)" },
     "sub-bind": { type: "string", description: "bind the announcement socket here, e.g. tcp://127.0.0.1:6000" },
     "sub-connect": { type: "string", description: "instead of --sub-bind: connect it to a forwarder's --publisher address" },

@@ -1,7 +1,8 @@
 /**
  * `mario step <file> <job-type> --sub-connect=tcp://127.0.0.1:6000`
  *
- * Runs one job type of a class-DSL module or mario.config as a step worker: binds its job socket
+ * Runs one job type of a class-DSL module, a mario.config or a function file (whose job type is
+ * the default) as a step worker: binds its job socket
  * (`--pull-bind`, any free port by default), announces itself to every `--sub-connect` address
  * (pipeline servers or a forwarder) and runs what it is sent. SIGTERM/SIGINT: stops announcing,
  * finishes or hands back its jobs, exits 0.
@@ -21,8 +22,8 @@ export default defineCommand({
   meta: { name: "step", description: "Run one job type as a worker that announces itself to pipeline servers" },
   args: {
     ...cacheDirFlag,
-    file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts) or mario.config.ts" },
-    "job-type": { type: "positional", required: true, description: "the job type to run" },
+    file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts), mario.config.ts or a function file" },
+    "job-type": { type: "positional", required: false, description: "the job type to run (default: a function file's own)" },
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable or comma-separated" },
     "pull-bind": { type: "string", description: "bind the job socket here (default tcp://0.0.0.0:0: any free port)" },
     "push-connect": { type: "string", description: "also announce to this address (same as another --sub-connect); repeatable" },
@@ -34,8 +35,9 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const logger = createLogger();
-    const jobType = args["job-type"];
     const project = await loadProject(args.file);
+    const jobType = args["job-type"] ?? (project.steps.length === 1 ? project.steps[0]!.jobType : undefined);
+    if (jobType === undefined) throw new UsageError(`name the job type to run; ${args.file} has: ${listOrNone(project.steps.map((s) => s.jobType))}`);
     const step = project.steps.find((s) => s.jobType === jobType);
     if (step === undefined) {
       throw new UsageError(`unknown job type "${jobType}" in ${args.file}; job types: ${listOrNone(project.steps.map((s) => s.jobType))}`);

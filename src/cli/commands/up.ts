@@ -7,9 +7,11 @@
  * mario up                          # ./mario.config.* (or ./functions) on http://127.0.0.1:8080/
  * mario up my-functions --port=0    # a functions folder, on a free port
  * mario up --host=0.0.0.0 --token=s3cret --redis=redis://127.0.0.1:6379
+ * mario up --watch                  # reload function files and mario.config on save
  * ```
  */
 import { defineCommand } from "citty";
+import { relative } from "node:path";
 import type { FunctionStep } from "../../functions/step-from-module.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
@@ -23,6 +25,7 @@ import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-
 import { serveGateway } from "../../gateway/serve-gateway.ts";
 import { bundleFunction } from "../../functions/bundle-function.ts";
 import { ThreadExecutor } from "../../host/thread-executor.ts";
+import { WatchedProject } from "../../host/watched-project.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
@@ -45,6 +48,7 @@ export default defineCommand({
     namespace: { type: "string", default: "mario", description: "Redis namespace of the keys (with --redis)" },
     token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
+    watch: { type: "boolean", default: false, description: "reload changed, added and deleted function files and mario.config without dropping in-flight jobs" },
     ...storageFlags,
     ...redisFlags,
   },
@@ -60,15 +64,21 @@ export default defineCommand({
       throw new UsageError(`no functions found in ${project.functionsDir ?? project.root}: add a file per step (see README "Writing a step")`);
     }
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
+    const functionsDir = project.functionsDir;
+    if (args.watch && functionsDir === undefined) throw new UsageError("--watch needs a functions folder or a mario.config (a class-DSL module is not watched)");
     const storage = await chooseStorage(redisUri, args.namespace, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
-    const executors = await isolatedExecutors(project, logger);
+    const executors = args.watch ? new Map<string, StepExecutor>() : await isolatedExecutors(project, logger);
     const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
-    const runner = new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
+    // Watching: the functions are hosted (and reloaded) by WatchedProject, the runner only dispatches.
+    const runner = args.watch ? new LocalRunner({ pipelines: [], steps: [], storage, logger }) : new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
     logJobs(runner, logger);
+    let watched: WatchedProject | undefined;
     try {
       await runner.start();
+      if (functionsDir !== undefined && args.watch) watched = await watchProject(runner, functionsDir, project.configFile, logger);
     } catch (error) {
       await Promise.all([...executors.values()].map((e) => e.close()));
+      await runner.stop(0).catch(() => {});
       throw error;
     }
     let served;
@@ -77,10 +87,11 @@ export default defineCommand({
       const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal });
       served = await serveGateway(app, { port, host: args.host });
     } catch (error) {
+      await watched?.stop(0);
       await runner.stop(0);
       throw error;
     }
-    process.stdout.write(banner(project, served.url, { token: token === undefined ? undefined : args.token === undefined ? "$MARIO_TOKEN" : "<token>", storage: redisUri === undefined ? "memory" : "redis" }));
+    process.stdout.write(banner(project, served.url, { token: token === undefined ? undefined : args.token === undefined ? "$MARIO_TOKEN" : "<token>", storage: redisUri === undefined ? "memory" : "redis", watching: watched !== undefined }));
     const signal = await untilShutdownSignal();
     logger.info(`${signal}: shutting down`);
     // In this order: no job starts after the signal; every open ?wait gets an answer (the job's
@@ -88,6 +99,7 @@ export default defineCommand({
     // only then HTTP closes, then storage.
     await runner.dispatcher.pause();
     shutdown.abort();
+    await watched?.stop(SHUTDOWN_GRACE_MS);
     await runner.drain(SHUTDOWN_GRACE_MS);
     await served.close();
     if (redisUri === undefined) await reportDropped(runner, logger);
@@ -112,6 +124,26 @@ async function reportDropped(runner: LocalRunner, logger: Logger): Promise<void>
   const line = `memory storage: ${dropped} unfinished job${dropped === 1 ? "" : "s"} dropped at exit (${queued} queued, ${retrying} waiting for a retry); run with --redis to keep them`;
   if (dropped > 0) logger.warn(line, { dropped, queued, retrying });
   else logger.info(line, { dropped });
+}
+
+/** `--watch`: functions hosted in threads and reloaded; what changes is printed as `mario host` prints it. */
+async function watchProject(runner: LocalRunner, functionsDir: string, configFile: string | undefined, logger: Logger): Promise<WatchedProject> {
+  const watched = new WatchedProject({ dispatcher: runner.dispatcher, functionsDir, configFile, logger });
+  const print = (line: string): boolean => process.stdout.write(line + "\n");
+  let started = false;
+  watched.events.on("ready", (fn, reloaded) => {
+    if (started || reloaded) print(`${reloaded ? "reloaded" : "added"} ${fn.jobType} (${relative(process.cwd(), fn.file)})`);
+  });
+  watched.events.on("removed", (fn) => print(`removed ${fn.jobType} (${relative(process.cwd(), fn.file)} deleted)`));
+  watched.events.on("problem", (problem) => {
+    if (started) process.stderr.write(`mario up: ${problem.message}\n`);
+  });
+  watched.events.on("pipelines", (pipelines) => {
+    if (started) print(`pipelines: ${pipelines.map((p) => p.name).join(", ")}`);
+  });
+  await watched.start();
+  started = true;
+  return watched;
 }
 
 /**
@@ -153,12 +185,12 @@ function curlExample(project: Project): { pipeline: PipelineDefinition; instruct
   return { pipeline: longestFirst[0]!, instructions: {} };
 }
 
-function banner(project: Project, url: string, info: { token: string | undefined; storage: string }): string {
+function banner(project: Project, url: string, info: { token: string | undefined; storage: string; watching: boolean }): string {
   const pipelines = project.pipelines.map((p) => (p.steps.length === 1 && p.steps[0] === p.name ? p.name : `${p.name} [${p.steps.join(" → ")}]`));
   const { pipeline: example, instructions } = curlExample(project);
   const auth = info.token === undefined ? "" : ` -H "authorization: Bearer ${info.token}"`;
   return [
-    `mario is up on ${url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics; ${info.storage} storage${info.token === undefined ? "" : ", token required"})`,
+    `mario is up on ${url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics; ${info.storage} storage${info.token === undefined ? "" : ", token required"}${info.watching ? "; watching for changes" : ""})`,
     `pipelines: ${pipelines.join(", ")}`,
     `try: curl -X POST '${url}pipelines/${example.name}/jobs?wait=5000' -H 'content-type: application/json'${auth} -d '${JSON.stringify(instructions).replaceAll("'", "'\\''")}'`,
     "",
