@@ -33,6 +33,7 @@ export const {
   MemoryStorageBackend,
   NoAnswerError,
   NoWorkerError,
+  NonRetryableError,
   Pipeline,
   PipelineClient,
   PipelineServer,

@@ -46,6 +46,7 @@ export { NoWorkerError } from "./core/errors/no-worker-error.ts";
 export { DeliveryError } from "./core/errors/delivery-error.ts";
 export { ERROR_CODES, isErrorCode, type ErrorCode } from "./core/errors/error-codes.ts";
 export { errorFromCode, asMarioError } from "./core/errors/error-from-code.ts";
+export { NonRetryableError } from "./core/errors/non-retryable-error.ts";
 
 export type {
   StorageBackend,

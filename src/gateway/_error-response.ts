@@ -26,6 +26,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   NOT_DEAD: 409,
   NOT_READY: 503,
   BUSY: 503,
@@ -43,6 +44,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   DELIVERY_FAILED: 502,
   HANDLER_CRASHED: 500,
   STEP_HTTP_ERROR: 502,
+  NON_RETRYABLE: 500,
   PROTOCOL: 502,
   INTERNAL: 500,
 };

@@ -197,12 +197,14 @@ function banner(project: Project, url: string, info: { token: string | undefined
   ].join("\n");
 }
 
+/** What happens to jobs, on stderr. Never job data (instructions, outputs): only ids, names, errors. A death is a warning. */
 function logJobs(runner: LocalRunner, logger: Logger): void {
   runner.dispatcher.events.on("step:finished", (e) => {
     logger.info(`${e.pipeline} ${e.jobType} ${e.ok ? "ok" : "failed"}`, { job: e.jobId, attempt: e.attempt, ms: e.durationMs, ...(e.error ? { error: e.error.message } : {}) });
   });
   runner.dispatcher.events.on("job:finished", (e) => {
-    logger.info(`${e.pipeline} job ${e.status}`, { job: e.jobId, ...(e.status === "succeeded" ? { result: e.result } : { error: e.error?.message }) });
+    if (e.status === "dead") logger.warn(`${e.pipeline} job dead`, { job: e.jobId, error: e.error?.message, code: e.error?.code });
+    else logger.info(`${e.pipeline} job ${e.status}`, { job: e.jobId });
   });
 }
 

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
   UNAUTHORIZED: "UNAUTHORIZED",
   NOT_FOUND: "NOT_FOUND",
+  /** The path exists, but not under that method (the answer's Allow header lists those that do). */
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
   /** Only a dead job can be retried. */
   NOT_DEAD: "NOT_DEAD",
   /** Storage or a pipeline link does not answer. */
@@ -71,6 +73,8 @@ export const ERROR_CODES = {
   HANDLER_CRASHED: "HANDLER_CRASHED",
   /** A fetch-shaped step answered a non-2xx status. */
   STEP_HTTP_ERROR: "STEP_HTTP_ERROR",
+  /** The step threw NonRetryableError: trying again cannot help, the job is dead at once. */
+  NON_RETRYABLE: "NON_RETRYABLE",
 
   // Mario itself
   /** A message that breaks the wire protocol. */

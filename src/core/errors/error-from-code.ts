@@ -20,6 +20,7 @@ import { LeaseLostError } from "./lease-lost-error.ts";
 import { MarioError } from "./mario-error.ts";
 import { NoAnswerError } from "./no-answer-error.ts";
 import { NoWorkerError } from "./no-worker-error.ts";
+import { NonRetryableError } from "./non-retryable-error.ts";
 import { ProtocolError } from "./protocol-error.ts";
 import { RemoteError } from "./remote-error.ts";
 import { ShutdownError } from "./shutdown-error.ts";
@@ -58,6 +59,7 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   LEASE_LOST: (message, options) => new LeaseLostError(message, options),
   DELIVERY_FAILED: (message, options) => new DeliveryError(message, [], options),
   PROTOCOL: (message, options) => new ProtocolError(message, options),
+  NON_RETRYABLE: (message, options) => new NonRetryableError(message, options),
 };
 
 /** The error of `code`; a code not in the table (from a newer server) is a RemoteError, code INTERNAL. */

@@ -2,6 +2,8 @@
  * The Web-standard shape: `export default { fetch(request, env, ctx) }` (a Workers-style handler
  * or a whole Hono app). The step receives a `POST` with the instructions as JSON body; the
  * response's JSON body is the output; a non-2xx status fails the attempt with the body as error.
+ * A 4xx is the request's fault, so the job goes dead at once (no retry), except 408 (timeout) and
+ * 429 (too many requests), which are retried like a 5xx.
  */
 import type { StepContext } from "../../engine/delivery.ts";
 import type { HandlerShape } from "../handler-shape.ts";
