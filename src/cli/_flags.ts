@@ -51,3 +51,17 @@ export function addressFlag(rawArgs: readonly string[], names: readonly string[]
 export const cacheDirFlag = {
   "cache-dir": { type: "string", description: "folder Mario writes function bundles to (default MARIO_CACHE_DIR, else $XDG_CACHE_HOME/mario, else the OS temp folder)" },
 } as const;
+
+/**
+ * `--cors=<origin>[,<origin>…]`: each an origin (`https://host[:port]`) or `*`; undefined when
+ * absent; a USAGE error naming the bad one otherwise.
+ */
+export function corsOrigins(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const origins = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const origin of origins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors: "${origin}" is not an origin (e.g. https://app.example.com, or *)`);
+  }
+  if (origins.length === 0) throw new UsageError("--cors needs an origin (e.g. https://app.example.com, or *)");
+  return origins;
+}

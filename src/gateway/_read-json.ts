@@ -5,12 +5,12 @@
  * `bodyLimit`, applied before this runs.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
 import { TooDeepError } from "../core/errors/too-deep-error.ts";
 import type { Instructions } from "../core/job.ts";
 import { HttpError } from "./http-error.ts";
+import { instructionsSchema } from "./_schemas.ts";
 
 /** `application/json`, any `application/*+json`, with no charset or charset=utf-8. */
 export function isJsonContentType(header: string): boolean {
@@ -52,7 +52,6 @@ export function exceedsDepth(text: string, limit: number): boolean {
   return false;
 }
 
-const instructionsSchema = z.record(z.string(), z.unknown());
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The body as a JSON object; an empty body is `{}` (so `curl -X POST url` works). */

@@ -1,20 +1,20 @@
 /**
- * zod schemas of everything the gateway reads from a request besides the body: path parameters,
- * query strings, headers. `parseOr400` turns a failure into a 400 naming the field.
+ * zod schemas of what the gateway reads from a request: path parameters, query strings, headers,
+ * the instructions body. The routes (`_routes.ts`) validate with them and `/openapi.json` is
+ * generated from them. `validationHook` turns a failure into a 400 naming the field.
  */
+import type { Context } from "hono";
 import { z } from "zod";
-import { JOB_STATUSES } from "../core/job.ts";
 import { InvalidRequestError } from "../core/errors/invalid-request-error.ts";
 
 /** Job ids: 22 characters of [0-9a-z] (see src/core/ids.ts). */
 export const jobIdSchema = z.string().regex(/^[0-9a-z]{22}$/, "a job id is 22 characters of 0-9 and a-z");
 
-const integerString = z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number);
+/** A whole number in a query string. */
+export const integerString = z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number);
 
-export const enqueueQuerySchema = (maxWaitMs: number) =>
-  z.object({
-    wait: integerString.pipe(z.number().max(maxWaitMs, `must be at most ${maxWaitMs} (ms)`)).optional(),
-  });
+/** `?wait=ms`, at most `maxWaitMs`. */
+export const waitSchema = (maxWaitMs: number) => integerString.pipe(z.number().max(maxWaitMs, `must be at most ${maxWaitMs} (ms)`));
 
 export const idempotencyKeySchema = z
   .string()
@@ -23,16 +23,28 @@ export const idempotencyKeySchema = z
   .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
   .optional();
 
-export const listJobsQuerySchema = z.object({
-  pipeline: z.string().min(1).optional(),
-  status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
-  limit: integerString.pipe(z.number().min(1).max(1000, "must be at most 1000")).optional(),
-});
+/** A job's instructions: a JSON object. */
+export const instructionsSchema = z.record(z.string(), z.unknown());
 
 export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  throw invalid(parsed.error, what);
+}
+
+const TARGET_NAMES: Readonly<Record<string, string>> = { query: "query", param: "path", header: "header", json: "body" };
+
+/** The routes' validation hook (@hono/zod-openapi `defaultHook`): a failure is a 400 `INVALID_REQUEST`. */
+export function validationHook(result: { success: boolean; target: string; error?: unknown }, _c: Context): void {
+  if (result.success) return;
+  throw invalid(result.error as z.ZodError, TARGET_NAMES[result.target] ?? result.target);
+}
+
+function invalid(error: z.ZodError, what: string): InvalidRequestError {
+  const issue = error.issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    return new InvalidRequestError(`${what}: unknown parameter${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`);
+  }
   const field = issue === undefined || issue.path.length === 0 ? what : `${what} ${issue.path.join(".")}`;
-  throw new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`);
+  return new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`);
 }

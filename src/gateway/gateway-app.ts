@@ -12,24 +12,32 @@
  * ```
  *
  * Routes (DESIGN.md §4): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
- * GET /jobs, GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, and the
- * dashboard at GET / and GET /events. Errors answer `{error: {code, message}}`.
+ * GET /jobs, GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
+ * /openapi.json, and the dashboard at GET / and GET /events. Errors answer `{error: {code,
+ * message}}`. The routes are OpenAPI route definitions (`_routes.ts`): the zod schemas they
+ * validate with generate `/openapi.json`. A wrong method is a 405 with `Allow`, an unknown query
+ * parameter a 400; `cors` sends CORS headers for one origin (or a list).
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { readFileSync } from "node:fs";
+import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
-import { isFinal, type JobStatus } from "../core/job.ts";
+import { isFinal, type JobRecord, type JobStatus } from "../core/job.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
 import type { Cluster } from "../engine/cluster.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { bearerAuth } from "./_auth.ts";
 import { createDashboardApp } from "./dashboard/dashboard-app.ts";
 import { errorResponse } from "./_error-response.ts";
+import { notFoundOrNotAllowed } from "./_method-guard.ts";
 import { readInstructions, requireJson } from "./_read-json.ts";
-import { enqueueQuerySchema, idempotencyKeySchema, jobIdSchema, listJobsQuerySchema, parseOr400 } from "./_schemas.ts";
+import { dashboardRoutes, gatewayRoutes } from "./_routes.ts";
+import { validationHook } from "./_schemas.ts";
 import { pipelineViews } from "./_views.ts";
 import { HttpError } from "./http-error.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics, renderReadiness } from "./metrics.ts";
@@ -50,10 +58,14 @@ export interface GatewayOptions {
    * current record (202, or 200 if it is final), and new enqueues answer 503 SHUTDOWN.
    */
   shutdown?: AbortSignal | undefined;
+  /** Origin(s) allowed to call the API from a browser (CORS), e.g. `https://app.example.com`, or `*`. Default: none (no CORS headers). */
+  cors?: string | readonly string[] | undefined;
   logger?: Logger | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {}): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -67,25 +79,34 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
       throw new HttpError(ERROR_CODES.PAYLOAD_TOO_LARGE, `body larger than ${maxBodyBytes} bytes`);
     },
   });
-  const waitQuery = enqueueQuerySchema(maxWaitMs);
+  const routes = gatewayRoutes(maxWaitMs);
+  const notFound = (id: string): JobNotFoundError => new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
 
-  const app = new Hono();
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError((error, c) => errorResponse(error, c, errorOptions));
-  app.notFound((c) => c.json({ error: { code: ERROR_CODES.NOT_FOUND, message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  if (options.cors !== undefined) {
+    app.use("*", cors({
+      origin: typeof options.cors === "string" ? options.cors : options.cors.includes("*") ? "*" : [...options.cors],
+      allowHeaders: ["authorization", "content-type", "idempotency-key"],
+      exposeHeaders: ["location", "retry-after", "idempotent-replayed", "allow"],
+      allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+      maxAge: 600,
+    }));
+  }
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.openapi(routes.health, (c) => c.json({ status: "ok" as const }, 200));
 
-  app.get("/ready", auth, async (c) => {
+  app.openapi({ ...routes.ready, middleware: [auth] }, async (c) => {
     const readiness = await cluster.ready();
-    if (readiness.ok) return c.json({ status: "ready" });
+    if (readiness.ok) return c.json({ status: "ready" as const }, 200);
     return c.json({ error: { code: ERROR_CODES.NOT_READY, message: readiness.reason } }, 503);
   });
 
-  app.post("/pipelines/:name/jobs", auth, requireJson, limit, async (c) => {
-    const pipeline = findPipeline(cluster.pipelines(), c.req.param("name")).name;
+  app.openapi({ ...routes.enqueue, middleware: [auth, requireJson, limit] }, async (c) => {
+    const pipeline = findPipeline(cluster.pipelines(), c.req.valid("param").name).name;
+    const { wait } = c.req.valid("query");
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
     if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
-    const { wait } = parseOr400(waitQuery, c.req.query(), "query");
-    const idempotencyKey = parseOr400(idempotencyKeySchema, c.req.header("idempotency-key"), "Idempotency-Key");
     const instructions = await readInstructions(c, maxDepth);
     const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey });
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
@@ -94,32 +115,32 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     if (outcome.status === "duplicate") c.header("Idempotent-Replayed", "true");
     if (wait === undefined) {
       // 202 while the job runs; a replayed key whose job is already final answers 200.
-      return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, isFinal(job.status) ? 200 : 202);
+      return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, isFinal(job.status) ? 200 : 202) as never;
     }
     const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? job;
     return c.json(record, isFinal(record.status) ? 200 : 202);
   });
 
-  app.get("/jobs", auth, async (c) => {
-    const query = parseOr400(listJobsQuerySchema, c.req.query(), "query");
+  app.openapi({ ...routes.listJobs, middleware: [auth] }, async (c) => {
+    const query = c.req.valid("query");
     if (query.pipeline !== undefined) findPipeline(cluster.pipelines(), query.pipeline);
     const jobs = await cluster.listJobs({ pipeline: query.pipeline, status: query.status as JobStatus | undefined, limit: query.limit });
-    return c.json({ jobs });
+    return c.json({ jobs } as never, 200);
   });
 
-  app.get("/jobs/:id", auth, async (c) => {
-    const id = parseOr400(jobIdSchema, c.req.param("id"), "job id");
-    const { wait } = parseOr400(waitQuery, c.req.query(), "query");
+  app.openapi({ ...routes.getJob, middleware: [auth] }, async (c) => {
+    const { id } = c.req.valid("param");
+    const { wait } = c.req.valid("query");
     const job = await cluster.getJob(id);
-    if (job === undefined) throw new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
-    if (wait === undefined || isFinal(job.status)) return c.json(job);
-    return c.json((await cluster.waitFor(id, wait)) ?? job);
+    if (job === undefined) throw notFound(id);
+    const answer: JobRecord = wait === undefined || isFinal(job.status) ? job : ((await cluster.waitFor(id, wait, options.shutdown)) ?? job);
+    return c.json(answer as never, 200);
   });
 
-  app.post("/jobs/:id/retry", auth, async (c) => {
-    const id = parseOr400(jobIdSchema, c.req.param("id"), "job id");
+  app.openapi({ ...routes.retryJob, middleware: [auth] }, async (c) => {
+    const { id } = c.req.valid("param");
     const job = await cluster.getJob(id);
-    if (job === undefined) throw new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
+    if (job === undefined) throw notFound(id);
     if (!(await cluster.redrive(id))) {
       const now = (await cluster.getJob(id))?.status ?? job.status;
       throw new HttpError(ERROR_CODES.NOT_DEAD, `job ${id} is ${now}: only dead jobs can be retried`);
@@ -128,18 +149,29 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     return c.json({ id, pipeline: job.pipeline, status: "queued" }, 202);
   });
 
-  app.get("/pipelines", auth, async (c) => {
+  app.openapi({ ...routes.pipelines, middleware: [auth] }, async (c) => {
     const [stats, workers] = await Promise.all([cluster.stats(), cluster.workers()]);
-    return c.json({ pipelines: pipelineViews(cluster.pipelines(), stats, workers) });
+    return c.json({ pipelines: pipelineViews(cluster.pipelines(), stats, workers) } as never, 200);
   });
 
-  app.get("/workers", auth, async (c) => c.json({ workers: await cluster.workers() }));
+  app.openapi({ ...routes.workers, middleware: [auth] }, async (c) => c.json({ workers: await cluster.workers() } as never, 200));
 
-  app.get("/metrics", auth, async (c) => {
+  app.openapi({ ...routes.metrics, middleware: [auth] }, async (c) => {
     const [stats, workers, readiness] = await Promise.all([cluster.stats(), cluster.workers(), cluster.ready()]);
-    return c.body(renderMetrics(stats, workers) + renderReadiness(readiness), 200, { "content-type": METRICS_CONTENT_TYPE });
+    return c.body(renderMetrics(stats, workers) + renderReadiness(readiness), 200, { "content-type": METRICS_CONTENT_TYPE }) as never;
+  });
+
+  for (const route of dashboardRoutes) app.openAPIRegistry.registerPath(route);
+  app.openAPIRegistry.registerPath({
+    method: "get", path: "/openapi.json", summary: "This document (OpenAPI 3.1)",
+    responses: { 200: { description: "the OpenAPI document", content: { "application/json": { schema: { type: "object" } } } } },
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Mario HTTP API", version: VERSION, description: "Pipelines of steps: enqueue jobs, follow them, redrive the dead. Errors are {error: {code, message}}." },
   });
 
   app.route("/", createDashboardApp(cluster, { token: options.token }));
+  app.notFound(notFoundOrNotAllowed(app));
   return app;
 }

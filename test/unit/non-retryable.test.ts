@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { listFunctionFiles } from "../../src/config/load-functions.ts";
+import { listFunctionFiles } from "../../src/functions/load-functions.ts";
 import type { JobRecord } from "../../src/core/job.ts";
 import { LocalRunner } from "../../src/engine/local-runner.ts";
-import { bundleFunction } from "../../src/host/bundle-function.ts";
+import { bundleFunction } from "../../src/functions/bundle-function.ts";
 import { ThreadExecutor } from "../../src/host/thread-executor.ts";
 import { tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
 

@@ -32,7 +32,7 @@ import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gatewa
 import { serveGateway } from "../../gateway/serve-gateway.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
-import { cacheDirFlag, flagValues, wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, corsOrigins, flagValues, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom } from "../_storage-flags.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./up.ts";
@@ -51,6 +51,7 @@ export default defineCommand({
     port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
     host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
     token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
+    cors: { type: "string", description: "origin allowed to call the API from a browser (CORS), e.g. https://app.example.com; comma-separated for several, * for any (default none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
     "failover-ms": { type: "string", description: "found servers: send a request no server answered within this long to another, ms (default 1000)" },
@@ -121,7 +122,7 @@ export default defineCommand({
     try {
       for (const client of clients.values()) await client.connect();
       await cluster.connect();
-      served = await serveGateway(createGatewayApp(cluster, { token, maxBodyBytes, logger }), { port, host: args.host });
+      served = await serveGateway(createGatewayApp(cluster, { token, maxBodyBytes, logger, cors: corsOrigins(args.cors) }), { port, host: args.host });
     } catch (error) {
       await closeAll();
       throw error;

@@ -30,7 +30,7 @@ import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
-import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, corsOrigins, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
@@ -47,6 +47,7 @@ export default defineCommand({
     redis: { type: "string", description: "Redis storage URL (default REDIS_URL, else memory)" },
     namespace: { type: "string", default: "mario", description: "Redis namespace of the keys (with --redis)" },
     token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
+    cors: { type: "string", description: "origin allowed to call the API from a browser (CORS), e.g. https://app.example.com; comma-separated for several, * for any (default none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted function files and mario.config without dropping in-flight jobs" },
     ...storageFlags,
@@ -84,7 +85,7 @@ export default defineCommand({
     let served;
     const shutdown = new AbortController();
     try {
-      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal });
+      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal, cors: corsOrigins(args.cors) });
       served = await serveGateway(app, { port, host: args.host });
     } catch (error) {
       await watched?.stop(0);

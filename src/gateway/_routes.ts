@@ -1,0 +1,128 @@
+/**
+ * The gateway's routes as OpenAPI route definitions (@hono/zod-openapi `createRoute`): the zod
+ * schemas here are the ones the routes validate path parameters, query strings and headers with,
+ * and the ones `/openapi.json` is generated from. Query schemas are strict: an unknown parameter
+ * is a 400, not silently ignored.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { JOB_STATUSES } from "../core/job.ts";
+import { idempotencyKeySchema, instructionsSchema, jobIdSchema, waitSchema } from "./_schemas.ts";
+
+const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi("Error", { description: "Every error answer: a code from the table in the README and a one-line message." });
+
+const jsonError = (description: string) => ({ description, content: { "application/json": { schema: errorSchema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+const jobErrorSchema = z.object({ name: z.string(), message: z.string(), stack: z.string().optional(), code: z.string().optional(), retryable: z.boolean().optional() }).openapi("JobError");
+
+export const jobRecordSchema = z
+  .object({
+    id: z.string(),
+    pipeline: z.string(),
+    route: z.array(z.string()),
+    stepIndex: z.number().int(),
+    step: z.string(),
+    status: z.enum(JOB_STATUSES as [string, ...string[]]),
+    attempts: z.number().int(),
+    instructions: z.record(z.string(), z.unknown()),
+    input: z.record(z.string(), z.unknown()),
+    result: z.unknown().optional(),
+    error: jobErrorSchema.optional(),
+    progress: z.object({ fraction: z.number(), message: z.string().optional() }).optional(),
+    steps: z.array(z.object({ jobType: z.string(), output: z.unknown(), attempts: z.number().int(), startedAt: z.number(), finishedAt: z.number(), workerId: z.string().optional() })),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    startedAt: z.number().optional(),
+    finishedAt: z.number().optional(),
+  })
+  .openapi("Job", { description: "A job record; times are epoch milliseconds." });
+
+const acceptedSchema = z.object({ id: z.string(), pipeline: z.string(), status: z.string() }).openapi("Accepted");
+const jobIdParams = z.object({ id: jobIdSchema.openapi({ param: { name: "id", in: "path" }, example: "0mz1x4k2p9a8b7c6d5e4f3" }) });
+const pipelineParams = z.object({ name: z.string().min(1).openapi({ param: { name: "name", in: "path" }, example: "hash-and-clean" }) });
+const noQuery = z.strictObject({});
+const waitQuery = (maxWaitMs: number) => z.strictObject({ wait: waitSchema(maxWaitMs).optional() });
+const authHeader = z.object({ authorization: z.string().optional().openapi({ description: "Bearer <token>, when the gateway has one" }) });
+
+const unauthorized = jsonError("token missing or wrong (when one is configured)");
+const badRequest = jsonError("a malformed parameter, or an unknown query parameter");
+
+export const listJobsQuerySchema = z.strictObject({
+  pipeline: z.string().min(1).optional(),
+  status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
+  limit: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(1000, "must be at most 1000")).optional(),
+});
+
+export function gatewayRoutes(maxWaitMs: number) {
+  return {
+    health: createRoute({
+      method: "get", path: "/health", summary: "Liveness: 200 while the process serves", request: { query: noQuery },
+      responses: { 200: json(z.object({ status: z.literal("ok") }), "serving") },
+    }),
+    ready: createRoute({
+      method: "get", path: "/ready", summary: "Readiness: storage answers and the pipeline link is up", request: { query: noQuery, headers: authHeader },
+      responses: { 200: json(z.object({ status: z.literal("ready") }), "ready"), 401: unauthorized, 503: jsonError("not ready, with the reason") },
+    }),
+    enqueue: createRoute({
+      method: "post", path: "/pipelines/{name}/jobs", summary: "Enqueue a job; ?wait=ms waits for its end",
+      request: {
+        params: pipelineParams,
+        query: waitQuery(maxWaitMs),
+        headers: authHeader.extend({ "idempotency-key": idempotencyKeySchema }),
+        // Documented from the schema readInstructions validates with (after its depth and UTF-8 checks).
+        body: { required: false, description: "the instructions: a JSON object (empty body = {})", content: { "application/json": { schema: z.toJSONSchema(instructionsSchema) as { type: "object" } } } },
+      },
+      responses: {
+        200: json(jobRecordSchema, "with ?wait: the job ended in time (or a replayed key's job is final)"),
+        202: json(z.union([acceptedSchema, jobRecordSchema]), "accepted (with ?wait: the job record, not final yet)"),
+        400: jsonError("bad JSON, not an object, too deep, bad parameter"),
+        401: unauthorized,
+        404: jsonError("unknown pipeline (the message lists the known ones)"),
+        413: jsonError("body over the limit"),
+        415: jsonError("not a JSON content type"),
+        503: jsonError("saturated or storage unavailable (Retry-After)"),
+      },
+    }),
+    listJobs: createRoute({
+      method: "get", path: "/jobs", summary: "Jobs, most recent first, filtered", request: { query: listJobsQuerySchema, headers: authHeader },
+      responses: { 200: json(z.object({ jobs: z.array(jobRecordSchema) }), "the jobs"), 400: badRequest, 401: unauthorized, 404: jsonError("unknown pipeline") },
+    }),
+    getJob: createRoute({
+      method: "get", path: "/jobs/{id}", summary: "A job record; ?wait=ms long-polls until it ends", request: { params: jobIdParams, query: waitQuery(maxWaitMs), headers: authHeader },
+      responses: { 200: json(jobRecordSchema, "the job (final, or as it is when ?wait runs out)"), 400: badRequest, 401: unauthorized, 404: jsonError("no such job") },
+    }),
+    retryJob: createRoute({
+      method: "post", path: "/jobs/{id}/retry", summary: "Requeue a dead job", request: { params: jobIdParams, query: noQuery, headers: authHeader },
+      responses: { 202: json(acceptedSchema, "requeued"), 400: badRequest, 401: unauthorized, 404: jsonError("no such job"), 409: jsonError("the job is not dead") },
+    }),
+    pipelines: createRoute({
+      method: "get", path: "/pipelines", summary: "Pipelines, their steps, queue depth, in-flight and workers", request: { query: noQuery, headers: authHeader },
+      responses: { 200: json(z.object({ pipelines: z.array(z.object({ name: z.string(), steps: z.array(z.object({ jobType: z.string() }).passthrough()) }).passthrough()) }), "the pipelines"), 401: unauthorized },
+    }),
+    workers: createRoute({
+      method: "get", path: "/workers", summary: "Workers announced, with their jobs in flight", request: { query: noQuery, headers: authHeader },
+      responses: { 200: json(z.object({ workers: z.array(z.object({ workerId: z.string(), jobType: z.string() }).passthrough()) }), "the workers"), 401: unauthorized },
+    }),
+    metrics: createRoute({
+      method: "get", path: "/metrics", summary: "Prometheus text format (see the README for every metric)", request: { query: noQuery, headers: authHeader },
+      responses: { 200: { description: "metrics", content: { "text/plain": { schema: z.string() } } }, 401: unauthorized },
+    }),
+  };
+}
+
+/** Routes the dashboard serves (not validated here; listed so /openapi.json names every route). */
+export const dashboardRoutes = [
+  createRoute({ method: "get", path: "/", summary: "The live dashboard page", responses: { 200: { description: "HTML", content: { "text/html": { schema: z.string() } } } } }),
+  createRoute({
+    method: "get", path: "/dashboard/{file}", summary: "The dashboard's scripts and styles",
+    request: { params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" } }) }) },
+    responses: { 200: { description: "the file" }, 404: jsonError("no such file") },
+  }),
+  createRoute({
+    method: "get", path: "/events", summary: "Server-sent events of the dashboard (snapshot, then changes)",
+    request: { query: z.strictObject({ token: z.string().optional() }) },
+    responses: { 200: { description: "an event stream", content: { "text/event-stream": { schema: z.string() } } }, 401: unauthorized },
+  }),
+];
