@@ -40,7 +40,7 @@ import { dashboardRoutes, gatewayRoutes } from "./_routes.ts";
 import { validationHook } from "./_schemas.ts";
 import { pipelineViews } from "./_views.ts";
 import { HttpError } from "./http-error.ts";
-import { METRICS_CONTENT_TYPE, renderMetrics, renderReadiness } from "./metrics.ts";
+import { METRICS_CONTENT_TYPE, renderAllMetrics, renderReadiness } from "./metrics.ts";
 
 export interface GatewayOptions {
   /** Bearer token required on every route but `/health` (and the dashboard's own). Default: none. */
@@ -158,7 +158,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
 
   app.openapi({ ...routes.metrics, middleware: [auth] }, async (c) => {
     const [stats, workers, readiness] = await Promise.all([cluster.stats(), cluster.workers(), cluster.ready()]);
-    return c.body(renderMetrics(stats, workers) + renderReadiness(readiness), 200, { "content-type": METRICS_CONTENT_TYPE }) as never;
+    return c.body(renderReadiness(readiness) + (await renderAllMetrics(stats, workers, { version: VERSION })), 200, { "content-type": METRICS_CONTENT_TYPE }) as never;
   });
 
   for (const route of dashboardRoutes) app.openAPIRegistry.registerPath(route);

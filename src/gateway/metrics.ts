@@ -1,5 +1,7 @@
 /**
- * Prometheus text exposition format (version 0.0.4) from the cluster's stats and workers.
+ * Prometheus text exposition format (version 0.0.4) from the cluster's stats and workers, then
+ * this process's own metrics (prom-client's default process and Node.js collectors, and
+ * `mario_build_info`). The README lists every family with its type and unit.
  *
  * ```ts
  * const text = renderMetrics(await cluster.stats(), await cluster.workers());
@@ -10,6 +12,7 @@
  */
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import type { Readiness } from "../engine/cluster.ts";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -53,13 +56,34 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   const out = new Exposition();
   const steps = stats.flatMap((p) => p.steps.map((s) => ({ pipeline: p.pipeline, s })));
 
-  // A counter never goes down: deaths are summed from the steps' counters, which a redrive leaves
-  // alone; how many jobs are dead now (a redrive takes one out) is the gauge mario_jobs_dead.
-  out.family("mario_jobs_total", "counter", "Jobs by pipeline and outcome since storage was created (accepted, succeeded, dead: deaths, a redriven job that dies again counts again).", () => {
+  const deaths = (p: PipelineStats): number => p.steps.reduce((sum, s) => sum + s.dead, 0);
+  // One counter per outcome: each only goes up. Deaths are summed from the steps' counters, which
+  // a redrive leaves alone (a redriven job that dies again counts again); how many jobs are dead
+  // now is the gauge mario_jobs_dead.
+  const perPipeline = (name: string, help: string, pick: (p: PipelineStats) => number): void => {
+    out.family(name, "counter", help, () => {
+      for (const p of stats) out.sample(name, { pipeline: p.pipeline }, pick(p));
+    });
+  };
+  perPipeline("mario_jobs_accepted_total", "Jobs accepted (enqueued) by a pipeline since storage was created.", (p) => p.accepted);
+  perPipeline("mario_jobs_succeeded_total", "Jobs that finished succeeded.", (p) => p.succeeded);
+  perPipeline("mario_jobs_dead_total", "Jobs that went dead (dead-lettered); a redriven job that dies again counts again.", deaths);
+  perPipeline("mario_jobs_cancelled_total", "Jobs cancelled.", (p) => p.cancelled ?? 0);
+  out.family("mario_step_attempts_total", "counter", "Attempts of a step by outcome (succeeded, failed); a retried job counts every failed attempt.", () => {
+    for (const { pipeline, s } of steps) {
+      out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "succeeded" }, s.succeeded);
+      out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "failed" }, s.failed);
+    }
+  });
+  out.family("mario_step_dead_total", "counter", "Jobs that went dead at a step.", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_step_dead_total", { pipeline, step: s.jobType }, s.dead);
+  });
+  // The first spellings, kept for dashboards built on them (deprecated: they mix kinds of count).
+  out.family("mario_jobs_total", "counter", "Deprecated (use mario_jobs_{accepted,succeeded,dead}_total): jobs by pipeline and outcome.", () => {
     for (const p of stats) {
       out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "accepted" }, p.accepted);
       out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "succeeded" }, p.succeeded);
-      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, p.steps.reduce((sum, s) => sum + s.dead, 0));
+      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, deaths(p));
     }
   });
   out.family("mario_jobs_dead", "gauge", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", () => {
@@ -72,7 +96,7 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "failed" }, p.failed);
     }
   });
-  out.family("mario_step_jobs_total", "counter", "Step attempts by outcome (succeeded, failed) and jobs that died at the step (dead).", () => {
+  out.family("mario_step_jobs_total", "counter", "Deprecated (use mario_step_attempts_total and mario_step_dead_total): step attempts succeeded, failed, and jobs dead at the step.", () => {
     for (const { pipeline, s } of steps) {
       out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "succeeded" }, s.succeeded);
       out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "failed" }, s.failed);
@@ -125,6 +149,31 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   perStep("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (e) => e.capacity);
   perStep("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (e) => e.inFlight);
   return out.toString();
+}
+
+/**
+ * This process's metrics, from prom-client: the default collectors (process CPU, memory, file
+ * descriptors, event-loop lag, heap, GC) and `mario_build_info`. One registry per process.
+ */
+let processRegistry: Registry | undefined;
+
+export function processMetrics(build: { version: string }): Registry {
+  if (processRegistry !== undefined) return processRegistry;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({ name: "mario_build_info", help: "Always 1; the labels say which Mario and Node.js serve.", labelNames: ["version", "node"], registers: [registry] }).set({ version: build.version, node: process.version }, 1);
+  processRegistry = registry;
+  return registry;
+}
+
+/**
+ * The cluster's families, then this process's. prom-client separates families by blank lines,
+ * which the format does not have, and spells a not-a-number "Nan" before the first event-loop
+ * sample, where the format says "NaN".
+ */
+export async function renderAllMetrics(stats: readonly PipelineStats[], workers: readonly WorkerInfo[], build: { version: string }): Promise<string> {
+  const own = (await processMetrics(build).metrics()).split("\n").filter((line) => line !== "").map((line) => line.replace(/ Nan$/, " NaN"));
+  return renderMetrics(stats, workers) + own.join("\n") + "\n";
 }
 
 function formatNumber(value: number): string {

@@ -115,6 +115,8 @@ export interface PipelineStats {
   running: number;
   /** Jobs waiting for a retry (status `failed`). */
   failed: number;
+  /** Jobs cancelled, for backends that can cancel; absent counts as 0. */
+  cancelled?: number | undefined;
   steps: StepStats[];
 }
 

@@ -4,6 +4,7 @@
  * histogram buckets cumulative and ending at +Inf = _count), and counting the jobs run.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { renderMetrics } from "../../src/gateway/metrics.ts";
 import { emptyHistogram, observe } from "../../src/storage/latency-histogram.ts";
@@ -137,6 +138,10 @@ function checkHistogram(name: string, family: Family): void {
   }
 }
 
+function families(all: Map<string, Family>, name: string): Family | undefined {
+  return all.get(name);
+}
+
 function value(families: Map<string, Family>, family: string, name: string, labels: Record<string, string>): number | undefined {
   return families.get(family)?.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
@@ -189,6 +194,43 @@ describe("gateway GET /metrics", () => {
     const afterRedrive = await metrics();
     assert.equal(value(afterRedrive, "mario_jobs_total", "mario_jobs_total", { pipeline: "explode", status: "dead" }), deaths + 2);
     assert.equal(value(afterRedrive, "mario_jobs_dead", "mario_jobs_dead", { pipeline: "explode" }), dead + 1);
+  });
+
+  it("serves every metric the README lists, with the type it documents", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Metrics"), readme.indexOf("In code: `createGatewayApp"));
+    const documented = section
+      .split("\n")
+      .filter((line) => /^\| `[a-z]/.test(line))
+      .flatMap((line) => {
+        const [names = "", type = ""] = line.split("|").slice(1).map((cell) => cell.trim());
+        return [...names.matchAll(/`([a-z_:]+)`/g)].map((m) => ({ name: m[1]!, type }));
+      });
+    assert.ok(documented.length >= 35, `metrics documented: ${documented.length}`);
+    const families = parseExposition(await (await f.app.request("/metrics")).text());
+    for (const { name, type } of documented) assert.equal(families.get(name)?.type, type, `${name} is served as a ${type}`);
+    // …and nothing served is left out of the README.
+    const names = new Set(documented.map((d) => d.name));
+    const undocumented = [...families.keys()].filter((name) => !names.has(name) && !/^nodejs_eventloop_lag_\w+_seconds$|^nodejs_active_\w+_total$/.test(name));
+    assert.deepEqual(undocumented, []);
+  });
+
+  it("counts accepted, succeeded and dead jobs apart, and attempts by outcome", async () => {
+    const metrics = async () => parseExposition(await (await f.app.request("/metrics")).text());
+    const before = await metrics();
+    const read = (m: typeof before, name: string, labels: Record<string, string>) => value(m, name, name, labels) ?? 0;
+    assert.equal((await post(f.app, "/pipelines/math/jobs?wait=5000", { n: 1 })).status, 200);
+    assert.equal((await post(f.app, "/pipelines/explode/jobs?wait=5000", {})).status, 200);
+    const after = await metrics();
+    assert.equal(read(after, "mario_jobs_accepted_total", { pipeline: "math" }) - read(before, "mario_jobs_accepted_total", { pipeline: "math" }), 1);
+    assert.equal(read(after, "mario_jobs_succeeded_total", { pipeline: "math" }) - read(before, "mario_jobs_succeeded_total", { pipeline: "math" }), 1);
+    assert.equal(read(after, "mario_jobs_dead_total", { pipeline: "math" }) - read(before, "mario_jobs_dead_total", { pipeline: "math" }), 0);
+    assert.equal(read(after, "mario_jobs_dead_total", { pipeline: "explode" }) - read(before, "mario_jobs_dead_total", { pipeline: "explode" }), 1);
+    assert.equal(read(after, "mario_jobs_accepted_total", { pipeline: "explode" }) - read(before, "mario_jobs_accepted_total", { pipeline: "explode" }), 1);
+    assert.equal(read(after, "mario_step_attempts_total", { pipeline: "math", step: "double", outcome: "succeeded" }) - read(before, "mario_step_attempts_total", { pipeline: "math", step: "double", outcome: "succeeded" }), 2);
+    assert.equal(read(after, "mario_step_attempts_total", { pipeline: "explode", step: "explode", outcome: "failed" }) - read(before, "mario_step_attempts_total", { pipeline: "explode", step: "explode", outcome: "failed" }), 1);
+    assert.equal(read(after, "mario_jobs_cancelled_total", { pipeline: "math" }), 0);
+    assert.equal(families(after, "mario_build_info")?.samples[0]?.value, 1);
   });
 
   it("renders buckets in seconds, cumulative, escapes label values, reports queue age", () => {
