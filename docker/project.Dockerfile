@@ -8,8 +8,8 @@
 # with docker/Dockerfile). The project's npm dependencies are installed in the build stage only:
 # `mario build` bundles them into each function, so the image holds the bundles, not node_modules.
 # The image runs as the non-root `node` user and /project is read-only to it. With compose:
-# MARIO_IMAGE=my-functions docker compose -f docker/compose.yaml up (one pipeline service per
-# pipeline of your mario.config.ts: edit the services to match).
+# MARIO_IMAGE=my-functions docker compose -f docker/compose.yaml up (its pipeline server serves
+# every pipeline of your mario.config.ts).
 ARG MARIO_IMAGE=mario:local
 
 FROM ${MARIO_IMAGE} AS build

@@ -203,8 +203,14 @@ describe("npm run test:containers: the README's Docker section with podman", { c
       const service = (c: string): string => c.slice(names.composeProject.length + 1).replace(/_\d+$/, "");
       const hosts = all.filter((c) => service(c) === "host");
       assert.equal(hosts.length, 2, `two hosts: ${all.join(", ")}`);
-      const ready: Record<string, RegExp> = { redis: /Ready to accept connections/, host: /mario host: serving 3 function/, gateway: /mario gateway on / };
-      await Promise.all(all.map((c) => waitForLog(c, ready[service(c)] ?? /pipeline server ready/, env, 180_000)));
+      // Ready: the pipeline server registered in Redis, the gateway found its five pipelines there.
+      const ready: Record<string, RegExp> = {
+        redis: /Ready to accept connections/,
+        pipeline: /pipeline server registered/,
+        host: /mario host: serving 3 function/,
+        gateway: /(?:"msg":"pipeline found"[\s\S]*){5}/,
+      };
+      await Promise.all(all.map((c) => waitForLog(c, ready[service(c)]!, env, 180_000)));
       t.diagnostic(`compose: ${all.length} containers up and ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
       // Each healthcheck passes in its own container, and fails in another's (it tests its own service).
