@@ -44,3 +44,30 @@ const ID_PATTERN = /^[0-9a-z]{22}$/;
 export function isJobId(value: string): boolean {
   return ID_PATTERN.test(value);
 }
+
+/** Bytes of randomness in a lease token: 128 bits, so a token cannot be guessed. */
+export const LEASE_TOKEN_BYTES = 16;
+
+let tokenPool = randomBytes(LEASE_TOKEN_BYTES * 256);
+let tokenOffset = 0;
+
+/**
+ * A new lease token: 128 random bits from the system's CSPRNG, base64url (22 characters).
+ * Tokens are drawn from a pool refilled 4 KiB at a time (one system call per 256 tokens).
+ */
+export function newLeaseToken(): string {
+  if (tokenOffset + LEASE_TOKEN_BYTES > tokenPool.length) {
+    tokenPool = randomBytes(LEASE_TOKEN_BYTES * 256);
+    tokenOffset = 0;
+  }
+  const token = tokenPool.toString("base64url", tokenOffset, tokenOffset + LEASE_TOKEN_BYTES);
+  tokenOffset += LEASE_TOKEN_BYTES;
+  return token;
+}
+
+/** Many lease tokens at once (a batch of leases). */
+export function newLeaseTokens(count: number): string[] {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) tokens.push(newLeaseToken());
+  return tokens;
+}

@@ -76,6 +76,22 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal(job?.attempts, 1);
     });
 
+    it("lease tokens are 128 random bits, all different, and a guessed token settles nothing", async () => {
+      const storage = await open();
+      for (let i = 0; i < 50; i++) await enqueue(storage, { i });
+      const leases = await storage.leaseNext(P, "first", 50, 10_000);
+      assert.equal(leases.length, 50);
+      const tokens = leases.map((l) => l.token);
+      assert.equal(new Set(tokens).size, 50);
+      for (const token of tokens) assert.match(token, /^[A-Za-z0-9_-]{22}$/, "22 base64url characters = 128 bits");
+      // Sequence numbers, the old tokens, and a neighbour's token: none is this job's lease.
+      const [first, second] = leases as [(typeof leases)[0], (typeof leases)[0]];
+      const guesses = ["1", "2", "50", "51", second.token];
+      const results = await storage.settle(guesses.map((token) => ({ kind: "dead", jobId: first.job.id, token, error: boom })));
+      assert.deepEqual(results, guesses.map(() => "stale"));
+      assert.equal((await storage.getJob(first.job.id))?.status, "running");
+    });
+
     it("consumeJobOfType leases one job or answers undefined", async () => {
       const storage = await open();
       const job = await enqueue(storage, { a: 1 });

@@ -9,7 +9,7 @@
 import { cloneData } from "../../core/clone-data.ts";
 import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
-import { newId } from "../../core/ids.ts";
+import { newId, newLeaseToken } from "../../core/ids.ts";
 import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { observe } from "../latency-histogram.ts";
@@ -46,7 +46,6 @@ export class MemoryStorageBackend implements StorageBackend {
   readonly #maxQueued: number;
   readonly #maxFinished: number;
   readonly #maxAgeMs: number;
-  #leaseSeq = 0;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -135,7 +134,7 @@ export class MemoryStorageBackend implements StorageBackend {
       if (id === undefined) break;
       const stored = this.#jobs.get(id);
       if (stored === undefined) continue;
-      const token = String(++this.#leaseSeq);
+      const token = newLeaseToken();
       const record = stored.record;
       stored.token = token;
       record.status = "running";

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { ChainableCommander } from "ioredis";
 import type { RedisClient } from "./connection.ts";
+import { newLeaseTokens } from "../../core/ids.ts";
 import type { Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
 import { toJsonText } from "./job-codec.ts";
@@ -177,11 +178,11 @@ export class Scripts {
     return replies.map((r) => r[0] as string[]);
   }
 
-  /** Leases from one queue; answers [token, job JSON] pairs. */
+  /** Leases from one queue, each with a fresh 128-bit random token; answers [token, job JSON] pairs. */
   async leaseNext(keys: PipelineKeys, queue: string, count: number, leaseMs: number, workerId: string): Promise<[string, string][]> {
     const flat = (await this.#call(
       "lease-next-7", keys.jobs, keys.leases, keys.running, keys.delayed, keys.counters, queue, keys.queuePrefix,
-      count, leaseMs, workerId, PROMOTE_LIMIT,
+      count, leaseMs, workerId, PROMOTE_LIMIT, ...newLeaseTokens(count),
     )) as string[];
     const pairs: [string, string][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);

@@ -1,13 +1,14 @@
 --[[
   Leases up to ARGV[1] jobs from the head of one job type's queue. First moves every retry whose
   time has come (up to ARGV[4]) to the tail of its step's queue. Lease expiry is Redis TIME +
-  leaseMs; each lease gets a new token from the pipeline's lease sequence and counts an attempt.
+  leaseMs; each lease gets the next of the tokens passed in (128 random bits each, drawn by the
+  caller: Lua has no source of secure randomness) and counts an attempt.
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] delayed       ZSET id by runAt
-  KEYS[5] counters      HASH (leaseSeq, step:<t>:running, step:<t>:delayed)
+  KEYS[5] counters      HASH (step:<t>:running, step:<t>:delayed)
   KEYS[6] queue         LIST of the job type to lease from
   KEYS[7] queue prefix  queue LIST of job type t is KEYS[7] .. t (same hash tag)
 
@@ -15,6 +16,7 @@
   ARGV[2] leaseMs
   ARGV[3] workerId, "" for none
   ARGV[4] most retries promoted in this call
+  ARGV[5..4+count] lease tokens, one per job that may be leased
 
   Returns a flat array: token1, job JSON 1, token2, job JSON 2, ... (oldest first).
 ]]
@@ -42,15 +44,14 @@ local out = {}
 if count < 1 then return out end
 local ids = rcall("LPOP", KEYS[6], count)
 if not ids then return out end
--- Tokens: one HINCRBY for the whole batch reserves #ids sequence numbers.
-local seq = tonumber(rcall("HINCRBY", KEYS[5], "leaseSeq", #ids)) - #ids
 local running = {}
+local n = 0
 for _, id in ipairs(ids) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
-    seq = seq + 1
-    local token = tostring(seq)
+    n = n + 1
+    local token = ARGV[4 + n]
     job.status = "running"
     job.attempts = job.attempts + 1
     job.updatedAt = now
