@@ -26,6 +26,7 @@ export const subCommands: Record<string, Lazy> = {
   build: lazy(() => import("./commands/build.ts")),
   host: lazy(() => import("./commands/host.ts")),
   gateway: lazy(() => import("./commands/gateway.ts")),
+  keygen: lazy(() => import("./commands/keygen.ts")),
 };
 
 export const root = defineCommand({

@@ -29,6 +29,8 @@ export interface ReplySocketsOptions {
   idleMs?: number | undefined;
   /** At most this many reply sockets; the least recently used goes first. Default 1000. */
   maxSockets?: number | undefined;
+  /** Called on each new socket before it connects (e.g. to make it a CURVE server). */
+  prepare?: ((push: zmq.Push) => void) | undefined;
 }
 
 export class ReplySockets {
@@ -37,6 +39,7 @@ export class ReplySockets {
   readonly #sendTimeoutMs: number;
   readonly #idleMs: number;
   readonly #maxSockets: number;
+  readonly #prepare: ((push: zmq.Push) => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
   /** Sockets with queued replies, flushed on the next turn of the event loop. */
   readonly #toFlush = new Set<ReplySocket>();
@@ -48,6 +51,7 @@ export class ReplySockets {
     this.#sendTimeoutMs = options.sendTimeoutMs ?? 1000;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#maxSockets = options.maxSockets ?? 1000;
+    this.#prepare = options.prepare;
     this.#sweep = setInterval(() => this.#closeIdle(), Math.min(this.#idleMs, 10_000));
     this.#sweep.unref();
   }
@@ -120,6 +124,7 @@ export class ReplySockets {
     }
     parseAddress(replyTo);
     const push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: this.#sendTimeoutMs, linger: 0 });
+    this.#prepare?.(push);
     push.connect(replyTo);
     const socket: ReplySocket = { push, queue: new SendQueue(push), lastUsed: Date.now(), batch: [] };
     this.#sockets.set(replyTo, socket);

@@ -63,6 +63,23 @@ export function connectableAddress(lastEndpoint: string, advertiseHost?: string)
   return lastEndpoint;
 }
 
+/** True for an address only this machine can reach: 127.x, ::1, localhost, ipc://, inproc://. */
+export function isLoopbackAddress(address: string): boolean {
+  const endpoint = parseAddress(address);
+  if (endpoint.transport !== "tcp") return true;
+  const host = endpoint.host.toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * One line when a socket binds where other machines can reach it while CurveZMQ is off: it names
+ * what is exposed and the flag that secures it.
+ */
+export function warnIfExposed(bound: string, secured: boolean, what: string, logger: Logger): void {
+  if (secured || isLoopbackAddress(bound)) return;
+  logger.warn(`${what} on ${bound} is reachable from other machines without CurveZMQ: anyone who can connect can use it; secure it with --curve-secret-key-file (keys from mario keygen)`);
+}
+
 /** Binds and returns the real endpoint (port 0 resolved). */
 export async function bindAndRead(socket: zmq.Socket, address: string): Promise<string> {
   parseAddress(address);

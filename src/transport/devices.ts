@@ -13,16 +13,31 @@
  * ```
  */
 import * as zmq from "zeromq";
-import { bindAndRead, closeSocket, LINK_OPTIONS } from "./_sockets.ts";
+import { silentLogger, type Logger } from "../log/logger.ts";
+import { bindAndRead, closeSocket, LINK_OPTIONS, warnIfExposed } from "./_sockets.ts";
+import type { Curve } from "./curve/curve.ts";
+import { guardSocket } from "./curve/secure-socket.ts";
+import { Refusals } from "./refusals.ts";
+
+export interface DeviceOptions {
+  /**
+   * CurveZMQ: both sides are CURVE servers admitting `curve.allowed` only (workers, clients and
+   * pipeline servers connect with this device's public key as `--curve-server-key`). Default: off.
+   */
+  curve?: Curve | undefined;
+  logger?: Logger | undefined;
+}
 
 export interface Device {
   /** Bound endpoints, ports resolved: [front, back]. */
   readonly addresses: readonly [string, string];
+  /** Peers refused (a CURVE key not allowed), by reason. */
+  readonly refusals: Refusals;
   /** Terminates the proxy and closes both sockets. */
   stop(): Promise<void>;
 }
 
-export interface ForwarderOptions {
+export interface ForwarderOptions extends DeviceOptions {
   /** Where steps publish: the XSUB bind address. */
   subscriber: string;
   /** Where pipelines subscribe: the XPUB bind address. */
@@ -32,7 +47,7 @@ export interface ForwarderOptions {
   publisherHwm?: number | undefined;
 }
 
-export interface StreamerOptions {
+export interface StreamerOptions extends DeviceOptions {
   /** Where clients push: the PULL bind address. */
   pull: string;
   /** Where pipelines pull: the PUSH bind address. */
@@ -45,33 +60,50 @@ export interface StreamerOptions {
 export async function startForwarder(options: ForwarderOptions): Promise<Device> {
   const front = new zmq.XSubscriber({ ...LINK_OPTIONS, receiveHighWaterMark: options.subscriberHwm ?? 1000, linger: 0 });
   const back = new zmq.XPublisher({ ...LINK_OPTIONS, sendHighWaterMark: options.publisherHwm ?? 1000, linger: 0 });
-  return run(front, back, options.subscriber, options.publisher);
+  return run(front, back, options.subscriber, options.publisher, options, ["announcements in (--subscriber)", "announcements out (--publisher)"]);
 }
 
 export async function startStreamer(options: StreamerOptions): Promise<Device> {
   const front = new zmq.Pull({ ...LINK_OPTIONS, receiveHighWaterMark: options.pullHwm ?? 1000, linger: 0 });
   const back = new zmq.Push({ ...LINK_OPTIONS, sendHighWaterMark: options.pushHwm ?? 1000, linger: 0 });
-  return run(front, back, options.pull, options.push);
+  return run(front, back, options.pull, options.push, options, ["requests in (--pull)", "requests out (--push)"]);
 }
 
-async function run(front: zmq.Socket, back: zmq.Socket, frontAddress: string, backAddress: string): Promise<Device> {
+async function run(
+  front: zmq.Socket,
+  back: zmq.Socket,
+  frontAddress: string,
+  backAddress: string,
+  options: DeviceOptions,
+  names: [string, string],
+): Promise<Device> {
+  const logger = options.logger ?? silentLogger;
+  const refusals = new Refusals(logger);
+  const releases: (() => void)[] = [];
   let addresses: [string, string];
   try {
+    releases.push(await guardSocket(front, options.curve, "front", refusals), await guardSocket(back, options.curve, "back", refusals));
     addresses = [await bindAndRead(front, frontAddress), await bindAndRead(back, backAddress)];
   } catch (error) {
     closeSocket(front, 0);
     closeSocket(back, 0);
+    for (const release of releases) release();
     throw error;
   }
+  addresses.forEach((address, i) => warnIfExposed(address, options.curve !== undefined, `the device's ${names[i]!}`, logger));
   const proxy = new zmq.Proxy(front, back);
   const done = proxy.run();
   let stopping: Promise<void> | undefined;
   return {
     addresses,
+    refusals,
     stop() {
       stopping ??= (async () => {
         proxy.terminate();
         await done;
+        closeSocket(front, 0);
+        closeSocket(back, 0);
+        for (const release of releases) release();
       })();
       return stopping;
     },

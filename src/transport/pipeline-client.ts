@@ -27,14 +27,28 @@ import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
 import { SendQueue } from "./send-queue.ts";
 import { silentLogger } from "../log/logger.ts";
+import type { Curve } from "./curve/curve.ts";
+import { secureClient } from "./curve/secure-socket.ts";
 
 export interface PipelineClientOptions {
   /** A request without an answer fails after this many ms. Default 10 000. */
   timeoutMs?: number | undefined;
   /** Host the server sends replies to. Default MARIO_ADVERTISE_HOST, else 127.0.0.1. */
   replyHost?: string | undefined;
+  /**
+   * Where the reply socket binds. Default `tcp://127.0.0.1:0` when `replyHost` is loopback, else
+   * `tcp://0.0.0.0:0`; its port is the one sent with requests (behind a port forward, bind here
+   * and name the forwarded host in `replyHost`).
+   */
+  replyBind?: string | undefined;
   /** Largest reply accepted, bytes. Default 16 MiB. */
   maxMessageBytes?: number | undefined;
+  /**
+   * CurveZMQ: requests and replies are encrypted, and only the holder of `curve.serverKey`'s
+   * secret key (the pipeline server, or a streamer) can take requests or send replies. This
+   * client's own key must be allowed by the server. Default: off.
+   */
+  curve?: Curve | undefined;
 }
 
 export interface EnqueueJobRequest {
@@ -77,6 +91,7 @@ export class PipelineClient {
   readonly address: string;
   readonly #timeoutMs: number;
   readonly #replyHost: string;
+  readonly #replyBind: string | undefined;
   readonly #maxBytes: number;
   readonly #push: zmq.Push;
   readonly #pull: zmq.Pull;
@@ -99,6 +114,7 @@ export class PipelineClient {
     this.address = address;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#replyHost = advertiseHostOf(options.replyHost);
+    this.#replyBind = options.replyBind;
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // `immediate`: requests only go to a connected server. Without it they would wait in the socket
     // while the server is down, and be taken in when it comes back, after the caller was told
@@ -106,13 +122,21 @@ export class PipelineClient {
     this.#push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: this.#timeoutMs, immediate: true, linger: 0 });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: hardFrameLimit(this.#maxBytes), linger: 0 });
     this.#queue = new SendQueue(this.#push);
+    // Both sockets are CURVE clients: the server's reply socket, which connects here, is the server.
+    secureClient(this.#push, options.curve);
+    secureClient(this.#pull, options.curve);
+  }
+
+  /** The address replies come back to (sent with every request), once connected. */
+  get replyAddress(): string | undefined {
+    return this.#replyTo;
   }
 
   async connect(): Promise<void> {
     if (this.#replyTo !== undefined) return;
     connectAll(this.#push, [this.address]);
     const local = this.#replyHost === "127.0.0.1" || this.#replyHost === "localhost";
-    const bound = await bindAndRead(this.#pull, `tcp://${local ? "127.0.0.1" : "0.0.0.0"}:0`);
+    const bound = await bindAndRead(this.#pull, this.#replyBind ?? `tcp://${local ? "127.0.0.1" : "0.0.0.0"}:0`);
     this.#replyTo = connectableAddress(bound, this.#replyHost);
     this.#reading = readLoop(this.#pull, "client", silentLogger, (frames) => {
       const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["replies", "reply"] });

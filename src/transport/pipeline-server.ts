@@ -23,7 +23,10 @@ import { silentLogger, type Logger } from "../log/logger.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import { ClientIntake } from "./_client-intake.ts";
 import { ReplySockets } from "./_reply-sockets.ts";
-import { bindAndRead, closeSocket, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList } from "./_sockets.ts";
+import { bindAndRead, closeSocket, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
+import type { Curve } from "./curve/curve.ts";
+import { guardSocket, secureClient } from "./curve/secure-socket.ts";
+import { Refusals } from "./refusals.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, type Body, type Message } from "./protocol.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
 import { RemoteWorker } from "./remote-worker.ts";
@@ -53,6 +56,13 @@ export interface PipelineServerOptions {
   reclaimIntervalMs?: number | undefined;
   logger?: Logger | undefined;
   hooks?: readonly PipelineHooks[] | undefined;
+  /**
+   * CurveZMQ (`--curve-secret-key-file`, `--curve-allow`, `--curve-server-key`): every socket is
+   * encrypted; bound sockets and reply sockets admit allowed keys only (the server is their CURVE
+   * server), sockets connected to a forwarder or streamer are CURVE clients of `serverKey`, and a
+   * worker is fed only when it announces an allowed key. Default: off.
+   */
+  curve?: Curve | undefined;
 }
 
 const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
@@ -63,6 +73,8 @@ export class PipelineServer {
   readonly dispatcher: Dispatcher;
   /** Messages dropped for breaking the protocol, per socket. */
   readonly drops: ProtocolDrops;
+  /** Peers and messages refused for not being trusted, by reason. */
+  readonly refusals: Refusals;
   readonly #options: PipelineServerOptions;
   readonly #logger: Logger;
   readonly #maxBytes: number;
@@ -74,6 +86,8 @@ export class PipelineServer {
   readonly #jobTypes: Set<string>;
   readonly #loops: Promise<void>[] = [];
   readonly #unhook: (() => void)[] = [];
+  /** Releases of the ZAP domains of guarded sockets, called once they are closed. */
+  readonly #guards: (() => void)[] = [];
   #liveness: NodeJS.Timeout | undefined;
   #subAddresses: string[] = [];
   #pullAddresses: string[] = [];
@@ -90,6 +104,7 @@ export class PipelineServer {
     this.#logger = options.logger ?? silentLogger;
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.drops = new ProtocolDrops(this.#logger);
+    this.refusals = new Refusals(this.#logger);
     this.#jobTypes = new Set(options.pipelines.flatMap((p) => p.steps));
     this.dispatcher = new Dispatcher({
       storage: options.storage,
@@ -100,7 +115,7 @@ export class PipelineServer {
     const limit = hardFrameLimit(this.#maxBytes);
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
-    this.#replies = new ReplySockets({ logger: this.#logger });
+    this.#replies = new ReplySockets({ logger: this.#logger, prepare: (push) => this.#prepareReply(push) });
     this.#intake = new ClientIntake({ dispatcher: this.dispatcher, pipelines: options.pipelines, replies: this.#replies, logger: this.#logger });
   }
 
@@ -137,11 +152,17 @@ export class PipelineServer {
   async #start(): Promise<void> {
     await this.dispatcher.start();
     for (const hooks of this.#options.hooks ?? []) this.#unhook.push(hooks.attach(this.dispatcher));
+    await this.#secure(this.#sub, "sub", toList(this.#options.subBind).length > 0);
+    await this.#secure(this.#pull, "pull", toList(this.#options.jobPullBind).length > 0);
+    if (this.#options.curve !== undefined) this.#replyGuard = await this.#options.curve.serverSocket("reply", (peer) => this.refusals.record("CURVE_KEY_REFUSED", { socket: "reply", ...peer }));
     this.#sub.subscribe();
     for (const address of toList(this.#options.subBind)) this.#subAddresses.push(await bindAndRead(this.#sub, address));
     connectAll(this.#sub, toList(this.#options.subConnect));
     for (const address of toList(this.#options.jobPullBind)) this.#pullAddresses.push(await bindAndRead(this.#pull, address));
     connectAll(this.#pull, toList(this.#options.jobPullConnect));
+    const secured = this.#options.curve !== undefined;
+    for (const address of this.#subAddresses) warnIfExposed(address, secured, "the announcement socket (--sub-bind)", this.#logger);
+    for (const address of this.#pullAddresses) warnIfExposed(address, secured, "the job intake (--job-pull-bind)", this.#logger);
     this.#loops.push(readLoop(this.#sub, "sub", this.#logger, (frames) => this.#onAnnouncement(frames)));
     this.#loops.push(readLoop(this.#pull, "pull", this.#logger, (frames) => this.#onRequest(frames)));
     this.#liveness = setInterval(() => this.#checkLiveness(), 100);
@@ -174,8 +195,23 @@ export class PipelineServer {
     this.#remotes.clear();
     this.#replies.close();
     await Promise.all(this.#loops);
+    for (const release of this.#guards) release();
+    this.#replyGuard?.release();
     for (const unhook of this.#unhook) unhook();
     await this.#options.storage.close();
+  }
+
+  #replyGuard: { options: object; release(): void } | undefined;
+
+  /** A bound socket is the CURVE server of its peers; one connected to a device is a client of it. */
+  async #secure(socket: zmq.Socket, name: string, bound: boolean): Promise<void> {
+    if (bound) this.#guards.push(await guardSocket(socket, this.#options.curve, name, this.refusals));
+    else secureClient(socket, this.#options.curve);
+  }
+
+  /** Reply sockets connect to clients, as their CURVE server: only allowed clients get replies. */
+  #prepareReply(push: zmq.Push): void {
+    if (this.#replyGuard !== undefined) Object.assign(push, this.#replyGuard.options);
   }
 
   #onAnnouncement(frames: Buffer[]): void {
@@ -197,8 +233,14 @@ export class PipelineServer {
     let remote = this.#remotes.get(a.workerId);
     if (remote === undefined) {
       if (a.draining) return;
+      const curve = this.#options.curve;
+      if (curve !== undefined && (a.curveKey === undefined || !curve.allowed.has(a.curveKey))) {
+        this.refusals.record("WORKER_KEY_REFUSED", { workerId: a.workerId, address: a.address, curveKey: a.curveKey ?? "(none)" });
+        return;
+      }
       remote = new RemoteWorker({
         announce: a,
+        curve: curve?.clientOptions(a.curveKey),
         maxMessageBytes: this.#maxBytes,
         logger: this.#logger,
         drops: this.drops,

@@ -109,6 +109,8 @@ export const schemas = {
     policy: z.object({ timeoutMs: z.number().int().positive(), retries: z.number().int().nonnegative(), backoff }),
     /** Pipelines of results held for a server that went away, with no live server of them known. */
     stranded: z.array(z.string().min(1)).max(1000).optional(),
+    /** The worker's CURVE public key (Z85) when it runs with keys: its job socket's server key. */
+    curveKey: z.string().length(40).optional(),
   }),
   /** A pipeline server greets a worker: the pipelines it serves (results of them may be sent to it). */
   hello: z.object({ pipelines: z.array(z.string().min(1)).max(10_000) }),

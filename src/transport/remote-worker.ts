@@ -9,6 +9,7 @@ import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { newId } from "../core/ids.ts";
 import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
+import type { CurveClientOptions } from "./curve/curve.ts";
 import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { decode, encode, type Body, type Message } from "./protocol.ts";
 import type { ProtocolDrops } from "./protocol-drops.ts";
@@ -18,6 +19,8 @@ const DELIVERIES_PER_MESSAGE = 256;
 
 export interface RemoteWorkerOptions {
   announce: Body<"announce">;
+  /** CURVE client options for the worker's job socket (its announced key as server key). Default: none. */
+  curve?: CurveClientOptions | undefined;
   maxMessageBytes: number;
   /** A send that cannot be queued within this many ms fails (its jobs go back). Default 5000. */
   sendTimeoutMs?: number | undefined;
@@ -67,6 +70,7 @@ export class RemoteWorker implements DispatchTarget {
       // in the socket until their lease expires, and the next ones follow them.
       immediate: true,
       linger: 0,
+      ...options.curve,
     });
     this.#dealer.connect(a.address);
     this.#queue = new SendQueue(this.#dealer);

@@ -27,19 +27,26 @@ import { newId } from "../core/ids.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
 import { PeerDirectory } from "./_peer-directory.ts";
 import { ResultBook } from "./_result-book.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
 import { resultMessageBodies } from "./_result-messages.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
+import type { Curve } from "./curve/curve.ts";
+import { guardSocket, secureClient } from "./curve/secure-socket.ts";
+import { Refusals } from "./refusals.ts";
 import { SendQueue } from "./send-queue.ts";
 
 export interface StepWorkerOptions {
   executor: StepExecutor;
   /** Where announcements go: pipeline servers' `--sub-bind` addresses or a forwarder's subscriber side. */
   subConnect: string | readonly string[];
-  /** Where the job socket binds. Default `tcp://0.0.0.0:0` (any free port). */
+  /**
+   * Where the job socket binds. Default: any free port on loopback (`tcp://127.0.0.1:0`), or on
+   * every interface (`tcp://0.0.0.0:0`) when an advertise host (option or MARIO_ADVERTISE_HOST)
+   * other than loopback says other machines must reach it.
+   */
   pullBind?: string | undefined;
   /** The job socket also connects out to these addresses. Default none. */
   pullConnect?: string | readonly string[] | undefined;
@@ -55,6 +62,12 @@ export interface StepWorkerOptions {
   maxMessageBytes?: number | undefined;
   workerId?: string | undefined;
   logger?: Logger | undefined;
+  /**
+   * CurveZMQ: announcements are CURVE clients of `curve.serverKey` (the pipeline server or
+   * forwarder), the job socket is a CURVE server admitting `curve.allowed` only (the pipeline
+   * servers' keys), and announcements carry this worker's public key. Default: off.
+   */
+  curve?: Curve | undefined;
 }
 
 interface Job {
@@ -74,6 +87,8 @@ export class StepWorker {
   readonly concurrency: number;
   /** Messages dropped for breaking the protocol. */
   readonly drops: ProtocolDrops;
+  /** Peers refused (a CURVE key not allowed on the job socket), by reason. */
+  readonly refusals: Refusals;
   readonly #executor: StepExecutor;
   readonly #options: StepWorkerOptions;
   readonly #logger: Logger;
@@ -101,6 +116,7 @@ export class StepWorker {
   #stopping: Promise<void> | undefined;
   #draining = false;
   #idle: (() => void) | undefined;
+  #releaseGuard: () => void = () => {};
 
   constructor(options: StepWorkerOptions) {
     this.#options = options;
@@ -112,6 +128,7 @@ export class StepWorker {
     this.#heartbeatMs = Math.max(10, options.heartbeatMs ?? 1000);
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.drops = new ProtocolDrops(this.#logger);
+    this.refusals = new Refusals(this.#logger);
     // mandatory: a send to a peer that went away rejects (EHOSTUNREACH) instead of being dropped.
     // It also makes a send to a peer at its high-water mark wait: sendTimeout 0 fails it at once
     // instead (EAGAIN), so one slow or dying peer never holds up the others; as without
@@ -138,12 +155,16 @@ export class StepWorker {
   async start(): Promise<void> {
     let bound: string;
     try {
-      bound = await bindAndRead(this.#router, this.#options.pullBind ?? "tcp://0.0.0.0:0");
+      this.#releaseGuard = await guardSocket(this.#router, this.#options.curve, "router", this.refusals);
+      secureClient(this.#pub, this.#options.curve);
+      bound = await bindAndRead(this.#router, this.#options.pullBind ?? defaultPullBind(this.#options.advertiseHost));
     } catch (error) {
       closeSocket(this.#router, 0);
       closeSocket(this.#pub, 0);
+      this.#releaseGuard();
       throw error;
     }
+    warnIfExposed(bound, this.#options.curve !== undefined, `the job socket of ${this.jobType} (--pull-bind)`, this.#logger);
     this.#address = connectableAddress(bound, this.#options.advertiseHost === undefined ? undefined : advertiseHostOf(this.#options.advertiseHost));
     try {
       connectAll(this.#router, toList(this.#options.pullConnect));
@@ -151,6 +172,7 @@ export class StepWorker {
     } catch (error) {
       closeSocket(this.#router, 0);
       closeSocket(this.#pub, 0);
+      this.#releaseGuard();
       throw error;
     }
     this.#reading = readLoop(this.#router, "router", this.#logger, (frames) => this.#onFrames(frames));
@@ -184,6 +206,7 @@ export class StepWorker {
       draining: this.#draining,
       policy: { timeoutMs: policy.timeoutMs, retries: policy.retry.maxAttempts - 1, backoff: policy.retry.backoff },
       ...(this.#results.parked > 0 ? { stranded: this.#results.parkedPipelines() } : {}),
+      ...(this.#options.curve === undefined ? {} : { curveKey: this.#options.curve.publicKey }),
     };
     // sendTimeout 0 on the PUB: a PUB never blocks; a failed announcement is followed by the next.
     this.#pubQueue.send(encode("announce", body)).catch(() => {});
@@ -362,6 +385,7 @@ export class StepWorker {
     closeSocket(this.#router, 500);
     closeSocket(this.#pub, 500);
     await this.#reading;
+    this.#releaseGuard();
     this.#logger.info("step worker stopped", { handedBack: queued.length + leftovers.length, unacked: this.#results.size });
   }
 
@@ -378,6 +402,14 @@ export class StepWorker {
       this.#idle = undefined;
     }
   }
+}
+
+/** Loopback unless an advertise host other than loopback says other machines must connect. */
+function defaultPullBind(advertiseHost: string | undefined): string {
+  const env = process.env.MARIO_ADVERTISE_HOST;
+  const host = advertiseHost ?? (env !== undefined && env !== "" ? env : undefined);
+  const local = host === undefined || host === "localhost" || host === "::1" || host.startsWith("127.");
+  return local ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0";
 }
 
 function keyOf(jobId: string, token: string): string {

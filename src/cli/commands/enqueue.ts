@@ -9,6 +9,7 @@ import { defineCommand } from "citty";
 import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
 import { PipelineClient } from "../../transport/pipeline-client.ts";
 import { errorFromCode } from "../../core/errors/error-from-code.ts";
+import { curveClientFlags, curveFrom } from "../_curve-flags.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 
 export default defineCommand({
@@ -20,6 +21,7 @@ export default defineCommand({
     wait: { type: "boolean", description: "wait for the job to finish and print its record" },
     timeout: { type: "string", description: "give up after this many ms (default 10000; with --wait 300000)" },
     "idempotency-key": { type: "string", description: "same key, same job: a repeat enqueue answers the existing job" },
+    ...curveClientFlags,
   },
   async run({ args }) {
     let instructions: unknown;
@@ -30,7 +32,7 @@ export default defineCommand({
     }
     const timeoutMs = wholeNumberFlag(args.timeout, "--timeout", 1) ?? (args.wait === true ? 300_000 : 10_000);
     const deadline = Date.now() + timeoutMs;
-    const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000) });
+    const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000), curve: curveFrom(args) });
     try {
       await client.connect();
       const [ok, payload] = await client.enqueueJob({ name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"] });

@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import { createLogger } from "../../log/logger.ts";
 import { startForwarder } from "../../transport/devices.ts";
+import { curveDeviceFlags, curveFrom } from "../_curve-flags.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
@@ -18,10 +19,13 @@ export default defineCommand({
     publisher: { type: "string", required: true, description: "bind address pipeline servers subscribe to (XPUB), e.g. tcp://0.0.0.0:6060" },
     "subscriber-hwm": { type: "string", description: "messages queued per connection on the XSUB side (default 1000)" },
     "publisher-hwm": { type: "string", description: "messages queued per connection on the XPUB side (default 1000)" },
+    ...curveDeviceFlags,
   },
   async run({ args }) {
     const logger = createLogger();
     const device = await startForwarder({
+      curve: curveFrom(args),
+      logger,
       subscriber: args.subscriber,
       publisher: args.publisher,
       subscriberHwm: wholeNumberFlag(args["subscriber-hwm"], "--subscriber-hwm"),

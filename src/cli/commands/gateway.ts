@@ -29,10 +29,13 @@ import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
 import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
-import { serveGateway } from "../../gateway/serve-gateway.ts";
+import { serveGateway, type ServeOptions as ServeGatewayOptions } from "../../gateway/serve-gateway.ts";
+import type { Curve } from "../../transport/curve/curve.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import type { StorageBackend } from "../../storage/storage-backend.ts";
+import { curveClientFlags, curveFrom } from "../_curve-flags.ts";
 import { cacheDirFlag, corsOrigins, flagValues, wholeNumberFlag } from "../_flags.ts";
+import { httpFlags, httpOptionsFrom } from "../_http-flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom } from "../_storage-flags.ts";
 import { DEFAULT_HOST, DEFAULT_PORT } from "./up.ts";
@@ -56,13 +59,17 @@ export default defineCommand({
     "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
     "failover-ms": { type: "string", description: "found servers: send a request no server answered within this long to another, ms (default 1000)" },
     ...redisFlags,
+    ...curveClientFlags,
+    ...httpFlags,
   },
   async run({ args, rawArgs }) {
     const logger = createLogger();
     const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
     const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
     const timeoutMs = wholeNumberFlag(args["timeout-ms"], "--timeout-ms", 1);
+    const http = httpOptionsFrom(args);
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
+    const curve = curveFrom(args);
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     if (redisUri === undefined) throw new UsageError("needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
     const redisOptions = redisOptionsFrom(args, logger);
@@ -70,7 +77,7 @@ export default defineCommand({
     if (pushValues.length === 0) {
       if (args.namespace !== undefined) throw new UsageError("--namespace goes with --job-push: servers found in Redis say their own namespace");
       const failoverMs = wholeNumberFlag(args["failover-ms"], "--failover-ms", 1) ?? 1000;
-      return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger, redisOptions });
+      return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger, redisOptions, curve, http });
     }
     if (args["failover-ms"] !== undefined) throw new UsageError("--failover-ms goes with servers found in Redis (no --job-push)");
     const pushes = parsePushes(pushValues);
@@ -86,7 +93,7 @@ export default defineCommand({
     const intakeFor = (address: string): JobIntake => {
       let client = clients.get(address);
       if (client === undefined) {
-        client = new PipelineClient(address, { timeoutMs });
+        client = new PipelineClient(address, { timeoutMs, curve });
         clients.set(address, client);
       }
       const c = client;
@@ -122,7 +129,13 @@ export default defineCommand({
     try {
       for (const client of clients.values()) await client.connect();
       await cluster.connect();
-      served = await serveGateway(createGatewayApp(cluster, { token, maxBodyBytes, logger, cors: corsOrigins(args.cors) }), { port, host: args.host });
+      served = await serveGateway(createGatewayApp(cluster, { token, maxBodyBytes, logger, cors: corsOrigins(args.cors) }), {
+        port,
+        host: args.host,
+        ...http,
+        tokenRequired: token !== undefined,
+        warn: (line) => logger.warn(line),
+      });
     } catch (error) {
       await closeAll();
       throw error;
@@ -148,6 +161,8 @@ interface ServeOptions {
   failoverMs: number;
   logger: Logger;
   redisOptions: ReturnType<typeof redisOptionsFrom>;
+  curve: Curve | undefined;
+  http: Pick<ServeGatewayOptions, "headersTimeoutMs" | "requestTimeoutMs" | "maxConnections">;
 }
 
 /** The gateway over the pipeline servers registered in Redis. */
@@ -161,7 +176,7 @@ async function serveDiscovered(options: ServeOptions): Promise<number> {
   const routes = new DiscoveredRoutes({
     registry: new ServerRegistry({ redisUri: options.redisUri, logger }),
     storageFor: (namespace, keyPrefix) => new RedisStorageBackend(namespace, { redisUri: options.redisUri, keyPrefix, ...options.redisOptions }),
-    clientFor: (address) => new PipelineClient(address, { timeoutMs: options.failoverMs }),
+    clientFor: (address) => new PipelineClient(address, { timeoutMs: options.failoverMs, curve: options.curve }),
     pipelines,
     failover: { deadlineMs: options.timeoutMs },
     logger,
@@ -170,7 +185,13 @@ async function serveDiscovered(options: ServeOptions): Promise<number> {
   let served;
   try {
     await cluster.connect();
-    served = await serveGateway(createGatewayApp(cluster, { token: options.token, maxBodyBytes: options.maxBodyBytes, logger }), { port: options.port, host: options.host });
+    served = await serveGateway(createGatewayApp(cluster, { token: options.token, maxBodyBytes: options.maxBodyBytes, logger }), {
+      port: options.port,
+      host: options.host,
+      ...options.http,
+      tokenRequired: options.token !== undefined,
+      warn: (line) => logger.warn(line),
+    });
   } catch (error) {
     await cluster.close();
     throw error;

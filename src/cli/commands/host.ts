@@ -13,6 +13,7 @@ import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
 import { createLogger } from "../../log/logger.ts";
 import { FunctionHost, type HostedFunction } from "../../host/function-host.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
+import { curveFlags, curveFrom } from "../_curve-flags.ts";
 import { addressFlag, cacheDirFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
@@ -22,7 +23,7 @@ export default defineCommand({
     ...cacheDirFlag,
     dir: { type: "positional", required: false, default: "functions", description: "functions folder (default functions/)" },
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (repeatable or comma-separated)" },
-    "pull-bind": { type: "string", default: "tcp://0.0.0.0:0", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it" },
+    "pull-bind": { type: "string", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it (default tcp://127.0.0.1:0, loopback; tcp://0.0.0.0:0 when an advertise host is given)" },
     "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
     concurrency: { type: "string", description: "jobs at once per function (threads), overriding each file's config" },
     "timeout-ms": { type: "string", description: "attempt timeout in ms, overriding each file's config" },
@@ -30,11 +31,13 @@ export default defineCommand({
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted files" },
     "heartbeat-ms": { type: "string", description: "announcement interval in ms (default 1000)" },
     "grace-ms": { type: "string", default: "10000", description: "on SIGTERM, how long in-flight jobs may finish, ms" },
+    ...curveFlags,
   },
   async run({ args, rawArgs }) {
     const subConnect = addressFlag(rawArgs, ["sub-connect", "pub-connect"]);
     if (subConnect.length === 0) throw new InvalidConfigError("--sub-connect is required: the pipeline server's --sub-bind address (e.g. tcp://127.0.0.1:6000)");
     const logger = createLogger();
+    const curve = curveFrom(args);
     const ports = pullBinder(args["pull-bind"]);
     const heartbeatMs = optionalInt("--heartbeat-ms", args["heartbeat-ms"]);
     const host = new FunctionHost({
@@ -48,7 +51,7 @@ export default defineCommand({
       },
       serve: async (executor) => {
         const port = ports.take();
-        const worker = new StepWorker({ executor, subConnect, pullBind: port.address, advertiseHost: args["advertise-host"], heartbeatMs, logger });
+        const worker = new StepWorker({ executor, subConnect, pullBind: port.address, advertiseHost: args["advertise-host"], heartbeatMs, logger, curve });
         try {
           await worker.start();
         } catch (error) {
@@ -97,7 +100,8 @@ function optionalInt(flag: string, raw: string | undefined): number | undefined 
 }
 
 /** Port 0: every function binds a free port. A fixed port: the lowest free one from it up. */
-function pullBinder(pullBind: string): { take(): { address: string; release(): void } } {
+function pullBinder(pullBind: string | undefined): { take(): { address: string | undefined; release(): void } } {
+  if (pullBind === undefined) return { take: () => ({ address: undefined, release: () => {} }) };
   const match = /^(.*):(\d+)$/.exec(pullBind);
   const base = match === null ? 0 : Number(match[2]);
   if (match === null || base === 0) return { take: () => ({ address: pullBind, release: () => {} }) };

@@ -33,6 +33,7 @@ import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backen
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
 import { connectableAddress } from "../../transport/_sockets.ts";
+import { curveFlags, curveFrom } from "../_curve-flags.ts";
 import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
@@ -58,9 +59,11 @@ export default defineCommand({
     "max-message-bytes": { type: "string", description: "largest inbound message, bytes (default 16 MiB)" },
     ...storageFlags,
     ...redisFlags,
+    ...curveFlags,
   },
   async run({ args }) {
     const logger = createLogger();
+    const curve = curveFrom(args);
     const project = await loadProject(args.file);
     for (const problem of project.problems) logger.warn(problem.message);
     const names = args._.slice(1).map(String);
@@ -85,6 +88,7 @@ export default defineCommand({
       maxMessageBytes: wholeNumberFlag(args["max-message-bytes"], "--max-message-bytes", 1),
       logger,
       hooks,
+      curve,
     });
     await server.start();
     const leave = redisUri === undefined ? undefined : await register(server, definitions, { redisUri, namespace, logger });

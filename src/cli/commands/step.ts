@@ -15,6 +15,7 @@ import { resolveStepPolicy } from "../../core/step-config.ts";
 import { InProcessExecutor } from "../../engine/step-executor.ts";
 import { createLogger } from "../../log/logger.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
+import { curveFlags, curveFrom } from "../_curve-flags.ts";
 import { addressFlag, cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
@@ -25,16 +26,18 @@ export default defineCommand({
     file: { type: "positional", required: true, description: "class-DSL module (e.g. examples/simple.ts), mario.config.ts or a function file" },
     "job-type": { type: "positional", required: false, description: "the job type to run (default: a function file's own)" },
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "announce to this address (a pipeline's --sub-bind or a forwarder's --subscriber); repeatable or comma-separated" },
-    "pull-bind": { type: "string", description: "bind the job socket here (default tcp://0.0.0.0:0: any free port)" },
+    "pull-bind": { type: "string", description: "bind the job socket here (default tcp://127.0.0.1:0, any free port on loopback; tcp://0.0.0.0:0 when an advertise host is given)" },
     "push-connect": { type: "string", description: "also announce to this address (same as another --sub-connect); repeatable" },
     "pull-connect": { type: "string", description: "the job socket also connects out to this address (for a dispatcher that binds); repeatable" },
     concurrency: { type: "string", description: "jobs run at once (default: the step's config, else 1)" },
     "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
     "heartbeat-ms": { type: "string", description: "announcement interval, ms (default 1000)" },
     "grace-ms": { type: "string", description: "on shutdown, how long running jobs may finish before being handed back, ms (default 10000)" },
+    ...curveFlags,
   },
   async run({ args, rawArgs }) {
     const logger = createLogger();
+    const curve = curveFrom(args);
     const project = await loadProject(args.file);
     const jobType = args["job-type"] ?? (project.steps.length === 1 ? project.steps[0]!.jobType : undefined);
     if (jobType === undefined) throw new UsageError(`name the job type to run; ${args.file} has: ${listOrNone(project.steps.map((s) => s.jobType))}`);
@@ -55,6 +58,7 @@ export default defineCommand({
       advertiseHost: args["advertise-host"],
       heartbeatMs: wholeNumberFlag(args["heartbeat-ms"], "--heartbeat-ms", 10),
       logger,
+      curve,
     });
     await worker.start();
     const signal = await untilShutdownSignal();

@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import { createLogger } from "../../log/logger.ts";
 import { startStreamer } from "../../transport/devices.ts";
+import { curveDeviceFlags, curveFrom } from "../_curve-flags.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
@@ -18,10 +19,13 @@ export default defineCommand({
     push: { type: "string", required: true, description: "bind address pipeline servers take from (PUSH), e.g. tcp://0.0.0.0:6060" },
     "pull-hwm": { type: "string", description: "messages queued per connection on the PULL side (default 1000)" },
     "push-hwm": { type: "string", description: "messages queued per connection on the PUSH side (default 1000)" },
+    ...curveDeviceFlags,
   },
   async run({ args }) {
     const logger = createLogger();
     const device = await startStreamer({
+      curve: curveFrom(args),
+      logger,
       pull: args.pull,
       push: args.push,
       pullHwm: wholeNumberFlag(args["pull-hwm"], "--pull-hwm"),

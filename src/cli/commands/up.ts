@@ -31,6 +31,7 @@ import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backen
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
 import { cacheDirFlag, corsOrigins, wholeNumberFlag } from "../_flags.ts";
+import { httpFlags, httpOptionsFrom } from "../_http-flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 
@@ -52,12 +53,14 @@ export default defineCommand({
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted function files and mario.config without dropping in-flight jobs" },
     ...storageFlags,
     ...redisFlags,
+    ...httpFlags,
   },
   async run({ args }) {
     const logger = createLogger();
     const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
+    const http = httpOptionsFrom(args);
     const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
     const project = await loadProject(args.dir);
     for (const problem of project.problems) logger.warn(problem.message);
@@ -86,7 +89,7 @@ export default defineCommand({
     const shutdown = new AbortController();
     try {
       const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal, cors: corsOrigins(args.cors) });
-      served = await serveGateway(app, { port, host: args.host });
+      served = await serveGateway(app, { port, host: args.host, ...http, tokenRequired: token !== undefined, warn: (line) => logger.warn(line) });
     } catch (error) {
       await watched?.stop(0);
       await runner.stop(0);

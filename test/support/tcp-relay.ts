@@ -1,0 +1,64 @@
+/**
+ * A TCP relay that records every byte it passes, both ways: put it between two ZeroMQ peers to see
+ * what crosses the wire. Listens on `listen` (host, port: 0 for a free one), forwards to `target`.
+ *
+ * ```ts
+ * const relay = await startRelay({ host: "127.0.0.1", port: 0 }, { host: "127.0.0.2", port: 5050 });
+ * // … connect to tcp://127.0.0.1:${relay.port}
+ * relay.recorded().includes("secret");   // false when the link is encrypted
+ * await relay.close();
+ * ```
+ */
+import { createConnection, createServer, type Socket } from "node:net";
+
+export interface Relay {
+  port: number;
+  /** Every byte relayed so far, both directions, in arrival order. */
+  recorded(): Buffer;
+  /** Bytes relayed so far. */
+  readonly bytes: number;
+  close(): Promise<void>;
+}
+
+export async function startRelay(listen: { host: string; port: number }, target: { host: string; port: number }): Promise<Relay> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+  };
+  const server = createServer((inbound) => {
+    track(inbound);
+    const outbound = createConnection(target);
+    track(outbound);
+    const record = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+    };
+    inbound.on("data", record);
+    outbound.on("data", record);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    inbound.on("close", () => outbound.destroy());
+    outbound.on("close", () => inbound.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address !== null ? address.port : 0,
+    recorded: () => Buffer.concat(chunks),
+    get bytes() {
+      return bytes;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
