@@ -28,6 +28,12 @@ export interface Exit {
 export interface StartOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Runs this instead of `node bin/mario.js` (the args follow it), e.g. another script or program. */
+  command?: readonly string[];
+  /** Put before the command, e.g. `["ip", "netns", "exec", ns]` (which execs it: same pid). */
+  prefix?: readonly string[];
+  /** A pipe to the child's stdin (`child.stdin`) instead of none. */
+  stdin?: boolean;
 }
 
 export class MarioProcess {
@@ -41,10 +47,11 @@ export class MarioProcess {
 
   constructor(args: readonly string[], options: StartOptions = {}) {
     this.args = args;
-    this.child = spawn(process.execPath, [MARIO_BIN, ...args], {
+    const argv = [...(options.prefix ?? []), ...(options.command ?? [process.execPath, MARIO_BIN]), ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, MARIO_LOG_LEVEL: "info", MARIO_LOG_FORMAT: "json", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.stdin === true ? "pipe" : "ignore", "pipe", "pipe"],
     });
     this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       this.#stdout += chunk;

@@ -28,6 +28,7 @@ import { NoAnswerError } from "../../core/errors/no-answer-error.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
+import { FailoverIntake } from "../../gateway/failover-intake.ts";
 import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
 import { serveGateway, type ServeOptions as ServeGatewayOptions } from "../../gateway/serve-gateway.ts";
 import type { Curve } from "../../transport/curve/curve.ts";
@@ -57,7 +58,7 @@ export default defineCommand({
     cors: { type: "string", description: "origin allowed to call the API from a browser (CORS), e.g. https://app.example.com; comma-separated for several, * for any (default none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     "timeout-ms": { type: "string", default: "5000", description: "how long to wait for a pipeline server's answer, ms" },
-    "failover-ms": { type: "string", description: "found servers: send a request no server answered within this long to another, ms (default 1000)" },
+    "failover-ms": { type: "string", description: "send a request no server answered within this long again (to another server when there is one), same idempotency key, ms (default 1000)" },
     ...redisFlags,
     ...curveClientFlags,
     ...httpFlags,
@@ -74,12 +75,11 @@ export default defineCommand({
     if (redisUri === undefined) throw new UsageError("needs the Redis the pipeline servers share: --redis=redis://host:6379 or REDIS_URL");
     const redisOptions = redisOptionsFrom(args, logger);
     const pushValues = flagValues(rawArgs, ["job-push"]);
+    const failoverMs = Math.min(wholeNumberFlag(args["failover-ms"], "--failover-ms", 1) ?? 1000, timeoutMs ?? 5000);
     if (pushValues.length === 0) {
       if (args.namespace !== undefined) throw new UsageError("--namespace goes with --job-push: servers found in Redis say their own namespace");
-      const failoverMs = wholeNumberFlag(args["failover-ms"], "--failover-ms", 1) ?? 1000;
       return serveDiscovered({ redisUri, project: args.project, port, host: args.host, token, maxBodyBytes, timeoutMs: timeoutMs ?? 5000, failoverMs, logger, redisOptions, curve, http });
     }
-    if (args["failover-ms"] !== undefined) throw new UsageError("--failover-ms goes with servers found in Redis (no --job-push)");
     const pushes = parsePushes(pushValues);
     const project = await loadProject(args.project);
     const known = project.pipelines.map((p) => p.name);
@@ -93,13 +93,16 @@ export default defineCommand({
     const intakeFor = (address: string): JobIntake => {
       let client = clients.get(address);
       if (client === undefined) {
-        client = new PipelineClient(address, { timeoutMs, curve });
+        client = new PipelineClient(address, { timeoutMs: failoverMs, curve });
         clients.set(address, client);
       }
       const c = client;
+      // A request without an answer is sent again (same idempotency key): behind a streamer, it
+      // reaches another server; a server restarting on the same address takes it once it is back.
+      const failover = new FailoverIntake(address, () => [{ id: address, intake: c }], { deadlineMs: timeoutMs ?? 5000, suspectMs: 0 });
       return {
         address,
-        enqueueJob: (request) => c.enqueueJob(request),
+        enqueueJob: (request) => failover.enqueueJob(request),
         probe: async () => {
           try {
             await c.waitFor(PROBE_ID, { timeoutMs: 1 });
