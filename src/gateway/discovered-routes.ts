@@ -1,11 +1,11 @@
 /**
  * The routes of `mario gateway --redis=URL` without `--job-push`: the pipeline servers found in
- * the Redis registry (`ServerRegistry`), read again every `refreshMs`. Each pipeline's intake is a
+ * the Redis registry (a `ServerDirectory`, read every 500 ms). Each pipeline's intake is a
  * `FailoverIntake` over the live servers that serve it; its storage is the Redis namespace those
  * servers write to.
  *
  * ```ts
- * const routes = new DiscoveredRoutes({ registry, storageFor: (ns) => new RedisStorageBackend(ns, { redisUri }),
+ * const routes = new DiscoveredRoutes({ registry, storageFor: (ns, prefix) => new RedisStorageBackend(ns, { redisUri, keyPrefix: prefix }),
  *   clientFor: (address) => new PipelineClient(address, { timeoutMs: 1000 }) });
  * const cluster = new RemoteCluster(routes);
  * await cluster.connect();
@@ -16,26 +16,16 @@ import type { Readiness } from "../engine/cluster.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import type { ServerEntry } from "../storage/redis/server-registry.ts";
-import { FailoverIntake, type FailoverIntakeOptions, type IntakeCandidate } from "./failover-intake.ts";
-import type { JobIntake, RemotePipeline, RouteSource } from "./remote-cluster.ts";
-
-export interface ServerLister {
-  connect(): Promise<void>;
-  close(): Promise<void>;
-  live(): Promise<ServerEntry[]>;
-}
-
-export interface ConnectedIntake extends JobIntake {
-  connect(): Promise<void>;
-  close(): void;
-}
+import { FailoverIntake, type FailoverIntakeOptions } from "../transport/failover-intake.ts";
+import { type DirectoryClient, ServerDirectory, type ServerLister } from "../transport/server-directory.ts";
+import type { RemotePipeline, RouteSource } from "./remote-cluster.ts";
 
 export interface DiscoveredRoutesOptions {
   registry: ServerLister;
   /** The storage of a namespace (one per namespace, made once). */
   storageFor: (namespace: string, keyPrefix: string) => StorageBackend;
   /** A client of one intake address (one per address, made once, closed when its server leaves). */
-  clientFor: (address: string) => ConnectedIntake;
+  clientFor: (address: string) => DirectoryClient;
   /** Serve only these pipelines (a project given); default: every pipeline a live server serves. */
   pipelines?: readonly PipelineDefinition[] | undefined;
   /** How often the registry is read, ms. Default 500. */
@@ -44,28 +34,20 @@ export interface DiscoveredRoutesOptions {
   logger?: Logger | undefined;
 }
 
-interface Known {
-  pipeline: PipelineDefinition;
-  storage: StorageBackend;
-  intake: FailoverIntake;
-  candidates: IntakeCandidate[];
-}
-
 export class DiscoveredRoutes implements RouteSource {
   readonly #options: DiscoveredRoutesOptions;
   readonly #logger: Logger;
-  readonly #known = new Map<string, Known>();
+  readonly #directory: ServerDirectory<DirectoryClient>;
+  readonly #known = new Map<string, RemotePipeline>();
   readonly #storages = new Map<string, { storage: StorageBackend; declared: Set<string> }>();
-  readonly #clients = new Map<string, ConnectedIntake>();
   #routes: RemotePipeline[] = [];
-  #servers: ServerEntry[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #refreshing: Promise<void> | undefined;
-  #lastError: string | undefined;
+  #learning: Promise<void> | undefined;
 
   constructor(options: DiscoveredRoutesOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#directory = new ServerDirectory({ registry: options.registry, clientFor: options.clientFor, refreshMs: options.refreshMs, logger: this.#logger });
   }
 
   routes(): readonly RemotePipeline[] {
@@ -74,130 +56,78 @@ export class DiscoveredRoutes implements RouteSource {
 
   /** The live servers as last read. */
   servers(): readonly ServerEntry[] {
-    return this.#servers;
+    return this.#directory.servers();
   }
 
   async connect(): Promise<void> {
-    await this.#options.registry.connect();
-    await this.refresh();
+    await this.#directory.connect();
+    await this.#learn();
+    // New pipelines are learned as the directory finds them.
     this.#timer = setInterval(() => {
-      this.refresh().catch(() => {});
+      this.#learning ??= this.#learn().finally(() => {
+        this.#learning = undefined;
+      });
     }, this.#options.refreshMs ?? 500);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#refreshing?.catch(() => {});
-    for (const client of this.#clients.values()) client.close();
-    this.#clients.clear();
+    await this.#learning;
+    await this.#directory.close();
     await Promise.all([...this.#storages.values()].map((s) => s.storage.close()));
-    await this.#options.registry.close();
   }
 
   async ready(): Promise<Readiness> {
-    if (this.#lastError !== undefined) return { ok: false, reason: `server registry: ${this.#lastError}` };
-    if (this.#servers.length === 0) return { ok: false, reason: "no pipeline server is registered in Redis (started with --redis and --job-pull-bind?)" };
-    const orphans = this.#routes.filter((r) => (this.#known.get(r.pipeline.name)?.candidates.length ?? 0) === 0).map((r) => r.pipeline.name);
+    const error = this.#directory.error;
+    if (error !== undefined) return { ok: false, reason: `server registry: ${error}` };
+    if (this.#directory.servers().length === 0) return { ok: false, reason: "no pipeline server is registered in Redis (started with --redis and --job-pull-bind?)" };
+    const orphans = this.#routes.filter((r) => this.#directory.candidates(r.pipeline.name).length === 0).map((r) => r.pipeline.name);
     if (orphans.length > 0) return { ok: false, reason: `no live pipeline server for ${orphans.join(", ")}` };
     return { ok: true };
   }
 
-  /** Reads the registry once and updates the routes (one read at a time). */
-  refresh(): Promise<void> {
-    this.#refreshing ??= this.#refresh().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
-  }
-
-  async #refresh(): Promise<void> {
-    let servers: ServerEntry[];
-    try {
-      servers = await this.#options.registry.live();
-      this.#lastError = undefined;
-    } catch (error) {
-      // Keep the last routes: servers that were live are likely still there.
-      this.#lastError = error instanceof Error ? error.message : String(error);
-      return;
-    }
-    servers.sort((a, b) => a.serverId.localeCompare(b.serverId));
+  /** Pipelines seen for the first time: their storage (namespace) is connected and told about them. */
+  async #learn(): Promise<void> {
     const wanted = this.#options.pipelines;
-    const candidates = new Map<string, IntakeCandidate[]>();
-    const live = new Set<string>();
-    for (const server of servers) {
-      const address = server.intake[0];
-      if (address === undefined) continue;
-      for (const pipeline of server.pipelines) {
-        if (wanted !== undefined && !wanted.some((p) => p.name === pipeline.name)) continue;
-        const known = this.#known.get(pipeline.name) ?? (await this.#learn(wanted?.find((p) => p.name === pipeline.name) ?? pipeline, server));
-        if (known === undefined) continue;
-        const client = await this.#client(address);
-        if (client === undefined) continue;
-        live.add(address);
-        const list = candidates.get(pipeline.name) ?? [];
-        list.push({ id: server.serverId, intake: client });
-        candidates.set(pipeline.name, list);
-      }
-    }
-    for (const [name, known] of this.#known) known.candidates = candidates.get(name) ?? [];
-    for (const [address, client] of this.#clients) {
-      if (live.has(address)) continue;
-      this.#clients.delete(address);
-      client.close();
-      this.#logger.info("pipeline server left", { address });
-    }
-    this.#servers = servers;
-    this.#routes = [...this.#known.values()].map((k) => ({ pipeline: k.pipeline, intake: k.intake, storage: k.storage }));
-  }
-
-  /** A pipeline seen for the first time: its storage (namespace) is connected and told about it. */
-  async #learn(pipeline: PipelineDefinition, server: ServerEntry): Promise<Known | undefined> {
-    const storageKey = `${server.keyPrefix}\u0000${server.namespace}`;
-    let entry = this.#storages.get(storageKey);
-    try {
-      if (entry === undefined) {
-        const storage = this.#options.storageFor(server.namespace, server.keyPrefix);
-        entry = { storage, declared: new Set() };
-        await storage.connect();
-        this.#storages.set(storageKey, entry);
-      }
-      if (!entry.declared.has(pipeline.name)) {
-        await entry.storage.initialize([pipeline]);
-        entry.declared.add(pipeline.name);
-      }
-    } catch (error) {
-      this.#logger.warn("storage of a discovered pipeline not reachable yet", { pipeline: pipeline.name, error: String(error) });
-      return undefined;
-    }
-    const known: Known = {
-      pipeline,
-      storage: entry.storage,
-      candidates: [],
-      intake: new FailoverIntake(pipeline.name, () => known.candidates, {
+    let added = false;
+    for (const { pipeline: found, server } of this.#directory.pipelines()) {
+      if (this.#known.has(found.name)) continue;
+      const pipeline = wanted === undefined ? found : wanted.find((p) => p.name === found.name);
+      if (pipeline === undefined) continue;
+      const storage = await this.#storage(pipeline, server);
+      if (storage === undefined) continue;
+      const intake = new FailoverIntake(pipeline.name, () => this.#directory.candidates(pipeline.name), {
         ...this.#options.failover,
         onFailover: (from, error) => {
           this.#logger.warn("pipeline server did not answer: request sent to another", { pipeline: pipeline.name, from, error: String(error) });
           this.#options.failover?.onFailover?.(from, error);
         },
-      }),
-    };
-    this.#known.set(pipeline.name, known);
-    this.#logger.info("pipeline found", { pipeline: pipeline.name, namespace: server.namespace });
-    return known;
+      });
+      this.#known.set(pipeline.name, { pipeline, intake, storage });
+      this.#logger.info("pipeline found", { pipeline: pipeline.name, namespace: server.namespace });
+      added = true;
+    }
+    if (added) this.#routes = [...this.#known.values()];
   }
 
-  async #client(address: string): Promise<ConnectedIntake | undefined> {
-    let client = this.#clients.get(address);
-    if (client !== undefined) return client;
+  async #storage(pipeline: PipelineDefinition, server: ServerEntry): Promise<StorageBackend | undefined> {
+    const key = `${server.keyPrefix}\u0000${server.namespace}`;
+    let entry = this.#storages.get(key);
     try {
-      client = this.#options.clientFor(address);
-      await client.connect();
+      if (entry === undefined) {
+        const storage = this.#options.storageFor(server.namespace, server.keyPrefix);
+        await storage.connect();
+        entry = { storage, declared: new Set() };
+        this.#storages.set(key, entry);
+      }
+      if (!entry.declared.has(pipeline.name)) {
+        await entry.storage.initialize([pipeline]);
+        entry.declared.add(pipeline.name);
+      }
+      return entry.storage;
     } catch (error) {
-      this.#logger.warn("cannot connect to a registered pipeline server", { address, error: String(error) });
+      this.#logger.warn("storage of a discovered pipeline not reachable yet", { pipeline: pipeline.name, error: String(error) });
       return undefined;
     }
-    this.#clients.set(address, client);
-    this.#logger.info("pipeline server found", { address });
-    return client;
   }
 }

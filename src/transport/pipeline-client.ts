@@ -12,10 +12,18 @@
  * if (ok) console.log((await client.waitFor(payload.id, { timeoutMs: 30_000 })).result);
  * else console.error(payload.code, payload.message);   // BUSY: "busy, try again later"
  * client.close();
+ *
+ * const found = new PipelineClient("redis://127.0.0.1:6379");   // or redis+cluster://…
  * ```
+ *
+ * Given a Redis URL instead of a server's address, the client finds the pipeline servers
+ * registered in that Redis (see `DiscoveringClient`): enqueues are spread over the live servers
+ * of the pipeline, and a request a server does not answer within `timeoutMs` (default 1000 in this
+ * form) goes to another one with the same idempotency key.
  */
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
+import { DiscoveringClient } from "./discovering-client.ts";
 import { ERROR_CODES, type ErrorCode } from "../core/errors/error-codes.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
@@ -108,11 +116,17 @@ export class PipelineClient {
   #flushScheduled = false;
   #replyTo: string | undefined;
   #reading: Promise<void> | undefined;
+  /** Set when given a Redis URL: every request goes through it. */
+  readonly #discovery: DiscoveringClient | undefined;
 
   constructor(address: string, options: PipelineClientOptions = {}) {
-    parseAddress(address);
+    const found = isRedisUri(address);
+    if (found) {
+      const perServer = { ...options, timeoutMs: options.timeoutMs ?? 1000 };
+      this.#discovery = new DiscoveringClient(address, perServer, (server) => new PipelineClient(server, perServer));
+    } else parseAddress(address);
     this.address = address;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#timeoutMs = options.timeoutMs ?? (found ? 1000 : 10_000);
     this.#replyHost = advertiseHostOf(options.replyHost);
     this.#replyBind = options.replyBind;
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -133,6 +147,7 @@ export class PipelineClient {
   }
 
   async connect(): Promise<void> {
+    if (this.#discovery !== undefined) return this.#discovery.connect();
     if (this.#replyTo !== undefined) return;
     connectAll(this.#push, [this.address]);
     const local = this.#replyHost === "127.0.0.1" || this.#replyHost === "localhost";
@@ -152,6 +167,7 @@ export class PipelineClient {
    * been taken; send again with the error's `idempotencyKey`, which never doubles it.
    */
   async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    if (this.#discovery !== undefined) return this.#discovery.enqueueJob(request);
     const idempotencyKey = request.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}`;
     const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
       pending.idempotencyKey = idempotencyKey;
@@ -172,6 +188,7 @@ export class PipelineClient {
    * server answers with, as its class (`errorFromCode`).
    */
   async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {
+    if (this.#discovery !== undefined) return this.#discovery.waitFor(jobId, options);
     const timeoutMs = options.timeoutMs ?? 60_000;
     const reply = await this.#request(timeoutMs + this.#timeoutMs, (requestId, pending) => {
       this.#waits.push({ requestId, jobId, timeoutMs });
@@ -184,6 +201,7 @@ export class PipelineClient {
 
   /** Closes both sockets; requests still waiting reject. */
   close(): void {
+    this.#discovery?.close();
     this.#deadlines.clear();
     this.#enqueues = [];
     this.#enqueuesPending = [];
@@ -304,4 +322,9 @@ function noAnswer(address: string, timeoutMs: number, idempotencyKey: string | u
   const base = `no answer from ${address} within ${timeoutMs} ms: is a pipeline server listening there?`;
   const message = idempotencyKey === undefined ? base : `${base} The job may still have been taken: send it again with idempotency key ${idempotencyKey} (never doubles it)`;
   return new NoAnswerError(message, { cause, idempotencyKey });
+}
+
+/** A Redis URL (single node or cluster) rather than a ZeroMQ address. */
+function isRedisUri(address: string): boolean {
+  return /^rediss?(\+cluster)?:\/\//.test(address.trim());
 }

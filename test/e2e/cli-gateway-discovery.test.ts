@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses, type MarioProcess } from "../support/processes.ts";
@@ -103,6 +104,25 @@ describe("mario gateway --redis finds the pipeline servers; failover between two
       assert.equal(job.result.n, expected);
     }
     assert.equal((await fetch(`${url}ready`)).status, 200);
+  });
+
+  it("PipelineClient given the Redis URL finds the servers: enqueue, wait, unknown pipeline refused", async () => {
+    const client = new PipelineClient(redis!.url);
+    await client.connect();
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, async (_, n) => {
+        const [ok, job] = await client.enqueueJob({ name: "twice", instructions: { n } });
+        assert.equal(ok, true);
+        return client.waitFor((job as { id: string }).id, { timeoutMs: 20_000 });
+      }));
+      assert.deepEqual(results.map((j) => (j.result as { n: number }).n), Array.from({ length: 20 }, (_, n) => 4 * n));
+      const [ok, error] = await client.enqueueJob({ name: "nope", instructions: {} });
+      assert.equal(ok, false);
+      assert.equal((error as { code: string }).code, "UNKNOWN_PIPELINE");
+      assert.match((error as { message: string }).message, /twice/);
+    } finally {
+      client.close();
+    }
   });
 
   it("SIGKILL of one server under steady load: no client error, no job lost", async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MarioError } from "../../src/core/errors/mario-error.ts";
 import type { JobRecord } from "../../src/core/job.ts";
-import { FailoverIntake, type IntakeCandidate } from "../../src/gateway/failover-intake.ts";
+import { FailoverIntake, type IntakeCandidate } from "../../src/transport/failover-intake.ts";
 import type { EnqueueJobRequest, EnqueueJobResult } from "../../src/transport/pipeline-client.ts";
 import { NoAnswerError } from "../../src/core/errors/no-answer-error.ts";
 

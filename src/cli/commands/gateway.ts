@@ -28,7 +28,7 @@ import { NoAnswerError } from "../../core/errors/no-answer-error.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
 import { listOrNone } from "../../core/errors/unknown-pipeline-error.ts";
 import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
-import { FailoverIntake } from "../../gateway/failover-intake.ts";
+import { FailoverIntake } from "../../transport/failover-intake.ts";
 import { RemoteCluster, type JobIntake, type RemotePipeline } from "../../gateway/remote-cluster.ts";
 import { serveGateway, type ServeOptions as ServeGatewayOptions } from "../../gateway/serve-gateway.ts";
 import type { Curve } from "../../transport/curve/curve.ts";

@@ -15,14 +15,19 @@
  */
 import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
-import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
-import type { JobIntake } from "./remote-cluster.ts";
+import type { EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
 
-export interface IntakeCandidate {
+/** Whatever takes enqueue requests for a server: `PipelineClient` fits. */
+export interface Enqueuer {
+  readonly address?: string;
+  enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult>;
+}
+
+export interface IntakeCandidate<C extends Enqueuer = Enqueuer> {
   /** The server's id (a registry entry, or its address). */
   id: string;
-  intake: JobIntake;
+  intake: C;
 }
 
 export interface FailoverIntakeOptions {
@@ -39,7 +44,7 @@ export interface FailoverIntakeOptions {
 /** Most attempts for one request, whatever the deadline. */
 const MAX_ATTEMPTS = 16;
 
-export class FailoverIntake implements JobIntake {
+export class FailoverIntake implements Enqueuer {
   readonly pipeline: string;
   readonly #candidates: () => readonly IntakeCandidate[];
   readonly #deadlineMs: number;

@@ -1,0 +1,104 @@
+/**
+ * What `new PipelineClient("redis://…")` does: finds the pipeline servers registered in that
+ * Redis (a cluster URI too) instead of being told one address. Enqueues are spread over the live
+ * servers of the pipeline and sent again to another one, with the same idempotency key, when a
+ * server does not answer within `timeoutMs`; `waitFor` asks a server of the job's pipeline (one
+ * that took it in through this client, else any), the next one when a server does not answer.
+ *
+ * ```ts
+ * const client = new PipelineClient("redis://127.0.0.1:6379", { timeoutMs: 1000 });
+ * await client.connect();              // reads the registry: at least one live server, or throws
+ * const [ok, job] = await client.enqueueJob({ name: "example-one", instructions: { size: 10 } });
+ * ```
+ */
+import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
+import { NoAnswerError } from "../core/errors/no-answer-error.ts";
+import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
+import type { JobRecord } from "../core/job.ts";
+import { FailoverIntake } from "./failover-intake.ts";
+import type { EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions } from "./pipeline-client.ts";
+import { ServerDirectory } from "./server-directory.ts";
+
+/** Job id → pipeline, for jobs enqueued here (bounded). */
+const OWNERS_MAX = 100_000;
+
+export class DiscoveringClient {
+  readonly address: string;
+  readonly #options: PipelineClientOptions;
+  readonly #makeClient: (address: string) => PipelineClient;
+  readonly #intakes = new Map<string, FailoverIntake>();
+  readonly #owners = new Map<string, string>();
+  #directory: ServerDirectory<PipelineClient> | undefined;
+
+  constructor(redisUri: string, options: PipelineClientOptions, makeClient: (address: string) => PipelineClient) {
+    this.address = redisUri;
+    this.#options = options;
+    this.#makeClient = makeClient;
+  }
+
+  async connect(): Promise<void> {
+    if (this.#directory !== undefined) return;
+    const { ServerRegistry } = await import("../storage/redis/server-registry.ts");
+    const directory = new ServerDirectory<PipelineClient>({ registry: new ServerRegistry({ redisUri: this.address }), clientFor: this.#makeClient });
+    await directory.connect();
+    this.#directory = directory;
+  }
+
+  async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    const directory = this.#connected();
+    let intake = this.#intakes.get(request.name);
+    if (intake === undefined) {
+      intake = new FailoverIntake(request.name, () => directory.candidates(request.name), { deadlineMs: this.#deadlineMs });
+      this.#intakes.set(request.name, intake);
+    }
+    if (directory.candidates(request.name).length === 0 && directory.all().length > 0) {
+      const known = directory.pipelines().map((p) => p.pipeline.name);
+      const unknown = new UnknownPipelineError(request.name, known);
+      return [false, { code: unknown.code, message: unknown.message }];
+    }
+    const result = await intake.enqueueJob(request);
+    if (result[0]) {
+      this.#owners.set(result[1].id, request.name);
+      if (this.#owners.size > OWNERS_MAX) this.#owners.delete(this.#owners.keys().next().value!);
+    }
+    return result;
+  }
+
+  async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {
+    const directory = this.#connected();
+    const pipeline = this.#owners.get(jobId);
+    const candidates = pipeline === undefined ? directory.all() : directory.candidates(pipeline);
+    let lastError: unknown;
+    let notFound: unknown;
+    for (const candidate of candidates) {
+      try {
+        const job = await candidate.intake.waitFor(jobId, options);
+        if (job.status === "succeeded" || job.status === "dead") this.#owners.delete(jobId);
+        return job;
+      } catch (error) {
+        // A server of another namespace does not know the job: ask the next one.
+        if (error instanceof JobNotFoundError) notFound = error;
+        else if (error instanceof MarioError && !(error instanceof NoAnswerError)) throw error;
+        else lastError = error;
+      }
+    }
+    if (notFound !== undefined && lastError === undefined) throw notFound;
+    throw lastError instanceof NoAnswerError ? lastError : new NoAnswerError(`no pipeline server registered in ${this.address} answered`, { cause: lastError });
+  }
+
+  close(): void {
+    const directory = this.#directory;
+    this.#directory = undefined;
+    directory?.close().catch(() => {});
+  }
+
+  get #deadlineMs(): number {
+    return Math.max(5000, 5 * (this.#options.timeoutMs ?? 1000));
+  }
+
+  #connected(): ServerDirectory<PipelineClient> {
+    if (this.#directory === undefined) throw new Error("PipelineClient: call connect() first");
+    return this.#directory;
+  }
+}
