@@ -11,7 +11,7 @@
  *   body: JSON.stringify({ n: 21 }) });               // 200, the final job record
  * ```
  *
- * Routes (DESIGN.md §4): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
+ * Routes (README, "HTTP API"): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
  * GET /jobs, GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
  * /openapi.json, and the dashboard at GET / and GET /events. Errors answer `{error: {code,
  * message}}`. The routes are OpenAPI route definitions (`_routes.ts`): the zod schemas they

@@ -1,6 +1,6 @@
 /**
  * bundleFunction (esbuild): where bundles go, content hashes, esbuild errors with the file name,
- * `import … from "mario"`, CommonJS exports, standalone bundles; and the CommonJS normalisation.
+ * `import … from "mario-pipelines"` (and the old `"mario"`), CommonJS exports, standalone bundles; and the CommonJS normalisation.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -84,23 +84,37 @@ describe("bundleFunction", () => {
     });
   });
 
-  it('`import { … } from "mario"` resolves to this package, in a worker thread too', async () => {
+  it('`import { … } from "mario-pipelines"` and its subpaths resolve to this package, in a worker thread too', async () => {
     const bundle = await bundleFunction(join(project.functionsDir, "uses-mario.ts"));
     assert.equal(bundle.needsTsx, true);
     const executor = await ThreadExecutor.load(bundle);
     try {
       const delivery = { jobId: "j", token: "t", pipeline: "p", jobType: executor.jobType, stepIndex: 0, attempt: 1, input: { name: "ok-name" }, timeoutMs: 10_000 };
       const outcome = await executor.execute(delivery, { workerId: "w", logger: silentLogger, signal: new AbortController().signal, onProgress: () => {} });
-      assert.deepEqual(outcome.ok && outcome.output, { valid: true, timeoutCode: "TIMEOUT" });
+      assert.deepEqual(outcome.ok && outcome.output, { valid: true, timeoutCode: "TIMEOUT", shape: "lambda" });
     } finally {
       await executor.close();
     }
   });
 
-  it("standalone mode inlines npm packages and leaves `mario` as an import", async () => {
+  it('the old spelling `from "mario"` still means this package; an unexported subpath is a build error', async () => {
+    const old = await project.write("old-name.ts", 'import { isValidName } from "mario";\nexport default () => ({ ok: isValidName("a") });\n');
+    const step = stepFromModule(old, (await import(bundleUrl(await bundleFunction(old)))) as Record<string, unknown>);
+    assert.equal(step.jobType, "old-name");
+    const wrong = await project.write("wrong-sub.ts", 'import { x } from "mario-pipelines/nope";\nexport default () => x;\n');
+    await assert.rejects(bundleFunction(wrong), /"mario-pipelines\/nope" is not exported by mario-pipelines/);
+    await Promise.all([rm(old), rm(wrong)]);
+  });
+
+  it("standalone mode inlines npm packages and leaves `mario-pipelines` (also spelt `mario`) as an import", async () => {
     const outfile = join(project.root, "dist", "uses-mario.mjs");
     await bundleFunction(join(project.functionsDir, "uses-mario.ts"), { mode: "standalone", outfile });
-    assert.match(await readFile(outfile, "utf8"), /from "mario"/);
+    assert.match(await readFile(outfile, "utf8"), /from "mario-pipelines"/);
+    const oldOut = join(project.root, "dist", "old-spelling.mjs");
+    const old = await project.write("old-spelling.ts", 'import { isValidName } from "mario";\nexport default () => ({ ok: isValidName("a") });\n');
+    await bundleFunction(old, { mode: "standalone", outfile: oldOut });
+    assert.match(await readFile(oldOut, "utf8"), /from "mario-pipelines"/);
+    await rm(old);
     const zodOut = join(project.root, "dist", "zod-validate.mjs");
     await bundleFunction(join(project.functionsDir, "zod-validate.ts"), { mode: "standalone", outfile: zodOut });
     assert.doesNotMatch(await readFile(zodOut, "utf8"), /from "zod"/);
