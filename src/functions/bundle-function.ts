@@ -27,8 +27,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readlink, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { basename, dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { OLD_NAME, ownModule, ownPackage } from "../_own-package.ts";
 import { FunctionBuildError } from "./errors/function-build-error.ts";
@@ -60,6 +60,7 @@ export interface BundledFunction {
 /** Declares `require` for CommonJS code bundled into an ES module (`require("fs")` etc.). */
 const REQUIRE_BANNER = 'const require = (await import("node:module")).createRequire(import.meta.url);';
 const PACKAGE_NAME = ownPackage().json.name;
+const OWN_FOLDERS = ["src", "adapters", "dist"].map((dir) => join(fileURLToPath(ownPackage().root), dir) + sep);
 const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const MARIO_IMPORT = new RegExp(`^(?:${escape(PACKAGE_NAME)}|${escape(OLD_NAME)})(?:/.*)?$`);
 const TS_FILE = /\.[cm]?tsx?$/;
@@ -174,6 +175,14 @@ function marioImportPlugin(mode: BundleMode): esbuild.Plugin {
           return { errors: [{ text: (error as Error).message }] };
         }
       });
+      // A relative import of this package's own files (a test fixture's "../src/index.ts") stays
+      // an import of those very files in cache mode, so classes keep their identity (Step, Pipeline).
+      if (mode === "cache") {
+        build.onResolve({ filter: /^\.\.?\// }, (args) => {
+          const target = resolve(args.resolveDir, args.path);
+          return OWN_FOLDERS.some((dir) => target.startsWith(dir)) ? { path: pathToFileURL(target).href, external: true } : undefined;
+        });
+      }
     },
   };
 }

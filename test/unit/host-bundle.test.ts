@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { normalizeModule, stepFromModule } from "../../src/functions/step-from-module.ts";
 import { loadFunctions } from "../../src/functions/load-functions.ts";
@@ -14,7 +15,7 @@ import { bundleFunction, bundleUrl, cacheRoot, defaultCacheDir } from "../../src
 import { FunctionBuildError } from "../../src/functions/errors/function-build-error.ts";
 import { ThreadExecutor } from "../../src/host/thread-executor.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { CJS_LAMBDA, tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
+import { CJS_LAMBDA, REPO_ROOT, tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
 
 describe("bundleFunction", () => {
   let project: TempProject;
@@ -104,6 +105,15 @@ describe("bundleFunction", () => {
     const wrong = await project.write("wrong-sub.ts", 'import { x } from "mario-pipelines/nope";\nexport default () => x;\n');
     await assert.rejects(bundleFunction(wrong), /"mario-pipelines\/nope" is not exported by mario-pipelines/);
     await Promise.all([rm(old), rm(wrong)]);
+  });
+
+  it("a relative import of this package's own sources stays an import of those files (classes keep their identity)", async () => {
+    const relativeToSrc = relative(project.functionsDir, join(REPO_ROOT, "src", "index.ts"));
+    const file = await project.write("relative-src.ts", `import { isValidName } from ${JSON.stringify(relativeToSrc)};\nexport default () => ({ ok: isValidName("a") });\n`);
+    const bundle = await bundleFunction(file);
+    await rm(file);
+    assert.equal(bundle.needsTsx, true);
+    assert.ok((await readFile(bundle.outfile, "utf8")).includes(`from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src", "index.ts")).href)}`));
   });
 
   it("standalone mode inlines npm packages and leaves `mario-pipelines` (also spelt `mario`) as an import", async () => {
