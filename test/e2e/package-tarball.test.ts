@@ -70,11 +70,11 @@ describe("the npm tarball, installed in a fresh project", { timeout: 600_000 }, 
     if (temp !== "") await rm(temp, { recursive: true, force: true });
   });
 
-  it("the tarball holds bin/ and dist/ (JavaScript, declarations, Lua scripts, dashboard assets), no tests, bench, fixtures or sources", () => {
+  it("the tarball holds bin/, dist/ (JavaScript, declarations, Lua scripts, dashboard assets) and the container file init writes; no tests, bench, fixtures or sources", () => {
     for (const file of ["bin/mario.js", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/entries/client.js", "dist/adapters/fetch.js", "dist/src/storage/redis/lua/enqueue-5.lua", "dist/src/gateway/dashboard/assets/index.html"]) {
       assert.ok(packedFiles.includes(file), `${file} is packed`);
     }
-    assert.deepEqual(packedFiles.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE)$/.test(p) && !p.startsWith("dist/")), []);
+    assert.deepEqual(packedFiles.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE|docker\/project\.Dockerfile)$/.test(p) && !p.startsWith("dist/")), []);
     assert.deepEqual(packedFiles.filter((p) => /(^|\/)(test|bench|fixtures|examples)\//.test(p) || /\.test\.|(?<!\.d)\.ts$/.test(p)), []);
   });
 
@@ -88,11 +88,11 @@ describe("the npm tarball, installed in a fresh project", { timeout: 600_000 }, 
   it("`npx mario init` writes the project and prints exactly `npm install && npx mario up`; a second run writes nothing", { timeout: 300_000 }, async () => {
     const first = await sh("npx", ["--no-install", "mario", "init"], app);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(first.stdout.trim().split("\n").filter((l) => l.startsWith("wrote ")), ["wrote package.json", "wrote mario.config.ts", "wrote functions/hello.ts", "wrote tsconfig.json", "wrote .gitignore"]);
+    assert.deepEqual(first.stdout.trim().split("\n").filter((l) => l.startsWith("wrote ")), ["wrote package.json", "wrote mario.config.ts", "wrote functions/hello.ts", "wrote tsconfig.json", "wrote .gitignore", "wrote project.Dockerfile"]);
     assert.equal(first.stdout.trim().split("\n").at(-1)?.trim(), "npm install && npx mario up");
     const digest = async (): Promise<string> => {
       const hash = createHash("sha256");
-      for (const f of ["package.json", "mario.config.ts", "functions/hello.ts", "tsconfig.json", ".gitignore"]) hash.update(await readFile(join(app, f)));
+      for (const f of ["package.json", "mario.config.ts", "functions/hello.ts", "tsconfig.json", ".gitignore", "project.Dockerfile"]) hash.update(await readFile(join(app, f)));
       return hash.digest("hex");
     };
     const before = await digest();

@@ -13,8 +13,9 @@ import { initProject, npmName } from "../../src/cli/commands/init.ts";
 import { run } from "../../src/cli/main.ts";
 import { loadProject } from "../../src/config/load-project.ts";
 import { LocalRunner } from "../../src/engine/local-runner.ts";
+import { REPO_ROOT } from "../support/processes.ts";
 
-const FILES = ["package.json", "mario.config.ts", "functions/hello.ts", "tsconfig.json", ".gitignore"];
+const FILES = ["package.json", "mario.config.ts", "functions/hello.ts", "tsconfig.json", ".gitignore", "project.Dockerfile"];
 
 describe("mario init", () => {
   let temp = "";
@@ -25,7 +26,7 @@ describe("mario init", () => {
     await rm(temp, { recursive: true, force: true });
   });
 
-  it("writes package.json (depending on mario-pipelines), mario.config.ts, functions/hello.ts, tsconfig.json, .gitignore", async () => {
+  it("writes package.json (depending on mario-pipelines), mario.config.ts, functions/hello.ts, tsconfig.json, .gitignore, project.Dockerfile", async () => {
     const dir = join(temp, "My App");
     const result = await initProject(dir);
     assert.deepEqual(result, { written: FILES, kept: [] });
@@ -35,6 +36,8 @@ describe("mario init", () => {
     assert.deepEqual(Object.keys(pkg.dependencies as object), ["mario-pipelines"]);
     assert.deepEqual(Object.keys(pkg.devDependencies as object).sort(), ["@types/node", "typescript"]);
     assert.match(await readFile(join(dir, "functions/hello.ts"), "utf8"), /import type \{ StepContext \} from "mario-pipelines";/);
+    // The container file is the one test:containers builds (docker/project.Dockerfile).
+    assert.equal(await readFile(join(dir, "project.Dockerfile"), "utf8"), await readFile(join(REPO_ROOT, "docker/project.Dockerfile"), "utf8"));
   });
 
   it("the project it writes loads, and its example job succeeds", async () => {
@@ -70,7 +73,7 @@ describe("mario init", () => {
     await writeFile(join(dir, "mario.config.js"), "export default {};\n");
     await writeFile(join(dir, "functions", "resize.ts"), "export default () => null;\n");
     const result = await initProject(dir);
-    assert.deepEqual(result.written, ["tsconfig.json", ".gitignore"]);
+    assert.deepEqual(result.written, ["tsconfig.json", ".gitignore", "project.Dockerfile"]);
     assert.deepEqual(result.kept, [
       { path: "package.json", reason: "it exists" },
       { path: "mario.config.ts", reason: "mario.config.js exists" },

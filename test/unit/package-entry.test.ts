@@ -95,12 +95,12 @@ describe("package: mario-pipelines", () => {
     }
   });
 
-  it("npm pack --dry-run lists bin/ and dist/ only: no tests, bench, fixtures, examples or sources", async () => {
+  it("npm pack --dry-run lists bin/, dist/ and the container file init writes: no tests, bench, fixtures, examples or sources", async () => {
     const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
     const [report] = JSON.parse(stdout) as [{ files: { path: string }[] }];
     const paths = report.files.map((f) => f.path);
     assert.ok(paths.includes("bin/mario.js") && paths.includes("package.json") && paths.includes("README.md"), paths.join(" "));
-    const stray = paths.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE)$/.test(p) && !p.startsWith("dist/"));
+    const stray = paths.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE|docker\/project\.Dockerfile)$/.test(p) && !p.startsWith("dist/"));
     assert.deepEqual(stray, []);
     assert.deepEqual(paths.filter((p) => /(^|\/)(test|bench|fixtures|examples)\//.test(p) || /\.test\.|(?<!\.d)\.ts$/.test(p)), []);
   });

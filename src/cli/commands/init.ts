@@ -1,13 +1,14 @@
 /**
  * `mario init [dir]`: writes a new project that `npm install && npx mario up` runs: package.json
- * (depending on this package), mario.config.ts, functions/hello.ts, tsconfig.json and .gitignore.
+ * (depending on this package), mario.config.ts, functions/hello.ts, tsconfig.json, .gitignore and
+ * project.Dockerfile (an image of the project's functions; see the README's Docker section).
  * A file that exists is never overwritten: it is skipped, and said so on one line; a functions/
  * folder that already holds files gets no example. Nothing to write at all is exit code 1.
  *
  *   mario init my-app     →  my-app/package.json, my-app/mario.config.ts, my-app/functions/hello.ts…
  */
 import { defineCommand } from "citty";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ownPackage } from "../../_own-package.ts";
@@ -31,10 +32,10 @@ interface ProjectInfo {
 
 const EXAMPLE_FUNCTION = "functions/hello.ts";
 
-/**
- * The files of a new project. The containers issue (#15) adds its container file here: one more
- * entry (e.g. `{ path: "Dockerfile", text: () => … }`), and `mario init` writes it like the others.
- */
+/** The container file: docker/project.Dockerfile of this package, as the README's Docker section uses it. */
+const containerFile = (): string => readFileSync(new URL("docker/project.Dockerfile", ownPackage().root), "utf8");
+
+/** The files of a new project, in the order they are written. */
 export const TEMPLATES: readonly Template[] = [
   {
     path: "package.json",
@@ -99,6 +100,8 @@ export default async function hello(instructions: { name?: string }, ctx: StepCo
       ) + "\n",
   },
   { path: ".gitignore", text: () => "node_modules/\ndist/\n*.log\n" },
+  // An image of the project's functions on the Mario image: docker build -f project.Dockerfile -t my-functions .
+  { path: "project.Dockerfile", text: containerFile },
 ];
 
 export interface InitResult {
@@ -161,7 +164,7 @@ export function npmName(folder: string): string {
 }
 
 export default defineCommand({
-  meta: { name: "init", description: "Write a new project: package.json, mario.config.ts, functions/hello.ts, tsconfig.json, .gitignore (never overwrites)" },
+  meta: { name: "init", description: "Write a new project: package.json, mario.config.ts, functions/hello.ts, tsconfig.json, .gitignore, project.Dockerfile (never overwrites)" },
   args: {
     dir: { type: "positional", required: false, default: ".", description: "project folder (default: the current folder; created when missing)" },
   },
