@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -81,6 +81,14 @@ describe("the npm tarball, installed in a fresh project", { timeout: 600_000 }, 
   it("installs without tsx; `npx mario --version` runs the compiled CLI", async () => {
     assert.equal(existsSync(join(app, "node_modules", "tsx")), false);
     assert.equal(existsSync(join(app, "node_modules", NAME, "src")), false);
+    // No compiled module names a TypeScript file (a dynamic import tsc left as "../x.ts" would fail on first use).
+    const dist = join(app, "node_modules", NAME, "dist");
+    const named: string[] = [];
+    for (const file of await readdir(dist, { recursive: true })) {
+      if (!file.endsWith(".js")) continue;
+      for (const m of (await readFile(join(dist, file), "utf8")).matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["'](\.\.?\/[^"']+\.ts)["']/g)) named.push(`${file}: ${m[1]}`);
+    }
+    assert.deepEqual(named, []);
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     assert.equal((await ok("npx", ["--no-install", "mario", "--version"], app)).trim(), pkg.version);
   });
