@@ -71,7 +71,7 @@ describe("package: mario-pipelines", () => {
     assert.deepEqual(await packagesImportedBy("src/index.ts"), ["zod"]);
     assert.deepEqual(await packagesImportedBy("src/entries/client.ts"), ["zeromq", "zod"]);
     assert.deepEqual(await packagesImportedBy("src/entries/server.ts"), ["zeromq", "zod"]);
-    assert.deepEqual(await packagesImportedBy("src/entries/gateway.ts"), ["hono", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/gateway.ts"), ["@hono/zod-openapi", "hono", "prom-client", "zod"]);
     assert.deepEqual(await packagesImportedBy("src/entries/storage-redis.ts"), ["ioredis"]);
     for (const shape of ["execute", "fetch", "lambda"]) assert.deepEqual(await packagesImportedBy(`adapters/${shape}.ts`), [], shape);
   });
