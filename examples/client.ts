@@ -1,14 +1,18 @@
 /**
- * The native client (DESIGN.md §3): enqueue a job on a pipeline server over ZeroMQ, wait for its
- * final record, print its status and result. Start the seed's pipeline and steps first (see
- * examples/simple.ts), then:
+ * The native client (`PipelineClient` from mario-pipelines/client): enqueue a job on a pipeline
+ * server over ZeroMQ, wait for its final record, print its status and result. Start the seed's
+ * pipeline and steps first (see examples/simple.ts), then, in this repository (the condition makes
+ * "mario-pipelines" resolve to the sources, no build needed):
  *
- *   node --import tsx examples/client.ts [address] [pipeline] ['<json instructions>']
- *   node --import tsx examples/client.ts tcp://127.0.0.1:5050 example-one '{"size": 10}'   # the defaults
+ *   node --import tsx --conditions=mario-source examples/client.ts [address] [pipeline] ['<json instructions>']
+ *   node --import tsx --conditions=mario-source examples/client.ts tcp://127.0.0.1:5050 example-one '{"size": 10}'   # the defaults
+ *
+ * In your own project, with mario-pipelines installed, the same file runs with `node` once compiled,
+ * or with any TypeScript runner.
  *
  * Exit code 0 when the job succeeded; 1 when it was refused, ended dead or got no answer.
  */
-import { PipelineClient, type EnqueueJobResult } from "mario";
+import { PipelineClient, type EnqueueJobResult } from "mario-pipelines/client";
 
 const [address = "tcp://127.0.0.1:5050", pipeline = "example-one", json = '{"size": 10}'] = process.argv.slice(2);
 

@@ -13,7 +13,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pipeline, RedisStorageBackend, Step, type Instructions, type StepContext } from "mario";
+import { Pipeline, Step, type Instructions, type StepContext } from "mario-pipelines";
+import { RedisStorageBackend } from "mario-pipelines/storage/redis";
 
 export class GenerateFile extends Step {
   static override jobType = "generate-file";

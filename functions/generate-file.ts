@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StepContext } from "mario";
+import type { StepContext } from "mario-pipelines";
 
 export const config = { concurrency: 4, timeoutMs: 10_000, retries: 2 };
 /** Shown in the curl line `mario up` prints. */

@@ -1,8 +1,14 @@
 /**
- * Mario: pipelines of steps across processes and machines.
+ * mario-pipelines: pipelines of steps across processes and machines. This entry is the light one:
+ * the job model, errors, the DSL (defineStep, definePipeline, Step, Pipeline, defineConfig),
+ * LocalRunner, memory storage, the logger and the types a step needs. It loads neither ZeroMQ,
+ * Redis nor hono; those are subpaths: `mario-pipelines/client` (PipelineClient),
+ * `mario-pipelines/server` (PipelineServer, StepWorker), `mario-pipelines/gateway` (the HTTP
+ * gateway and dashboard), `mario-pipelines/storage/redis` (RedisStorageBackend),
+ * `mario-pipelines/project` (loadProject) and `mario-pipelines/adapters/<shape>`.
  *
  * ```ts
- * import { LocalRunner, defineStep, definePipeline } from "mario";
+ * import { LocalRunner, defineStep, definePipeline } from "mario-pipelines";
  * const double = defineStep("double", ({ n }) => ({ n: Number(n) * 2 }));
  * const runner = new LocalRunner({ pipelines: [definePipeline("math", [double])], steps: [double] });
  * await runner.start();
@@ -62,7 +68,6 @@ export type {
   ListJobsQuery,
 } from "./storage/storage-backend.ts";
 export { MemoryStorageBackend } from "./storage/memory/memory-storage-backend.ts";
-export { RedisStorageBackend, type RedisStorageOptions } from "./storage/redis/redis-storage-backend.ts";
 
 export type { StepContext, StepHandler, Delivery, StepOutcome, DispatchTarget } from "./engine/delivery.ts";
 export type { StepDefinition } from "./engine/step-definition.ts";
@@ -78,26 +83,10 @@ export { Pipeline } from "./dsl/pipeline.ts";
 export { defineStep, definePipeline } from "./dsl/define.ts";
 export { defineConfig } from "./config/mario-config.ts";
 export type { MarioConfig, MarioConfigInput } from "./config/mario-config.ts";
-export { loadProject } from "./config/load-project.ts";
-export type { Project } from "./config/load-project.ts";
 
 export { createLogger, silentLogger } from "./log/logger.ts";
 export type { Logger, LogFields, LogLevel } from "./log/logger.ts";
 
-export { PipelineServer } from "./transport/pipeline-server.ts";
-export type { PipelineServerOptions, PipelineHooks } from "./transport/pipeline-server.ts";
-export { StepWorker } from "./transport/step-worker.ts";
-export type { StepWorkerOptions } from "./transport/step-worker.ts";
-export { PipelineClient } from "./transport/pipeline-client.ts";
-export type { PipelineClientOptions, EnqueueJobRequest, EnqueueJobResult } from "./transport/pipeline-client.ts";
 export { NoAnswerError } from "./core/errors/no-answer-error.ts";
 export { RemoteError } from "./core/errors/remote-error.ts";
-
 export type { Cluster, ClusterEvents, Readiness } from "./engine/cluster.ts";
-export { DispatcherCluster } from "./engine/dispatcher-cluster.ts";
-export { RemoteCluster } from "./gateway/remote-cluster.ts";
-export type { RemoteClusterOptions, RemotePipeline, JobIntake } from "./gateway/remote-cluster.ts";
-export { createGatewayApp } from "./gateway/gateway-app.ts";
-export type { GatewayOptions } from "./gateway/gateway-app.ts";
-export { createDashboardApp } from "./gateway/dashboard/dashboard-app.ts";
-export type { DashboardOptions } from "./gateway/dashboard/dashboard-app.ts";

@@ -2,16 +2,16 @@
  * The `mario` command line. Subcommands are loaded lazily, one file each in `commands/`.
  * Only this entry point sets the exit code; user errors print one line, never a stack.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { UsageError } from "../core/errors/usage-error.ts";
+import { ownPackage } from "../_own-package.ts";
 import { flagValues } from "./_flags.ts";
 import { fixAliases, unknownFlag } from "./_usage.ts";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = ownPackage().json;
 
 type Lazy = () => Promise<CommandDef>;
 const lazy = (load: () => Promise<{ default: unknown }>): Lazy => async () => (await load()).default as CommandDef;
@@ -27,6 +27,7 @@ export const subCommands: Record<string, Lazy> = {
   host: lazy(() => import("./commands/host.ts")),
   gateway: lazy(() => import("./commands/gateway.ts")),
   keygen: lazy(() => import("./commands/keygen.ts")),
+  init: lazy(() => import("./commands/init.ts")),
 };
 
 export const root = defineCommand({

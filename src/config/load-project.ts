@@ -96,13 +96,17 @@ async function loadConfigFile(file: string): Promise<Project> {
 /**
  * Imports a config file or class-DSL module. A `mario.config.*` goes through esbuild first: in a
  * project without `"type": "module"`, Node would load a `.ts`/`.js` config as CommonJS and fail
- * on its `export default`. Other modules are imported as they are (their classes must be the
- * very ones this process's `mario` exports).
+ * on its `export default`. A TypeScript class-DSL module goes through esbuild too (plain Node
+ * cannot import TypeScript); its imports of this package resolve to the very modules this process
+ * runs, so its classes are the ones `mario-pipelines` exports here. JavaScript modules are
+ * imported as they are.
  */
 async function importModule(file: string): Promise<Record<string, unknown>> {
-  if (CONFIG_FILES.includes(basename(file))) return (await import(bundleUrl(await bundleFunction(file)))) as Record<string, unknown>;
+  if (CONFIG_FILES.includes(basename(file)) || TS_MODULE.test(file)) return (await import(bundleUrl(await bundleFunction(file)))) as Record<string, unknown>;
   return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
 }
+
+const TS_MODULE = /\.[cm]?tsx?$/;
 
 
 async function loadAnyModule(file: string): Promise<Record<string, unknown>> {

@@ -18,16 +18,19 @@
  *   (and its singletons), and a rebuild under `--watch` takes milliseconds.
  * - `standalone` (`mario build`): packages are bundled too, so the output runs in an image with
  *   nothing but mario installed.
- * In both, `import … from "mario"` means this package: in cache mode it points at this
- * package's own files, in standalone mode it stays a bare import resolved in the image.
+ * In both, `import … from "mario-pipelines"` (or a subpath of its exports map) means this package:
+ * in cache mode it points at this package's own files (the compiled dist/ when installed, the
+ * sources in a checkout), in standalone mode it stays a bare import resolved in the image. The old
+ * spelling `"mario"` is accepted as the same package.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readlink, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { basename, dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
+import { OLD_NAME, ownModule, ownPackage } from "../_own-package.ts";
 import { FunctionBuildError } from "./errors/function-build-error.ts";
 
 export type BundleMode = "cache" | "standalone";
@@ -56,7 +59,10 @@ export interface BundledFunction {
 
 /** Declares `require` for CommonJS code bundled into an ES module (`require("fs")` etc.). */
 const REQUIRE_BANNER = 'const require = (await import("node:module")).createRequire(import.meta.url);';
-const MARIO_IMPORT = /^mario(\/.*)?$/;
+const PACKAGE_NAME = ownPackage().json.name;
+const OWN_FOLDERS = ["src", "adapters", "dist"].map((dir) => join(fileURLToPath(ownPackage().root), dir) + sep);
+const escape = (name: string): string => name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const MARIO_IMPORT = new RegExp(`^(?:${escape(PACKAGE_NAME)}|${escape(OLD_NAME)})(?:/.*)?$`);
 const TS_FILE = /\.[cm]?tsx?$/;
 
 export async function bundleFunction(file: string, options: BundleOptions = {}): Promise<BundledFunction> {
@@ -143,14 +149,17 @@ async function linkPackages(source: string, cacheDir: string): Promise<void> {
   }
 }
 
-/** The file an import of `mario` or `mario/<sub>` names in this package. */
+/** The file an import of `mario-pipelines` or `mario-pipelines/<sub>` names in this package. */
 export function resolveMarioImport(specifier: string): string {
-  const sub = MARIO_IMPORT.exec(specifier)?.[1] ?? "";
-  const root = new URL("../../", import.meta.url);
-  if (sub === "") return new URL("src/index.ts", root).href;
-  if (sub === "/package.json") return new URL("package.json", root).href;
-  if (sub.startsWith("/adapters/")) return new URL(`${sub.slice(1)}.ts`, root).href;
-  throw new Error(`"${specifier}" is not exported by mario (use "mario" or "mario/adapters/<name>")`);
+  const url = ownModule(specifier);
+  if (url === undefined) throw new Error(`"${specifier}" is not exported by ${PACKAGE_NAME} (see the "exports" of its package.json: "${PACKAGE_NAME}", "${PACKAGE_NAME}/client", "${PACKAGE_NAME}/adapters/<name>"…)`);
+  return url;
+}
+
+/** `mario/<sub>` (the old name) → `mario-pipelines/<sub>`; the package's own name unchanged. */
+function withOwnName(specifier: string): string {
+  const isOwn = specifier === PACKAGE_NAME || specifier.startsWith(`${PACKAGE_NAME}/`);
+  return isOwn ? specifier : PACKAGE_NAME + specifier.slice(OLD_NAME.length);
 }
 
 function marioImportPlugin(mode: BundleMode): esbuild.Plugin {
@@ -158,13 +167,22 @@ function marioImportPlugin(mode: BundleMode): esbuild.Plugin {
     name: "mario-import",
     setup(build) {
       build.onResolve({ filter: MARIO_IMPORT }, (args) => {
-        if (mode === "standalone") return { path: args.path, external: true };
+        // Standalone bundles import the package by its name, resolved where they run (the image).
+        if (mode === "standalone") return { path: withOwnName(args.path), external: true };
         try {
           return { path: resolveMarioImport(args.path), external: true };
         } catch (error) {
           return { errors: [{ text: (error as Error).message }] };
         }
       });
+      // A relative import of this package's own files (a test fixture's "../src/index.ts") stays
+      // an import of those very files in cache mode, so classes keep their identity (Step, Pipeline).
+      if (mode === "cache") {
+        build.onResolve({ filter: /^\.\.?\// }, (args) => {
+          const target = resolve(args.resolveDir, args.path);
+          return OWN_FOLDERS.some((dir) => target.startsWith(dir)) ? { path: pathToFileURL(target).href, external: true } : undefined;
+        });
+      }
     },
   };
 }

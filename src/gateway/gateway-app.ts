@@ -11,7 +11,7 @@
  *   body: JSON.stringify({ n: 21 }) });               // 200, the final job record
  * ```
  *
- * Routes (DESIGN.md §4): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
+ * Routes (README, "HTTP API"): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
  * GET /jobs, GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
  * /openapi.json, and the dashboard at GET / and GET /events. Errors answer `{error: {code,
  * message}}`. The routes are OpenAPI route definitions (`_routes.ts`): the zod schemas they
@@ -19,10 +19,10 @@
  * parameter a 400; `cors` sends CORS headers for one origin (or a list).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { readFileSync } from "node:fs";
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { ownPackage } from "../_own-package.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
@@ -65,7 +65,7 @@ export interface GatewayOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = ownPackage().json.version;
 
 export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {}): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

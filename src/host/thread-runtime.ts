@@ -25,7 +25,8 @@ export function tsxApiUrl(): string {
 }
 
 function buildRuntime(): string {
-  const entry = fileURLToPath(new URL("./_thread-main.ts", import.meta.url));
+  // _thread-main.ts in a checkout, the compiled _thread-main.js when installed.
+  const entry = fileURLToPath(new URL(`./_thread-main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
   const result = esbuild.buildSync({
     entryPoints: [entry],
     bundle: true,

@@ -1,5 +1,5 @@
 /**
- * `mario pipeline FILE` and `mario step FILE` given a function file (one that imports "mario",
+ * `mario pipeline FILE` and `mario step FILE` given a function file (one that imports "mario-pipelines",
  * which Node could not load directly: ERR_REQUIRE_CYCLE_MODULE): the job type and the one-step
  * pipeline are the file's. A file that is no step is refused in one line, never a stack.
  */
@@ -10,8 +10,8 @@ import { tempProject, type TempProject } from "../fixtures/functions-support/_te
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses, runMario } from "../support/processes.ts";
 
-const GREET = `import { isValidName } from "mario";
-import type { StepContext } from "mario";
+const GREET = `import { isValidName } from "mario-pipelines";
+import type { StepContext } from "mario-pipelines";
 export default async function (instructions: { name?: string }, ctx: StepContext) {
   return { hello: instructions.name ?? "world", valid: isValidName(ctx.jobType) };
 }

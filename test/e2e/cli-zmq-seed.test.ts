@@ -12,10 +12,10 @@ import { freeAddress, freePorts } from "../support/ports.ts";
 const procs = new MarioProcesses();
 after(() => procs.stopAll());
 
-/** Runs `node --import tsx <args…>` in the repository to its end; SIGKILLed after `timeoutMs`. */
+/** Runs `node --import tsx --conditions=mario-source <args…>` (as examples/client.ts says) in the repository to its end; SIGKILLed after `timeoutMs`. */
 function runNodeTs(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", ...args], { cwd: REPO_ROOT, timeout: timeoutMs, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", "--conditions=mario-source", ...args], { cwd: REPO_ROOT, timeout: timeoutMs, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
       resolve({ code, stdout, stderr });
     });

@@ -153,6 +153,13 @@ describe("docker/Dockerfile", () => {
     assert.doesNotMatch(runtime, /^USER /m, "stays the Mario image's non-root user");
   });
 
+  it("runs the compiled package: npm run build in the build stage, dist/ (not src/ or tsx) in the runtime", () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    assert.match(dockerfile, /RUN npm run build/);
+    assert.match(runtime, /COPY --from=build \/app\/dist\/src \.\/dist\/src/);
+    assert.doesNotMatch(runtime, /^COPY (src|lib|adapters) /m);
+  });
+
   it("copies nothing that .dockerignore leaves out of the build context", () => {
     const ignored = readFileSync(".dockerignore", "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
     const sources = dockerfile

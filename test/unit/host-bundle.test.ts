@@ -1,12 +1,13 @@
 /**
  * bundleFunction (esbuild): where bundles go, content hashes, esbuild errors with the file name,
- * `import … from "mario"`, CommonJS exports, standalone bundles; and the CommonJS normalisation.
+ * `import … from "mario-pipelines"` (and the old `"mario"`), CommonJS exports, standalone bundles; and the CommonJS normalisation.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { normalizeModule, stepFromModule } from "../../src/functions/step-from-module.ts";
 import { loadFunctions } from "../../src/functions/load-functions.ts";
@@ -14,7 +15,7 @@ import { bundleFunction, bundleUrl, cacheRoot, defaultCacheDir } from "../../src
 import { FunctionBuildError } from "../../src/functions/errors/function-build-error.ts";
 import { ThreadExecutor } from "../../src/host/thread-executor.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { CJS_LAMBDA, tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
+import { CJS_LAMBDA, REPO_ROOT, tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
 
 describe("bundleFunction", () => {
   let project: TempProject;
@@ -84,23 +85,46 @@ describe("bundleFunction", () => {
     });
   });
 
-  it('`import { … } from "mario"` resolves to this package, in a worker thread too', async () => {
+  it('`import { … } from "mario-pipelines"` and its subpaths resolve to this package, in a worker thread too', async () => {
     const bundle = await bundleFunction(join(project.functionsDir, "uses-mario.ts"));
     assert.equal(bundle.needsTsx, true);
     const executor = await ThreadExecutor.load(bundle);
     try {
       const delivery = { jobId: "j", token: "t", pipeline: "p", jobType: executor.jobType, stepIndex: 0, attempt: 1, input: { name: "ok-name" }, timeoutMs: 10_000 };
       const outcome = await executor.execute(delivery, { workerId: "w", logger: silentLogger, signal: new AbortController().signal, onProgress: () => {} });
-      assert.deepEqual(outcome.ok && outcome.output, { valid: true, timeoutCode: "TIMEOUT" });
+      assert.deepEqual(outcome.ok && outcome.output, { valid: true, timeoutCode: "TIMEOUT", shape: "lambda" });
     } finally {
       await executor.close();
     }
   });
 
-  it("standalone mode inlines npm packages and leaves `mario` as an import", async () => {
+  it('the old spelling `from "mario"` still means this package; an unexported subpath is a build error', async () => {
+    const old = await project.write("old-name.ts", 'import { isValidName } from "mario";\nexport default () => ({ ok: isValidName("a") });\n');
+    const step = stepFromModule(old, (await import(bundleUrl(await bundleFunction(old)))) as Record<string, unknown>);
+    assert.equal(step.jobType, "old-name");
+    const wrong = await project.write("wrong-sub.ts", 'import { x } from "mario-pipelines/nope";\nexport default () => x;\n');
+    await assert.rejects(bundleFunction(wrong), /"mario-pipelines\/nope" is not exported by mario-pipelines/);
+    await Promise.all([rm(old), rm(wrong)]);
+  });
+
+  it("a relative import of this package's own sources stays an import of those files (classes keep their identity)", async () => {
+    const relativeToSrc = relative(project.functionsDir, join(REPO_ROOT, "src", "index.ts"));
+    const file = await project.write("relative-src.ts", `import { isValidName } from ${JSON.stringify(relativeToSrc)};\nexport default () => ({ ok: isValidName("a") });\n`);
+    const bundle = await bundleFunction(file);
+    await rm(file);
+    assert.equal(bundle.needsTsx, true);
+    assert.ok((await readFile(bundle.outfile, "utf8")).includes(`from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src", "index.ts")).href)}`));
+  });
+
+  it("standalone mode inlines npm packages and leaves `mario-pipelines` (also spelt `mario`) as an import", async () => {
     const outfile = join(project.root, "dist", "uses-mario.mjs");
     await bundleFunction(join(project.functionsDir, "uses-mario.ts"), { mode: "standalone", outfile });
-    assert.match(await readFile(outfile, "utf8"), /from "mario"/);
+    assert.match(await readFile(outfile, "utf8"), /from "mario-pipelines"/);
+    const oldOut = join(project.root, "dist", "old-spelling.mjs");
+    const old = await project.write("old-spelling.ts", 'import { isValidName } from "mario";\nexport default () => ({ ok: isValidName("a") });\n');
+    await bundleFunction(old, { mode: "standalone", outfile: oldOut });
+    assert.match(await readFile(oldOut, "utf8"), /from "mario-pipelines"/);
+    await rm(old);
     const zodOut = join(project.root, "dist", "zod-validate.mjs");
     await bundleFunction(join(project.functionsDir, "zod-validate.ts"), { mode: "standalone", outfile: zodOut });
     assert.doesNotMatch(await readFile(zodOut, "utf8"), /from "zod"/);

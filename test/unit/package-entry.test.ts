@@ -1,59 +1,107 @@
 /**
- * The package entry: `import … from "mario"` on plain Node (no `--import tsx`) goes through
- * lib/index.js, which registers tsx and re-exports src/index.ts by name. Checks that a plain node
- * process can import and run a job, and that lib/index.js names exactly the runtime exports of
- * src/index.ts (so the hand-written list cannot drift).
+ * The package as published (mario-pipelines), checked without building it: every subpath of the
+ * exports map has its source, its compiled file and its declarations at the matching places; the
+ * light entries import no driver they should not (from the sources' import graph, with esbuild);
+ * the resolver function files use maps names and subpaths like Node would; and `npm pack
+ * --dry-run` lists no tests, bench, fixtures or examples. The built tarball itself, installed in a
+ * fresh project, is test/e2e/package-tarball.test.ts.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import * as source from "../../src/index.ts";
+import * as esbuild from "esbuild";
+import { ownModule } from "../../src/_own-package.ts";
+import * as root from "../../src/index.ts";
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const libEntry = new URL("../../lib/index.js", import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL("package.json", `file://${repoRoot}`), "utf8")) as {
+  name: string;
+  bin: Record<string, string>;
+  exports: Record<string, string | Record<string, string>>;
+  dependencies: Record<string, string>;
+};
 
-// Resolved from the repository root by package self-reference (package.json has name + exports).
-const PLAIN_NODE_PROGRAM = `
-import { PipelineClient, LocalRunner, defineStep, definePipeline } from "mario";
-const double = defineStep("double", ({ n }) => ({ n: Number(n) * 2 }));
-const runner = new LocalRunner({ pipelines: [definePipeline("math", [double])], steps: [double] });
-await runner.start();
-try {
-  const { job } = await runner.enqueue("math", { n: 21 });
-  const final = await runner.waitFor(job.id);
-  console.log(JSON.stringify({ execArgv: process.execArgv.filter((a) => a.startsWith("--") && a !== "--input-type=module"), pipelineClient: typeof PipelineClient, status: final.status, result: final.result }));
-} finally {
-  await runner.stop();
+/** The npm packages the module graph of `entry` (a source file) imports, outside node: builtins. */
+async function packagesImportedBy(entry: string): Promise<string[]> {
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outdir: "/nonexistent",
+    logLevel: "silent",
+  });
+  const found = new Set<string>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const i of output.imports) if (i.external && !i.path.startsWith("node:")) found.add(i.path.startsWith("@") ? i.path.split("/").slice(0, 2).join("/") : i.path.split("/")[0]!);
+  }
+  return [...found].sort();
 }
-`;
 
-describe('package entry: import … from "mario"', () => {
-  it("works in a plain node process (no --import tsx) and runs a one-step LocalRunner job", async () => {
-    const env = { ...process.env, NODE_OPTIONS: "", MARIO_LOG_LEVEL: "warn" };
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", PLAIN_NODE_PROGRAM], {
-      cwd: repoRoot,
-      env,
-      timeout: 60_000,
-      encoding: "utf8",
-    });
-    const lines = stdout.trim().split("\n");
-    assert.deepEqual(JSON.parse(lines.at(-1) ?? ""), { execArgv: [], pipelineClient: "function", status: "succeeded", result: { n: 42 } });
+describe("package: mario-pipelines", () => {
+  it("is named mario-pipelines, installs the mario command, and has no run-time tsx", () => {
+    assert.equal(pkg.name, "mario-pipelines");
+    assert.deepEqual(pkg.bin, { mario: "./bin/mario.js" });
+    assert.equal(pkg.dependencies.tsx, undefined);
   });
 
-  it('"mario" resolves to lib/index.js, which exports exactly the runtime exports of src/index.ts', async () => {
-    assert.equal(import.meta.resolve("mario"), libEntry.href);
-    const lib = (await import(libEntry.href)) as Record<string, unknown>;
-    const sourceExports = source as Record<string, unknown>;
-    assert.deepEqual(Object.keys(lib).sort(), Object.keys(sourceExports).sort());
-    for (const name of Object.keys(sourceExports)) assert.equal(lib[name], sourceExports[name], `${name} is the same binding`);
-  });
-
-  it("exports the gateway APIs the README documents", () => {
-    for (const name of ["createGatewayApp", "createDashboardApp", "DispatcherCluster", "RemoteCluster", "PipelineClient"] as const) {
-      assert.equal(typeof source[name], "function", name);
+  it("every subpath points at its source (mario-source), dist JavaScript (default) and declarations (types)", () => {
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+    assert.deepEqual(subpaths, [".", "./client", "./server", "./gateway", "./storage/redis", "./project", "./adapters/*"]);
+    for (const key of subpaths) {
+      const target = pkg.exports[key] as Record<string, string>;
+      assert.deepEqual(Object.keys(target), ["mario-source", "types", "default"], `${key}: condition order`);
+      const source = target["mario-source"]!;
+      assert.match(source, /^\.\/.+\.ts$/, key);
+      const stem = source.slice(2, -3);
+      assert.equal(target.default, `./dist/${stem}.js`, key);
+      assert.equal(target.types, `./dist/${stem}.d.ts`, key);
+      if (!stem.includes("*")) assert.ok(existsSync(new URL(source, `file://${repoRoot}`)), `${source} exists`);
     }
+  });
+
+  it("the root entry loads no ZeroMQ, Redis, hono or esbuild; the client no Redis or hono; the gateway no ZeroMQ or Redis", async () => {
+    assert.deepEqual(await packagesImportedBy("src/index.ts"), ["zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/client.ts"), ["zeromq", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/server.ts"), ["zeromq", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/gateway.ts"), ["@hono/zod-openapi", "hono", "prom-client", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/storage-redis.ts"), ["ioredis"]);
+    for (const shape of ["execute", "fetch", "lambda"]) assert.deepEqual(await packagesImportedBy(`adapters/${shape}.ts`), [], shape);
+  });
+
+  it("the root entry still offers the DSL, LocalRunner, memory storage and every error class", () => {
+    for (const name of ["defineStep", "definePipeline", "defineConfig", "Step", "Pipeline", "LocalRunner", "MemoryStorageBackend", "MarioError", "NoAnswerError", "RemoteError", "createLogger"] as const) {
+      assert.equal(typeof root[name], "function", name);
+    }
+  });
+
+  it("function files' imports of the package resolve through its exports map (its old name too), nothing else", () => {
+    const at = (path: string): string => new URL(path, `file://${repoRoot}`).href;
+    assert.equal(ownModule("mario-pipelines"), at("src/index.ts"));
+    assert.equal(ownModule("mario-pipelines/client"), at("src/entries/client.ts"));
+    assert.equal(ownModule("mario-pipelines/storage/redis"), at("src/entries/storage-redis.ts"));
+    assert.equal(ownModule("mario-pipelines/adapters/fetch"), at("adapters/fetch.ts"));
+    assert.equal(ownModule("mario"), at("src/index.ts"));
+    assert.equal(ownModule("mario/gateway"), at("src/entries/gateway.ts"));
+    for (const bad of ["mario-pipelines/nope", "mario-pipelines/adapters/a/b", "mario-pipelines/adapters/", "mario-pipelinesx", "marios", "zod"]) {
+      assert.equal(ownModule(bad), undefined, bad);
+    }
+  });
+
+  it("npm pack --dry-run lists bin/, dist/ and the container file init writes: no tests, bench, fixtures, examples or sources", async () => {
+    const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+    const [report] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    const paths = report.files.map((f) => f.path);
+    assert.ok(paths.includes("bin/mario.js") && paths.includes("package.json") && paths.includes("README.md"), paths.join(" "));
+    const stray = paths.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE|docker\/project\.Dockerfile)$/.test(p) && !p.startsWith("dist/"));
+    assert.deepEqual(stray, []);
+    assert.deepEqual(paths.filter((p) => /(^|\/)(test|bench|fixtures|examples)\//.test(p) || /\.test\.|(?<!\.d)\.ts$/.test(p)), []);
   });
 });

@@ -6,7 +6,7 @@ import { MarioError } from "./mario-error.ts";
  * is treated the same, so a handler without a dependency on mario can mark its own errors.
  *
  * ```ts
- * import { NonRetryableError } from "mario";
+ * import { NonRetryableError } from "mario-pipelines";
  * export default async function ({ email }) {
  *   if (typeof email !== "string") throw new NonRetryableError("email is required");
  * }
