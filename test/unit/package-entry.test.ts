@@ -34,13 +34,27 @@ async function packagesImportedBy(entry: string): Promise<string[]> {
     metafile: true,
     platform: "node",
     format: "esm",
+    splitting: true,
     packages: "external",
     outdir: "/nonexistent",
     logLevel: "silent",
   });
+  // What loading the entry loads: its output and the chunks it imports statically. A dynamic
+  // import() (such as the Redis registry a client given a redis:// URL loads) is not followed.
+  const outputs = result.metafile.outputs;
   const found = new Set<string>();
-  for (const output of Object.values(result.metafile.outputs)) {
-    for (const i of output.imports) if (i.external && !i.path.startsWith("node:")) found.add(i.path.startsWith("@") ? i.path.split("/").slice(0, 2).join("/") : i.path.split("/")[0]!);
+  const start = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined);
+  const queue = start === undefined ? [] : [start];
+  const seen = new Set(queue);
+  while (queue.length > 0) {
+    for (const i of outputs[queue.pop()!]!.imports) {
+      if (i.kind === "dynamic-import") continue;
+      if (!i.external) {
+        if (!seen.has(i.path)) { seen.add(i.path); queue.push(i.path); }
+      } else if (!i.path.startsWith("node:")) {
+        found.add(i.path.startsWith("@") ? i.path.split("/").slice(0, 2).join("/") : i.path.split("/")[0]!);
+      }
+    }
   }
   return [...found].sort();
 }
