@@ -5,7 +5,13 @@
 type Listener<A extends unknown[]> = (...args: A) => void;
 type AnyListener = (...args: never[]) => void;
 
-export class TypedEmitter<Events extends Record<string, unknown[]>> {
+/** The listening half of an emitter: what a module hands out, so others subscribe but never emit. */
+export interface EventSource<Events extends Record<string, unknown[]>> {
+  /** Subscribes; returns the function that unsubscribes. */
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void;
+}
+
+export class TypedEmitter<Events extends Record<string, unknown[]>> implements EventSource<Events> {
   readonly #listeners = new Map<keyof Events, Set<AnyListener>>();
 
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}

@@ -28,16 +28,9 @@ export interface JobStartedEvent {
 export class Pipeline {
   static pipelineName?: string | undefined;
   static steps: StepClass[] = [];
-  /** Jobs this pipeline server keeps in flight at once; 0 = as many as workers take. */
-  static concurrency?: number | undefined;
 
   /** Set in `initialize()` to choose storage; memory when left undefined. */
   backend: StorageBackend | undefined;
-  concurrency: number;
-
-  constructor() {
-    this.concurrency = (this.constructor as typeof Pipeline).concurrency ?? 0;
-  }
 
   get name(): string {
     return pipelineNameOf(this.constructor as typeof Pipeline);
@@ -67,8 +60,8 @@ export class Pipeline {
     const offFinished = dispatcher.events.on("job:finished", (event) => {
       if (event.pipeline !== this.name) return;
       this.onFinished(event);
-      void dispatcher.storage
-        .getJob(event.jobId)
+      void dispatcher
+        .get(event.jobId)
         .then((job) => (job === undefined ? undefined : this.handleFinishedJob(job)))
         .catch(() => {});
     });

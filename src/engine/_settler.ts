@@ -4,7 +4,7 @@
  * outcome becomes a settlement (advance to the next step, succeed, retry after a backoff, or
  * dead-letter) from the pure decisions of pipeline-flow; then the dispatcher's listeners hear of it.
  */
-import type { JobError, JobRecord } from "../core/job.ts";
+import type { JobError } from "../core/job.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
 import type { StepPolicy } from "../core/step-config.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
@@ -21,6 +21,8 @@ export interface SettlerHost {
   /** Source of randomness for backoff jitter. */
   random: () => number;
   policyFor(jobType: string): StepPolicy;
+  /** True when `pipeline` is served here (a result naming another one is not settled). */
+  served(pipeline: string): boolean;
   /** Something changed (capacity freed, a next step queued): look for work. */
   kick(): void;
   /** A retry comes due in `delayMs`. */
@@ -31,6 +33,15 @@ export interface SettlerHost {
 export interface Reported {
   outcome: StepOutcome;
   flight: InFlight | undefined;
+}
+
+/** What settling an outcome needs to know of its job. */
+interface Context {
+  route: readonly string[];
+  stepIndex: number;
+  attempt: number;
+  pipeline: string;
+  jobType: string;
 }
 
 interface Pending extends Reported {
@@ -93,31 +104,30 @@ export class Settler {
   }
 
   async #settleBatch(batch: Pending[]): Promise<void> {
-    const contexts: ({ route: readonly string[]; stepIndex: number; attempt: number; pipeline: string; jobType: string } | undefined)[] = [];
-    const unknownIds: string[] = [];
-    for (const { outcome, flight } of batch) {
-      if (flight !== undefined) {
-        const d = flight.delivery;
-        contexts.push({ route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType });
-      } else {
-        contexts.push(undefined);
-        unknownIds.push(outcome.jobId);
-      }
-    }
-    if (unknownIds.length > 0) {
-      // Results for leases this process did not hand out (it restarted): judge them from storage.
-      const records = await this.#host.storage.getJobs(unknownIds);
-      const byId = new Map(records.filter((r): r is JobRecord => r !== undefined).map((r) => [r.id, r]));
-      batch.forEach(({ outcome }, i) => {
-        if (contexts[i] !== undefined) return;
-        const record = byId.get(outcome.jobId);
+    const contexts: (Context | undefined)[] = batch.map(({ flight }) => {
+      if (flight === undefined) return undefined;
+      const d = flight.delivery;
+      return { route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType };
+    });
+    // Results for leases this process did not hand out (it restarted): judged from storage, read
+    // in the pipeline each result names. One that names none, or one not served here, is stale.
+    const unknown = new Map<string, number[]>();
+    batch.forEach(({ outcome }, i) => {
+      const pipeline = outcome.pipeline;
+      if (contexts[i] !== undefined || pipeline === undefined || !this.#host.served(pipeline)) return;
+      unknown.set(pipeline, [...(unknown.get(pipeline) ?? []), i]);
+    });
+    for (const [pipeline, positions] of unknown) {
+      const records = await this.#host.storage.getJobs(positions.map((i) => batch[i]!.outcome.jobId), pipeline);
+      positions.forEach((i, n) => {
+        const record = records[n];
         if (record !== undefined && record.status === "running") {
-          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline: record.pipeline, jobType: record.step };
+          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline, jobType: record.step };
         }
       });
     }
     const settlements: Settlement[] = [];
-    const meta: { outcome: StepOutcome; context: NonNullable<(typeof contexts)[number]>; settlement: Settlement }[] = [];
+    const meta: { outcome: StepOutcome; context: Context; settlement: Settlement }[] = [];
     batch.forEach(({ outcome }, i) => {
       const context = contexts[i];
       if (context === undefined) return;
@@ -132,30 +142,28 @@ export class Settler {
     this.#host.kick();
   }
 
-  #decide(
-    outcome: StepOutcome,
-    context: { route: readonly string[]; stepIndex: number; attempt: number; jobType: string },
-  ): Settlement {
+  #decide(outcome: StepOutcome, context: Context): Settlement {
     const { jobId, token } = outcome;
+    const ref = { pipeline: context.pipeline, jobId, token };
     const timing = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
     let error: JobError;
     if (outcome.ok) {
       const step = { jobType: context.jobType, output: outcome.output, attempts: context.attempt, ...timing, workerId: outcome.workerId };
       const decision = decideAfterSuccess(context.route, context.stepIndex, outcome.output);
-      if (decision.kind === "advance") return { kind: "advance", jobId, token, step, nextIndex: decision.nextIndex, input: decision.input };
-      if (decision.kind === "succeed") return { kind: "succeed", jobId, token, step, result: decision.result };
+      if (decision.kind === "advance") return { kind: "advance", ...ref, step, nextIndex: decision.nextIndex, input: decision.input };
+      if (decision.kind === "succeed") return { kind: "succeed", ...ref, step, result: decision.result };
       error = decision.error;
     } else {
       error = outcome.error;
     }
     const policy = this.#host.policyFor(context.jobType).retry;
     const decision = decideAfterFailure(policy, context.attempt, error, this.#host.random);
-    if (decision.kind === "retry") return { kind: "retry", jobId, token, error, delayMs: decision.delayMs, timing };
-    return { kind: "dead", jobId, token, error, timing };
+    if (decision.kind === "retry") return { kind: "retry", ...ref, error, delayMs: decision.delayMs, timing };
+    return { kind: "dead", ...ref, error, timing };
   }
 
   #afterSettle(
-    meta: { outcome: StepOutcome; context: { pipeline: string; jobType: string; attempt: number }; settlement: Settlement }[],
+    meta: { outcome: StepOutcome; context: Context; settlement: Settlement }[],
     results: SettleResult[],
   ): void {
     meta.forEach(({ outcome, context, settlement }, i) => {

@@ -1,8 +1,11 @@
 /**
- * The workers a dispatcher feeds: each with its jobs in flight and its free credit. A worker whose
- * deliveries fail (it announced an address this server cannot reach, or stopped reading) is
- * suspended for a while, doubling up to a minute, so that its credit does not hold jobs back
- * from the workers that can take them; one delivered message lifts it.
+ * The workers a dispatcher feeds, and everything known of each: its jobs in flight, its current
+ * capacity, whether it is draining (takes nothing new), when it was last heard from, and its
+ * delivery failures. Nobody else keeps worker state: transports report what they hear
+ * (`heard`), the dispatcher asks. A worker whose deliveries fail (it announced an address this
+ * server cannot reach, or stopped reading) is suspended for a while, doubling up to a minute, so
+ * that its credit does not hold jobs back from the workers that can take them; one delivered
+ * message lifts it.
  */
 import { hostname } from "node:os";
 import type { WorkerInfo } from "../storage/storage-backend.ts";
@@ -13,42 +16,106 @@ export interface InFlight {
   route: readonly string[];
 }
 
+/** What a transport heard from a worker: a heartbeat, maybe with a new capacity or draining state. */
+export interface WorkerUpdate {
+  capacity?: number | undefined;
+  /** True while the worker shuts down: it is sent nothing new. */
+  draining?: boolean | undefined;
+}
+
 const FIRST_SUSPENSION_MS = 1000;
 const LONGEST_SUSPENSION_MS = 60_000;
 
 export class WorkerSlot {
   readonly target: DispatchTarget;
-  readonly inFlight: Map<string, InFlight>;
-  readonly startedAt: number;
-  lastSeen: number;
+  readonly #inFlight: Map<string, InFlight>;
+  readonly #startedAt: number;
+  #lastSeen: number;
+  #capacity: number;
+  #draining: boolean;
   /** Deliveries failed in a row. */
-  failures = 0;
-  suspendedUntil = 0;
+  #failures = 0;
+  #suspendedUntil = 0;
 
   constructor(target: DispatchTarget, previous: WorkerSlot | undefined, now: number) {
     this.target = target;
-    this.inFlight = previous?.inFlight ?? new Map();
-    this.startedAt = previous?.startedAt ?? now;
-    this.lastSeen = now;
+    this.#inFlight = previous === undefined ? new Map() : previous.#inFlight;
+    this.#startedAt = previous === undefined ? now : previous.#startedAt;
+    this.#lastSeen = now;
+    this.#capacity = target.capacity;
+    this.#draining = previous === undefined ? false : previous.#draining;
   }
 
-  /** Jobs it can take now: none while suspended. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  get lastSeen(): number {
+    return this.#lastSeen;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Jobs it can take now: none while draining or suspended. */
   free(now: number): number {
-    if (this.suspendedUntil > now) return 0;
-    return Math.max(0, this.target.capacity - this.inFlight.size);
+    if (this.#draining || this.#suspendedUntil > now) return 0;
+    return Math.max(0, this.#capacity - this.#inFlight.size);
+  }
+
+  /** Records a heartbeat and what it said. True when the worker may take more than before. */
+  heard(now: number, update: WorkerUpdate = {}): boolean {
+    const before = this.free(now);
+    this.#lastSeen = now;
+    if (update.capacity !== undefined) this.#capacity = update.capacity;
+    if (update.draining !== undefined) this.#draining = update.draining;
+    return this.free(now) > before;
+  }
+
+  hold(delivery: Delivery, route: readonly string[]): void {
+    this.#inFlight.set(delivery.jobId, { delivery, route });
+  }
+
+  /** Takes the job off the worker when it holds it under `token` (any token when omitted). */
+  take(jobId: string, token?: string): InFlight | undefined {
+    const flight = this.#inFlight.get(jobId);
+    if (flight === undefined || (token !== undefined && flight.delivery.token !== token)) return undefined;
+    this.#inFlight.delete(jobId);
+    return flight;
+  }
+
+  flights(): InFlight[] {
+    return [...this.#inFlight.values()];
   }
 
   /** A delivery failed: no jobs for a while, longer after each failure in a row. Returns how long, ms. */
   suspend(now: number): number {
-    this.failures++;
-    const ms = Math.min(LONGEST_SUSPENSION_MS, FIRST_SUSPENSION_MS * 2 ** Math.min(this.failures - 1, 16));
-    this.suspendedUntil = now + ms;
+    this.#failures++;
+    const ms = Math.min(LONGEST_SUSPENSION_MS, FIRST_SUSPENSION_MS * 2 ** Math.min(this.#failures - 1, 16));
+    this.#suspendedUntil = now + ms;
     return ms;
   }
 
   delivered(): void {
-    this.failures = 0;
-    this.suspendedUntil = 0;
+    this.#failures = 0;
+    this.#suspendedUntil = 0;
+  }
+
+  info(): WorkerInfo {
+    const target = this.target;
+    return {
+      workerId: target.workerId,
+      jobType: target.jobType,
+      address: target.address ?? "in-process",
+      capacity: this.#draining ? 0 : this.#capacity,
+      inFlight: this.#inFlight.size,
+      host: target.host ?? hostname(),
+      pid: target.pid ?? process.pid,
+      lastSeen: this.#lastSeen,
+      startedAt: this.#startedAt,
+      ...(target.instance === undefined ? {} : { instance: target.instance }),
+    };
   }
 }
 
@@ -75,10 +142,6 @@ export class WorkerRoster {
     const slot = this.#slots.get(workerId);
     this.#slots.delete(workerId);
     return slot;
-  }
-
-  ids(): string[] {
-    return [...this.#slots.keys()];
   }
 
   /** The worker of `jobType` with the most free credit. */
@@ -108,16 +171,6 @@ export class WorkerRoster {
   }
 
   infos(): WorkerInfo[] {
-    return [...this.#slots.values()].map((slot) => ({
-      workerId: slot.target.workerId,
-      jobType: slot.target.jobType,
-      address: slot.target.address ?? "in-process",
-      capacity: slot.target.capacity,
-      inFlight: slot.inFlight.size,
-      host: slot.target.host ?? hostname(),
-      pid: slot.target.pid ?? process.pid,
-      lastSeen: slot.lastSeen,
-      startedAt: slot.startedAt,
-    }));
+    return [...this.#slots.values()].map((slot) => slot.info());
   }
 }

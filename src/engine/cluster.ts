@@ -3,9 +3,10 @@
  * live events. One interface, two implementations: `DispatcherCluster` (the engine in this
  * process, as `mario up` runs it) and a remote one (a gateway in front of pipeline servers).
  */
+import type { EnqueueOptions } from "../core/enqueue-rules.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
-import type { TypedEmitter } from "../core/typed-emitter.ts";
+import type { EventSource } from "../core/typed-emitter.ts";
 import type { EnqueueOutcome, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { JobFinishedEvent, StepFinishedEvent } from "./dispatcher.ts";
 
@@ -25,7 +26,7 @@ export interface Cluster {
   /** Every pipeline served, one-step pipelines included. */
   pipelines(): readonly PipelineDefinition[];
   /** Throws UnknownPipelineError, InvalidInstructionsError; answers `busy` when saturated. */
-  enqueue(pipeline: string, instructions: unknown, options?: { idempotencyKey?: string | undefined }): Promise<EnqueueOutcome>;
+  enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<EnqueueOutcome>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;
@@ -37,7 +38,7 @@ export interface Cluster {
   /** Storage answers and the pipeline link is up. */
   ready(): Promise<Readiness>;
   /** Live changes, for server-sent events. */
-  readonly events: TypedEmitter<ClusterEvents>;
+  readonly events: EventSource<ClusterEvents>;
   /**
    * True when `events` include every finished step and job (the engine runs in this process);
    * false when work done elsewhere shows only in storage (stats), as behind `mario gateway`.

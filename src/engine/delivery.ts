@@ -14,12 +14,17 @@ export interface Delivery {
   timeoutMs: number;
 }
 
-/** The end of one attempt, as a worker reports it. */
-export type StepOutcome =
-  | { jobId: string; token: string; ok: true; output: unknown; startedAt: number; finishedAt: number; workerId: string }
-  | { jobId: string; token: string; ok: false; error: JobError; startedAt: number; finishedAt: number; workerId: string };
+/**
+ * The end of one attempt, as a worker reports it. `pipeline` (the delivery's) lets a server that
+ * did not hand the lease out (it restarted) settle it without looking the job up.
+ */
+export type StepOutcome = { jobId: string; token: string; pipeline?: string | undefined; startedAt: number; finishedAt: number; workerId: string } & (
+  | { ok: true; output: unknown }
+  | { ok: false; error: JobError }
+);
 
 export interface ProgressReport {
+  pipeline: string;
   jobId: string;
   token: string;
   fraction: number;
@@ -58,4 +63,6 @@ export interface DispatchTarget {
   readonly address?: string | undefined;
   readonly host?: string | undefined;
   readonly pid?: number | undefined;
+  /** Tells this run of the worker from an earlier one of the same id (storage's worker registry). */
+  readonly instance?: string | undefined;
 }

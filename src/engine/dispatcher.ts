@@ -1,34 +1,54 @@
 /**
- * The engine of a pipeline server: leases queued jobs to workers with free capacity, settles their
- * outcomes in storage (ack + next step in one atomic operation), retries, dead-letters, reclaims.
- * It does no I/O of its own: storage and workers are ports, so the same engine runs in process
- * (LocalRunner) and behind ZeroMQ (the pipeline server).
+ * The engine of a pipeline server, and its one front door: every way in (in process, the ZeroMQ
+ * intake, the HTTP gateway, the class DSL) calls these methods. Jobs come in through `enqueue` /
+ * `enqueueMany` (checked once, by core/enqueue-rules.ts), are leased to workers with free
+ * capacity (the dispatch loop), and their outcomes are settled in storage (ack + next step in one
+ * atomic operation), retried, dead-lettered, reclaimed. Reads (`get`, `list`, `stats`, `workers`,
+ * `ready`), waiting (`waitForFinal`) and `redrive` are here too; events are for subscribing.
+ * Storage is private: nothing outside the engine reads it. No I/O of its own: storage and
+ * workers are ports, so the same engine runs in process (LocalRunner) and behind ZeroMQ.
  *
  * ```ts
  * const dispatcher = new Dispatcher({ storage, pipelines: [{ name: "p", steps: ["a"] }] });
  * await dispatcher.start();
  * dispatcher.addWorker(target, resolveStepPolicy({ timeoutMs: 5000 }));
- * const outcome = await dispatcher.enqueue("p", { size: 10 });
+ * const { job } = await dispatcher.enqueue("p", { size: 10 });   // created (or duplicate, or busy)
+ * const done = await dispatcher.waitForFinal(job.id, { timeoutMs: 5000 });
  * ```
  */
-import { DeliveryError } from "../core/errors/delivery-error.ts";
-import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { checkEnqueue, type EnqueueOptions } from "../core/enqueue-rules.ts";
+import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
-import { NoWorkerError } from "../core/errors/no-worker-error.ts";
+import { MarioError } from "../core/errors/mario-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StorageLostError } from "../core/errors/storage-lost-error.ts";
-import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
-import { isInstructions, type JobError } from "../core/job.ts";
+import { StorageUnavailableError } from "../core/errors/storage-unavailable-error.ts";
+import type { JobRecord } from "../core/job.ts";
+import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
-import { TypedEmitter } from "../core/typed-emitter.ts";
+import { TypedEmitter, type EventSource } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { EnqueueOutcome, Lease, Settlement, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
-import type { Delivery, DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
+import type { EnqueueOutcome, EnqueueRequest, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { Readiness } from "./cluster.ts";
+import type { DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
+import { DispatchLoop } from "./_dispatch-loop.ts";
 import { Settler } from "./_settler.ts";
-import { WorkerRoster, type InFlight, type WorkerSlot } from "./_worker-roster.ts";
+import { WorkerRoster, type InFlight, type WorkerUpdate } from "./_worker-roster.ts";
+import { waitForFinal, type WaitForFinalOptions } from "./wait-for-final.ts";
 
 export type { DispatcherEvents, JobFinishedEvent, StepFinishedEvent } from "./dispatcher-events.ts";
+export type { EnqueueOptions } from "../core/enqueue-rules.ts";
+export type { WorkerUpdate } from "./_worker-roster.ts";
+
+/** One job of `enqueueMany`. */
+export interface EnqueueItem extends EnqueueOptions {
+  pipeline: string;
+  instructions: unknown;
+}
+
+/** What `enqueueMany` answers per job: stored (created, duplicate), busy, or refused with its error. */
+export type EnqueueAnswer = EnqueueOutcome | { status: "refused"; error: MarioError };
 
 export interface DispatcherOptions {
   storage: StorageBackend;
@@ -45,7 +65,7 @@ export interface DispatcherOptions {
 }
 
 export class Dispatcher {
-  readonly events: TypedEmitter<DispatcherEvents>;
+  readonly #events: TypedEmitter<DispatcherEvents>;
   readonly #storage: StorageBackend;
   readonly #logger: Logger;
   readonly #workers = new WorkerRoster();
@@ -53,16 +73,11 @@ export class Dispatcher {
   readonly #defaultPolicy: StepPolicy;
   readonly #reclaimIntervalMs: number;
   readonly #pollIntervalMs: number;
+  readonly #settler: Settler;
+  readonly #loop: DispatchLoop;
   #pipelines: readonly PipelineDefinition[];
   #pipelinesByType = new Map<string, string[]>();
-  #passing = false;
-  #passDone: Promise<void> = Promise.resolve();
-  #again = false;
-  #running = false;
   #timers: NodeJS.Timeout[] = [];
-  #retryTimer: NodeJS.Timeout | undefined;
-  readonly #settler: Settler;
-  #rotation = 0;
   /** Set when storage reported its store lost (emptied or replaced): dispatching has stopped for good. */
   #lost: StorageLostError | undefined;
 
@@ -73,43 +88,41 @@ export class Dispatcher {
     this.#defaultPolicy = options.defaultPolicy ?? resolveStepPolicy();
     this.#reclaimIntervalMs = options.reclaimIntervalMs ?? 1000;
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
-    this.events = new TypedEmitter((error) => this.#logger.error("event listener failed", { error: String(error) }));
+    this.#events = new TypedEmitter((error) => this.#logger.error("event listener failed", { error: String(error) }));
+    const host = { storage: this.#storage, events: this.#events, logger: this.#logger, policyFor: (jobType: string) => this.policyFor(jobType) };
+    this.#loop = new DispatchLoop({ ...host, roster: this.#workers, pipelinesByType: () => this.#pipelinesByType });
     this.#settler = new Settler({
-      storage: this.#storage,
-      events: this.events,
-      logger: this.#logger,
+      ...host,
       random: options.random ?? Math.random,
-      policyFor: (jobType) => this.policyFor(jobType),
-      kick: () => this.kick(),
-      retryDueIn: (delayMs) => this.#scheduleRetryKick(delayMs),
+      served: (pipeline) => this.#pipelines.some((p) => p.name === pipeline),
+      kick: () => this.#loop.kick(),
+      retryDueIn: (delayMs) => this.#loop.retryDueIn(delayMs, this.#pollIntervalMs),
     });
     this.#indexPipelines();
+  }
+
+  /** What happens in the engine, to subscribe to (`on`); only the engine emits. */
+  get events(): EventSource<DispatcherEvents> {
+    return this.#events;
   }
 
   get pipelines(): readonly PipelineDefinition[] {
     return this.#pipelines;
   }
 
-  get storage(): StorageBackend {
-    return this.#storage;
-  }
-
   async start(): Promise<void> {
     await this.#storage.connect();
     await this.#storage.initialize(this.#pipelines);
-    this.#running = true;
     this.#timers.push(setInterval(() => this.#reclaim(), this.#reclaimIntervalMs));
-    this.#timers.push(setInterval(() => this.kick(), this.#pollIntervalMs));
-    this.kick();
+    this.#timers.push(setInterval(() => this.#loop.kick(), this.#pollIntervalMs));
+    this.#loop.start();
   }
 
   /** Stops handing out jobs (after the pass under way); outcomes reported later are still settled. */
   async pause(): Promise<void> {
-    this.#running = false;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
-    clearTimeout(this.#retryTimer);
-    await this.#passDone;
+    await this.#loop.pause();
   }
 
   /** Stops dispatching and waits for outcomes already reported to be settled. */
@@ -118,12 +131,18 @@ export class Dispatcher {
     await this.#settler.drain();
   }
 
+  /** Stops, then closes storage. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#storage.close();
+  }
+
   /** Adds or replaces pipelines (a reload). */
   async setPipelines(pipelines: readonly PipelineDefinition[]): Promise<void> {
     await this.#storage.initialize(pipelines);
     this.#pipelines = pipelines;
     this.#indexPipelines();
-    this.kick();
+    this.#loop.kick();
   }
 
   /** The policy (timeout, retries) for a job type, as its workers described it. */
@@ -135,53 +154,119 @@ export class Dispatcher {
     this.#policies.set(jobType, policy);
   }
 
-  /** Validates and enqueues a job at the first step of `pipeline`. */
-  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<EnqueueOutcome> {
-    const definition = findPipeline(this.#pipelines, pipeline);
-    if (!isInstructions(instructions)) {
-      throw new InvalidInstructionsError(`instructions for "${pipeline}" must be a JSON object, got ${Array.isArray(instructions) ? "an array" : typeof instructions}`);
-    }
-    const outcome = await this.#storage.enqueueJob({
-      pipeline,
-      route: definition.steps,
-      instructions: instructions,
-      idempotencyKey: options.idempotencyKey,
-    });
-    if (outcome.status === "created") {
-      this.events.emit("job:accepted", outcome.job);
-      this.kick();
-    }
-    return outcome;
+  // ---- The front door: jobs -------------------------------------------------------------------
+
+  /**
+   * Enqueues a job at the first step of `pipeline`. Throws UnknownPipelineError,
+   * InvalidInstructionsError, TooDeepError, InvalidRequestError (idempotency key) or a storage
+   * error; answers `busy` when the pipeline's buffer is full.
+   */
+  async enqueue(pipeline: string, instructions: unknown, options: EnqueueOptions = {}): Promise<EnqueueOutcome> {
+    const [answer] = await this.enqueueMany([{ ...options, pipeline, instructions }]);
+    if (answer!.status === "refused") throw answer!.error;
+    return answer!;
   }
+
+  /** Enqueues many jobs in one storage call; each is answered on its own (a refused one does not fail the others). */
+  async enqueueMany(items: readonly EnqueueItem[]): Promise<EnqueueAnswer[]> {
+    const answers: EnqueueAnswer[] = new Array(items.length);
+    const requests: EnqueueRequest[] = [];
+    const positions: number[] = [];
+    items.forEach((item, i) => {
+      try {
+        const job = checkEnqueue(this.#pipelines, item.pipeline, item.instructions, item);
+        requests.push({ pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id });
+        positions.push(i);
+      } catch (error) {
+        answers[i] = { status: "refused", error: refusal(error) };
+      }
+    });
+    if (requests.length === 0) return answers;
+    let outcomes: EnqueueOutcome[];
+    try {
+      outcomes = await this.#storage.enqueueJobs(requests);
+    } catch (error) {
+      const failure = refusal(error);
+      for (const i of positions) answers[i] = { status: "refused", error: errorFromCode(failure.code, `storage failed: ${failure.message}`, { cause: error }) };
+      return answers;
+    }
+    positions.forEach((i, n) => {
+      const outcome = outcomes[n] ?? { status: "busy" };
+      if (outcome.status === "created") this.#events.emit("job:accepted", outcome.job);
+      answers[i] = outcome;
+    });
+    this.#loop.kick();
+    return answers;
+  }
+
+  /** A job by id (from any pipeline of this storage), or undefined. */
+  get(jobId: string): Promise<JobRecord | undefined> {
+    return this.#storage.getJob(jobId);
+  }
+
+  /** The job's record once final (or when there is no such job); undefined on timeout or abort. */
+  waitForFinal(jobId: string, options: WaitForFinalOptions = {}): Promise<JobRecord | undefined> {
+    return waitForFinal(this, jobId, options);
+  }
+
+  /** Requeues a dead job at the step it died. False when it is not dead. */
+  async redrive(jobId: string): Promise<boolean> {
+    const ok = await this.#storage.redrive(jobId);
+    if (ok) this.#loop.kick();
+    return ok;
+  }
+
+  list(query?: ListJobsQuery): Promise<JobRecord[]> {
+    return this.#storage.listJobs(query);
+  }
+
+  stats(): Promise<PipelineStats[]> {
+    return Promise.all(this.#pipelines.map((p) => this.#storage.getStats(p.name)));
+  }
+
+  /** Workers fed here (with their jobs in flight), then those other processes registered in storage. */
+  async workers(): Promise<WorkerInfo[]> {
+    const own = this.#workers.infos();
+    const ids = new Set(own.map((w) => w.workerId));
+    const stored = (await this.#storage.listWorkers()).filter((w) => !ids.has(w.workerId));
+    return [...own, ...stored];
+  }
+
+  /** Storage answers (and still holds the store this engine started on). */
+  async ready(): Promise<Readiness> {
+    try {
+      await this.#storage.ping();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: `storage: ${(error as Error).message}`, code: error instanceof MarioError ? error.code : undefined };
+    }
+  }
+
+  // ---- The workers' door ----------------------------------------------------------------------
 
   addWorker(target: DispatchTarget, policy?: StepPolicy): void {
     if (policy !== undefined) this.#policies.set(target.jobType, policy);
-    if (this.#workers.add(target)) this.events.emit("worker:added", target.workerId, target.jobType);
-    this.kick();
+    if (this.#workers.add(target)) this.#events.emit("worker:added", target.workerId, target.jobType);
+    this.#register(target.workerId);
+    this.#loop.kick();
   }
 
-  /** Records a heartbeat of a worker. */
-  touch(workerId: string): void {
+  /** A worker was heard from (a heartbeat, a message), maybe with a new capacity or draining state. */
+  heard(workerId: string, update?: WorkerUpdate): void {
     const slot = this.#workers.get(workerId);
-    if (slot !== undefined) slot.lastSeen = Date.now();
+    if (slot === undefined) return;
+    if (slot.heard(Date.now(), update)) this.#loop.kick();
+    if (update !== undefined) this.#register(workerId);
   }
 
-  /** The workers this dispatcher feeds, with their jobs in flight. */
-  workers(): WorkerInfo[] {
-    return this.#workers.infos();
+  /** The worker takes nothing new from now on (it is shutting down); its jobs in flight go on. */
+  drain(workerId: string): void {
+    this.heard(workerId, { draining: true });
   }
 
-  hasWorker(workerId: string): boolean {
-    return this.#workers.get(workerId) !== undefined;
-  }
-
-  /** Jobs in flight at one worker. */
-  inFlightOf(workerId: string): number {
-    return this.#workers.get(workerId)?.inFlight.size ?? 0;
-  }
-
-  workerIds(): string[] {
-    return this.#workers.ids();
+  /** When a worker was last heard from (epoch ms), or undefined when it is not fed here. */
+  lastSeen(workerId: string): number | undefined {
+    return this.#workers.get(workerId)?.lastSeen;
   }
 
   /**
@@ -191,30 +276,30 @@ export class Dispatcher {
   async removeWorker(workerId: string, reason: "lost" | "shutdown", detail: string): Promise<void> {
     const slot = this.#workers.delete(workerId);
     if (slot === undefined) return;
-    const leases = [...slot.inFlight.values()].map((f) => ({ jobId: f.delivery.jobId, token: f.delivery.token }));
-    this.events.emit("worker:removed", workerId, slot.target.jobType, detail);
-    if (leases.length > 0) {
-      await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), reason === "lost");
-      this.#logger.warn("worker removed, jobs handed back", { workerId, jobs: leases.length, reason: detail });
+    const leases = slot.flights().map((f) => leaseOf(f));
+    this.#events.emit("worker:removed", workerId, slot.target.jobType, detail);
+    try {
+      if (leases.length > 0) {
+        await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), reason === "lost");
+        this.#logger.warn("worker removed, jobs handed back", { workerId, jobs: leases.length, reason: detail });
+      }
+    } finally {
+      // Only this instance's entry: the worker may have re-joined (a new instance) meanwhile.
+      if (slot.target.address !== undefined) await this.#storage.unregisterWorker(workerId, slot.target.instance).catch(() => {});
+      this.#loop.kick();
     }
-    this.kick();
   }
 
   /** Hands specific jobs back without counting the attempt (a worker shutting down). */
   async handBack(workerId: string, jobIds: readonly string[]): Promise<void> {
     const slot = this.#workers.get(workerId);
     if (slot === undefined) return;
-    const leases: { jobId: string; token: string }[] = [];
-    for (const jobId of jobIds) {
-      const flight = slot.inFlight.get(jobId);
-      if (flight === undefined) continue;
-      slot.inFlight.delete(jobId);
-      leases.push({ jobId, token: flight.delivery.token });
-    }
-    if (leases.length > 0) {
-      await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), false);
-    }
-    this.kick();
+    const leases = jobIds.flatMap((jobId) => {
+      const flight = slot.take(jobId);
+      return flight === undefined ? [] : [leaseOf(flight)];
+    });
+    if (leases.length > 0) await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), false);
+    this.#loop.kick();
   }
 
   /**
@@ -224,158 +309,25 @@ export class Dispatcher {
    */
   report(outcomes: readonly StepOutcome[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
-    const done = this.#settler.settle(outcomes.map((outcome) => ({ outcome, flight: this.#takeInFlight(outcome) })));
-    this.kick();
+    const done = this.#settler.settle(outcomes.map((outcome) => ({ outcome, flight: this.#workers.get(outcome.workerId)?.take(outcome.jobId, outcome.token) })));
+    this.#loop.kick();
     return done;
   }
 
   progress(reports: readonly ProgressReport[]): void {
     for (const report of reports) {
-      this.#storage.setProgress(report.jobId, report.token, report.fraction, report.message).catch((error: unknown) => {
+      if (!this.#pipelines.some((p) => p.name === report.pipeline)) continue;
+      this.#storage.setProgress(report, report.fraction, report.message).catch((error: unknown) => {
         this.#logger.debug("progress not stored", { jobId: report.jobId, error: String(error) });
       });
     }
   }
 
-  /** Schedules a dispatch pass. */
-  kick(): void {
-    if (!this.#running) return;
-    if (this.#passing) {
-      this.#again = true;
-      return;
-    }
-    if (!this.#workers.hasFreeCredit(Date.now())) return;
-    this.#passing = true;
-    this.#passDone = this.#pass()
-      .catch((error: unknown) => {
-        this.#logger.error("dispatch failed", { error: String(error) });
-        this.events.emit("error", error);
-      })
-      .finally(() => {
-        this.#passing = false;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
-  }
-
-  async #pass(): Promise<void> {
-    for (let round = 0; round < 1000 && this.#running; round++) {
-      this.#again = false;
-      let leasedAny = false;
-      for (const [jobType, pipelines] of this.#pipelinesByType) {
-        let free = this.#workers.freeCredit(jobType, Date.now());
-        if (free <= 0 || pipelines.length === 0) continue;
-        const start = this.#rotation++ % pipelines.length;
-        for (let i = 0; i < pipelines.length && free > 0; i++) {
-          const pipeline = pipelines[(start + i) % pipelines.length]!;
-          const policy = this.policyFor(jobType);
-          const leases = await this.#storage.leaseNext(pipeline, jobType, free, policy.leaseMs);
-          if (leases.length === 0) continue;
-          leasedAny = true;
-          free -= leases.length;
-          await this.#distribute(jobType, leases, policy);
-        }
-      }
-      if (!leasedAny && !this.#again) return;
-    }
-  }
-
-  async #distribute(jobType: string, leases: Lease[], policy: StepPolicy): Promise<void> {
-    const batches = new Map<WorkerSlot, Delivery[]>();
-    const expired: Lease[] = [];
-    for (const lease of leases) {
-      if (lease.attempt > policy.retry.maxAttempts) {
-        expired.push(lease);
-        continue;
-      }
-      const slot = this.#workers.pick(jobType, Date.now());
-      if (slot === undefined) {
-        await this.#storage.releaseLeases([{ jobId: lease.job.id, token: lease.token }], new NoWorkerError("no worker free").toJobError(), false);
-        continue;
-      }
-      const delivery: Delivery = {
-        jobId: lease.job.id,
-        token: lease.token,
-        pipeline: lease.job.pipeline,
-        jobType,
-        stepIndex: lease.job.stepIndex,
-        attempt: lease.attempt,
-        input: lease.job.input,
-        timeoutMs: policy.timeoutMs,
-      };
-      slot.inFlight.set(delivery.jobId, { delivery, route: lease.job.route });
-      let batch = batches.get(slot);
-      if (batch === undefined) {
-        batch = [];
-        batches.set(slot, batch);
-      }
-      batch.push(delivery);
-    }
-    if (expired.length > 0) await this.#deadLetterExpired(expired);
-    for (const [slot, deliveries] of batches) {
-      for (const d of deliveries) {
-        this.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
-      }
-      slot.target.send(deliveries).then(
-        () => slot.delivered(),
-        (error: unknown) => this.#undelivered(slot, deliveries, error),
-      );
-    }
-  }
-
-  /**
-   * A send failed: the jobs that did not leave go back to the queue (their attempt not counted),
-   * and the worker is suspended for a while so that other workers take them.
-   */
-  async #undelivered(slot: WorkerSlot, deliveries: readonly Delivery[], error: unknown): Promise<void> {
-    const missing = error instanceof DeliveryError ? error.undelivered : deliveries;
-    // Only leases still this worker's: a removed worker's jobs were handed back already.
-    const back = this.#workers.holds(slot) ? missing.filter((d) => slot.inFlight.get(d.jobId)?.delivery.token === d.token) : [];
-    for (const d of back) slot.inFlight.delete(d.jobId);
-    const pauseMs = slot.suspend(Date.now());
-    const fields = { workerId: slot.target.workerId, address: slot.target.address, jobs: back.length, failures: slot.failures, pauseMs, error: String(error) };
-    if (slot.failures >= 3) {
-      this.#logger.error("worker unreachable: deliveries keep failing (is the address it announces reachable from here? see MARIO_ADVERTISE_HOST)", fields);
-    } else {
-      this.#logger.warn("delivery failed, jobs handed back, worker paused", fields);
-    }
-    if (back.length > 0) {
-      await this.#storage
-        .releaseLeases(back.map((d) => ({ jobId: d.jobId, token: d.token })), new DeliveryError(String(error), back).toJobError(), false)
-        .catch((e: unknown) => this.#logger.error("hand back failed; the lease will expire", { error: String(e) }));
-    }
-    this.kick();
-  }
-
-  /** Jobs whose lease expired more often than their attempts allow: dead, with the last error. */
-  async #deadLetterExpired(leases: Lease[]): Promise<void> {
-    const settlements: Settlement[] = leases.map((lease) => ({
-      kind: "dead",
-      jobId: lease.job.id,
-      token: lease.token,
-      error: lease.job.error ?? new LeaseLostError("attempts exhausted by lost leases").toJobError(),
-    }));
-    const results = await this.#storage.settle(settlements);
-    leases.forEach((lease, i) => {
-      if (results[i] !== "ok") return;
-      this.events.emit("job:finished", { jobId: lease.job.id, pipeline: lease.job.pipeline, status: "dead", error: settlements[i]!.kind === "dead" ? (settlements[i] as { error: JobError }).error : undefined });
-    });
-  }
-
-  #scheduleRetryKick(delayMs: number): void {
-    if (!this.#running || delayMs >= this.#pollIntervalMs) return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => this.kick(), delayMs + 1);
-  }
-
-  #takeInFlight(outcome: StepOutcome): InFlight | undefined {
-    const slot = this.#workers.get(outcome.workerId);
-    const flight = slot?.inFlight.get(outcome.jobId);
-    if (slot === undefined || flight === undefined || flight.delivery.token !== outcome.token) return undefined;
-    slot.inFlight.delete(outcome.jobId);
-    return flight;
+  /** Registers a worker with an address (one other processes can see) in storage; best effort. */
+  #register(workerId: string): void {
+    const slot = this.#workers.get(workerId);
+    if (slot?.target.address === undefined) return;
+    this.#storage.registerWorker(slot.info()).catch((error: unknown) => this.#logger.debug("worker not registered in storage", { error: String(error) }));
   }
 
   /**
@@ -404,7 +356,7 @@ export class Dispatcher {
       for (const pipeline of this.#pipelines) reclaimed += await this.#storage.reclaimExpired(pipeline.name);
       if (reclaimed > 0) {
         this.#logger.warn("expired leases reclaimed", { jobs: reclaimed });
-        this.kick();
+        this.#loop.kick();
       }
     })().catch((error: unknown) => this.#logger.error("reclaim failed", { error: String(error) }));
   }
@@ -420,4 +372,13 @@ export class Dispatcher {
     }
     this.#pipelinesByType = byType;
   }
+}
+
+function leaseOf({ delivery }: InFlight): LeaseRef {
+  return { pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token };
+}
+
+/** A refused enqueue's error: Mario's own, or storage trouble (a driver's error never travels on). */
+function refusal(error: unknown): MarioError {
+  return error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
 }

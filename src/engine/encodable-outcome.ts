@@ -18,7 +18,7 @@ export function encodableOutcome(outcome: StepOutcome): StepOutcome {
 
 /** The attempt of `outcome` failed for its output, for `reason`; not retryable. */
 export function invalidOutput(outcome: StepOutcome, reason: string): StepOutcome {
-  const { jobId, token, workerId, startedAt, finishedAt } = outcome;
+  const { jobId, token, pipeline, workerId, startedAt, finishedAt } = outcome;
   const error = toJobError(new InvalidOutputError(reason));
-  return { jobId, token, workerId, startedAt, finishedAt, ok: false, error };
+  return { jobId, token, pipeline, workerId, startedAt, finishedAt, ok: false, error };
 }

@@ -13,13 +13,13 @@
  */
 import { BusyError } from "../core/errors/busy-error.ts";
 import { UnknownJobTypeError } from "../core/errors/unknown-job-type-error.ts";
+import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
 import type { JobRecord } from "../core/job.ts";
 import { validatePipelines, withSingleStepPipelines, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { waitForFinal } from "./wait-for-final.ts";
 import { LocalWorker } from "./local-worker.ts";
 import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";
@@ -63,10 +63,6 @@ export class LocalRunner {
     });
   }
 
-  get storage(): StorageBackend {
-    return this.dispatcher.storage;
-  }
-
   async start(): Promise<void> {
     await this.dispatcher.start();
     for (const step of this.#steps) {
@@ -89,8 +85,8 @@ export class LocalRunner {
 
   /** The job's final record. Rejects if it is unknown or not final within `timeoutMs`. */
   async waitFor(jobId: string, timeoutMs = 60_000): Promise<JobRecord> {
-    const record = await waitForFinal(this.dispatcher, jobId, { timeoutMs });
-    if (record === undefined) throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
+    const record = await this.dispatcher.waitForFinal(jobId, { timeoutMs });
+    if (record === undefined) throw new WaitTimeoutError(`job ${jobId} did not finish within ${timeoutMs} ms`);
     return record;
   }
 
@@ -120,8 +116,7 @@ export class LocalRunner {
     await this.drain(graceMs);
     await Promise.all(this.#workers.map((w) => w.stop()));
     await Promise.all(this.#executors.map((e) => e.close()));
-    await this.dispatcher.stop();
-    await this.storage.close();
+    await this.dispatcher.close();
     this.#workers = [];
     this.#executors = [];
     this.#drained = undefined;

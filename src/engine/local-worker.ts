@@ -54,7 +54,7 @@ export class LocalWorker implements DispatchTarget {
       workerId: this.workerId,
       logger: this.#logger,
       signal: this.#shutdown.signal,
-      onProgress: (fraction, message) => this.#dispatcher.progress([{ jobId: delivery.jobId, token: delivery.token, fraction, message }]),
+      onProgress: (fraction, message) => this.#dispatcher.progress([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction, message }]),
     });
     // Nothing encodes this outcome on its way to storage: check its output can be (as a step worker's results are).
     await this.#dispatcher.report([encodableOutcome(outcome)]).catch((error: unknown) => {

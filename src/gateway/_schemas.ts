@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../core/enqueue-rules.ts";
 import { InvalidRequestError } from "../core/errors/invalid-request-error.ts";
 
 /** Job ids: 22 characters of [0-9a-z] (see src/core/ids.ts). */
@@ -16,14 +17,17 @@ export const integerString = z.string().regex(/^\d{1,9}$/, "must be a whole numb
 /** `?wait=ms`, at most `maxWaitMs`. */
 export const waitSchema = (maxWaitMs: number) => integerString.pipe(z.number().max(maxWaitMs, `must be at most ${maxWaitMs} (ms)`));
 
+/**
+ * The `Idempotency-Key` header, as OpenAPI shows it. Its rule is the engine's
+ * (core/enqueue-rules.ts): checked there, so a bad key gets the same code and message over HTTP
+ * and ZeroMQ.
+ */
 export const idempotencyKeySchema = z
   .string()
-  .min(1, "must not be empty")
-  .max(256, "must be at most 256 characters")
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-  .optional();
+  .optional()
+  .describe(`1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters without spaces (! to ~); the same key gives the same job`);
 
-/** A job's instructions: a JSON object. */
+/** A job's instructions, as OpenAPI shows them: a JSON object (checked by the engine). */
 export const instructionsSchema = z.record(z.string(), z.unknown());
 
 export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string): T {

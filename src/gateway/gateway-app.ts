@@ -47,8 +47,6 @@ export interface GatewayOptions {
   token?: string | undefined;
   /** Largest request body, bytes. Default 1 MiB. */
   maxBodyBytes?: number | undefined;
-  /** Deepest nesting of arrays/objects accepted in a body. Default 64. */
-  maxDepth?: number | undefined;
   /** Largest `?wait=` accepted, ms. Default 60 000. */
   maxWaitMs?: number | undefined;
   /** `Retry-After` sent with a 503, seconds. Default 1. */
@@ -69,7 +67,6 @@ const VERSION = ownPackage().json.version;
 
 export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {}): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const maxDepth = options.maxDepth ?? 64;
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const errorOptions = { retryAfterSeconds: options.retryAfterSeconds ?? 1, logger: options.logger ?? silentLogger };
   const auth = bearerAuth(options.token);
@@ -107,7 +104,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     const { wait } = c.req.valid("query");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
-    const instructions = await readInstructions(c, maxDepth);
+    const instructions = await readInstructions(c, pipeline);
     const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey });
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;

@@ -17,10 +17,10 @@
  * Live events: only `job:accepted` for jobs enqueued through this gateway; progress elsewhere is
  * seen by reading storage (stats, job records; the dashboard's throughput from the counters' growth).
  */
-import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
-import { isFinal, isInstructions, type JobRecord } from "../core/job.ts";
+import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
+import { isFinal, type JobRecord } from "../core/job.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Cluster, ClusterEvents, Readiness } from "../engine/cluster.ts";
@@ -31,6 +31,8 @@ import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-
 export interface JobIntake {
   readonly address?: string;
   enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult>;
+  /** The job's final record, answered by the server once it is (WaitTimeoutError when not within `timeoutMs`). */
+  waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord>;
   /** Resolves when the server answers, rejects when it does not (for `ready()`). */
   probe?(): Promise<void>;
 }
@@ -77,7 +79,7 @@ class FixedRoutes implements RouteSource {
 }
 
 export interface RemoteClusterOptions {
-  /** How often `waitFor` reads the job while waiting, ms. Default 100. */
+  /** @deprecated Not read: a wait is answered by the pipeline server (a `wait` request), not polled. */
   pollMs?: number | undefined;
 }
 
@@ -85,14 +87,12 @@ export class RemoteCluster implements Cluster {
   readonly events = new TypedEmitter<ClusterEvents>();
   readonly reportsSteps = false;
   readonly #source: RouteSource;
-  readonly #pollMs: number;
   #seen: readonly RemotePipeline[] | undefined;
   #byName = new Map<string, RemotePipeline>();
   #storageList: StorageBackend[] = [];
 
-  constructor(routes: readonly RemotePipeline[] | RouteSource, options: RemoteClusterOptions = {}) {
+  constructor(routes: readonly RemotePipeline[] | RouteSource, _options: RemoteClusterOptions = {}) {
     this.#source = isRouteSource(routes) ? routes : new FixedRoutes(routes);
-    this.#pollMs = options.pollMs ?? 100;
   }
 
   /** Connects every storage and declares the pipelines it holds (needed for stats). */
@@ -128,8 +128,8 @@ export class RemoteCluster implements Cluster {
   }
 
   async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<EnqueueOutcome> {
+    // The rules of a job (instructions, depth, idempotency key) are the server's engine's: its answer says.
     const route = this.#route(pipeline);
-    if (!isInstructions(instructions)) throw new InvalidInstructionsError(`instructions for "${pipeline}" must be a JSON object`);
     const [ok, payload] = await route.intake.enqueueJob({ name: pipeline, instructions, idempotencyKey: options.idempotencyKey });
     if (ok) {
       const { duplicate, ...job } = payload;
@@ -150,20 +150,23 @@ export class RemoteCluster implements Cluster {
     return undefined;
   }
 
+  /** Waits on the job's pipeline server (its `wait` reply, woken by the engine's events), not by polling. */
   async waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const job = await this.getJob(jobId);
-      if (job === undefined || isFinal(job.status) || Date.now() >= deadline || signal?.aborted === true) return job;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(this.#pollMs, Math.max(1, deadline - Date.now())));
-        signal?.addEventListener("abort", done, { once: true });
-        function done(): void {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-      });
+    const job = await this.getJob(jobId);
+    const route = job === undefined ? undefined : this.#routes.get(job.pipeline);
+    if (job === undefined || route === undefined || isFinal(job.status) || signal?.aborted === true) return job;
+    let onAbort = (): void => {};
+    const aborted = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return (await Promise.race([route.intake.waitFor(jobId, { timeoutMs }), aborted])) ?? (await this.getJob(jobId));
+    } catch (error) {
+      if (error instanceof WaitTimeoutError) return this.getJob(jobId);
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 

@@ -45,12 +45,21 @@ export interface StepTiming {
   finishedAt: number;
 }
 
+/** One lease of one job, as the engine names it to storage: the pipeline travels with it. */
+export interface LeaseRef {
+  pipeline: string;
+  jobId: string;
+  token: string;
+}
+
 /** What to do with a leased job. Decided by the core (`pipeline-flow.ts`), applied atomically. */
-export type Settlement =
-  | { kind: "advance"; jobId: string; token: string; step: StepRecord; nextIndex: number; input: Instructions }
-  | { kind: "succeed"; jobId: string; token: string; step: StepRecord; result: unknown }
-  | { kind: "retry"; jobId: string; token: string; error: JobError; delayMs: number; timing?: StepTiming | undefined }
-  | { kind: "dead"; jobId: string; token: string; error: JobError; timing?: StepTiming | undefined };
+export type Settlement = LeaseRef &
+  (
+    | { kind: "advance"; step: StepRecord; nextIndex: number; input: Instructions }
+    | { kind: "succeed"; step: StepRecord; result: unknown }
+    | { kind: "retry"; error: JobError; delayMs: number; timing?: StepTiming | undefined }
+    | { kind: "dead"; error: JobError; timing?: StepTiming | undefined }
+  );
 
 /** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
 export type SettleResult = "ok" | "stale";
@@ -142,27 +151,25 @@ export interface StorageBackend {
   consumeJobOfType(pipeline: string, jobType: string, leaseMs?: number): Promise<Lease | undefined>;
 
   settle(settlements: readonly Settlement[]): Promise<SettleResult[]>;
-  /** Pushes a lease's expiry to now + `leaseMs`. False when the token is stale. */
-  extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean>;
   /**
    * Hands leased jobs back to the front of their queue at once (worker lost or shutting down).
    * `countAttempt: false` (graceful hand-back) does not count the attempt.
    */
-  releaseLeases(leases: readonly { jobId: string; token: string }[], reason: JobError, countAttempt: boolean): Promise<number>;
+  releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number>;
   /** Returns jobs whose lease expired to their queue; returns how many. */
   reclaimExpired(pipeline: string): Promise<number>;
-  /** Requeues a dead job at the step it died, with its attempts reset. False if not dead. */
+  /** Requeues a dead job at the step it died, with its attempts reset. False if not dead. Found by id alone (HTTP retry). */
   redrive(jobId: string): Promise<boolean>;
 
   /** Records progress of a running attempt (ignored when the token is stale). */
-  setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void>;
+  setProgress(lease: LeaseRef, fraction: number, message?: string): Promise<void>;
 
+  /** A job by id alone (`GET /jobs/:id`): storage looks in every pipeline it holds. */
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]>;
+  /** Jobs by id; with `pipeline`, read from that pipeline only (the engine knows it). */
+  getJobs(jobIds: readonly string[], pipeline?: string): Promise<(JobRecord | undefined)[]>;
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
   getStats(pipeline: string): Promise<PipelineStats>;
-  /** Epoch ms of the earliest scheduled retry in the pipeline, or null. For the engine's timer. */
-  nextRetryAt(pipeline: string): Promise<number | null>;
 
   registerWorker(worker: WorkerInfo): Promise<void>;
   /** Forgets a worker; with `instance`, only while the entry is that instance (a late unregister of an old one changes nothing). */

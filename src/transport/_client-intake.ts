@@ -1,23 +1,19 @@
 /**
- * Client requests arriving on the pipeline server's PULL socket: `enqueue` (batched: the requests
- * that arrive together go to storage in one `enqueueJobs` call) and `wait`, each alone or many in
- * one message (`enqueues`, `waits`). Replies go back over ReplySockets to each request's `replyTo`:
- * one `reply` message per single request, `replies` messages for batched ones.
+ * The ZeroMQ intake, a protocol adapter only: client requests arriving on the pipeline server's
+ * PULL socket are decoded, handed to the engine's front door, and answered. `enqueue` requests
+ * that arrive together go to `Dispatcher.enqueueMany` as one batch (one storage call); `wait`
+ * requests to `Dispatcher.waitForFinal`. Each request alone or many in one message (`enqueues`,
+ * `waits`); replies go back over ReplySockets to each request's `replyTo`: one `reply` message
+ * per single request, `replies` messages for batched ones. Every rule (pipeline, instructions,
+ * depth, idempotency key) is the engine's: the same code and limit as over HTTP.
  */
-import { isInstructions } from "../core/job.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
-import { errorFromCode } from "../core/errors/error-from-code.ts";
-import { InvalidInstructionsError } from "../core/errors/invalid-instructions-error.ts";
+import { asMarioError } from "../core/errors/error-from-code.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
-import { MarioError } from "../core/errors/mario-error.ts";
-import { StorageUnavailableError } from "../core/errors/storage-unavailable-error.ts";
-import { listOrNone, UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
+import type { MarioError } from "../core/errors/mario-error.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
-import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { Dispatcher } from "../engine/dispatcher.ts";
-import { waitForFinal } from "../engine/wait-for-final.ts";
 import type { Logger } from "../log/logger.ts";
-import type { EnqueueRequest } from "../storage/storage-backend.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
 import type { Body, BodyInput } from "./protocol.ts";
 
@@ -26,27 +22,11 @@ type Enqueue = Body<"enqueue"> & { batched?: boolean };
 type Wait = Body<"wait"> & { batched?: boolean };
 type Requester = { requestId: string; replyTo: string; batched?: boolean };
 
-/** Deepest nesting of instructions accepted (the gateway's default limit too). */
-const MAX_DEPTH = 64;
-
-/** True when `value` nests objects/arrays more than `limit` levels deep (stops as soon as it does). */
-function deeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  if (limit === 0) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (deeperThan(item, limit - 1)) return true;
-    return false;
-  }
-  for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
-  return false;
-}
-
 /** Longest `wait` a client may ask for, ms (1 hour). */
 const MAX_WAIT_MS = 3_600_000;
 
 export class ClientIntake {
   readonly #dispatcher: Dispatcher;
-  readonly #pipelines: readonly PipelineDefinition[];
   readonly #replies: ReplySockets;
   readonly #logger: Logger;
   #batch: Enqueue[] = [];
@@ -56,9 +36,8 @@ export class ClientIntake {
   /** Aborted by `close`: pending waits end without an answer. */
   readonly #closing = new AbortController();
 
-  constructor(options: { dispatcher: Dispatcher; pipelines: readonly PipelineDefinition[]; replies: ReplySockets; logger: Logger }) {
+  constructor(options: { dispatcher: Dispatcher; replies: ReplySockets; logger: Logger }) {
     this.#dispatcher = options.dispatcher;
-    this.#pipelines = options.pipelines;
     this.#replies = options.replies;
     this.#logger = options.logger;
   }
@@ -128,72 +107,33 @@ export class ClientIntake {
   }
 
   async #write(batch: Enqueue[]): Promise<void> {
-    const valid: { request: Enqueue; storage: EnqueueRequest }[] = [];
-    for (const request of batch) {
-      const definition = this.#pipelines.find((p) => p.name === request.pipeline);
-      if (definition === undefined) {
-        const known = listOrNone(this.#pipelines.map((p) => p.name));
-        this.#fail(request, new UnknownPipelineError(request.pipeline, [], { message: `unknown pipeline "${request.pipeline}"; this server serves: ${known}` }));
-      } else if (!isInstructions(request.instructions)) {
-        const got = Array.isArray(request.instructions) ? "an array" : request.instructions === null ? "null" : typeof request.instructions;
-        this.#fail(request, new InvalidInstructionsError(`instructions for "${request.pipeline}" must be a JSON object, got ${got}`));
-      } else if (deeperThan(request.instructions, MAX_DEPTH)) {
-        // Storage copies would throw on it and fail the whole batch with it.
-        this.#fail(request, new InvalidInstructionsError(`instructions for "${request.pipeline}" are nested deeper than ${MAX_DEPTH} levels`));
-      } else {
-        const storage = { pipeline: definition.name, route: definition.steps, instructions: request.instructions, idempotencyKey: request.idempotencyKey };
-        valid.push({ request, storage });
-      }
-    }
-    if (valid.length === 0) return;
-    let outcomes;
-    try {
-      outcomes = await this.#dispatcher.storage.enqueueJobs(valid.map((v) => v.storage));
-    } catch (error) {
-      const failure = error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
-      for (const { request } of valid) this.#fail(request, errorFromCode(failure.code, `storage failed: ${failure.message}`));
-      return;
-    }
-    valid.forEach(({ request }, i) => {
-      const outcome = outcomes[i];
-      if (outcome === undefined || outcome.status === "busy") {
-        this.#fail(request, new BusyError("busy, try again later"));
-        return;
-      }
-      if (outcome.status === "created") this.#dispatcher.events.emit("job:accepted", outcome.job);
-      void this.#answer(request, {
-        requestId: request.requestId,
-        ok: true,
-        job: outcome.job as unknown as Record<string, unknown>,
-        duplicate: outcome.status === "duplicate",
-      });
+    const answers = await this.#dispatcher.enqueueMany(batch);
+    batch.forEach((request, i) => {
+      const answer = answers[i]!;
+      if (answer.status === "refused") this.#fail(request, answer.error);
+      else if (answer.status === "busy") this.#fail(request, new BusyError("busy, try again later"));
+      else void this.#answer(request, { requestId: request.requestId, ok: true, job: answer.job as unknown as Record<string, unknown>, duplicate: answer.status === "duplicate" });
     });
-    this.#dispatcher.kick();
   }
 
   async #wait(request: Wait): Promise<void> {
     try {
       const signal = this.#closing.signal;
-      const record = await waitForFinal(this.#dispatcher, request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS), signal });
+      const record = await this.#dispatcher.waitForFinal(request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS), signal });
       if (signal.aborted) return;
       if (record !== undefined) {
         await this.#answer(request, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
         return;
       }
-      const current = await this.#dispatcher.storage.getJob(request.jobId);
+      const current = await this.#dispatcher.get(request.jobId);
       if (current === undefined) {
         this.#fail(request, new JobNotFoundError(`no job with id "${request.jobId}"`));
-      } else {
-        await this.#answer(request, {
-          requestId: request.requestId,
-          ok: false,
-          job: current as unknown as Record<string, unknown>,
-          error: wireError(new WaitTimeoutError(`job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms`)),
-        });
+        return;
       }
+      const error = new WaitTimeoutError(`job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms`);
+      await this.#answer(request, { requestId: request.requestId, ok: false, job: current as unknown as Record<string, unknown>, error: wireError(error) });
     } catch (error) {
-      const failure = error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
-      this.#fail(request, errorFromCode(failure.code, `storage failed: ${failure.message}`));
+      this.#fail(request, asMarioError(error));
     }
   }
 

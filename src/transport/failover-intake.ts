@@ -15,6 +15,7 @@
  */
 import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
+import type { JobRecord } from "../core/job.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import type { EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
 
@@ -22,6 +23,8 @@ import type { EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
 export interface Enqueuer {
   readonly address?: string;
   enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult>;
+  /** The job's final record, answered by the server (see PipelineClient.waitFor). */
+  waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord>;
 }
 
 export interface IntakeCandidate<C extends Enqueuer = Enqueuer> {
@@ -100,6 +103,13 @@ export class FailoverIntake implements Enqueuer {
     }
     if (lastError instanceof NoAnswerError) throw lastError;
     throw new NoAnswerError(`no pipeline server of "${this.pipeline}" answered within ${this.#deadlineMs} ms`, { cause: lastError });
+  }
+
+  /** Any server of the pipeline answers a wait (they share storage): one not suspect. */
+  waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord> {
+    const candidate = this.#pick(new Set());
+    if (candidate === undefined) return Promise.reject(new NoAnswerError(`no pipeline server of "${this.pipeline}" is known`));
+    return candidate.intake.waitFor(jobId, options);
   }
 
   /** The next candidate not tried yet, preferring those not suspect. */

@@ -116,7 +116,7 @@ export class PipelineServer {
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#replies = new ReplySockets({ logger: this.#logger, prepare: (push) => this.#prepareReply(push) });
-    this.#intake = new ClientIntake({ dispatcher: this.dispatcher, pipelines: options.pipelines, replies: this.#replies, logger: this.#logger });
+    this.#intake = new ClientIntake({ dispatcher: this.dispatcher, replies: this.#replies, logger: this.#logger });
   }
 
   /** The bound announcement endpoint (first one), port resolved. */
@@ -189,7 +189,7 @@ export class PipelineServer {
     closeSocket(this.#sub, 0);
     await this.#intake.close();
     await this.dispatcher.pause();
-    await Promise.allSettled([...this.#remotes.values()].flatMap((r) => [...r.pendingReports]));
+    await Promise.allSettled([...this.#remotes.values()].map((r) => r.settled()));
     await this.dispatcher.stop();
     for (const remote of this.#remotes.values()) await remote.close(100);
     this.#remotes.clear();
@@ -198,7 +198,7 @@ export class PipelineServer {
     for (const release of this.#guards) release();
     this.#replyGuard?.release();
     for (const unhook of this.#unhook) unhook();
-    await this.#options.storage.close();
+    await this.dispatcher.close();
   }
 
   #replyGuard: { options: object; release(): void } | undefined;
@@ -251,29 +251,11 @@ export class PipelineServer {
       this.dispatcher.addWorker(remote, policy);
       this.#logger.info("worker joined", { workerId: a.workerId, jobType: a.jobType, address: a.address, capacity: a.capacity });
     } else {
-      remote.lastSeen = Date.now();
-      remote.announcedCapacity = a.capacity;
-      remote.heartbeatMs = a.heartbeatMs;
-      const wasDraining = remote.draining;
-      remote.draining = a.draining;
-      this.dispatcher.touch(a.workerId);
-      if (wasDraining !== a.draining) this.dispatcher.kick();
+      remote.announced(a);
     }
+    // The roster keeps what the worker said (and registers it in storage).
+    this.dispatcher.heard(a.workerId, { capacity: a.capacity, draining: a.draining });
     if (a.stranded !== undefined && a.stranded.length > 0) this.#greet(remote, a);
-    this.#options.storage
-      .registerWorker({
-        workerId: a.workerId,
-        jobType: a.jobType,
-        address: a.address,
-        capacity: remote.capacity,
-        inFlight: this.dispatcher.inFlightOf(a.workerId),
-        host: a.host,
-        pid: a.pid,
-        lastSeen: Date.now(),
-        startedAt: remote.startedAt,
-        instance: remote.instance,
-      })
-      .catch((error: unknown) => this.#logger.debug("worker not registered in storage", { error: String(error) }));
   }
 
   /** Says hello to a worker holding results of pipelines served here whose server went away. */
@@ -284,41 +266,41 @@ export class PipelineServer {
 
   #onWorkerMessage(remote: RemoteWorker, message: WorkerMessage): void {
     if (this.#remotes.get(remote.workerId) !== remote) return;
-    remote.lastSeen = Date.now();
+    this.dispatcher.heard(remote.workerId);
     if (message.type === "progress") {
-      this.dispatcher.progress(message.body.reports);
+      // A report without its pipeline (a worker of an earlier version) is not stored.
+      this.dispatcher.progress(message.body.reports.flatMap((r) => (r.pipeline === undefined ? [] : [{ ...r, pipeline: r.pipeline }])));
     } else if (message.type === "bye") {
       this.#onBye(remote, message.body);
     } else {
       // Outcomes are attributed to the worker that sent them, whatever they claim.
       const outcomes = message.body.outcomes.map((o) => ({ ...o, workerId: remote.workerId }));
-      const settled = this.dispatcher
-        .report(outcomes)
-        .then(() => remote.ack(outcomes.map((o) => ({ jobId: o.jobId, token: o.token }))))
-        .catch((error: unknown) => this.#logger.warn("results not settled or not acked; the worker sends them again", { error: String(error) }))
-        .finally(() => remote.pendingReports.delete(settled));
-      remote.pendingReports.add(settled);
+      remote.track(
+        this.dispatcher
+          .report(outcomes)
+          .then(() => remote.ack(outcomes.map((o) => ({ jobId: o.jobId, token: o.token }))))
+          .catch((error: unknown) => this.#logger.warn("results not settled or not acked; the worker sends them again", { error: String(error) })),
+      );
     }
   }
 
   #onBye(remote: RemoteWorker, bye: Body<"bye">): void {
-    remote.draining = true;
-    remote.byeChain = remote.byeChain
-      .then(async () => {
-        await Promise.allSettled([...remote.pendingReports]);
-        if (bye.handBack.length > 0) await this.dispatcher.handBack(remote.workerId, bye.handBack);
-        if (bye.final) await this.#remove(remote, "shutdown", "shut down");
-      })
-      .catch((error: unknown) => this.#logger.error("bye not handled", { workerId: remote.workerId, error: String(error) }));
+    this.dispatcher.drain(remote.workerId);
+    remote.inTurn(async () => {
+      await remote.settled();
+      if (bye.handBack.length > 0) await this.dispatcher.handBack(remote.workerId, bye.handBack);
+      if (bye.final) await this.#remove(remote, "shutdown", "shut down");
+    }).catch((error: unknown) => this.#logger.error("bye not handled", { workerId: remote.workerId, error: String(error) }));
   }
 
   #checkLiveness(): void {
     const now = Date.now();
     for (const remote of this.#remotes.values()) {
       const timeout = this.#options.heartbeatTimeoutMs ?? 3 * remote.heartbeatMs;
-      if (now - remote.lastSeen <= timeout) continue;
-      this.#logger.warn("worker lost: no heartbeat", { workerId: remote.workerId, silentMs: now - remote.lastSeen });
-      this.#remove(remote, "lost", `silent for ${now - remote.lastSeen} ms`).catch((error: unknown) =>
+      const silentMs = now - (this.dispatcher.lastSeen(remote.workerId) ?? now);
+      if (silentMs <= timeout) continue;
+      this.#logger.warn("worker lost: no heartbeat", { workerId: remote.workerId, silentMs });
+      this.#remove(remote, "lost", `silent for ${silentMs} ms`).catch((error: unknown) =>
         this.#logger.error("lost worker not removed", { workerId: remote.workerId, error: String(error) }),
       );
     }
@@ -331,8 +313,6 @@ export class PipelineServer {
       await this.dispatcher.removeWorker(remote.workerId, reason, detail);
     } finally {
       await remote.close(reason === "lost" ? 0 : 100);
-      // Only this instance's entry: the worker may have re-joined (a new instance) meanwhile.
-      await this.#options.storage.unregisterWorker(remote.workerId, remote.instance).catch(() => {});
     }
     this.#logger.info("worker left", { workerId: remote.workerId, reason: detail });
   }

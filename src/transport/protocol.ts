@@ -55,7 +55,8 @@ const delivery = z.object({
   timeoutMs: z.number().int().positive(),
 });
 
-const outcomeBase = { jobId: id, token: id, startedAt: z.number(), finishedAt: z.number(), workerId: id };
+/** `pipeline`: the delivery's (added within MARIO1; a result without it is settled only by the server that leased it). */
+const outcomeBase = { jobId: id, token: id, pipeline: z.string().min(1).optional(), startedAt: z.number(), finishedAt: z.number(), workerId: id };
 const outcome = z.discriminatedUnion("ok", [
   z.object({ ...outcomeBase, ok: z.literal(true), output: z.unknown() }),
   z.object({ ...outcomeBase, ok: z.literal(false), error: jobError }),
@@ -73,7 +74,8 @@ const enqueueItem = {
   requestId: id,
   pipeline: z.string().min(1),
   instructions: z.unknown(),
-  idempotencyKey: z.string().min(1).max(500).optional(),
+  /** Checked by the engine (core/enqueue-rules.ts), so a bad key is answered INVALID_REQUEST as over HTTP. */
+  idempotencyKey: z.string().optional(),
 };
 const waitItem = { requestId: id, jobId: id, timeoutMs: z.number().int().nonnegative() };
 const reply = z.object({
@@ -120,7 +122,7 @@ export const schemas = {
   results: z.object({ workerId: id, outcomes: z.array(outcome).min(1) }),
   ack: z.object({ acks: z.array(lease) }),
   progress: z.object({
-    reports: z.array(z.object({ jobId: id, token: id, fraction: z.number().min(0).max(1), message: z.string().optional() })),
+    reports: z.array(z.object({ pipeline: z.string().min(1).optional(), jobId: id, token: id, fraction: z.number().min(0).max(1), message: z.string().optional() })),
   }),
   enqueue: z.object({ ...enqueueItem, replyTo }),
   wait: z.object({ ...waitItem, replyTo }),

@@ -35,18 +35,15 @@ export class RemoteWorker implements DispatchTarget {
   readonly address: string;
   readonly host: string;
   readonly pid: number;
-  readonly startedAt = Date.now();
+  /** The capacity of its first announcement (the dispatcher's roster keeps the current one, its draining state and when it was last heard). */
+  readonly capacity: number;
   /** This incarnation (a worker dropped and re-joined keeps its id): its registry entry is unregistered by it alone. */
   readonly instance = newId();
-  announcedCapacity: number;
-  heartbeatMs: number;
-  lastSeen = Date.now();
-  /** Set when the worker announced it is shutting down: it gets nothing new. */
-  draining = false;
+  #heartbeatMs: number;
   /** Results being settled; a `bye` waits for them so no lease is handed back under a result. */
-  readonly pendingReports = new Set<Promise<void>>();
+  readonly #pendingReports = new Set<Promise<void>>();
   /** Serialises `bye` handling. */
-  byeChain: Promise<void> = Promise.resolve();
+  #turn: Promise<void> = Promise.resolve();
   readonly #dealer: zmq.Dealer;
   readonly #queue: SendQueue;
   readonly #reading: Promise<void>;
@@ -59,8 +56,8 @@ export class RemoteWorker implements DispatchTarget {
     this.address = a.address;
     this.host = a.host;
     this.pid = a.pid;
-    this.announcedCapacity = a.capacity;
-    this.heartbeatMs = a.heartbeatMs;
+    this.capacity = a.capacity;
+    this.#heartbeatMs = a.heartbeatMs;
     this.#logger = options.logger;
     this.#dealer = new zmq.Dealer({
       ...LINK_OPTIONS,
@@ -81,8 +78,32 @@ export class RemoteWorker implements DispatchTarget {
     });
   }
 
-  get capacity(): number {
-    return this.draining ? 0 : this.announcedCapacity;
+  /** The announced heartbeat interval, ms. */
+  get heartbeatMs(): number {
+    return this.#heartbeatMs;
+  }
+
+  /** A later announcement (a heartbeat). */
+  announced(a: Body<"announce">): void {
+    this.#heartbeatMs = a.heartbeatMs;
+  }
+
+  /** Keeps a result being settled until it is (see `settled`). */
+  track(report: Promise<void>): void {
+    const tracked = report.finally(() => this.#pendingReports.delete(tracked));
+    this.#pendingReports.add(tracked);
+  }
+
+  /** Resolves once every result tracked so far is settled (or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#pendingReports]);
+  }
+
+  /** Runs `work` after the work given before it (bye handling, in order). */
+  inTurn(work: () => Promise<void>): Promise<void> {
+    const next = this.#turn.then(work);
+    this.#turn = next.catch(() => {});
+    return next;
   }
 
   /** Sends the deliveries in `jobs` messages; rejects with a DeliveryError listing those not sent. */

@@ -288,7 +288,7 @@ export class StepWorker {
         // Decoded from this job's own message: nothing else holds the input.
         ownsInput: true,
         onProgress: (fraction, message) => {
-          const report = { jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
+          const report = { pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
           this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch((error: unknown) => this.#onSendError(peer, error));
         },
       })
@@ -311,7 +311,7 @@ export class StepWorker {
     // The job's server may have gone while it ran (a send to it failed): address another one.
     const pipeline = job.delivery.pipeline;
     const to = this.#peers.has(peer) ? peer : this.#peers.peerFor(pipeline);
-    this.#results.add(key, to, pipeline, { ...outcome, workerId: this.workerId });
+    this.#results.add(key, to, pipeline, { ...outcome, pipeline, workerId: this.workerId });
     // The first result parked: ask at once for a server of its pipeline (heartbeats repeat it).
     if (to === undefined && this.#results.parked === 1) this.#announce();
     this.#scheduleFlush();

@@ -70,7 +70,7 @@ describe("mario pipeline / step / enqueue", () => {
 
     const unknown = await runNodeTs(["examples/client.ts", pull, "nope"], 30_000);
     assert.equal(unknown.code, 1);
-    assert.equal(unknown.stderr, 'refused: UNKNOWN_PIPELINE: unknown pipeline "nope"; this server serves: example-one\n');
+    assert.equal(unknown.stderr, 'refused: UNKNOWN_PIPELINE: unknown pipeline "nope"; known pipelines: example-one\n');
 
     for (const proc of [generate, remove, pipeline]) assert.deepEqual(await proc.stop(), { code: 0, signal: null });
   });
@@ -83,7 +83,7 @@ describe("mario pipeline / step / enqueue", () => {
 
     const unknown = await runMario(["enqueue", pull, "nope", "{}", "--timeout=3000"]);
     assert.equal(unknown.code, 1);
-    assert.equal(unknown.stderr, 'mario enqueue: unknown pipeline "nope"; this server serves: example-one\n');
+    assert.equal(unknown.stderr, 'mario enqueue: unknown pipeline "nope"; known pipelines: example-one (UNKNOWN_PIPELINE)\n');
 
     const bad = await runMario(["enqueue", pull, "example-one", "{size: 10}"]);
     assert.equal(bad.code, 1);
@@ -91,7 +91,7 @@ describe("mario pipeline / step / enqueue", () => {
 
     const notObject = await runMario(["enqueue", pull, "example-one", "[1]"]);
     assert.equal(notObject.code, 1);
-    assert.match(notObject.stderr, /^mario enqueue: instructions for "example-one" must be a JSON object, got an array\n$/);
+    assert.match(notObject.stderr, /^mario enqueue: instructions for "example-one" must be a JSON object, got an array \(INVALID_INSTRUCTIONS\)\n$/);
 
     const nobody = await freeAddress();
     const unreachable = await runMario(["enqueue", nobody, "example-one", "{}", "--timeout=800"]);

@@ -53,7 +53,7 @@ describe("redis storage on a 3-master cluster", () => {
     assert.deepEqual(jobs.map((j) => j?.pipeline), ["contract-pipe", "other"]);
     const leased = await Promise.all(pipelines.map((p) => storage.leaseNext(p.name, "a", 10, 10_000)));
     assert.deepEqual(leased.map((l) => l.length), [1, 1]);
-    const settled = await storage.settle(leased.flat().map((l) => ({ kind: "dead" as const, jobId: l.job.id, token: l.token, error: { name: "E", message: "x" } })));
+    const settled = await storage.settle(leased.flat().map((l) => ({ kind: "dead" as const, pipeline: l.job.pipeline, jobId: l.job.id, token: l.token, error: { name: "E", message: "x" } })));
     assert.deepEqual(settled, ["ok", "ok"], "one settle batch across two masters");
     assert.equal((await storage.listJobs({ status: "dead" })).length, 2);
   });

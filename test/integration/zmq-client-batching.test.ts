@@ -43,7 +43,7 @@ describe("PipelineClient batching", () => {
       client.enqueueJob({ name: "p", instructions: ok64 }),
     ]);
     assert.equal(answers[0][0], true);
-    assert.equal((answers[1][1] as { code: string }).code, "INVALID_INSTRUCTIONS");
+    assert.equal((answers[1][1] as { code: string }).code, "TOO_DEEP");
     assert.equal(answers[2][0], true);
     assert.equal((await cluster.storage.getStats("p")).accepted, 2);
   });

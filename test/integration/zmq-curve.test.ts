@@ -148,7 +148,7 @@ describe("CurveZMQ", () => {
       message: `rogue worker, rogue client and the plain peer refused: ${JSON.stringify(server.refusals.recent())}`,
     });
     assert.deepEqual(server.workerIds(), [], "the rogue worker never joined");
-    assert.equal((await server.dispatcher.storage.getStats("echo")).accepted, 0, "nothing enqueued");
+    assert.equal((await server.dispatcher.stats()).find((s) => s.pipeline === "echo")!.accepted, 0, "nothing enqueued");
     assert.equal(ran, 0);
     // The honest parts beside them work.
     const worker = new StepWorker({

@@ -87,7 +87,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       // Sequence numbers, the old tokens, and a neighbour's token: none is this job's lease.
       const [first, second] = leases as [(typeof leases)[0], (typeof leases)[0]];
       const guesses = ["1", "2", "50", "51", second.token];
-      const results = await storage.settle(guesses.map((token) => ({ kind: "dead", jobId: first.job.id, token, error: boom })));
+      const results = await storage.settle(guesses.map((token) => ({ kind: "dead", pipeline: P, jobId: first.job.id, token, error: boom })));
       assert.deepEqual(results, guesses.map(() => "stale"));
       assert.equal((await storage.getJob(first.job.id))?.status, "running");
     });
@@ -107,7 +107,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.ok(lease);
       const now = Date.now();
       const step = { jobType: "first", output: { path: "/tmp/x" }, attempts: 1, startedAt: now, finishedAt: now + 5 };
-      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: lease.token, step, nextIndex: 1, input: { path: "/tmp/x" } }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "advance", pipeline: P, jobId: job.id, token: lease.token, step, nextIndex: 1, input: { path: "/tmp/x" } }]), ["ok"]);
       const advanced = await storage.getJob(job.id);
       assert.equal(advanced?.status, "queued");
       assert.equal(advanced?.step, "second");
@@ -119,7 +119,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal(next?.job.id, job.id);
       assert.equal(next?.attempt, 1);
       const done = { jobType: "second", output: { ok: true }, attempts: 1, startedAt: now, finishedAt: now + 1 };
-      assert.deepEqual(await storage.settle([{ kind: "succeed", jobId: job.id, token: next.token, step: done, result: { ok: true } }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "succeed", pipeline: P, jobId: job.id, token: next.token, step: done, result: { ok: true } }]), ["ok"]);
       const final = await storage.getJob(job.id);
       assert.equal(final?.status, "succeeded");
       assert.deepEqual(final?.result, { ok: true });
@@ -149,35 +149,32 @@ export function storageContract(name: string, target: ContractTarget): void {
       const [fresh] = await storage.leaseNext(P, "first", 1, 10_000);
       const now = Date.now();
       const step = { jobType: "first", output: { late: true }, attempts: 1, startedAt: now, finishedAt: now };
-      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: old!.token, step, nextIndex: 1, input: { late: true } }]), ["stale"]);
+      assert.deepEqual(await storage.settle([{ kind: "advance", pipeline: P, jobId: job.id, token: old!.token, step, nextIndex: 1, input: { late: true } }]), ["stale"]);
       const record = await storage.getJob(job.id);
       assert.equal(record?.status, "running");
       assert.equal(record?.stepIndex, 0);
-      assert.equal(await storage.extendLease(job.id, old!.token, 1000), false);
-      assert.equal(await storage.extendLease(job.id, fresh!.token, 1000), true);
-      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["ok"]);
-      assert.deepEqual(await storage.settle([{ kind: "advance", jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["stale"]);
+      assert.deepEqual(await storage.settle([{ kind: "advance", pipeline: P, jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "advance", pipeline: P, jobId: job.id, token: fresh!.token, step, nextIndex: 1, input: {} }]), ["stale"]);
     });
 
     it("retry schedules the job after its delay; dead keeps the error; redrive requeues it", async () => {
       const storage = await open();
       const job = await enqueue(storage, {});
       const [first] = await storage.leaseNext(P, "first", 1, 10_000);
-      assert.deepEqual(await storage.settle([{ kind: "retry", jobId: job.id, token: first!.token, error: boom, delayMs: 60_000 }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "retry", pipeline: P, jobId: job.id, token: first!.token, error: boom, delayMs: 60_000 }]), ["ok"]);
       const waiting = await storage.getJob(job.id);
       assert.equal(waiting?.status, "failed");
       assert.equal(waiting?.error?.message, "boom");
-      assert.ok((await storage.nextRetryAt(P)) !== null);
       assert.deepEqual(await storage.leaseNext(P, "first", 1, 10_000), [], "a job waiting for its retry is not leased early");
 
       const job2 = await enqueue(storage, {});
       const [a] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(a?.job.id, job2.id);
-      await storage.settle([{ kind: "retry", jobId: job2.id, token: a.token, error: boom, delayMs: 0 }]);
+      await storage.settle([{ kind: "retry", pipeline: P, jobId: job2.id, token: a.token, error: boom, delayMs: 0 }]);
       const [b] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(b?.job.id, job2.id);
       assert.equal(b?.attempt, 2);
-      assert.deepEqual(await storage.settle([{ kind: "dead", jobId: job2.id, token: b.token, error: boom }]), ["ok"]);
+      assert.deepEqual(await storage.settle([{ kind: "dead", pipeline: P, jobId: job2.id, token: b.token, error: boom }]), ["ok"]);
       const dead = await storage.getJob(job2.id);
       assert.equal(dead?.status, "dead");
       assert.deepEqual(dead?.error, boom);
@@ -198,14 +195,14 @@ export function storageContract(name: string, target: ContractTarget): void {
       const j1 = await enqueue(storage, { n: 1 });
       const j2 = await enqueue(storage, { n: 2 });
       const [l1] = await storage.leaseNext(P, "first", 1, 10_000);
-      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: l1!.token }], { name: "ShutdownError", message: "bye" }, false), 1);
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: l1!.token }], { name: "ShutdownError", message: "bye" }, false), 1);
       const [again] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(again?.job.id, j1.id, "released job comes before the ones behind it");
       assert.equal(again?.attempt, 1);
-      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: again.token }], { name: "LeaseLostError", message: "lost" }, true), 1);
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: again.token }], { name: "LeaseLostError", message: "lost" }, true), 1);
       const [third] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(third?.attempt, 2);
-      assert.equal(await storage.releaseLeases([{ jobId: j1.id, token: "not-the-token" }], boom, true), 0);
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: "not-the-token" }], boom, true), 0);
       const [l2] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(l2?.job.id, j2.id);
     });
@@ -244,12 +241,12 @@ export function storageContract(name: string, target: ContractTarget): void {
       const now = Date.now();
       const settlements: Settlement[] = leases.map((lease, i): Settlement => {
         const step = { jobType: "first", output: { i }, attempts: 1, startedAt: now, finishedAt: now + i };
-        if (i < 3) return { kind: "succeed", jobId: lease.job.id, token: lease.token, step, result: { i } };
-        if (i < 5) return { kind: "advance", jobId: lease.job.id, token: lease.token, step, nextIndex: 1, input: { i } };
+        if (i < 3) return { kind: "succeed", pipeline: P, jobId: lease.job.id, token: lease.token, step, result: { i } };
+        if (i < 5) return { kind: "advance", pipeline: P, jobId: lease.job.id, token: lease.token, step, nextIndex: 1, input: { i } };
         const timing = { startedAt: now, finishedAt: now + 2 };
-        if (i < 6) return { kind: "dead", jobId: lease.job.id, token: lease.token, error: boom, timing };
-        if (i < 7) return { kind: "retry", jobId: lease.job.id, token: lease.token, error: boom, delayMs: 60_000, timing };
-        return { kind: "advance", jobId: lease.job.id, token: "stale-token", step, nextIndex: 1, input: {} };
+        if (i < 6) return { kind: "dead", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, timing };
+        if (i < 7) return { kind: "retry", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, delayMs: 60_000, timing };
+        return { kind: "advance", pipeline: P, jobId: lease.job.id, token: "stale-token", step, nextIndex: 1, input: {} };
       });
       const results = await storage.settle(settlements);
       assert.deepEqual(results, ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "stale"]);
@@ -279,8 +276,8 @@ export function storageContract(name: string, target: ContractTarget): void {
       const a = await enqueue(storage, { n: "a" });
       const b = await enqueue(storage, { n: "b" });
       const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
-      await storage.setProgress(a.id, lease!.token, 0.5, "half");
-      await storage.setProgress(a.id, "stale", 0.9, "ignored");
+      await storage.setProgress({ pipeline: P, jobId: a.id, token: lease!.token }, 0.5, "half");
+      await storage.setProgress({ pipeline: P, jobId: a.id, token: "stale" }, 0.9, "ignored");
       assert.deepEqual((await storage.getJob(a.id))?.progress, { fraction: 0.5, message: "half" });
       const listed = await storage.listJobs({ pipeline: P });
       assert.deepEqual(listed.map((j) => j.id).slice(0, 2), [b.id, a.id]);
@@ -297,7 +294,7 @@ export function storageContract(name: string, target: ContractTarget): void {
         const job = await enqueue(storage, { i });
         ids.push(job.id);
         const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
-        await storage.settle([{ kind: "dead", jobId: job.id, token: lease!.token, error: boom }]);
+        await storage.settle([{ kind: "dead", pipeline: P, jobId: job.id, token: lease!.token, error: boom }]);
       }
       const kept = await storage.getJobs(ids);
       assert.deepEqual(kept.map((j) => j !== undefined), [false, false, true, true, true]);

@@ -17,6 +17,7 @@ function server(id: string, keys: Map<string, string>, behaviour: "ok" | "silent
     id,
     seen,
     intake: {
+      waitFor: () => Promise.reject(new Error("not used")),
       enqueueJob: async (request): Promise<EnqueueJobResult> => {
         seen.push(request);
         if (behaviour === "silent") {

@@ -23,9 +23,9 @@ export class FaultyStorage extends MemoryStorageBackend {
     if (this.pingFails) throw new StorageUnavailableError("connection refused (test)");
   }
 
-  override async enqueueJob(request: EnqueueRequest): Promise<EnqueueOutcome> {
+  override async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
     if (this.enqueueFails) throw new StorageUnavailableError("connection refused (test)");
-    return super.enqueueJob(request);
+    return super.enqueueJobs(requests);
   }
 }
 

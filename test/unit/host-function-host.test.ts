@@ -90,12 +90,12 @@ describe("FunctionHost (in process)", () => {
     const release = join(project.root, "release-1");
     const slow = await dispatcher.enqueue("slow", { release });
     assert.equal(slow.status, "created");
-    await eventually(async () => (await dispatcher.storage.getJob(slow.job.id))?.status === "running", { message: "slow job running" });
+    await eventually(async () => (await dispatcher.get(slow.job.id))?.status === "running", { message: "slow job running" });
     const reloaded = nextEvent(host, "ready", (fn, again) => fn.jobType === "echo" && again);
     await writeFile(join(project.functionsDir, "echo.ts"), versionedStep("echo", 2));
     await reloaded;
     assert.deepEqual((await run("echo", { n: 2 })).result, { step: "echo", version: 2, n: 2 });
-    assert.equal((await dispatcher.storage.getJob(slow.job.id))?.status, "running", "the other function's job is still in flight");
+    assert.equal((await dispatcher.get(slow.job.id))?.status, "running", "the other function's job is still in flight");
     await writeFile(release, "");
     const done = await waitForFinal(dispatcher, slow.job.id, { timeoutMs: 10_000 });
     assert.equal(done?.status, "succeeded");
@@ -107,7 +107,7 @@ describe("FunctionHost (in process)", () => {
     const release = join(project.root, "release-2");
     const first = await dispatcher.enqueue("slow", { release });
     assert.equal(first.status, "created");
-    await eventually(async () => (await dispatcher.storage.getJob(first.job.id))?.status === "running", { message: "slow job running" });
+    await eventually(async () => (await dispatcher.get(first.job.id))?.status === "running", { message: "slow job running" });
     const reloaded = nextEvent(host, "ready", (fn, again) => fn.jobType === "slow" && again);
     await writeFile(join(project.functionsDir, "slow.mjs"), slowStep(2));
     await reloaded;
@@ -140,7 +140,7 @@ describe("FunctionHost (in process)", () => {
     const removed = nextEvent(host, "removed", (fn) => fn.jobType === "added");
     await rm(join(project.functionsDir, "added.ts"));
     await removed;
-    await eventually(() => !dispatcher.workers().some((w) => w.jobType === "added"), { message: "its worker left" });
+    await eventually(async () => !(await dispatcher.workers()).some((w) => w.jobType === "added"), { message: "its worker left" });
     assert.deepEqual(host.functions().map((f) => f.jobType).sort(), ["echo", "lambda-step", "slow"]);
   });
 

@@ -57,7 +57,7 @@ describe("local runner", () => {
     const done = await Promise.all(ids.map((id) => runner.waitFor(id, 20_000)));
     assert.deepEqual(done.map((j) => (j.result as { n: number }).n), Array.from({ length: 200 }, (_, i) => i + 2));
     assert.ok(peak > 1 && peak <= 8, `peak concurrency ${peak} within 2..8`);
-    const stats = await runner.storage.getStats("count");
+    const stats = (await runner.dispatcher.stats()).find((s) => s.pipeline === "count")!;
     assert.equal(stats.accepted, 200);
     assert.equal(stats.succeeded, 200);
   });
@@ -166,6 +166,6 @@ describe("local runner", () => {
       message: 'pipeline "q": unknown job type "missing"; known job types: echo',
     });
     assert.throws(() => runner.stepFor("ghost"), { code: "UNKNOWN_JOB_TYPE" });
-    assert.equal((await runner.storage.getStats("p")).accepted, 0, "nothing was written");
+    assert.equal((await runner.dispatcher.stats()).find((s) => s.pipeline === "p")!.accepted, 0, "nothing was written");
   });
 });

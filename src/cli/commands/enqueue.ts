@@ -36,7 +36,8 @@ export default defineCommand({
     try {
       await client.connect();
       const [ok, payload] = await client.enqueueJob({ name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"] });
-      if (!ok) throw errorFromCode(payload.code, payload.message);
+      // The server's refusal, with its code: the same code and message as POST /pipelines/:name/jobs.
+      if (!ok) throw errorFromCode(payload.code, `${payload.message} (${payload.code})`);
       if (args.wait !== true) {
         process.stdout.write(payload.id + "\n");
         return 0;

@@ -119,8 +119,7 @@ const SHUTDOWN_GRACE_MS = 5000;
 async function reportDropped(runner: LocalRunner, logger: Logger): Promise<void> {
   let queued = 0;
   let retrying = 0;
-  for (const pipeline of runner.dispatcher.pipelines) {
-    const stats = await runner.storage.getStats(pipeline.name);
+  for (const stats of await runner.dispatcher.stats()) {
     queued += stats.queued + stats.running;
     retrying += stats.failed;
   }

@@ -21,6 +21,7 @@ import {
   type EnqueueOutcome,
   type EnqueueRequest,
   type Lease,
+  type LeaseRef,
   type ListJobsQuery,
   type PipelineStats,
   type Settlement,
@@ -218,18 +219,7 @@ export class MemoryStorageBackend implements StorageBackend {
     }
   }
 
-  async extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean> {
-    const stored = this.#leased(jobId, token);
-    if (stored === undefined) return false;
-    stored.record.leaseExpiresAt = this.#now() + leaseMs;
-    return true;
-  }
-
-  async releaseLeases(
-    leases: readonly { jobId: string; token: string }[],
-    reason: JobError,
-    countAttempt: boolean,
-  ): Promise<number> {
+  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number> {
     let released = 0;
     for (const { jobId, token } of leases) {
       const stored = this.#leased(jobId, token);
@@ -269,7 +259,7 @@ export class MemoryStorageBackend implements StorageBackend {
     return true;
   }
 
-  async setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void> {
+  async setProgress({ jobId, token }: LeaseRef, fraction: number, message?: string): Promise<void> {
     const stored = this.#leased(jobId, token);
     if (stored === undefined) return;
     stored.record.progress = { fraction: Math.min(1, Math.max(0, fraction)), ...(message === undefined ? {} : { message }) };
@@ -303,16 +293,6 @@ export class MemoryStorageBackend implements StorageBackend {
 
   async getStats(pipeline: string): Promise<PipelineStats> {
     return this.#state(pipeline).stats(this.#jobs);
-  }
-
-  async nextRetryAt(pipeline: string): Promise<number | null> {
-    const state = this.#state(pipeline);
-    let earliest: number | null = null;
-    for (const id of state.delayed) {
-      const runAt = this.#jobs.get(id)?.record.runAt;
-      if (runAt !== undefined && (earliest === null || runAt < earliest)) earliest = runAt;
-    }
-    return earliest;
   }
 
   async registerWorker(worker: WorkerInfo): Promise<void> {

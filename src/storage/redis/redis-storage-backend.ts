@@ -9,8 +9,9 @@
  * await storage.initialize([{ name: "example-one", steps: ["generate-file", "delete-file"] }]);
  * ```
  *
- * Jobs are found by id alone (settle, getJob): the backend remembers the pipeline of the jobs it
- * has seen, and otherwise looks in every pipeline of the namespace's registry in one round trip.
+ * The engine names the pipeline of every job it settles, releases or reports progress of (it
+ * travels with the lease); only a read by id alone (`GET /jobs/:id`, retry) looks in every
+ * pipeline of the namespace's registry, in one round trip.
  */
 import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
@@ -26,6 +27,7 @@ import {
   type EnqueueOutcome,
   type EnqueueRequest,
   type Lease,
+  type LeaseRef,
   type ListJobsQuery,
   type PipelineStats,
   type Settlement,
@@ -63,7 +65,6 @@ export interface RedisStorageOptions extends StorageOptions {
 /** Most items per script call, so one call never blocks Redis for long. */
 const BATCH_CHUNK = 500;
 const RECLAIM_LIMIT = 1000;
-const OWNER_CACHE_MAX = 100_000;
 const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attempt was acknowledged").toJobError();
 
 export class RedisStorageBackend implements StorageBackend {
@@ -80,8 +81,6 @@ export class RedisStorageBackend implements StorageBackend {
   readonly #definitions = new Map<string, PipelineDefinition>();
   /** Pipelines stored under this namespace (the registry, as last read, plus our own). */
   #stored = new Set<string>();
-  /** Job id → pipeline, for jobs this backend has seen. Bounded; a miss costs one lookup. */
-  readonly #owners = new Map<string, string>();
   readonly #allowEviction: boolean;
   readonly #logger: Logger;
   readonly #epoch: StoreEpoch;
@@ -194,7 +193,7 @@ export class RedisStorageBackend implements StorageBackend {
           outcomes[batch.positions[i]!] = { status: "busy" };
           return;
         }
-        const job = this.#remember(decodeJob(reply.slice(1)));
+        const job = decodeJob(reply.slice(1));
         outcomes[batch.positions[i]!] = { status: reply[0] === "c" ? "created" : "duplicate", job };
       });
     });
@@ -208,7 +207,7 @@ export class RedisStorageBackend implements StorageBackend {
       this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, Math.max(0, Math.floor(count)), Math.max(0, Math.round(leaseMs)), workerId ?? ""),
     );
     return pairs.map(([token, raw]) => {
-      const job = this.#remember(decodeJob(raw));
+      const job = decodeJob(raw);
       return { job, token, attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
     });
   }
@@ -222,15 +221,13 @@ export class RedisStorageBackend implements StorageBackend {
     const results = new Array<SettleResult>(settlements.length).fill("stale");
     if (settlements.length === 0) return results;
     this.#epoch.assert();
-    const owners = await this.#ownersOf(settlements.map((s) => s.jobId));
     const list: (SettleBatch & { positions: number[] })[] = [];
     const batches = new Map<string, (typeof list)[number]>();
     settlements.forEach((settlement, position) => {
-      const pipeline = owners.get(settlement.jobId);
-      if (pipeline === undefined) return;
+      const pipeline = settlement.pipeline;
       let batch = batches.get(pipeline);
       if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
-        batch = { keys: this.#keys.pipeline(pipeline), items: [], texts: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
+        batch = { keys: this.#pipelineKeys(pipeline), items: [], texts: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
         batches.set(pipeline, batch);
         list.push(batch);
       }
@@ -241,38 +238,24 @@ export class RedisStorageBackend implements StorageBackend {
     const outcomes = await this.#io(() => this.#scripts.settle(list));
     list.forEach((batch, b) => {
       outcomes[b]!.forEach((outcome, i) => {
-        const position = batch.positions[i]!;
-        if (outcome !== "ok") return;
-        results[position] = "ok";
-        const kind = settlements[position]!.kind;
-        if (kind === "succeed" || kind === "dead") this.#owners.delete(settlements[position]!.jobId);
+        if (outcome === "ok") results[batch.positions[i]!] = "ok";
       });
     });
     return results;
   }
 
-  async extendLease(jobId: string, token: string, leaseMs: number): Promise<boolean> {
-    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
-    if (pipeline === undefined) return false;
-    const keys = this.#keys.pipeline(pipeline);
-    return (await this.#io(() => this.#scripts.extendLease(keys, jobId, token, Math.max(0, Math.round(leaseMs))))) === "ok";
-  }
-
-  async releaseLeases(leases: readonly { jobId: string; token: string }[], reason: JobError, countAttempt: boolean): Promise<number> {
+  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number> {
     if (leases.length === 0) return 0;
     this.#epoch.assert();
-    const owners = await this.#ownersOf(leases.map((l) => l.jobId));
     const groups = new Map<string, [string, string][]>();
-    for (const { jobId, token } of leases) {
-      const pipeline = owners.get(jobId);
-      if (pipeline === undefined) continue;
+    for (const { pipeline, jobId, token } of leases) {
       const group = groups.get(pipeline) ?? [];
       group.push([jobId, token]);
       groups.set(pipeline, group);
     }
     const reasonText = JSON.stringify(reason);
     const counts = await this.#io(() =>
-      Promise.all([...groups].map(([pipeline, pairs]) => this.#scripts.release(this.#keys.pipeline(pipeline), reasonText, countAttempt, pairs))),
+      Promise.all([...groups].map(([pipeline, pairs]) => this.#scripts.release(this.#pipelineKeys(pipeline), reasonText, countAttempt, pairs))),
     );
     return counts.reduce((sum, n) => sum + n, 0);
   }
@@ -284,17 +267,15 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async redrive(jobId: string): Promise<boolean> {
-    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
-    if (pipeline === undefined) return false;
-    const keys = this.#keys.pipeline(pipeline);
+    const job = await this.getJob(jobId);
+    if (job === undefined) return false;
+    const keys = this.#keys.pipeline(job.pipeline);
     return (await this.#io(() => this.#scripts.redrive(keys, jobId))) === "ok";
   }
 
-  async setProgress(jobId: string, token: string, fraction: number, message?: string): Promise<void> {
-    const pipeline = (await this.#ownersOf([jobId])).get(jobId);
-    if (pipeline === undefined) return;
+  async setProgress({ pipeline, jobId, token }: LeaseRef, fraction: number, message?: string): Promise<void> {
     const progress = JSON.stringify({ fraction: Math.min(1, Math.max(0, fraction)), ...(message === undefined ? {} : { message }) });
-    const keys = this.#keys.pipeline(pipeline);
+    const keys = this.#pipelineKeys(pipeline);
     await this.#io(() => this.#scripts.setProgress(keys, jobId, token, progress));
   }
 
@@ -302,11 +283,11 @@ export class RedisStorageBackend implements StorageBackend {
     return (await this.getJobs([jobId]))[0];
   }
 
-  async getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
+  async getJobs(jobIds: readonly string[], pipeline?: string): Promise<(JobRecord | undefined)[]> {
     const found = new Map<string, JobRecord>();
-    for (const [id, raw] of await this.#find(jobIds)) {
+    for (const [id, raw] of await this.#find(jobIds, pipeline)) {
       const job = decodeMaybe(raw);
-      if (job !== undefined) found.set(id, this.#remember(job));
+      if (job !== undefined) found.set(id, job);
     }
     return jobIds.map((id) => found.get(id));
   }
@@ -318,19 +299,13 @@ export class RedisStorageBackend implements StorageBackend {
     const lists = await this.#io(() =>
       Promise.all(pipelines.map((p) => readRecentJobs(this.#client, this.#keys.pipeline(p), limit, query.status))),
     );
-    return mergeNewestFirst(lists, limit).map((job) => this.#remember(job));
+    return mergeNewestFirst(lists, limit);
   }
 
   async getStats(pipeline: string): Promise<PipelineStats> {
     const keys = this.#pipelineKeys(pipeline);
     const steps = this.#definitions.get(pipeline)!.steps;
     return this.#io(() => readStats(this.#client, pipeline, keys, steps));
-  }
-
-  async nextRetryAt(pipeline: string): Promise<number | null> {
-    const keys = this.#pipelineKeys(pipeline);
-    const first = await this.#io(() => this.#client.zrange(keys.delayed, "0", "0", "WITHSCORES"));
-    return first[1] === undefined ? null : Number(first[1]);
   }
 
   async registerWorker(worker: WorkerInfo): Promise<void> {
@@ -370,22 +345,16 @@ export class RedisStorageBackend implements StorageBackend {
     return this.#keys.pipeline(pipeline);
   }
 
-  #remember(job: JobRecord): JobRecord {
-    this.#owners.set(job.id, job.pipeline);
-    if (this.#owners.size > OWNER_CACHE_MAX) this.#owners.delete(this.#owners.keys().next().value!);
-    return job;
-  }
-
   async #refreshRegistry(): Promise<void> {
     const members = await this.#io(() => this.#client.smembers(this.#keys.pipelines));
     this.#stored = new Set([...members, ...this.#definitions.keys()]);
   }
 
   /**
-   * Reads jobs by id: where the owner is known, from its pipeline; otherwise from every stored
+   * Reads jobs by id: from `pipeline` when the caller knows it; otherwise from every stored
    * pipeline (one pipelined round trip), then from pipelines the registry gained since.
    */
-  async #find(jobIds: readonly string[]): Promise<Map<string, string | null>> {
+  async #find(jobIds: readonly string[], pipeline?: string): Promise<Map<string, string | null>> {
     const found = new Map<string, string | null>();
     const lookIn = async (ids: readonly string[], candidates: (id: string) => readonly string[]): Promise<void> => {
       const probes: [string, string][] = ids.flatMap((id) => candidates(id).map((p): [string, string] => [id, p]));
@@ -404,11 +373,13 @@ export class RedisStorageBackend implements StorageBackend {
       }));
     };
     const unique = [...new Set(jobIds)];
-    await lookIn(unique, (id) => {
-      const owner = this.#owners.get(id);
-      return owner === undefined ? [...this.#stored] : [owner];
-    });
-    const unplaced = unique.filter((id) => !found.has(id) && !this.#owners.has(id));
+    if (pipeline !== undefined) {
+      this.#pipelineKeys(pipeline);
+      await lookIn(unique, () => [pipeline]);
+      return found;
+    }
+    await lookIn(unique, () => [...this.#stored]);
+    const unplaced = unique.filter((id) => !found.has(id));
     if (unplaced.length > 0) {
       const before = new Set(this.#stored);
       await this.#refreshRegistry();
@@ -418,23 +389,6 @@ export class RedisStorageBackend implements StorageBackend {
     return found;
   }
 
-  /** The pipeline of each job id that exists (read from Redis when not remembered). */
-  async #ownersOf(jobIds: readonly string[]): Promise<Map<string, string>> {
-    const owners = new Map<string, string>();
-    const unknown: string[] = [];
-    for (const id of jobIds) {
-      const owner = this.#owners.get(id);
-      if (owner === undefined) unknown.push(id);
-      else owners.set(id, owner);
-    }
-    if (unknown.length > 0) {
-      for (const [id, raw] of await this.#find(unknown)) {
-        const job = decodeMaybe(raw);
-        if (job !== undefined) owners.set(id, this.#remember(job).pipeline);
-      }
-    }
-    return owners;
-  }
 }
 
 /** Probes grouped by pipeline (one hash slot each). */

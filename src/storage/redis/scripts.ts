@@ -19,7 +19,6 @@ const FILES = [
   "lease-next-7",
   "settle-8",
   "trim-4",
-  "extend-lease-3",
   "release-5",
   "reclaim-5",
   "redrive-4",
@@ -199,10 +198,6 @@ export class Scripts {
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
     }));
     return replies.map((r) => (r[0] as number[]).map((code) => outcomeOf("settle-8", code)));
-  }
-
-  async extendLease(keys: PipelineKeys, jobId: string, token: string, leaseMs: number): Promise<ScriptOutcome> {
-    return outcomeOf("extend-lease-3", await this.#call("extend-lease-3", keys.jobs, keys.leases, keys.running, jobId, token, leaseMs));
   }
 
   async release(keys: PipelineKeys, reason: string, countAttempt: boolean, leases: [string, string][]): Promise<number> {
