@@ -57,6 +57,12 @@ export interface JobRecord {
   status: JobStatus;
   /** Attempts made at the current step (0 before its first lease). */
   attempts: number;
+  /**
+   * Times the job was handed back because its worker was lost or stopped with it in flight
+   * (a stall): not counted as attempts. Past the step's `maxStalls` the job goes dead (STALLED).
+   * Absent while 0.
+   */
+  stalls?: number | undefined;
   /** The instructions the job was enqueued with. */
   instructions: Instructions;
   /** The current step's input: the previous step's output, or `instructions` at step 0. */

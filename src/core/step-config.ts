@@ -9,6 +9,13 @@ export interface StepConfig {
   /** Retries after the first attempt. Default 2. */
   retries?: number | undefined;
   backoff?: BackoffOptions | number | undefined;
+  /**
+   * Times a job may be handed back because its worker was lost or stopped with it in flight (a
+   * stall, not an attempt) before it goes dead with STALLED. Default 3 (BullMQ's maxStalledCount
+   * is 1: a lost worker is rarely the job's fault, and a job that kills its worker every time
+   * still dies after 3).
+   */
+  maxStalls?: number | undefined;
 }
 
 /** The settings a pipeline applies to one job type, with every default filled in. */
@@ -18,10 +25,13 @@ export interface StepPolicy {
   retry: RetryPolicy;
   /** How long a lease lasts: the timeout plus a grace for the result to travel back. */
   leaseMs: number;
+  /** Stalls a job may have at this step; one more and it goes dead (STALLED). */
+  maxStalls: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const LEASE_GRACE_MS = 10_000;
+export const DEFAULT_MAX_STALLS = 3;
 
 export function resolveStepPolicy(config: StepConfig = {}): StepPolicy {
   const concurrency = Math.max(1, Math.trunc(config.concurrency ?? 1));
@@ -31,5 +41,6 @@ export function resolveStepPolicy(config: StepConfig = {}): StepPolicy {
     timeoutMs,
     retry: normalizeRetryPolicy({ retries: config.retries, backoff: config.backoff }),
     leaseMs: timeoutMs + LEASE_GRACE_MS,
+    maxStalls: Math.max(0, Math.trunc(config.maxStalls ?? DEFAULT_MAX_STALLS)),
   };
 }

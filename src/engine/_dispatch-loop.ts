@@ -1,12 +1,15 @@
 /**
  * The dispatcher's loop: while workers have free credit, lease queued jobs of their types (every
  * pipeline in turn) and hand them over; a delivery that fails goes back to the queue and its
- * worker is suspended; a job whose lease expired more often than its attempts allow is dead.
+ * worker is suspended; a job whose lease expired more often than its attempts allow, or that was
+ * handed back by lost workers more often than its step's `maxStalls`, is dead.
  * One pass at a time: a kick during a pass runs another one after it.
  */
 import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
 import { NoWorkerError } from "../core/errors/no-worker-error.ts";
+import { StalledError } from "../core/errors/stalled-error.ts";
+import type { JobError } from "../core/job.ts";
 import type { StepPolicy } from "../core/step-config.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Logger } from "../log/logger.ts";
@@ -105,16 +108,22 @@ export class DispatchLoop {
 
   async #distribute(jobType: string, leases: Lease[], policy: StepPolicy): Promise<void> {
     const batches = new Map<WorkerSlot, Delivery[]>();
-    const expired: Lease[] = [];
+    const doomed: { lease: Lease; error: JobError }[] = [];
     for (const lease of leases) {
       if (lease.attempt > policy.retry.maxAttempts) {
-        expired.push(lease);
+        doomed.push({ lease, error: lease.job.error ?? new LeaseLostError("attempts exhausted by lost leases").toJobError() });
+        continue;
+      }
+      const stalls = lease.job.stalls ?? 0;
+      if (stalls > policy.maxStalls) {
+        const why = `handed back ${stalls} times by lost or stopped workers (maxStalls ${policy.maxStalls})`;
+        doomed.push({ lease, error: new StalledError(lease.job.error === undefined ? why : `${why}; last: ${lease.job.error.message}`).toJobError() });
         continue;
       }
       const slot = this.#host.roster.pick(jobType, Date.now());
       const ref = { pipeline: lease.job.pipeline, jobId: lease.job.id, token: lease.token };
       if (slot === undefined) {
-        await this.#host.storage.releaseLeases([ref], new NoWorkerError("no worker free").toJobError(), false);
+        await this.#host.storage.releaseLeases([ref], new NoWorkerError("no worker free").toJobError(), "untried");
         continue;
       }
       const delivery: Delivery = { ...ref, jobType, stepIndex: lease.job.stepIndex, attempt: lease.attempt, input: lease.job.input, timeoutMs: policy.timeoutMs };
@@ -126,7 +135,7 @@ export class DispatchLoop {
       }
       batch.push(delivery);
     }
-    if (expired.length > 0) await this.#deadLetterExpired(expired);
+    if (doomed.length > 0) await this.#deadLetter(doomed);
     for (const [slot, deliveries] of batches) {
       for (const d of deliveries) {
         this.#host.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
@@ -155,20 +164,20 @@ export class DispatchLoop {
     }
     if (back.length > 0) {
       await this.#host.storage
-        .releaseLeases(back, new DeliveryError(String(error), back).toJobError(), false)
+        .releaseLeases(back, new DeliveryError(String(error), back).toJobError(), "untried")
         .catch((e: unknown) => this.#host.logger.error("hand back failed; the lease will expire", { error: String(e) }));
     }
     this.kick();
   }
 
-  /** Jobs whose lease expired more often than their attempts allow: dead, with the last error. */
-  async #deadLetterExpired(leases: Lease[]): Promise<void> {
-    const settlements: (Settlement & { kind: "dead" })[] = leases.map((lease) => ({
+  /** Jobs leased past their limits (attempts used up by lost leases, too many stalls): dead, with the error given. */
+  async #deadLetter(doomed: readonly { lease: Lease; error: JobError }[]): Promise<void> {
+    const settlements: (Settlement & { kind: "dead" })[] = doomed.map(({ lease, error }) => ({
       kind: "dead",
       pipeline: lease.job.pipeline,
       jobId: lease.job.id,
       token: lease.token,
-      error: lease.job.error ?? new LeaseLostError("attempts exhausted by lost leases").toJobError(),
+      error,
     }));
     const results = await this.#host.storage.settle(settlements);
     settlements.forEach((s, i) => {

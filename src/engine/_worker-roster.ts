@@ -73,6 +73,11 @@ export class WorkerSlot {
     return this.free(now) > before;
   }
 
+  /** This process was stalled for `ms`: that time was nobody's silence. */
+  credit(ms: number): void {
+    this.#lastSeen += ms;
+  }
+
   hold(delivery: Delivery, route: readonly string[]): void {
     this.#inFlight.set(delivery.jobId, { delivery, route });
   }
@@ -168,6 +173,11 @@ export class WorkerRoster {
   hasFreeCredit(now: number): boolean {
     for (const slot of this.#slots.values()) if (slot.free(now) > 0) return true;
     return false;
+  }
+
+  /** This process was stalled for `ms` (a timer came late): every worker's silence is that much shorter. */
+  credit(ms: number): void {
+    for (const slot of this.#slots.values()) slot.credit(ms);
   }
 
   infos(): WorkerInfo[] {

@@ -270,8 +270,17 @@ export class Dispatcher {
   }
 
   /**
-   * Drops a worker. Its in-flight jobs go back to the front of their queue at once: counted as an
-   * attempt when the worker was lost, not counted when it handed them back on shutdown.
+   * This process was stalled for `ms` (SIGSTOP, a long GC pause, VM steal; its timers came late):
+   * that time was nobody's silence, so every worker's last heard time moves forward by it.
+   */
+  stalledFor(ms: number): void {
+    this.#workers.credit(ms);
+  }
+
+  /**
+   * Drops a worker. Its in-flight jobs go back to the front of their queue at once, as stalls,
+   * not attempts: the worker was lost, or stopped with them in flight. A job past its step's
+   * `maxStalls` goes dead (STALLED) when next leased.
    */
   async removeWorker(workerId: string, reason: "lost" | "shutdown", detail: string): Promise<void> {
     const slot = this.#workers.delete(workerId);
@@ -280,8 +289,8 @@ export class Dispatcher {
     this.#events.emit("worker:removed", workerId, slot.target.jobType, detail);
     try {
       if (leases.length > 0) {
-        await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), reason === "lost");
-        this.#logger.warn("worker removed, jobs handed back", { workerId, jobs: leases.length, reason: detail });
+        await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), "stall");
+        this.#logger.warn("worker removed, jobs handed back as stalls", { workerId, jobs: leases.length, reason, detail });
       }
     } finally {
       // Only this instance's entry: the worker may have re-joined (a new instance) meanwhile.
@@ -290,7 +299,7 @@ export class Dispatcher {
     }
   }
 
-  /** Hands specific jobs back without counting the attempt (a worker shutting down). */
+  /** Hands specific jobs back, counting neither an attempt nor a stall (a worker shutting down gracefully gives them back). */
   async handBack(workerId: string, jobIds: readonly string[]): Promise<void> {
     const slot = this.#workers.get(workerId);
     if (slot === undefined) return;
@@ -298,7 +307,7 @@ export class Dispatcher {
       const flight = slot.take(jobId);
       return flight === undefined ? [] : [leaseOf(flight)];
     });
-    if (leases.length > 0) await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), false);
+    if (leases.length > 0) await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), "untried");
     this.#loop.kick();
   }
 

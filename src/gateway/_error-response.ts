@@ -41,6 +41,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   TIMEOUT: 504,
   INVALID_OUTPUT: 500,
   LEASE_LOST: 500,
+  STALLED: 500,
   DELIVERY_FAILED: 502,
   HANDLER_CRASHED: 500,
   STEP_HTTP_ERROR: 502,

@@ -78,6 +78,9 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   out.family("mario_step_dead_total", "counter", "Jobs that went dead at a step.", () => {
     for (const { pipeline, s } of steps) out.sample("mario_step_dead_total", { pipeline, step: s.jobType }, s.dead);
   });
+  out.family("mario_step_stalls_total", "counter", "Jobs handed back at a step because their worker was lost or stopped with them in flight (stalls, not attempts).", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_step_stalls_total", { pipeline, step: s.jobType }, s.stalled);
+  });
   // The first spellings, kept for dashboards built on them (deprecated: they mix kinds of count).
   out.family("mario_jobs_total", "counter", "Deprecated (use mario_jobs_{accepted,succeeded,dead}_total): jobs by pipeline and outcome.", () => {
     for (const p of stats) {

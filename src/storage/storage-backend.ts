@@ -61,6 +61,9 @@ export type Settlement = LeaseRef &
     | { kind: "dead"; error: JobError; timing?: StepTiming | undefined }
   );
 
+/** Why leases are handed back (see `StorageBackend.releaseLeases`). */
+export type ReleaseKind = "stall" | "untried";
+
 /** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
 export type SettleResult = "ok" | "stale";
 
@@ -112,6 +115,8 @@ export interface StepStats {
   failed: number;
   /** Jobs that died at this step. */
   dead: number;
+  /** Jobs handed back at this step because their worker was lost or stopped (not attempts). */
+  stalled: number;
   latency: LatencyHistogram;
 }
 
@@ -152,10 +157,12 @@ export interface StorageBackend {
 
   settle(settlements: readonly Settlement[]): Promise<SettleResult[]>;
   /**
-   * Hands leased jobs back to the front of their queue at once (worker lost or shutting down).
-   * `countAttempt: false` (graceful hand-back) does not count the attempt.
+   * Hands leased jobs back to the front of their queue at once. The attempt is not counted.
+   * `stall`: the job's worker was lost or stopped with it in flight: the job's `stalls` and the
+   * step's `stalled` counter go up. `untried`: it never ran (not delivered, no worker free, handed
+   * back by a worker shutting down gracefully): nothing is counted.
    */
-  releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number>;
+  releaseLeases(leases: readonly LeaseRef[], reason: JobError, kind: ReleaseKind): Promise<number>;
   /** Returns jobs whose lease expired to their queue; returns how many. */
   reclaimExpired(pipeline: string): Promise<number>;
   /** Requeues a dead job at the step it died, with its attempts reset. False if not dead. Found by id alone (HTTP retry). */

@@ -48,7 +48,11 @@ export interface PipelineServerOptions {
   jobPullBind?: string | readonly string[] | undefined;
   /** Or connects, e.g. to a streamer's push side (`--job-pull-connect`). */
   jobPullConnect?: string | readonly string[] | undefined;
-  /** A worker silent this long is dropped, ms. Default 3 × the worker's announced heartbeat. */
+  /**
+   * A worker whose link never came up (inproc, or an address that never answered) and that is
+   * silent this long is dropped, ms. Default 3 × the worker's announced heartbeat. A worker whose
+   * link is up is never dropped for silence: it is lost when its link goes down (see checkLiveness).
+   */
   heartbeatTimeoutMs?: number | undefined;
   /** Largest inbound message, bytes. Default 16 MiB. */
   maxMessageBytes?: number | undefined;
@@ -66,6 +70,13 @@ export interface PipelineServerOptions {
 }
 
 const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
+
+/** Liveness is checked this often, ms. */
+const CHECK_MS = 100;
+/** A check this late (ms after the previous one) means this process was stalled. */
+const STALL_MS = 1000;
+/** A worker's link down this long (after being up) means the worker is gone, ms. */
+const LINK_GRACE_MS = 1000;
 
 type WorkerMessage = Extract<Message, { type: "results" | "progress" | "bye" }>;
 
@@ -89,6 +100,9 @@ export class PipelineServer {
   /** Releases of the ZAP domains of guarded sockets, called once they are closed. */
   readonly #guards: (() => void)[] = [];
   #liveness: NodeJS.Timeout | undefined;
+  #lastCheck = Date.now();
+  /** After a stall of this process: no worker is judged before this time. */
+  #judgeFrom = 0;
   #subAddresses: string[] = [];
   #pullAddresses: string[] = [];
   #stopped: Promise<void> | undefined;
@@ -165,7 +179,8 @@ export class PipelineServer {
     for (const address of this.#pullAddresses) warnIfExposed(address, secured, "the job intake (--job-pull-bind)", this.#logger);
     this.#loops.push(readLoop(this.#sub, "sub", this.#logger, (frames) => this.#onAnnouncement(frames)));
     this.#loops.push(readLoop(this.#pull, "pull", this.#logger, (frames) => this.#onRequest(frames)));
-    this.#liveness = setInterval(() => this.#checkLiveness(), 100);
+    this.#lastCheck = Date.now();
+    this.#liveness = setInterval(() => this.#checkLiveness(), CHECK_MS);
     this.#logger.info("pipeline server ready", {
       pipelines: this.#options.pipelines.map((p) => p.name),
       sub: this.#subAddresses.length > 0 ? this.#subAddresses : toList(this.#options.subConnect),
@@ -293,14 +308,44 @@ export class PipelineServer {
     }).catch((error: unknown) => this.#logger.error("bye not handled", { workerId: remote.workerId, error: String(error) }));
   }
 
+  /**
+   * Liveness from the connection, progress from the job. A worker whose link is up (ZMTP
+   * heartbeats, answered by its libzmq I/O thread) is alive however long its event loop is busy:
+   * its jobs are judged by their own deadlines (the lease). It is lost when its link, once up, has
+   * been down for LINK_GRACE_MS (the heartbeats already waited ~2.5 s: a stopped, crashed or cut
+   * worker). Only a worker whose link never came up (an inproc address, an address that never
+   * answered) is judged by its announcements, silent past `heartbeatTimeoutMs`.
+   *
+   * A check that comes late means this process itself was stalled (SIGSTOP, a long GC pause, VM
+   * steal): the stall is nobody's silence. It is credited to every worker, and nobody is judged
+   * until what queued up meanwhile (announcements, link events) has been read.
+   */
   #checkLiveness(): void {
     const now = Date.now();
+    const gap = now - this.#lastCheck;
+    this.#lastCheck = now;
+    if (gap > STALL_MS) {
+      const stalled = gap - CHECK_MS;
+      this.dispatcher.stalledFor(stalled);
+      for (const remote of this.#remotes.values()) remote.link.credit(stalled);
+      this.#judgeFrom = now + LINK_GRACE_MS;
+      this.#logger.warn("pipeline server was stalled: reading what queued up before judging any worker", { stalledMs: stalled });
+      return;
+    }
+    if (now < this.#judgeFrom) return;
     for (const remote of this.#remotes.values()) {
-      const timeout = this.#options.heartbeatTimeoutMs ?? 3 * remote.heartbeatMs;
-      const silentMs = now - (this.dispatcher.lastSeen(remote.workerId) ?? now);
-      if (silentMs <= timeout) continue;
-      this.#logger.warn("worker lost: no heartbeat", { workerId: remote.workerId, silentMs });
-      this.#remove(remote, "lost", `silent for ${silentMs} ms`).catch((error: unknown) =>
+      const down = remote.link.downFor(now);
+      let detail: string | undefined;
+      if (down !== undefined) {
+        if (down > LINK_GRACE_MS) detail = `its link has been down for ${down} ms`;
+      } else if (!remote.link.up) {
+        const timeout = this.#options.heartbeatTimeoutMs ?? 3 * remote.heartbeatMs;
+        const silentMs = now - (this.dispatcher.lastSeen(remote.workerId) ?? now);
+        if (silentMs > timeout) detail = `never connected, silent for ${silentMs} ms`;
+      }
+      if (detail === undefined) continue;
+      this.#logger.warn("worker lost", { workerId: remote.workerId, reason: detail });
+      this.#remove(remote, "lost", detail).catch((error: unknown) =>
         this.#logger.error("lost worker not removed", { workerId: remote.workerId, error: String(error) }),
       );
     }

@@ -10,6 +10,7 @@ import { newId } from "../core/ids.ts";
 import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CurveClientOptions } from "./curve/curve.ts";
+import { LinkWatch } from "./_link-watch.ts";
 import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { decode, encode, type Body, type Message } from "./protocol.ts";
 import type { ProtocolDrops } from "./protocol-drops.ts";
@@ -45,6 +46,8 @@ export class RemoteWorker implements DispatchTarget {
   /** Serialises `bye` handling. */
   #turn: Promise<void> = Promise.resolve();
   readonly #dealer: zmq.Dealer;
+  /** The DEALER's link to the worker: liveness from the connection, not from announcements. */
+  readonly link: LinkWatch;
   readonly #queue: SendQueue;
   readonly #reading: Promise<void>;
   readonly #logger: Logger;
@@ -69,6 +72,7 @@ export class RemoteWorker implements DispatchTarget {
       linger: 0,
       ...options.curve,
     });
+    this.link = new LinkWatch(this.#dealer);
     this.#dealer.connect(a.address);
     this.#queue = new SendQueue(this.#dealer);
     this.#reading = readLoop(this.#dealer, "dealer", options.logger, (frames) => {

@@ -190,19 +190,30 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal(c?.attempt, 1);
     });
 
-    it("releasing leases puts jobs at the front; a graceful hand-back does not count the attempt", async () => {
+    it("releasing leases puts jobs at the front and never counts the attempt; a stall counts apart", async () => {
       const storage = await open();
       const j1 = await enqueue(storage, { n: 1 });
       const j2 = await enqueue(storage, { n: 2 });
       const [l1] = await storage.leaseNext(P, "first", 1, 10_000);
-      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: l1!.token }], { name: "ShutdownError", message: "bye" }, false), 1);
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: l1!.token }], { name: "ShutdownError", message: "bye" }, "untried"), 1);
       const [again] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(again?.job.id, j1.id, "released job comes before the ones behind it");
       assert.equal(again?.attempt, 1);
-      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: again.token }], { name: "LeaseLostError", message: "lost" }, true), 1);
+      assert.equal(again?.job.stalls ?? 0, 0, "an untried hand-back is no stall");
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: again.token }], { name: "LeaseLostError", message: "worker lost" }, "stall"), 1);
+      const record = await storage.getJob(j1.id);
+      assert.equal(record?.status, "queued");
+      assert.equal(record?.attempts, 0, "a stall is not an attempt");
+      assert.equal(record?.stalls, 1);
       const [third] = await storage.leaseNext(P, "first", 1, 10_000);
-      assert.equal(third?.attempt, 2);
-      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: "not-the-token" }], boom, true), 0);
+      assert.equal(third?.attempt, 1, "the next lease is still the first attempt");
+      assert.equal(third?.job.stalls, 1);
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: third.token }], { name: "LeaseLostError", message: "worker lost" }, "stall"), 1);
+      assert.equal((await storage.getJob(j1.id))?.stalls, 2);
+      assert.equal((await storage.getStats(P)).steps.find((s) => s.jobType === "first")?.stalled, 2, "the step counts its stalls");
+      assert.equal(await storage.releaseLeases([{ pipeline: P, jobId: j1.id, token: "not-the-token" }], boom, "stall"), 0);
+      const [fourth] = await storage.leaseNext(P, "first", 1, 10_000);
+      assert.equal(fourth?.job.id, j1.id);
       const [l2] = await storage.leaseNext(P, "first", 1, 10_000);
       assert.equal(l2?.job.id, j2.id);
     });

@@ -121,7 +121,7 @@ describe("dashboard views", () => {
     let now = 1_000 * THROUGHPUT_BUCKET_MS;
     const recorder = new ThroughputRecorder(() => now);
     const stats = (succeeded: number, dead: number, stepOk: number, stepFailed: number): PipelineStats[] => [
-      { pipeline: "p", accepted: 0, succeeded, dead, queued: 0, running: 0, failed: 0, steps: [{ jobType: "a", queued: 0, running: 0, delayed: 0, oldestQueuedAt: null, succeeded: stepOk, failed: stepFailed, dead, latency: emptyHistogram() }] },
+      { pipeline: "p", accepted: 0, succeeded, dead, queued: 0, running: 0, failed: 0, steps: [{ jobType: "a", queued: 0, running: 0, delayed: 0, oldestQueuedAt: null, succeeded: stepOk, failed: stepFailed, dead, stalled: 0, latency: emptyHistogram() }] },
     ];
     recorder.observeTotals(stats(100, 5, 100, 9));
     assert.deepEqual(recorder.view().series, [], "the baseline counts nothing");

@@ -237,7 +237,7 @@ describe("gateway GET /metrics", () => {
     const latency = emptyHistogram();
     for (const ms of [0.5, 3, 3, 70_000]) observe(latency, ms);
     const text = renderMetrics(
-      [{ pipeline: 'odd"name\\x', accepted: 4, succeeded: 4, dead: 0, queued: 1, running: 0, failed: 0, steps: [{ jobType: "s", queued: 1, running: 0, delayed: 0, oldestQueuedAt: 1_000, succeeded: 4, failed: 0, dead: 0, latency }] }],
+      [{ pipeline: 'odd"name\\x', accepted: 4, succeeded: 4, dead: 0, queued: 1, running: 0, failed: 0, steps: [{ jobType: "s", queued: 1, running: 0, delayed: 0, oldestQueuedAt: 1_000, succeeded: 4, failed: 0, dead: 0, stalled: 0, latency }] }],
       [],
       3_500,
     );

@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   INVALID_OUTPUT: "INVALID_OUTPUT",
   /** The lease expired or the worker was lost before the attempt was acknowledged. */
   LEASE_LOST: "LEASE_LOST",
+  /** Handed back by lost or stopped workers more often than the step's `maxStalls`: dead. */
+  STALLED: "STALLED",
   /** A job could not be delivered to its worker. */
   DELIVERY_FAILED: "DELIVERY_FAILED",
   /** The thread running a handler died mid-attempt. */

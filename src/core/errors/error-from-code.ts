@@ -24,6 +24,7 @@ import { NonRetryableError } from "./non-retryable-error.ts";
 import { ProtocolError } from "./protocol-error.ts";
 import { RemoteError } from "./remote-error.ts";
 import { ShutdownError } from "./shutdown-error.ts";
+import { StalledError } from "./stalled-error.ts";
 import { StepTimeoutError } from "./step-timeout-error.ts";
 import { StorageFullError } from "./storage-full-error.ts";
 import { StorageLostError } from "./storage-lost-error.ts";
@@ -57,6 +58,7 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   TIMEOUT: (message, options) => new StepTimeoutError(message, options),
   INVALID_OUTPUT: (message, options) => new InvalidOutputError(message, options),
   LEASE_LOST: (message, options) => new LeaseLostError(message, options),
+  STALLED: (message, options) => new StalledError(message, options),
   DELIVERY_FAILED: (message, options) => new DeliveryError(message, [], options),
   PROTOCOL: (message, options) => new ProtocolError(message, options),
   NON_RETRYABLE: (message, options) => new NonRetryableError(message, options),

@@ -20,6 +20,8 @@ export interface StepView {
   succeeded: number;
   failed: number;
   dead: number;
+  /** Jobs handed back by a lost or stopped worker (stalls, not attempts). */
+  stalled: number;
   /** Execution time of finished attempts. */
   p50: LatencyQuantile;
   p99: LatencyQuantile;
@@ -51,6 +53,8 @@ export interface JobSummary {
   stepCount: number;
   status: JobStatus;
   attempts: number;
+  /** Stalls (handed back by a lost or stopped worker), when any. */
+  stalls?: number | undefined;
   createdAt: number;
   updatedAt: number;
   finishedAt?: number | undefined;
@@ -114,6 +118,7 @@ export function toJobSummary(job: JobRecord): JobSummary {
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
   };
+  if (job.stalls !== undefined && job.stalls > 0) summary.stalls = job.stalls;
   if (job.finishedAt !== undefined) summary.finishedAt = job.finishedAt;
   if (job.runAt !== undefined && job.status === "failed") summary.runAt = job.runAt;
   if (job.progress !== undefined && job.status === "running") summary.progress = job.progress;

@@ -24,6 +24,7 @@ import {
   type LeaseRef,
   type ListJobsQuery,
   type PipelineStats,
+  type ReleaseKind,
   type Settlement,
   type SettleResult,
   type StorageBackend,
@@ -219,12 +220,12 @@ export class MemoryStorageBackend implements StorageBackend {
     }
   }
 
-  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number> {
+  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, kind: ReleaseKind): Promise<number> {
     let released = 0;
     for (const { jobId, token } of leases) {
       const stored = this.#leased(jobId, token);
       if (stored === undefined) continue;
-      this.#requeueFront(stored, reason, countAttempt);
+      this.#requeueFront(stored, reason, kind);
       released++;
     }
     return released;
@@ -237,7 +238,7 @@ export class MemoryStorageBackend implements StorageBackend {
     for (const id of [...state.running]) {
       const stored = this.#jobs.get(id);
       if (stored === undefined || (stored.record.leaseExpiresAt ?? 0) > now) continue;
-      this.#requeueFront(stored, new LeaseLostError("lease expired before the attempt was acknowledged").toJobError(), true);
+      this.#requeueFront(stored, new LeaseLostError("lease expired before the attempt was acknowledged").toJobError(), "expired");
       reclaimed++;
     }
     return reclaimed;
@@ -331,12 +332,17 @@ export class MemoryStorageBackend implements StorageBackend {
     record.steps.push(step);
   }
 
-  #requeueFront(stored: StoredJob, reason: JobError, countAttempt: boolean): void {
+  /** `expired`: the lease ran out (the attempt counts); otherwise see `releaseLeases`. */
+  #requeueFront(stored: StoredJob, reason: JobError, kind: ReleaseKind | "expired"): void {
     const record = stored.record;
     const state = this.#state(record.pipeline);
     stored.token = undefined;
     state.running.delete(record.id);
-    if (!countAttempt) record.attempts = Math.max(0, record.attempts - 1);
+    if (kind !== "expired") record.attempts = Math.max(0, record.attempts - 1);
+    if (kind === "stall") {
+      record.stalls = (record.stalls ?? 0) + 1;
+      state.counters(record.step).stalled++;
+    }
     record.status = "queued";
     record.error = reason;
     record.workerId = undefined;

@@ -20,6 +20,7 @@ export interface StepCounters {
   succeeded: number;
   failed: number;
   dead: number;
+  stalled: number;
   latency: LatencyHistogram;
 }
 
@@ -55,7 +56,7 @@ export class PipelineState {
   counters(jobType: string): StepCounters {
     let counters = this.steps.get(jobType);
     if (counters === undefined) {
-      counters = { succeeded: 0, failed: 0, dead: 0, latency: emptyHistogram() };
+      counters = { succeeded: 0, failed: 0, dead: 0, stalled: 0, latency: emptyHistogram() };
       this.steps.set(jobType, counters);
     }
     return counters;
@@ -97,6 +98,7 @@ export class PipelineState {
         succeeded: counters.succeeded,
         failed: counters.failed,
         dead: counters.dead,
+        stalled: counters.stalled,
         latency: cloneData(counters.latency),
       };
     });

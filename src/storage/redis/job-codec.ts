@@ -18,6 +18,7 @@ interface StoredJob {
   step: string;
   status: JobStatus;
   attempts: number;
+  stalls?: number;
   instructions: string;
   input: string;
   steps: string;
@@ -64,6 +65,7 @@ export function decodeJob(raw: string): JobRecord {
   if (stored.error !== undefined) record.error = parseText<JobError>(stored.error);
   if (stored.progress !== undefined) record.progress = parseText<JobProgress>(stored.progress);
   if (stored.idempotencyKey !== undefined) record.idempotencyKey = stored.idempotencyKey;
+  if (stored.stalls !== undefined && stored.stalls > 0) record.stalls = stored.stalls;
   if (stored.startedAt !== undefined) record.startedAt = stored.startedAt;
   if (stored.finishedAt !== undefined) record.finishedAt = stored.finishedAt;
   if (stored.runAt !== undefined) record.runAt = stored.runAt;

@@ -19,7 +19,7 @@ function replies(raw: Replies): unknown[] {
   });
 }
 
-const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead)$/;
+const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead|stalled)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
@@ -75,6 +75,7 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
       succeeded: counter(`step:${jobType}:succeeded`),
       failed: counter(`step:${jobType}:failed`),
       dead: counter(`step:${jobType}:dead`),
+      stalled: counter(`step:${jobType}:stalled`),
       latency: histograms.get(jobType) ?? emptyHistogram(),
     };
   });

@@ -30,6 +30,7 @@ import {
   type LeaseRef,
   type ListJobsQuery,
   type PipelineStats,
+  type ReleaseKind,
   type Settlement,
   type SettleResult,
   type StorageBackend,
@@ -244,7 +245,7 @@ export class RedisStorageBackend implements StorageBackend {
     return results;
   }
 
-  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, countAttempt: boolean): Promise<number> {
+  async releaseLeases(leases: readonly LeaseRef[], reason: JobError, kind: ReleaseKind): Promise<number> {
     if (leases.length === 0) return 0;
     this.#epoch.assert();
     const groups = new Map<string, [string, string][]>();
@@ -255,7 +256,7 @@ export class RedisStorageBackend implements StorageBackend {
     }
     const reasonText = JSON.stringify(reason);
     const counts = await this.#io(() =>
-      Promise.all([...groups].map(([pipeline, pairs]) => this.#scripts.release(this.#pipelineKeys(pipeline), reasonText, countAttempt, pairs))),
+      Promise.all([...groups].map(([pipeline, pairs]) => this.#scripts.release(this.#pipelineKeys(pipeline), reasonText, kind, pairs))),
     );
     return counts.reduce((sum, n) => sum + n, 0);
   }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { ChainableCommander } from "ioredis";
 import type { RedisClient } from "./connection.ts";
 import { newLeaseTokens } from "../../core/ids.ts";
-import type { Settlement } from "../storage-backend.ts";
+import type { ReleaseKind, Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
 import { toJsonText } from "./job-codec.ts";
 import type { PipelineKeys } from "./keys.ts";
@@ -200,9 +200,9 @@ export class Scripts {
     return replies.map((r) => (r[0] as number[]).map((code) => outcomeOf("settle-8", code)));
   }
 
-  async release(keys: PipelineKeys, reason: string, countAttempt: boolean, leases: [string, string][]): Promise<number> {
+  async release(keys: PipelineKeys, reason: string, kind: ReleaseKind, leases: [string, string][]): Promise<number> {
     return (await this.#call(
-      "release-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, countAttempt ? "1" : "0", JSON.stringify(leases),
+      "release-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, kind, JSON.stringify(leases),
     )) as number;
   }
 

@@ -109,6 +109,7 @@ function renderJob(job) {
     ["status", h("span.badge", { "data-status": job.status }, job.status)],
     ["pipeline", `${job.pipeline} (${job.route.join(" → ")})`],
     ["step", `${job.step} (${job.stepIndex + 1}/${job.route.length}), attempt ${job.attempts}`],
+    ["stalls", `${count(job.stalls ?? 0)} (handed back by a lost or stopped worker; not attempts)`],
     ["created", dateTime(job.createdAt)],
     ["finished", job.finishedAt ? `${dateTime(job.finishedAt)} · took ${duration(job.finishedAt - job.createdAt)}` : "–"],
   ];

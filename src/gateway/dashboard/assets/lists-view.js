@@ -79,7 +79,7 @@ export class JobsView {
       h("td", null, h("span.badge", { "data-status": job.status }, STATUS_LABEL[job.status] ?? job.status)),
       h("td", null, h("button.link.mono", { type: "button", title: job.id, onclick: () => this.#onOpen(job.id) }, shortId(job.id)), progress),
       h("td", null, h("span", null, job.pipeline), h("span.muted", null, " · "), h("span.mono", null, step), retryAt),
-      h("td.num", null, count(job.attempts)),
+      h("td.num", { title: "attempts (stalls: handed back by a lost or stopped worker)" }, count(job.attempts), job.stalls ? h("span.muted", null, ` +${count(job.stalls)} stalled`) : null),
       h("td.num", null, h("span", { "data-since": job.updatedAt, title: new Date(job.updatedAt).toISOString() }, "")),
       h("td.actions", null, actions),
     );

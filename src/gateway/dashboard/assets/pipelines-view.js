@@ -92,6 +92,7 @@ export class PipelinesView {
         metric("succeeded", "succeeded", "attempts that succeeded", ".ok"),
         metric("failed", "failed", "attempts that failed (each retry counts)", ".warn"),
         metric("dead", "dead", "jobs that died at this step", ".bad"),
+        metric("stalled", "stalled", "jobs handed back by a lost or stopped worker (stalls: not attempts)", ".warn"),
         metric("p50", "p50", "median execution time (histogram bucket)"),
         metric("p99", "p99", "99th percentile execution time (histogram bucket)"),
         metric("retrying", "delayed", "jobs waiting for a retry at this step"),
@@ -120,7 +121,7 @@ export class PipelinesView {
         const view = card.steps.get(step.jobType);
         if (view === undefined) continue;
         const f = view.fields;
-        for (const name of ["queued", "running", "succeeded", "failed", "dead", "delayed"]) setText(f[name], count(step[name]));
+        for (const name of ["queued", "running", "succeeded", "failed", "dead", "stalled", "delayed"]) setText(f[name], count(step[name] ?? 0));
         setAttr(f.oldest, "data-since", step.oldestQueuedAt ?? false);
         setText(f.oldest, step.oldestQueuedAt === null ? "–" : duration(now - step.oldestQueuedAt));
         setText(f.p50, quantile(step.p50));

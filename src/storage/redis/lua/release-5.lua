@@ -1,15 +1,17 @@
 --[[
-  Hands leased jobs back to the head of their step's queue (worker lost or shutting down), in
-  order, so the last one released is leased first. Leases whose token is stale are skipped.
+  Hands leased jobs back to the head of their step's queue, in order, so the last one released is
+  leased first; the attempt is not counted. A stall (the worker was lost or stopped with the job
+  in flight) counts on the job (`stalls`) and on the step (`step:<t>:stalled`). Leases whose token
+  is stale are skipped.
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
-  KEYS[4] counters      HASH (step:<t>:running)
+  KEYS[4] counters      HASH (step:<t>:running, step:<t>:stalled)
   KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
 
   ARGV[1] reason: JobError JSON text, kept as the job's error
-  ARGV[2] "1" to count the attempt, "0" for a graceful hand-back that does not
+  ARGV[2] "stall" (worker lost or stopped) or "untried" (never ran: not delivered, handed back)
   ARGV[3] JSON array of [jobId, token] pairs
 
   Returns the number of jobs released.
@@ -28,7 +30,11 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
       rcall("HDEL", KEYS[2], id)
       rcall("ZREM", KEYS[3], id)
       rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
-      if ARGV[2] == "0" then job.attempts = math.max(0, job.attempts - 1) end
+      job.attempts = math.max(0, job.attempts - 1)
+      if ARGV[2] == "stall" then
+        job.stalls = (job.stalls or 0) + 1
+        rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":stalled", 1)
+      end
       job.status = "queued"
       job.error = ARGV[1]
       job.workerId = nil
