@@ -126,7 +126,7 @@ export class DispatchLoop {
         await this.#host.storage.releaseLeases([ref], new NoWorkerError("no worker free").toJobError(), "untried");
         continue;
       }
-      const delivery: Delivery = { ...ref, jobType, stepIndex: lease.job.stepIndex, attempt: lease.attempt, input: lease.job.input, timeoutMs: policy.timeoutMs };
+      const delivery: Delivery = { ...ref, jobType, stepIndex: lease.job.stepIndex, attempt: lease.attempt, input: lease.job.input, timeoutMs: policy.timeoutMs, expiresAt: lease.expiresAt };
       slot.hold(delivery, lease.job.route);
       let batch = batches.get(slot);
       if (batch === undefined) {

@@ -12,6 +12,12 @@ export interface Delivery {
   attempt: number;
   input: Instructions;
   timeoutMs: number;
+  /**
+   * When the lease ends, epoch ms (storage's clock; clocks of the machines are assumed within a
+   * second or so, as NTP keeps them). A worker does not start a delivery past it: the job is
+   * already back in its queue, and its result would be refused.
+   */
+  expiresAt?: number | undefined;
 }
 
 /**

@@ -53,6 +53,8 @@ const delivery = z.object({
   attempt: z.number().int().positive(),
   input: instructions,
   timeoutMs: z.number().int().positive(),
+  /** When the lease ends (epoch ms, storage's clock): a worker does not start a delivery past it. Added later within MARIO1. */
+  expiresAt: z.number().int().positive().optional(),
 });
 
 /** `pipeline`: the delivery's (added within MARIO1; a result without it is settled only by the server that leased it). */

@@ -271,9 +271,28 @@ export class StepWorker {
     if (parked > 0) this.#announce();
   }
 
+  /**
+   * Starts waiting jobs while slots are free. A delivery whose lease has already ended (this
+   * worker was stalled, SIGSTOP, with it queued) is not run: its job is back in the queue and its
+   * result would be refused. It is handed back (its server frees the slot; storage ignores the
+   * stale lease).
+   */
   #pump(): void {
+    const now = Date.now();
+    const expired = new Map<Buffer, string[]>();
     while (!this.#draining && this.#running.size < this.concurrency && this.#waiting.length > 0) {
-      this.#run(this.#waiting.shift()!);
+      const job = this.#waiting.shift()!;
+      const { expiresAt, jobId, token } = job.delivery;
+      if (expiresAt !== undefined && now >= expiresAt) {
+        this.#accepted.delete(keyOf(jobId, token));
+        expired.set(job.peer, [...(expired.get(job.peer) ?? []), jobId]);
+        continue;
+      }
+      this.#run(job);
+    }
+    for (const [peer, ids] of expired) {
+      this.#logger.warn("leases ended before the jobs started: not run, handed back", { jobs: ids.length });
+      void this.#sendBye(peer, ids, false);
     }
   }
 
