@@ -2,7 +2,8 @@
  * The pipeline server over ZeroMQ: a Dispatcher fed by step workers that announce themselves.
  * Binds (or connects) a SUB for announcements and a PULL for client requests; each announced
  * worker becomes a RemoteWorker (a DEALER to its address); results are settled in storage, then
- * acknowledged. Workers silent past their heartbeat timeout are dropped and their jobs requeued.
+ * acknowledged. A worker whose link (ZMTP heartbeats) goes down is dropped and its jobs handed
+ * back as stalls; a busy worker, silent but connected, is kept (see `checkLiveness`).
  * A worker whose announcement lists `stranded` pipelines served here (it holds results for a
  * server that went away, e.g. this one before a restart) is greeted with `hello`, so it sends
  * them here: they are settled from storage (their leases were not handed out by this process).

@@ -6,6 +6,11 @@
  * (`--pull-bind`, any free port by default), announces itself to every `--sub-connect` address
  * (pipeline servers or a forwarder) and runs what it is sent. SIGTERM/SIGINT: stops announcing,
  * finishes or hands back its jobs, exits 0.
+ *
+ * Handlers run on this process's event loop. A CPU-bound one does not make the worker look dead
+ * (its liveness is its link's ZMTP heartbeats, answered by libzmq's I/O thread), but while it
+ * computes it blocks the worker's other jobs, progress, announcements, results and its own
+ * timeout; the lease (timeout + 10 s) enforces the timeout on the server's side.
  */
 import { defineCommand } from "citty";
 import { loadProject } from "../../config/load-project.ts";
