@@ -1,6 +1,6 @@
 /**
- * A step worker over ZeroMQ: binds a ROUTER for jobs, announces itself (and repeats it as a
- * heartbeat from its own event loop) on a PUB connected to pipeline servers or a forwarder, runs
+ * A step worker over ZeroMQ: binds a ROUTER for jobs, announces itself (and repeats it, with its
+ * capacity and load) on a PUB connected to pipeline servers or a forwarder, runs
  * deliveries through a StepExecutor at most `concurrency` at once, and sends results back in
  * batches, keeping each until the pipeline acknowledges it (resent otherwise).
  *
@@ -15,6 +15,10 @@
  * re-addressed to another live server of the same pipeline (one that sent jobs of it or a `hello`),
  * or parked and listed in the announcement's `stranded` until a server of that pipeline greets
  * the worker. So a restarted pipeline server settles them without waiting for their leases to expire.
+ *
+ * Liveness is not the announcements: a pipeline server keeps this worker while the link to its
+ * ROUTER is up, and libzmq's I/O thread answers that link's ZMTP heartbeats even while a handler
+ * holds the event loop. A delivery whose lease ended before it could start is handed back unrun.
  *
  * Shutdown (`stop`): keeps heartbeating with `draining: true` (pipelines send nothing new), hands
  * queued jobs back at once, lets running attempts finish within `graceMs`, aborts and hands back

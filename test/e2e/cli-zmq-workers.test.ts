@@ -49,8 +49,8 @@ describe("worker processes under load", () => {
   it("SIGKILL mid-job: the job runs again elsewhere; every one of 601 accepted jobs succeeds", async () => {
     const { sub, client } = await startPipeline(["--heartbeat-timeout-ms=1000"]);
     const a = await startWorker(sub);
-    // Slow on its first attempt (15 s, so the kill surely lands mid-job), quick when re-run.
-    const [okSlow, slow] = await client.enqueueJob({ name: "sleepy", instructions: { firstAttemptMs: 15_000, ms: 10 } });
+    // Slow on the worker that first runs it (15 s, so the kill surely lands mid-job), quick when re-run elsewhere.
+    const [okSlow, slow] = await client.enqueueJob({ name: "sleepy", instructions: { slowPid: a.proc.pid, slowMs: 15_000, ms: 10 } });
     assert.ok(okSlow);
     await a.proc.waitForLine(new RegExp(`sleep started.*${slow.id}`));
     const b = await startWorker(sub);
