@@ -16,6 +16,7 @@ import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses, type MarioProcess } from "../support/processes.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { stopProcess } from "../support/stop-process.ts";
 
 const STEPS = "test/e2e/fixtures/zmq-steps.ts";
 
@@ -76,7 +77,7 @@ describe("liveness (e2e)", () => {
     const b = await startWorker(server, "sleep", sub, ["--concurrency=1"]);
 
     const stoppedAt = Date.now();
-    process.kill(a.proc.pid, "SIGSTOP");
+    await stopProcess(a.proc.pid);
     t.after(() => {
       if (a.proc.running) process.kill(a.proc.pid, "SIGCONT");
     });
@@ -104,7 +105,7 @@ describe("liveness (e2e)", () => {
     // Six running (two per worker), six queued.
     for (const { proc } of workers) await proc.waitForLine(/sleep started/);
 
-    process.kill(server.pid, "SIGSTOP");
+    await stopProcess(server.pid);
     t.after(() => {
       if (server.running) process.kill(server.pid, "SIGCONT");
     });

@@ -17,6 +17,7 @@ import { Redis } from "ioredis";
 import { eventually } from "../support/eventually.ts";
 import { MarioProcesses, runMario, type MarioProcess } from "../support/processes.ts";
 import { startRedis, type RedisServer } from "../support/redis-server.ts";
+import { stopProcess } from "../support/stop-process.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
@@ -114,7 +115,7 @@ describe("Redis safety checks (e2e)", () => {
     const url = await urlOf(up);
     assert.equal((await post(url, {})).status, 202);
     const pid = redis.pid;
-    process.kill(pid, "SIGSTOP");
+    await stopProcess(pid);
     let res: Response;
     try {
       res = await post(url, { during: "stall" });

@@ -14,8 +14,10 @@ import { eventually } from "../support/eventually.ts";
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses } from "../support/processes.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { stopProcess } from "../support/stop-process.ts";
 
 const JOBS = 20;
+
 
 describe("a resend after NO_ANSWER never doubles a job", () => {
   const procs = new MarioProcesses();
@@ -40,7 +42,8 @@ describe("a resend after NO_ANSWER never doubles a job", () => {
     const [ok] = await client.enqueueJob({ name: "example-one", instructions: { size: 1, warmup: true } });
     assert.equal(ok, true);
 
-    process.kill(streamer.pid, "SIGSTOP");
+    // The stop is in effect (state T) before the requests leave.
+    await stopProcess(streamer.pid);
     let answers: PromiseSettledResult<unknown>[];
     try {
       answers = await Promise.allSettled(Array.from({ length: JOBS }, (_, i) => client.enqueueJob({ name: "example-one", instructions: { size: 1, i } })));
@@ -48,7 +51,8 @@ describe("a resend after NO_ANSWER never doubles a job", () => {
       process.kill(streamer.pid, "SIGCONT");
     }
     const keys = answers.map((a) => (a.status === "rejected" && a.reason instanceof NoAnswerError ? a.reason.idempotencyKey : undefined));
-    assert.equal(keys.filter((k) => k !== undefined).length, JOBS, "every enqueue during the stall is NO_ANSWER with its key");
+    const outcome = answers.map((a) => (a.status === "rejected" ? String(a.reason) : JSON.stringify(a.value)));
+    assert.equal(keys.filter((k) => k !== undefined).length, JOBS, `every enqueue during the stall is NO_ANSWER with its key; first answer: ${outcome[0]}`);
     assert.match(String((answers[0] as PromiseRejectedResult).reason), /send it again with idempotency key/);
 
     // They were not lost: the server stores them once the streamer wakes.
