@@ -26,6 +26,7 @@ export const jobRecordSchema = z
     step: z.string(),
     status: z.enum(JOB_STATUSES as [string, ...string[]]),
     attempts: z.number().int(),
+    stalls: z.number().int().optional().openapi({ description: "times the job was handed back because its worker was lost or stopped with it in flight (not attempts); absent when none" }),
     instructions: z.record(z.string(), z.unknown()),
     input: z.record(z.string(), z.unknown()),
     result: z.unknown().optional(),

@@ -8,6 +8,8 @@ export interface StepView {
   delayed: number;
   inFlight: number;
   oldestQueuedAt: number | null;
+  /** Jobs handed back at this step because their worker was lost or stopped (stalls, not attempts). */
+  stalled: number;
   workers: number;
   capacity: number;
 }
@@ -36,6 +38,7 @@ export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: r
         delayed: step?.delayed ?? 0,
         inFlight: step?.running ?? 0,
         oldestQueuedAt: step?.oldestQueuedAt ?? null,
+        stalled: step?.stalled ?? 0,
         workers: own.length,
         capacity: own.reduce((sum, w) => sum + w.capacity, 0),
       };
