@@ -128,13 +128,12 @@ describe("pipeline server + step workers + client", () => {
     assert.equal(handedBack?.status, "queued");
     assert.equal(handedBack.attempts, 0, "a stall is not an attempt");
     assert.equal(handedBack.stalls, 1);
-    const started = Date.now();
     await cluster.startWorker(generate);
+    // Well inside the 30 s lease: the job was handed back, not left to expire.
     const final = await client.waitFor(job.id, { timeoutMs: 5000 });
     assert.equal(final.status, "succeeded");
     assert.equal(final.steps[0]!.attempts, 1, "the lost worker's attempt does not count");
     assert.equal(final.stalls, 1);
-    assert.ok(Date.now() - started < 5000, "no wait for the 30 s lease to expire");
   });
 
   it("on stop, finishes running jobs within the grace period and hands the rest back without waiting for leases", async (t) => {
