@@ -205,6 +205,11 @@ export class Dispatcher {
   }
 
   /** The job's record once final (or when there is no such job); undefined on timeout or abort. */
+  /** Per id: final (succeeded or dead) or no longer stored, without reading records (what a waiter polls). */
+  finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]> {
+    return this.#storage.finalOrGone(pipeline, jobIds);
+  }
+
   waitForFinal(jobId: string, options: WaitForFinalOptions = {}): Promise<JobRecord | undefined> {
     return waitForFinal(this, jobId, options);
   }

@@ -1,7 +1,8 @@
 /**
- * Waiting for a job, written once: woken by the engine's `job:finished` events, and reading the
- * job now and then too, since a job settled by another server sharing the storage announces
- * nothing here. `Dispatcher.waitForFinal` is this; the ZeroMQ intake answers `wait` requests with
+ * Waiting for a job, written once: woken by the engine's `job:finished` events, and polling
+ * storage now and then too, since a job settled by another server sharing the storage announces
+ * nothing here. The record is read once at the start and once when the job is final; the polls
+ * in between ask only whether it is (`finalOrGone`), so their cost does not grow with the job. `Dispatcher.waitForFinal` is this; the ZeroMQ intake answers `wait` requests with
  * it, so a remote gateway or client waits on the server's reply.
  *
  * ```ts
@@ -12,16 +13,17 @@ import { isFinal, type JobRecord } from "../core/job.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
 
-/** What waiting needs: a read by id and the engine's events (a Dispatcher). */
+/** What waiting needs: a read by id, a cheap "is it final", and the engine's events (a Dispatcher). */
 export interface JobSource {
   get(jobId: string): Promise<JobRecord | undefined>;
+  finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]>;
   readonly events: EventSource<Pick<DispatcherEvents, "job:finished">>;
 }
 
 export interface WaitForFinalOptions {
   /** Gives up after this many ms (resolving undefined). Default: never. */
   timeoutMs?: number | undefined;
-  /** The job is read this often, ms. Default 250. */
+  /** Storage is asked this often whether the job is final, ms. Default 250. */
   pollMs?: number | undefined;
   /** Gives up at once when aborted (resolving undefined), leaving no timer behind. */
   signal?: AbortSignal | undefined;
@@ -37,7 +39,7 @@ export function waitForFinal(dispatcher: JobSource, jobId: string, options: Wait
       if (settled) return false;
       settled = true;
       off();
-      clearInterval(poll);
+      clearInterval(interval);
       clearTimeout(timeout);
       signal?.removeEventListener("abort", abort);
       return true;
@@ -45,22 +47,37 @@ export function waitForFinal(dispatcher: JobSource, jobId: string, options: Wait
     const abort = (): void => {
       if (end()) resolve(undefined);
     };
+    const fail = (error: unknown): void => {
+      if (end()) reject(error);
+    };
+    /** Known after the first read: polls then ask storage about this pipeline only. */
+    let pipeline: string | undefined;
+    const read = (): Promise<void> =>
+      dispatcher.get(jobId).then((record) => {
+        if (record === undefined || isFinal(record.status)) {
+          if (end()) resolve(record);
+        } else pipeline = record.pipeline;
+      }, fail);
+    const poll = async (): Promise<void> => {
+      if (pipeline === undefined) return read();
+      const [done] = await dispatcher.finalOrGone(pipeline, [jobId]);
+      if (done === true) await read();
+    };
+    // One poll at a time: a slow storage is not asked again before it answered.
+    let polling = false;
     const check = (): void => {
-      dispatcher.get(jobId).then(
-        (record) => {
-          if ((record === undefined || isFinal(record.status)) && end()) resolve(record);
-        },
-        (error: unknown) => {
-          if (end()) reject(error);
-        },
-      );
+      if (polling) return;
+      polling = true;
+      poll().then(() => {
+        polling = false;
+      }, fail);
     };
     const off = dispatcher.events.on("job:finished", (event) => {
-      if (event.jobId === jobId) check();
+      if (event.jobId === jobId) void read();
     });
-    const poll = setInterval(check, options.pollMs ?? 250);
+    const interval = setInterval(check, options.pollMs ?? 250);
     const timeout = options.timeoutMs === undefined ? undefined : setTimeout(abort, options.timeoutMs);
     signal?.addEventListener("abort", abort, { once: true });
-    check();
+    void read();
   });
 }

@@ -2,13 +2,18 @@
  * The pipeline server's PUSH sockets to clients' reply addresses: one per `replyTo`, created on
  * first use, closed when idle. A send timeout keeps a vanished client from blocking the server.
  * Replies to batched requests (`queue`) leave together: those queued in the same turn of the event
- * loop go out as one `replies` message per client (at most REPLIES_PER_MESSAGE each).
+ * loop go out as one `replies` message per client, split by count (REPLIES_PER_MESSAGE) and by
+ * size (about 1 MiB), so that no message passes the client's frame limit (`maxMessageBytes`),
+ * which libzmq would drop whole. A reply too big on its own goes without the job's instructions
+ * and input (the caller sent them), and if it is still too big, as a PAYLOAD_TOO_LARGE error.
  */
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
 import type { Logger } from "../log/logger.ts";
 import { closeSocket, LINK_OPTIONS } from "./_sockets.ts";
-import { encode, type BodyInput } from "./protocol.ts";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import { BATCH_TARGET_BYTES, fitsIn, jsonBatches, MESSAGE_OVERHEAD_BYTES } from "./_json-batches.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, encodeJson, type BodyInput } from "./protocol.ts";
 import { SendQueue } from "./send-queue.ts";
 
 interface ReplySocket {
@@ -29,6 +34,8 @@ export interface ReplySocketsOptions {
   idleMs?: number | undefined;
   /** At most this many reply sockets; the least recently used goes first. Default 1000. */
   maxSockets?: number | undefined;
+  /** The clients' largest message, bytes. Default 16 MiB (PipelineClient's default). */
+  maxMessageBytes?: number | undefined;
   /** Called on each new socket before it connects (e.g. to make it a CURVE server). */
   prepare?: ((push: zmq.Push) => void) | undefined;
 }
@@ -39,6 +46,7 @@ export class ReplySockets {
   readonly #sendTimeoutMs: number;
   readonly #idleMs: number;
   readonly #maxSockets: number;
+  readonly #maxReplyBytes: number;
   readonly #prepare: ((push: zmq.Push) => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
   /** Sockets with queued replies, flushed on the next turn of the event loop. */
@@ -51,6 +59,7 @@ export class ReplySockets {
     this.#sendTimeoutMs = options.sendTimeoutMs ?? 1000;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#maxSockets = options.maxSockets ?? 1000;
+    this.#maxReplyBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - MESSAGE_OVERHEAD_BYTES;
     this.#prepare = options.prepare;
     this.#sweep = setInterval(() => this.#closeIdle(), Math.min(this.#idleMs, 10_000));
     this.#sweep.unref();
@@ -60,7 +69,7 @@ export class ReplySockets {
   async reply(replyTo: string, body: BodyInput<"reply">): Promise<void> {
     const socket = this.#use(replyTo);
     if (socket === undefined) return;
-    await socket.queue.send(encode("reply", body)).catch((error: unknown) => {
+    await socket.queue.send(encodeJson("reply", this.#encodeReply(body))).catch((error: unknown) => {
       this.#logger.debug("reply not delivered", { replyTo, error: String(error) });
     });
   }
@@ -93,16 +102,28 @@ export class ReplySockets {
   #flush(): void {
     this.#flushScheduled = false;
     for (const socket of this.#toFlush) {
-      const batch = socket.batch;
+      const items = socket.batch.map((body) => this.#encodeReply(body));
       socket.batch = [];
-      for (let i = 0; i < batch.length; i += REPLIES_PER_MESSAGE) {
-        const replies = i === 0 && batch.length <= REPLIES_PER_MESSAGE ? batch : batch.slice(i, i + REPLIES_PER_MESSAGE);
-        socket.queue.send(encode("replies", { replies })).catch((error: unknown) => {
-          this.#logger.debug("replies not delivered", { replies: replies.length, error: String(error) });
+      for (const { body, count } of jsonBatches('{"replies":[', "]}", items, { maxItems: REPLIES_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES })) {
+        socket.queue.send(encodeJson("replies", body)).catch((error: unknown) => {
+          this.#logger.debug("replies not delivered", { replies: count, error: String(error) });
         });
       }
     }
     this.#toFlush.clear();
+  }
+
+  /** One reply as JSON that fits in a client's message: slimmed, or an error, when it would not. */
+  #encodeReply(body: BodyInput<"reply">): string {
+    const json = JSON.stringify(body);
+    if (fitsIn(json, this.#maxReplyBytes)) return json;
+    if (body.job !== undefined) {
+      const { instructions: _instructions, input: _input, ...job } = body.job;
+      const slim = JSON.stringify({ ...body, job });
+      if (fitsIn(slim, this.#maxReplyBytes)) return slim;
+    }
+    const message = `the reply is ${Buffer.byteLength(json)} bytes, over the client's limit of ${this.#maxReplyBytes}; read the job with GET /jobs/:id`;
+    return JSON.stringify({ requestId: body.requestId, ok: false, error: { code: ERROR_CODES.PAYLOAD_TOO_LARGE, message } });
   }
 
   /** Closes every socket; replies after this are dropped. */

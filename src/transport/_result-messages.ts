@@ -7,6 +7,7 @@
 import { toJobError } from "../core/job.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import { invalidOutput } from "../engine/encodable-outcome.ts";
+import { fitsIn, jsonBatches } from "./_json-batches.ts";
 
 export interface ResultMessageLimits {
   /** Outcomes per message. */
@@ -19,29 +20,15 @@ export interface ResultMessageLimits {
 
 export function resultMessageBodies(workerId: string, outcomes: readonly StepOutcome[], limits: ResultMessageLimits): string[] {
   const head = `{"workerId":${JSON.stringify(workerId)},"outcomes":[`;
-  const bodies: string[] = [];
-  let parts: string[] = [];
-  let bytes = 0;
-  for (const outcome of outcomes) {
-    const json = encodeOutcome(outcome, limits.maxOutcomeBytes);
-    if (parts.length > 0 && (parts.length >= limits.maxOutcomes || bytes + json.length > limits.targetBytes)) {
-      bodies.push(`${head}${parts.join(",")}]}`);
-      parts = [];
-      bytes = 0;
-    }
-    parts.push(json);
-    bytes += json.length;
-  }
-  if (parts.length > 0) bodies.push(`${head}${parts.join(",")}]}`);
-  return bodies;
+  const items = outcomes.map((outcome) => encodeOutcome(outcome, limits.maxOutcomeBytes));
+  return jsonBatches(head, "]}", items, { maxItems: limits.maxOutcomes, targetBytes: limits.targetBytes }).map((batch) => batch.body);
 }
 
 function encodeOutcome(outcome: StepOutcome, maxBytes: number): string {
   let reason: string;
   try {
     const json = JSON.stringify(outcome);
-    // String length counts UTF-16 units; a unit is at most 3 bytes of UTF-8.
-    if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes) return json;
+    if (fitsIn(json, maxBytes)) return json;
     reason = `the step's output is ${Buffer.byteLength(json)} bytes encoded, over the message limit of ${maxBytes}`;
   } catch (error) {
     reason = `the step's output cannot be encoded as JSON: ${toJobError(error).message}`;

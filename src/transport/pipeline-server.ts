@@ -130,7 +130,7 @@ export class PipelineServer {
     const limit = hardFrameLimit(this.#maxBytes);
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
-    this.#replies = new ReplySockets({ logger: this.#logger, prepare: (push) => this.#prepareReply(push) });
+    this.#replies = new ReplySockets({ logger: this.#logger, maxMessageBytes: this.#maxBytes, prepare: (push) => this.#prepareReply(push) });
     this.#intake = new ClientIntake({ dispatcher: this.dispatcher, replies: this.#replies, logger: this.#logger });
   }
 

@@ -11,12 +11,24 @@ import type { Delivery, DispatchTarget } from "../engine/delivery.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CurveClientOptions } from "./curve/curve.ts";
 import { LinkWatch } from "./_link-watch.ts";
+import { BATCH_TARGET_BYTES, jsonBatches } from "./_json-batches.ts";
 import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
-import { decode, encode, type Body, type Message } from "./protocol.ts";
+import { decode, encode, encodeJson, type Body, type Message } from "./protocol.ts";
 import type { ProtocolDrops } from "./protocol-drops.ts";
 import { SendQueue } from "./send-queue.ts";
 
 const DELIVERIES_PER_MESSAGE = 256;
+
+/** Deliveries as `jobs` bodies, split by count and by size (a 100 KB input each must not make a 25 MB message). */
+function deliveryChunks(deliveries: readonly Delivery[]): { body: string; deliveries: readonly Delivery[] }[] {
+  const batches = jsonBatches('{"deliveries":[', "]}", deliveries.map((d) => JSON.stringify(d)), { maxItems: DELIVERIES_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES });
+  let from = 0;
+  return batches.map(({ body, count }) => {
+    const chunk = { body, deliveries: deliveries.slice(from, from + count) };
+    from += count;
+    return chunk;
+  });
+}
 
 export interface RemoteWorkerOptions {
   announce: Body<"announce">;
@@ -112,11 +124,10 @@ export class RemoteWorker implements DispatchTarget {
 
   /** Sends the deliveries in `jobs` messages; rejects with a DeliveryError listing those not sent. */
   async send(deliveries: Delivery[]): Promise<void> {
-    const chunks: Delivery[][] = [];
-    for (let i = 0; i < deliveries.length; i += DELIVERIES_PER_MESSAGE) chunks.push(deliveries.slice(i, i + DELIVERIES_PER_MESSAGE));
+    const chunks = deliveryChunks(deliveries);
     const sent = await Promise.allSettled(
-      chunks.map((chunk) =>
-        this.#queue.send(encode("jobs", { deliveries: chunk })).catch((error: unknown) => {
+      chunks.map(({ body }) =>
+        this.#queue.send(encodeJson("jobs", body)).catch((error: unknown) => {
           // The worker is not taking messages: what waits behind this one would time out in turn.
           this.#queue.rejectWaiting(error);
           throw error;
@@ -125,7 +136,7 @@ export class RemoteWorker implements DispatchTarget {
     );
     const failed = sent.flatMap((result, i) => (result.status === "rejected" ? [{ chunk: chunks[i]!, reason: result.reason as unknown }] : []));
     if (failed.length === 0) return;
-    const undelivered = failed.flatMap(({ chunk }) => chunk.map(({ jobId, token }) => ({ jobId, token })));
+    const undelivered = failed.flatMap(({ chunk }) => chunk.deliveries.map(({ jobId, token }) => ({ jobId, token })));
     const reason = failed[0]!.reason;
     throw new DeliveryError(`${undelivered.length} of ${deliveries.length} jobs not delivered to worker ${this.workerId} at ${this.address}: ${String(reason)}`, undelivered, { cause: reason });
   }

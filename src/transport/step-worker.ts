@@ -34,6 +34,7 @@ import { silentLogger, type Logger } from "../log/logger.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
 import { PeerDirectory } from "./_peer-directory.ts";
 import { ResultBook } from "./_result-book.ts";
+import { BATCH_TARGET_BYTES, MESSAGE_OVERHEAD_BYTES } from "./_json-batches.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, encodeJson, type Body } from "./protocol.ts";
 import { resultMessageBodies } from "./_result-messages.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
@@ -80,10 +81,6 @@ interface Job {
 }
 
 const RESULTS_PER_MESSAGE = 512;
-/** A results message is closed at about this size, so that small results do not wait behind a big one. */
-const RESULT_MESSAGE_TARGET_BYTES = 1024 * 1024;
-/** Room for the frames and the message's own fields around one outcome. */
-const MESSAGE_OVERHEAD_BYTES = 4096;
 
 export class StepWorker {
   readonly workerId: string;
@@ -359,7 +356,7 @@ export class StepWorker {
   }
 
   #sendResults(byPeer: Map<Buffer, StepOutcome[]>): void {
-    const limits = { maxOutcomes: RESULTS_PER_MESSAGE, targetBytes: RESULT_MESSAGE_TARGET_BYTES, maxOutcomeBytes: this.#maxBytes - MESSAGE_OVERHEAD_BYTES };
+    const limits = { maxOutcomes: RESULTS_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES, maxOutcomeBytes: this.#maxBytes - MESSAGE_OVERHEAD_BYTES };
     for (const [peer, outcomes] of byPeer) {
       for (const body of resultMessageBodies(this.workerId, outcomes, limits)) {
         this.#routerQueue.send([peer, ...encodeJson("results", body)]).catch((error: unknown) => {

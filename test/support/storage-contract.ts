@@ -218,6 +218,23 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal(l2?.job.id, j2.id);
     });
 
+    it("finalOrGone: false while a job can still run, true once succeeded or dead, and for an unknown id", async () => {
+      const storage = await open();
+      const ok = await enqueue(storage, {});
+      const bad = await enqueue(storage, {});
+      assert.deepEqual(await storage.finalOrGone(P, [ok.id, bad.id, "00000000000000000000zz"]), [false, false, true]);
+      const [a, b] = await storage.leaseNext(P, "first", 2, 10_000);
+      assert.deepEqual(await storage.finalOrGone(P, [ok.id, bad.id]), [false, false], "running is not final");
+      const now = Date.now();
+      await storage.settle([{ kind: "retry", pipeline: P, jobId: bad.id, token: b!.token, error: boom, delayMs: 60_000 }]);
+      assert.deepEqual(await storage.finalOrGone(P, [bad.id]), [false], "failed, waiting for its retry, is not final");
+      await storage.settle([{ kind: "advance", pipeline: P, jobId: ok.id, token: a!.token, step: { jobType: "first", output: {}, attempts: 1, startedAt: now, finishedAt: now }, nextIndex: 1, input: {} }]);
+      const [next] = await storage.leaseNext(P, ROUTE[1]!, 1, 10_000);
+      await storage.settle([{ kind: "succeed", pipeline: P, jobId: ok.id, token: next!.token, step: { jobType: ROUTE[1]!, output: {}, attempts: 1, startedAt: now, finishedAt: now }, result: {} }]);
+      assert.deepEqual(await storage.finalOrGone(P, [ok.id, bad.id]), [true, false]);
+      assert.deepEqual(await storage.finalOrGone(P, []), []);
+    });
+
     it("the same idempotency key gives the same job", async () => {
       const storage = await open();
       const outcomes = await Promise.all(

@@ -10,7 +10,7 @@ import { cloneData } from "../../core/clone-data.ts";
 import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId, newLeaseToken } from "../../core/ids.ts";
-import type { Instructions, JobError, JobRecord, StepRecord } from "../../core/job.ts";
+import { isFinal, type Instructions, type JobError, type JobRecord, type StepRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { observe } from "../latency-histogram.ts";
 import {
@@ -276,6 +276,13 @@ export class MemoryStorageBackend implements StorageBackend {
     return jobIds.map((id) => {
       const stored = this.#jobs.get(id);
       return stored === undefined ? undefined : cloneData(stored.record);
+    });
+  }
+
+  async finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]> {
+    return jobIds.map((id) => {
+      const record = this.#jobs.get(id)?.record;
+      return record === undefined || record.pipeline !== pipeline || isFinal(record.status);
     });
   }
 

@@ -65,6 +65,11 @@ export interface RedisStorageOptions extends StorageOptions {
 
 /** Most items per script call, so one call never blocks Redis for long. */
 const BATCH_CHUNK = 500;
+/**
+ * Most bytes of instructions per script call and per round trip: 1000 enqueues of 100 KB each
+ * go as about 100 calls in turn, each well within the command timeout, not one 100 MB call.
+ */
+const BATCH_BYTES = 1024 * 1024;
 const RECLAIM_LIMIT = 1000;
 const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attempt was acknowledged").toJobError();
 
@@ -165,28 +170,32 @@ export class RedisStorageBackend implements StorageBackend {
 
   async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
     this.#epoch.assert();
-    const batches: { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[]; positions: number[] }[] = [];
+    const batches: { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[]; positions: number[]; bytes: number }[] = [];
     const open = new Map<string, (typeof batches)[number]>();
     requests.forEach((request, position) => {
       const keys = this.#pipelineKeys(request.pipeline);
       if (request.route.length === 0) throw new UnknownPipelineError(request.pipeline, [...this.#definitions.keys()]);
+      const instructions = JSON.stringify(request.instructions);
       let batch = open.get(request.pipeline);
-      if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
-        batch = { keys, maxQueued: this.#maxQueued, items: [], positions: [] };
+      if (batch === undefined || batch.items.length >= BATCH_CHUNK || (batch.bytes > 0 && batch.bytes + instructions.length > BATCH_BYTES)) {
+        batch = { keys, maxQueued: this.#maxQueued, items: [], positions: [], bytes: 0 };
         batches.push(batch);
         open.set(request.pipeline, batch);
       }
-      batch.items.push({
-        id: request.id ?? newId(),
-        pipeline: request.pipeline,
-        route: [...request.route],
-        instructions: JSON.stringify(request.instructions),
-        idempotencyKey: request.idempotencyKey,
-      });
+      batch.items.push({ id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey });
       batch.positions.push(position);
+      batch.bytes += instructions.length;
     });
     if (batches.length === 0) return [];
-    const replies = await this.#io(() => this.#scripts.enqueue(batches));
+    // Batches go together in one round trip while they are small, in turn once they are big.
+    const replies: string[][] = [];
+    for (let from = 0; from < batches.length; ) {
+      let to = from + 1;
+      for (let bytes = batches[from]!.bytes; to < batches.length && bytes + batches[to]!.bytes <= BATCH_BYTES; to++) bytes += batches[to]!.bytes;
+      const trip = batches.slice(from, to);
+      replies.push(...(await this.#io(() => this.#scripts.enqueue(trip))));
+      from = to;
+    }
     const outcomes = new Array<EnqueueOutcome>(requests.length);
     batches.forEach((batch, b) => {
       replies[b]!.forEach((reply, i) => {
@@ -291,6 +300,12 @@ export class RedisStorageBackend implements StorageBackend {
       if (job !== undefined) found.set(id, job);
     }
     return jobIds.map((id) => found.get(id));
+  }
+
+  async finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]> {
+    if (jobIds.length === 0) return [];
+    if (!this.#definitions.has(pipeline)) return jobIds.map(() => true);
+    return this.#io(() => this.#scripts.finalOrGone(this.#pipelineKeys(pipeline), jobIds));
   }
 
   async listJobs(query: ListJobsQuery = {}): Promise<JobRecord[]> {

@@ -29,6 +29,7 @@ const FILES = [
   "register-server-1",
   "list-servers-1",
   "claim-epoch-1",
+  "final-or-gone-2",
 ] as const;
 type ScriptFile = (typeof FILES)[number];
 
@@ -208,6 +209,11 @@ export class Scripts {
 
   async reclaim(keys: PipelineKeys, reason: string, limit: number): Promise<number> {
     return (await this.#call("reclaim-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, limit)) as number;
+  }
+
+  /** Per id: whether the job is finished or no longer stored (no record is read). */
+  async finalOrGone(keys: PipelineKeys, jobIds: readonly string[]): Promise<boolean[]> {
+    return ((await this.#call("final-or-gone-2", keys.finished, keys.jobs, ...jobIds)) as number[]).map((n) => n === 1);
   }
 
   async redrive(keys: PipelineKeys, jobId: string): Promise<ScriptOutcome> {
