@@ -101,7 +101,6 @@ describe("mario pipeline / step / enqueue", () => {
       unreachable.stderr,
       new RegExp(`^mario enqueue: no answer from ${nobody.replaceAll(".", "\\.")} within 800 ms: is a pipeline server listening there\\? The job may still have been taken: send it again with idempotency key client-\\w+ \\(never doubles it\\)\n$`),
     );
-    assert.ok(unreachable.durationMs < 800 + 5000, `exits soon after its timeout (took ${unreachable.durationMs} ms)`);
   });
 
   it("names what exists when the pipeline or job type is unknown (exit 2)", async () => {

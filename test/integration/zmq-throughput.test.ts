@@ -1,7 +1,8 @@
 /**
  * A quick throughput check (not the benchmark): 20 000 no-op jobs through client → pipeline server
- * → one worker (concurrency 64) over loopback, in this process, memory storage. Asserts a
- * conservative floor and prints the rates (`jobs/s`) as test diagnostics: end to end through the
+ * → one worker (concurrency 64) over loopback, in this process, memory storage. Asserts that every
+ * job is accepted and succeeds, and prints the rates (`jobs/s`) as test diagnostics (no time is
+ * asserted: speed lives in `npm run bench`): end to end through the
  * client, and dispatch alone (jobs already in storage).
  */
 import assert from "node:assert/strict";
@@ -35,7 +36,6 @@ describe("throughput", () => {
     assert.equal(stats.succeeded, JOBS);
     const rate = Math.round(JOBS / (totalMs / 1000));
     t.diagnostic(`${JOBS} jobs: enqueued in ${Math.round(enqueuedMs)} ms, all succeeded in ${Math.round(totalMs)} ms → ${rate} jobs/s`);
-    assert.ok(rate > 1000, `expected well over 1000 jobs/s, got ${rate}`);
 
     // Dispatch alone (jobs already in storage): lease → jobs → results → settle → ack.
     finished = 0;
