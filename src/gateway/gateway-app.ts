@@ -20,7 +20,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ownPackage } from "../_own-package.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
@@ -70,12 +69,6 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const errorOptions = { retryAfterSeconds: options.retryAfterSeconds ?? 1, logger: options.logger ?? silentLogger };
   const auth = bearerAuth(options.token);
-  const limit = bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () => {
-      throw new HttpError(ERROR_CODES.PAYLOAD_TOO_LARGE, `body larger than ${maxBodyBytes} bytes`);
-    },
-  });
   const routes = gatewayRoutes(maxWaitMs);
   const notFound = (id: string): JobNotFoundError => new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
 
@@ -99,12 +92,12 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     return c.json({ error: { code: ERROR_CODES.NOT_READY, message: readiness.reason } }, 503);
   });
 
-  app.openapi({ ...routes.enqueue, middleware: [auth, requireJson, limit] }, async (c) => {
+  app.openapi({ ...routes.enqueue, middleware: [auth, requireJson] }, async (c) => {
     const pipeline = findPipeline(cluster.pipelines(), c.req.valid("param").name).name;
     const { wait } = c.req.valid("query");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
-    const instructions = await readInstructions(c, pipeline);
+    const instructions = await readInstructions(c, pipeline, maxBodyBytes);
     const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey });
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;

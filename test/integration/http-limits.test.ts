@@ -2,7 +2,9 @@
  * The HTTP listener against slow and greedy clients, over real TCP on 127.0.0.1: a slowloris
  * sending its headers a byte at a time is cut at the headers timeout while an honest request is
  * answered; connections over the cap are closed on arrival; a listener other machines can reach
- * without a token gets a one-line warning naming --token (ZeroMQ: --curve-secret-key-file).
+ * without a token gets a one-line warning naming --token (ZeroMQ: --curve-secret-key-file). The
+ * body limit over a real socket: a declared length over it is 413 before the body is read, a
+ * chunked body over it is 413 once the limit is passed, and bodies under it are jobs.
  */
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
@@ -13,6 +15,7 @@ import { InProcessExecutor } from "../../src/engine/step-executor.ts";
 import { StepWorker } from "../../src/transport/step-worker.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import { eventually } from "../support/eventually.ts";
+import { gatewayFixture } from "../unit/gateway-fixture.ts";
 
 function app(): Hono {
   return new Hono().get("/health", (c) => c.json({ ok: true }));
@@ -43,7 +46,42 @@ function recordingLogger(lines: string[]): Logger {
   return logger;
 }
 
+/** One raw HTTP/1.1 exchange: writes `head`, then each chunk; resolves with the status line's code. */
+async function rawPost(port: number, head: string, chunks: readonly string[]): Promise<number> {
+  const socket = await open(port);
+  let answer = "";
+  socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+  socket.on("error", () => {});
+  socket.write(head);
+  for (const chunk of chunks) if (!socket.destroyed) socket.write(chunk);
+  await eventually(() => /^HTTP\/1\.1 \d{3}/.test(answer) || socket.destroyed, { timeoutMs: 10_000, message: "no answer" });
+  socket.destroy();
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+}
+
 describe("HTTP limits", () => {
+  it("the body limit over a real socket: declared length, chunked, and bodies under it", async (t) => {
+    const f = await gatewayFixture({ gateway: { maxBodyBytes: 1024 } });
+    const served = await serveGateway(f.app, { port: 0, host: "127.0.0.1" });
+    t.after(async () => {
+      await served.close(0);
+      await f.close();
+    });
+    const head = (extra: string): string => `POST /pipelines/double/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${extra}\r\n`;
+    // Over the limit by its Content-Length: refused without sending the body at all.
+    assert.equal(await rawPost(served.port, head("Content-Length: 1000000\r\n"), []), 413);
+    // Chunked (no length): refused once more than the limit has come.
+    const chunk = (text: string): string => `${text.length.toString(16)}\r\n${text}\r\n`;
+    const big = `{"n": 1, "pad": "${"x".repeat(600)}`;
+    assert.equal(await rawPost(served.port, head("Transfer-Encoding: chunked\r\n"), [chunk(big), chunk(`${"y".repeat(600)}"}`), "0\r\n\r\n"]), 413);
+    // Under the limit, both ways: jobs.
+    assert.equal(await rawPost(served.port, head("Transfer-Encoding: chunked\r\n"), [chunk('{"n": '), chunk("2}"), "0\r\n\r\n"]), 202);
+    const res = await fetch(`${served.url}pipelines/double/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"n": 3}' });
+    assert.equal(res.status, 202);
+    assert.equal(await f.accepted(), 2);
+  });
+
+
   it("cuts a slowloris at the headers timeout and answers an honest request meanwhile", async (t) => {
     const served = await serveGateway(app(), { port: 0, host: "127.0.0.1", headersTimeoutMs: 300 });
     t.after(() => served.close(0));
