@@ -5,7 +5,8 @@
  * (`heard`), the dispatcher asks. A worker whose deliveries fail (it announced an address this
  * server cannot reach, or stopped reading) is suspended for a while, doubling up to a minute, so
  * that its credit does not hold jobs back from the workers that can take them; one delivered
- * message lifts it.
+ * message lifts it. A worker that lets deliveries go unanswered past their timeout (it swallows
+ * jobs) is quarantined: nothing new for a while, and listed with `quarantinedUntil`.
  */
 import { hostname } from "node:os";
 import type { WorkerInfo } from "../storage/storage-backend.ts";
@@ -14,6 +15,8 @@ import type { Delivery, DispatchTarget } from "./delivery.ts";
 export interface InFlight {
   delivery: Delivery;
   route: readonly string[];
+  /** Epoch ms when it was handed to the worker. */
+  heldAt: number;
 }
 
 /** What a transport heard from a worker: a heartbeat, maybe with a new capacity or draining state. */
@@ -21,6 +24,16 @@ export interface WorkerUpdate {
   capacity?: number | undefined;
   /** True while the worker shuts down: it is sent nothing new. */
   draining?: boolean | undefined;
+}
+
+/** When a worker that lets deliveries go unanswered is quarantined (see `WorkerSlot.takeOverdue`). */
+export interface QuarantineRules {
+  /** A result is overdue this long after the attempt's timeout, ms. */
+  graceMs: number;
+  /** Unanswered deliveries in a row that quarantine the worker. */
+  after: number;
+  /** How long a quarantined worker gets no new jobs, ms. */
+  forMs: number;
 }
 
 const FIRST_SUSPENSION_MS = 1000;
@@ -36,6 +49,9 @@ export class WorkerSlot {
   /** Deliveries failed in a row. */
   #failures = 0;
   #suspendedUntil = 0;
+  /** Deliveries in a row that went unanswered past their timeout. */
+  #unanswered = 0;
+  #quarantinedUntil = 0;
 
   constructor(target: DispatchTarget, previous: WorkerSlot | undefined, now: number) {
     this.target = target;
@@ -58,9 +74,9 @@ export class WorkerSlot {
     return this.#inFlight.size;
   }
 
-  /** Jobs it can take now: none while draining or suspended. */
+  /** Jobs it can take now: none while draining, suspended or quarantined. */
   free(now: number): number {
-    if (this.#draining || this.#suspendedUntil > now) return 0;
+    if (this.#draining || this.#suspendedUntil > now || this.#quarantinedUntil > now) return 0;
     return Math.max(0, this.#capacity - this.#inFlight.size);
   }
 
@@ -78,8 +94,14 @@ export class WorkerSlot {
     this.#lastSeen += ms;
   }
 
-  hold(delivery: Delivery, route: readonly string[]): void {
-    this.#inFlight.set(delivery.jobId, { delivery, route });
+  hold(delivery: Delivery, route: readonly string[], now = Date.now()): void {
+    this.#inFlight.set(delivery.jobId, { delivery, route, heldAt: now });
+  }
+
+  /** True when it holds `jobId` (under `token`, when given). */
+  holds(jobId: string, token?: string): boolean {
+    const flight = this.#inFlight.get(jobId);
+    return flight !== undefined && (token === undefined || flight.delivery.token === token);
   }
 
   /** Takes the job off the worker when it holds it under `token` (any token when omitted). */
@@ -88,6 +110,36 @@ export class WorkerSlot {
     if (flight === undefined || (token !== undefined && flight.delivery.token !== token)) return undefined;
     this.#inFlight.delete(jobId);
     return flight;
+  }
+
+  /** A result came from the worker: it answers, so its unanswered deliveries in a row start again from 0. */
+  answered(): void {
+    this.#unanswered = 0;
+  }
+
+  /**
+   * Takes off the worker the jobs whose result is overdue at `now` (their timeout plus `graceMs`)
+   * and counts them as unanswered; from `after` in a row, the worker is quarantined until
+   * `now + forMs` and every job it holds is taken off too. Answers the jobs taken and whether it
+   * was quarantined now.
+   */
+  takeOverdue(now: number, rules: QuarantineRules): { flights: InFlight[]; quarantined: boolean } {
+    const overdue = [...this.#inFlight.values()].filter((f) => f.heldAt + f.delivery.timeoutMs + rules.graceMs <= now);
+    if (overdue.length === 0) return { flights: [], quarantined: false };
+    this.#unanswered += overdue.length;
+    const quarantined = this.#unanswered >= rules.after;
+    const flights = quarantined ? [...this.#inFlight.values()] : overdue;
+    for (const flight of flights) this.#inFlight.delete(flight.delivery.jobId);
+    if (quarantined) {
+      this.#quarantinedUntil = now + rules.forMs;
+      this.#unanswered = 0;
+    }
+    return { flights, quarantined };
+  }
+
+  /** Until when it gets no new jobs (epoch ms), while quarantined at `now`. */
+  quarantinedUntil(now: number): number | undefined {
+    return this.#quarantinedUntil > now ? this.#quarantinedUntil : undefined;
   }
 
   flights(): InFlight[] {
@@ -120,6 +172,7 @@ export class WorkerSlot {
       lastSeen: this.#lastSeen,
       startedAt: this.#startedAt,
       ...(target.instance === undefined ? {} : { instance: target.instance }),
+      ...(this.#quarantinedUntil > Date.now() ? { quarantinedUntil: this.#quarantinedUntil } : {}),
     };
   }
 }
@@ -168,6 +221,12 @@ export class WorkerRoster {
     let free = 0;
     for (const slot of this.#slots.values()) if (slot.target.jobType === jobType) free += slot.free(now);
     return free;
+  }
+
+  /** True when some worker holds `jobId` in flight. */
+  anyHolds(jobId: string): boolean {
+    for (const slot of this.#slots.values()) if (slot.holds(jobId)) return true;
+    return false;
   }
 
   hasFreeCredit(now: number): boolean {

@@ -34,12 +34,12 @@ import type { DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts"
 import type { DispatcherEvents } from "./dispatcher-events.ts";
 import { DispatchLoop } from "./_dispatch-loop.ts";
 import { Settler } from "./_settler.ts";
-import { WorkerRoster, type InFlight, type WorkerUpdate } from "./_worker-roster.ts";
+import { WorkerRoster, type InFlight, type QuarantineRules, type WorkerUpdate } from "./_worker-roster.ts";
 import { waitForFinal, type WaitForFinalOptions } from "./wait-for-final.ts";
 
 export type { DispatcherEvents, JobFinishedEvent, StepFinishedEvent } from "./dispatcher-events.ts";
 export type { EnqueueOptions } from "../core/enqueue-rules.ts";
-export type { WorkerUpdate } from "./_worker-roster.ts";
+export type { QuarantineRules, WorkerUpdate } from "./_worker-roster.ts";
 
 /** One job of `enqueueMany`. */
 export interface EnqueueItem extends EnqueueOptions {
@@ -316,6 +316,46 @@ export class Dispatcher {
     this.#loop.kick();
   }
 
+  /** True when `workerId` holds the lease `token` of `jobId` (handed to it here). */
+  holds(workerId: string, jobId: string, token: string): boolean {
+    return this.#workers.get(workerId)?.holds(jobId, token) === true;
+  }
+
+  /** True when some worker fed here holds a lease of `jobId`. */
+  isLeasedHere(jobId: string): boolean {
+    return this.#workers.anyHolds(jobId);
+  }
+
+  /** True when `workerId` is fed here. */
+  hasWorker(workerId: string): boolean {
+    return this.#workers.get(workerId) !== undefined;
+  }
+
+  /**
+   * Takes back the jobs `workerId` holds whose result is overdue (their timeout plus
+   * `rules.graceMs`): the worker keeps the connection but does not answer. They go back to their
+   * queue as stalls, not attempts (the worker failed, not the job). After `rules.after` such
+   * deliveries in a row, the worker is quarantined for `rules.forMs` (no new jobs; listed with
+   * `quarantinedUntil`) and every job it holds goes back too, counted neither as attempt nor stall. Answers how many and whether it was
+   * quarantined now.
+   */
+  async takeOverdue(workerId: string, rules: QuarantineRules, now = Date.now()): Promise<{ jobs: number; quarantined: boolean }> {
+    const slot = this.#workers.get(workerId);
+    if (slot === undefined) return { jobs: 0, quarantined: false };
+    const { flights, quarantined } = slot.takeOverdue(now, rules);
+    if (quarantined) this.#register(workerId);
+    if (flights.length === 0) return { jobs: 0, quarantined };
+    const why = quarantined ? `worker ${workerId} is quarantined: its deliveries kept going unanswered` : `worker ${workerId} sent no result in time`;
+    try {
+      // Overdue: the worker stopped answering with the job in flight, a stall. Quarantined: the
+      // worker is at fault, the jobs are not charged at all.
+      await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), new LeaseLostError(why).toJobError(), quarantined ? "untried" : "stall");
+    } finally {
+      this.#loop.kick();
+    }
+    return { jobs: flights.length, quarantined };
+  }
+
   /**
    * Outcomes reported by workers. Resolves once they are durably settled (then ack the worker).
    * The worker's capacity is freed at once (it has finished those attempts), so the next jobs
@@ -323,7 +363,13 @@ export class Dispatcher {
    */
   report(outcomes: readonly StepOutcome[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
-    const done = this.#settler.settle(outcomes.map((outcome) => ({ outcome, flight: this.#workers.get(outcome.workerId)?.take(outcome.jobId, outcome.token) })));
+    const done = this.#settler.settle(
+      outcomes.map((outcome) => {
+        const slot = this.#workers.get(outcome.workerId);
+        slot?.answered();
+        return { outcome, flight: slot?.take(outcome.jobId, outcome.token) };
+      }),
+    );
     this.#loop.kick();
     return done;
   }

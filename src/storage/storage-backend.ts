@@ -84,6 +84,8 @@ export interface WorkerInfo {
    * an unregister naming an instance removes only that one.
    */
   instance?: string | undefined;
+  /** Epoch ms until which the worker gets no new jobs: its deliveries kept going unanswered. */
+  quarantinedUntil?: number | undefined;
 }
 
 export interface ListJobsQuery {

@@ -7,6 +7,9 @@
  * A worker whose announcement lists `stranded` pipelines served here (it holds results for a
  * server that went away, e.g. this one before a restart) is greeted with `hello`, so it sends
  * them here: they are settled from storage (their leases were not handed out by this process).
+ * Anyone may publish on SUB, so what it hears there goes through a WorkerGate: a new worker is
+ * welcomed over its DEALER with a secret and fed once it seals an announcement with it; a result
+ * counts only for a lease held by the connection it came on (see _worker-gate.ts).
  *
  * ```ts
  * const server = new PipelineServer({ pipelines: [{ name: "p", steps: ["a", "b"] }], storage: new MemoryStorageBackend(),
@@ -18,8 +21,9 @@
 import * as zmq from "zeromq";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
-import { resolveStepPolicy } from "../core/step-config.ts";
-import { Dispatcher } from "../engine/dispatcher.ts";
+import { boundCapacity, boundHeartbeat, type PolicyBounds } from "../core/policy-bounds.ts";
+import { resolveStepPolicy, type StepConfig } from "../core/step-config.ts";
+import { Dispatcher, type QuarantineRules } from "../engine/dispatcher.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
 import { ClientIntake } from "./_client-intake.ts";
@@ -31,6 +35,7 @@ import { Refusals } from "./refusals.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, type Body, type Message } from "./protocol.ts";
 import { ProtocolDrops } from "./protocol-drops.ts";
 import { RemoteWorker } from "./remote-worker.ts";
+import { WorkerGate } from "./_worker-gate.ts";
 
 /** What the class DSL's Pipeline offers: hooks wired to the dispatcher's events. */
 export interface PipelineHooks {
@@ -68,6 +73,26 @@ export interface PipelineServerOptions {
    * worker is fed only when it announces an allowed key. Default: off.
    */
   curve?: Curve | undefined;
+  /**
+   * The server's own configuration of each step (timeout, retries, backoff): from its project's
+   * mario.config, function files or class DSL, or flags. A worker's stated policy is used only
+   * for a step not configured here, within `policyBounds`.
+   */
+  stepConfigs?: ReadonlyMap<string, StepConfig> | undefined;
+  /** Bounds of what workers may state: timeout, retries, backoff, capacity, heartbeat. Default DEFAULT_POLICY_BOUNDS. */
+  policyBounds?: Partial<PolicyBounds> | undefined;
+  /** Workers fed (or being registered) at most (`--max-workers`). Default 256. */
+  maxWorkers?: number | undefined;
+  /** New worker connections per second at most (`--max-new-connections`). Default 50. */
+  maxNewConnectionsPerSecond?: number | undefined;
+  /** A new worker that does not prove itself within this long is dropped, ms. Default max(2000, 3 heartbeats). */
+  registrationTimeoutMs?: number | undefined;
+  /** A result is overdue this long after its attempt's timeout, ms. Default 5000 (half the lease's grace). */
+  answerGraceMs?: number | undefined;
+  /** Overdue deliveries in a row, without a result, that quarantine a worker. Default 3. */
+  quarantineAfter?: number | undefined;
+  /** How long a quarantined worker gets no new jobs, ms. Default 60 000. */
+  quarantineMs?: number | undefined;
 }
 
 const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
@@ -100,6 +125,8 @@ export class PipelineServer {
   readonly #unhook: (() => void)[] = [];
   /** Releases of the ZAP domains of guarded sockets, called once they are closed. */
   readonly #guards: (() => void)[] = [];
+  readonly #gate: WorkerGate;
+  readonly #quarantine: QuarantineRules;
   #liveness: NodeJS.Timeout | undefined;
   #lastCheck = Date.now();
   /** After a stall of this process: no worker is judged before this time. */
@@ -120,6 +147,16 @@ export class PipelineServer {
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.drops = new ProtocolDrops(this.#logger);
     this.refusals = new Refusals(this.#logger);
+    this.#gate = new WorkerGate({
+      refusals: this.refusals,
+      logger: this.#logger,
+      curve: options.curve,
+      stepConfigs: options.stepConfigs,
+      bounds: options.policyBounds,
+      maxWorkers: options.maxWorkers,
+      maxNewPerSecond: options.maxNewConnectionsPerSecond,
+    });
+    this.#quarantine = { graceMs: options.answerGraceMs ?? 5000, after: options.quarantineAfter ?? 3, forMs: options.quarantineMs ?? 60_000 };
     this.#jobTypes = new Set(options.pipelines.flatMap((p) => p.steps));
     this.dispatcher = new Dispatcher({
       storage: options.storage,
@@ -127,6 +164,8 @@ export class PipelineServer {
       logger: this.#logger,
       reclaimIntervalMs: options.reclaimIntervalMs,
     });
+    // Each step's policy is the project's from the start; no announcement replaces it.
+    for (const [jobType, config] of options.stepConfigs ?? []) this.dispatcher.setPolicy(jobType, resolveStepPolicy(config));
     const limit = hardFrameLimit(this.#maxBytes);
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
@@ -149,9 +188,9 @@ export class PipelineServer {
     return this.#pullAddresses;
   }
 
-  /** Ids of the workers currently fed. */
+  /** Ids of the workers currently fed (proven; not those still registering). */
   workerIds(): string[] {
-    return [...this.#remotes.keys()];
+    return [...this.#remotes.values()].filter((r) => r.credential.proven).map((r) => r.workerId);
   }
 
   /** Starts storage, dispatching and the sockets; on a failure (e.g. a port in use) undoes it all and throws. */
@@ -237,8 +276,11 @@ export class PipelineServer {
       return;
     }
     if (message.type === "bye") {
+      // Anyone may publish on SUB: a bye counts only when sealed by that worker (else counted, and nothing changes).
       const remote = this.#remotes.get(message.body.workerId);
-      if (remote !== undefined) this.#onBye(remote, message.body);
+      if (remote === undefined) return;
+      if (!remote.credential.proven) this.refusals.record("WORKER_UNPROVEN", { workerId: remote.workerId, message: "bye" });
+      else if (this.#gate.provesBye(remote, message.body)) this.#onBye(remote, message.body);
       return;
     }
     if (message.type === "announce") this.#onAnnounce(message.body);
@@ -246,32 +288,41 @@ export class PipelineServer {
 
   #onAnnounce(a: Body<"announce">): void {
     if (!this.#jobTypes.has(a.jobType) || this.#stopped !== undefined) return;
-    let remote = this.#remotes.get(a.workerId);
+    const remote = this.#remotes.get(a.workerId);
     if (remote === undefined) {
-      if (a.draining) return;
-      const curve = this.#options.curve;
-      if (curve !== undefined && (a.curveKey === undefined || !curve.allowed.has(a.curveKey))) {
-        this.refusals.record("WORKER_KEY_REFUSED", { workerId: a.workerId, address: a.address, curveKey: a.curveKey ?? "(none)" });
-        return;
-      }
-      remote = new RemoteWorker({
-        announce: a,
-        curve: curve?.clientOptions(a.curveKey),
-        maxMessageBytes: this.#maxBytes,
-        logger: this.#logger,
-        drops: this.drops,
-        onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
-      });
-      this.#remotes.set(a.workerId, remote);
-      const policy = resolveStepPolicy({ concurrency: a.capacity, timeoutMs: a.policy.timeoutMs, retries: a.policy.retries, backoff: a.policy.backoff });
-      this.dispatcher.addWorker(remote, policy);
-      this.#logger.info("worker joined", { workerId: a.workerId, jobType: a.jobType, address: a.address, capacity: a.capacity });
-    } else {
-      remote.announced(a);
+      if (!a.draining && this.#gate.admits(a, this.#remotes.size)) this.#takeOn(a);
+      return;
+    }
+    if (!remote.credential.proven && a.proofs?.[this.#gate.serverId] === undefined) {
+      // Its welcome may not have arrived yet: send it again (at most once per announcement).
+      remote.welcome(this.#gate.serverId);
+      return;
+    }
+    if (!this.#gate.proves(remote, a)) return;
+    const bounds = this.#gate.bounds;
+    remote.announced(boundHeartbeat(a.heartbeatMs, bounds));
+    if (!this.dispatcher.hasWorker(a.workerId)) {
+      this.dispatcher.addWorker(remote, this.#gate.policyFor(a));
+      this.#logger.info("worker joined", { workerId: a.workerId, jobType: a.jobType, address: a.address, capacity: remote.capacity });
     }
     // The roster keeps what the worker said (and registers it in storage).
-    this.dispatcher.heard(a.workerId, { capacity: a.capacity, draining: a.draining });
+    this.dispatcher.heard(a.workerId, { capacity: boundCapacity(a.capacity, bounds), draining: a.draining });
     if (a.stranded !== undefined && a.stranded.length > 0) this.#greet(remote, a);
+  }
+
+  /** Connects to a new worker's address and welcomes it; it is fed once it proves it got the welcome. */
+  #takeOn(a: Body<"announce">): void {
+    const bounds = this.#gate.bounds;
+    const remote = new RemoteWorker({
+      announce: { ...a, capacity: boundCapacity(a.capacity, bounds), heartbeatMs: boundHeartbeat(a.heartbeatMs, bounds) },
+      curve: this.#options.curve?.clientOptions(a.curveKey),
+      maxMessageBytes: this.#maxBytes,
+      logger: this.#logger,
+      drops: this.drops,
+      onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
+    });
+    this.#remotes.set(a.workerId, remote);
+    remote.welcome(this.#gate.serverId);
   }
 
   /** Says hello to a worker holding results of pipelines served here whose server went away. */
@@ -281,16 +332,27 @@ export class PipelineServer {
   }
 
   #onWorkerMessage(remote: RemoteWorker, message: WorkerMessage): void {
-    if (this.#remotes.get(remote.workerId) !== remote) return;
+    if (this.#remotes.get(remote.workerId) !== remote || !remote.credential.proven) return;
     this.dispatcher.heard(remote.workerId);
     if (message.type === "progress") {
-      // A report without its pipeline (a worker of an earlier version) is not stored.
-      this.dispatcher.progress(message.body.reports.flatMap((r) => (r.pipeline === undefined ? [] : [{ ...r, pipeline: r.pipeline }])));
+      // Only for leases this worker holds; a report without its pipeline (a worker of an earlier version) is not stored.
+      this.dispatcher.progress(
+        message.body.reports.flatMap((r) => (r.pipeline === undefined || !this.dispatcher.holds(remote.workerId, r.jobId, r.token) ? [] : [{ ...r, pipeline: r.pipeline }])),
+      );
     } else if (message.type === "bye") {
       this.#onBye(remote, message.body);
     } else {
-      // Outcomes are attributed to the worker that sent them, whatever they claim.
-      const outcomes = message.body.outcomes.map((o) => ({ ...o, workerId: remote.workerId }));
+      // Outcomes are attributed to the worker that sent them, whatever they claim, and count only
+      // for leases handed to this connection, or held by no worker here (handed out before a
+      // restart: judged by storage from their 128-bit token). A lease another worker holds is refused.
+      const outcomes = message.body.outcomes
+        .map((o) => ({ ...o, workerId: remote.workerId }))
+        .filter((o) => {
+          const held = this.dispatcher.holds(remote.workerId, o.jobId, o.token) || !this.dispatcher.isLeasedHere(o.jobId);
+          if (!held) this.refusals.record("LEASE_NOT_HELD", { workerId: remote.workerId, jobId: o.jobId });
+          return held;
+        });
+      if (outcomes.length === 0) return;
       remote.track(
         this.dispatcher
           .report(outcomes)
@@ -334,7 +396,13 @@ export class PipelineServer {
       return;
     }
     if (now < this.#judgeFrom) return;
+    this.#gate.countUnconfirmed();
     for (const remote of this.#remotes.values()) {
+      if (!remote.credential.proven) {
+        this.#checkRegistration(remote, now);
+        continue;
+      }
+      this.#checkDeliveries(remote);
       const down = remote.link.downFor(now);
       let detail: string | undefined;
       if (down !== undefined) {
@@ -350,6 +418,26 @@ export class PipelineServer {
         this.#logger.error("lost worker not removed", { workerId: remote.workerId, error: String(error) }),
       );
     }
+  }
+
+  /** A new worker that did not prove it received its welcome in time is dropped (an address nobody answers at). */
+  #checkRegistration(remote: RemoteWorker, now: number): void {
+    const limit = this.#options.registrationTimeoutMs ?? Math.max(2000, 3 * remote.heartbeatMs);
+    if (now - remote.startedAt <= limit) return;
+    this.refusals.record("REGISTRATION_TIMEOUT", { workerId: remote.workerId, address: remote.address });
+    this.#remotes.delete(remote.workerId);
+    remote.close(0).catch((error: unknown) => this.#logger.debug("unproven worker's socket not closed", { workerId: remote.workerId, error: String(error) }));
+  }
+
+  /** Jobs whose result is overdue go back; a worker that keeps not answering is quarantined (see Dispatcher.takeOverdue). */
+  #checkDeliveries(remote: RemoteWorker): void {
+    this.dispatcher
+      .takeOverdue(remote.workerId, this.#quarantine)
+      .then(({ jobs, quarantined }) => {
+        if (jobs > 0) this.#logger.warn("deliveries unanswered past their timeout: jobs handed back", { workerId: remote.workerId, jobs });
+        if (quarantined) this.refusals.record("QUARANTINED", { workerId: remote.workerId, address: remote.address, forMs: this.#quarantine.forMs });
+      })
+      .catch((error: unknown) => this.#logger.error("overdue jobs not handed back; their leases expire", { workerId: remote.workerId, error: String(error) }));
   }
 
   async #remove(remote: RemoteWorker, reason: "lost" | "shutdown", detail: string): Promise<void> {

@@ -12,8 +12,10 @@
  * Who sends what:
  * - worker PUB → pipeline SUB: `announce` (also the heartbeat; its `stranded` lists pipelines of
  *   results the worker holds for a server that went away, with no live server of them known), `bye`
- * - pipeline DEALER → worker ROUTER: `jobs`, `ack`, `hello` (the pipelines this server serves, sent
- *   when an announcement lists one of them as stranded: the worker learns where to send those results)
+ * - pipeline DEALER → worker ROUTER: `welcome` (registration: the server's id and a secret for this
+ *   worker, with which it seals its next announcements and `bye`s, see _worker-proof.ts), `jobs`
+ *   (only from a peer that welcomed the worker), `ack`, `hello` (the pipelines this server serves,
+ *   sent when an announcement lists one of them as stranded: the worker learns where to send those results)
  * - worker ROUTER → pipeline DEALER: `results`, `progress`, `bye`
  * - client PUSH → pipeline PULL: `enqueue`, `wait`; pipeline PUSH → client PULL: `reply`
  * - the same, batched (what PipelineClient sends): `enqueues`, `waits` (many requests, one
@@ -43,6 +45,8 @@ const jobError = z.object({
 });
 const id = z.string().min(1).max(200);
 const lease = z.object({ jobId: id, token: id });
+/** Proofs of a worker's identity by server id (at most 64 servers). */
+const proofs = z.record(z.string().min(1).max(64), z.string().max(100)).refine((p) => Object.keys(p).length <= 64, "more than 64 proofs");
 
 const delivery = z.object({
   jobId: id,
@@ -115,11 +119,24 @@ export const schemas = {
     stranded: z.array(z.string().min(1)).max(1000).optional(),
     /** The worker's CURVE public key (Z85) when it runs with keys: its job socket's server key. */
     curveKey: z.string().length(40).optional(),
+    /** Grows with every announcement and `bye` of this worker process (a replay is refused). */
+    seq: z.number().int().nonnegative().optional(),
+    /** Proofs by server id: HMAC of the fields under the secret that server gave in `welcome`. */
+    proofs: proofs.optional(),
   }),
+  /** A pipeline server registers a worker: seal what you send me on SUB with this secret. */
+  welcome: z.object({ workerId: id, serverId: z.string().min(1).max(64), secret: z.string().min(32).max(100) }),
   /** A pipeline server greets a worker: the pipelines it serves (results of them may be sent to it). */
   hello: z.object({ pipelines: z.array(z.string().min(1)).max(10_000) }),
   /** The worker hands these jobs back; `final`: it is gone, remove it. */
-  bye: z.object({ workerId: id, handBack: z.array(id), final: z.boolean() }),
+  bye: z.object({
+    workerId: id,
+    handBack: z.array(id),
+    final: z.boolean(),
+    /** On SUB only: as in `announce`. */
+    seq: z.number().int().nonnegative().optional(),
+    proofs: proofs.optional(),
+  }),
   jobs: z.object({ deliveries: z.array(delivery).min(1) }),
   results: z.object({ workerId: id, outcomes: z.array(outcome).min(1) }),
   ack: z.object({ acks: z.array(lease) }),

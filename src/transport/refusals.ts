@@ -22,8 +22,14 @@ export const REFUSAL_REASONS = {
   WORKER_LIMIT: "announcement refused: the server feeds its maximum of workers (--max-workers)",
   /** A new worker over the rate of new connections. */
   CONNECTION_RATE: "announcement refused: over the rate of new worker connections (--max-new-connections)",
+  /** An unknown worker id announced once and never again (a flood of fake ids opens no socket). */
+  WORKER_UNCONFIRMED: "announcement ignored: a new worker id announced only once",
+  /** A worker whose deliveries keep going unanswered: it gets no new jobs for a while. */
+  QUARANTINED: "worker quarantined: its deliveries keep going unanswered",
   /** A new worker that never completed its registration. */
   REGISTRATION_TIMEOUT: "worker dropped: it never proved it received its registration",
+  /** `jobs` sent to a worker by a peer that never registered it (`welcome`). */
+  PEER_NOT_REGISTERED: "jobs refused: the peer never registered this worker",
   /** A result or progress report for a lease this connection was not given. */
   LEASE_NOT_HELD: "result refused: the lease was not handed to this connection",
 } as const;

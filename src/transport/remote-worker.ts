@@ -1,8 +1,9 @@
 /**
  * A step worker as the pipeline server sees it: a DispatchTarget holding a DEALER connected to
- * the worker's announced address. `send()` is one `jobs` message; `greet()` a `hello` (the worker
- * learns this server serves those pipelines); what the worker sends back (results, progress, bye)
- * is handed to the server's callbacks.
+ * the worker's announced address. `welcome()` registers it (a secret of its own, in `credential`,
+ * with which it seals what it sends on SUB); `send()` is one `jobs` message; `greet()` a `hello`
+ * (the worker learns this server serves those pipelines); what the worker sends back (results,
+ * progress, bye) is handed to the server's callbacks.
  */
 import * as zmq from "zeromq";
 import { DeliveryError } from "../core/errors/delivery-error.ts";
@@ -16,6 +17,7 @@ import { closeSocket, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.
 import { decode, encode, encodeJson, type Body, type Message } from "./protocol.ts";
 import type { ProtocolDrops } from "./protocol-drops.ts";
 import { SendQueue } from "./send-queue.ts";
+import { WorkerCredential } from "./_worker-proof.ts";
 
 const DELIVERIES_PER_MESSAGE = 256;
 
@@ -52,6 +54,9 @@ export class RemoteWorker implements DispatchTarget {
   readonly capacity: number;
   /** This incarnation (a worker dropped and re-joined keeps its id): its registry entry is unregistered by it alone. */
   readonly instance = newId();
+  /** The secret given in `welcome`: announcements and `bye`s heard on SUB must be sealed with it. */
+  readonly credential = new WorkerCredential();
+  readonly #startedAt = Date.now();
   #heartbeatMs: number;
   /** Results being settled; a `bye` waits for them so no lease is handed back under a result. */
   readonly #pendingReports = new Set<Promise<void>>();
@@ -99,9 +104,21 @@ export class RemoteWorker implements DispatchTarget {
     return this.#heartbeatMs;
   }
 
-  /** A later announcement (a heartbeat). */
-  announced(a: Body<"announce">): void {
-    this.#heartbeatMs = a.heartbeatMs;
+  /** When this connection was made (epoch ms): a worker not proven soon after is dropped. */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  /** A later announcement (a heartbeat), its interval bounded by the server. */
+  announced(heartbeatMs: number): void {
+    this.#heartbeatMs = heartbeatMs;
+  }
+
+  /** Registers the worker with this server (`serverId`): its secret, to seal what it sends on SUB. */
+  welcome(serverId: string): void {
+    this.#queue.send(encode("welcome", { workerId: this.workerId, serverId, secret: this.credential.secret })).catch((error: unknown) => {
+      this.#logger.debug("welcome not sent", { workerId: this.workerId, error: String(error) });
+    });
   }
 
   /** Keeps a result being settled until it is (see `settled`). */

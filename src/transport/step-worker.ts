@@ -41,6 +41,7 @@ import { ProtocolDrops } from "./protocol-drops.ts";
 import type { Curve } from "./curve/curve.ts";
 import { guardSocket, secureClient } from "./curve/secure-socket.ts";
 import { Refusals } from "./refusals.ts";
+import { sealAnnouncement, sealBye } from "./_worker-proof.ts";
 import { SendQueue } from "./send-queue.ts";
 
 export interface StepWorkerOptions {
@@ -108,6 +109,12 @@ export class StepWorker {
   /** Pipeline servers heard from, with the pipelines each serves. */
   readonly #peers = new PeerDirectory();
   readonly #pickPeer = (pipeline: string): Buffer | undefined => this.#peers.peerFor(pipeline);
+  /** Secrets given by the servers that welcomed this worker, by server id (the 64 latest). */
+  readonly #secrets = new Map<string, string>();
+  /** Peers (routing ids, interned) that welcomed this worker: only they may send jobs. */
+  readonly #welcomedBy = new Set<Buffer>();
+  /** Sequence of announcements and `bye`s sent on the PUB. */
+  #seq = 0;
   /** Keys of jobs waiting or running (a job sent twice runs once). */
   readonly #accepted = new Set<string>();
   #address = "";
@@ -195,7 +202,9 @@ export class StepWorker {
 
   #announce(): void {
     const policy = this.#executor.policy;
+    const seq = ++this.#seq;
     const body = {
+      seq,
       workerId: this.workerId,
       jobType: this.jobType,
       address: this.#address,
@@ -209,6 +218,11 @@ export class StepWorker {
       ...(this.#results.parked > 0 ? { stranded: this.#results.parkedPipelines() } : {}),
       ...(this.#options.curve === undefined ? {} : { curveKey: this.#options.curve.publicKey }),
     };
+    if (this.#secrets.size > 0) {
+      const proofs: Record<string, string> = {};
+      for (const [serverId, secret] of this.#secrets) proofs[serverId] = sealAnnouncement(secret, body);
+      Object.assign(body, { proofs });
+    }
     // sendTimeout 0 on the PUB: a PUB never blocks; a failed announcement is followed by the next.
     this.#pubQueue.send(encode("announce", body)).catch(() => {});
   }
@@ -216,7 +230,7 @@ export class StepWorker {
   #onFrames(frames: Buffer[]): void {
     const [peer, ...rest] = frames;
     if (peer === undefined) return;
-    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello"] });
+    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello", "welcome"] });
     if (message instanceof Error) {
       this.drops.record("router", message);
       return;
@@ -224,6 +238,10 @@ export class StepWorker {
     if (message.type === "ack") {
       this.#results.ack(message.body.acks);
       if (this.#results.size === 0) this.#idle?.();
+      return;
+    }
+    if (message.type === "welcome") {
+      this.#onWelcome(this.#peers.intern(peer), message.body);
       return;
     }
     if (message.type === "hello") {
@@ -235,6 +253,11 @@ export class StepWorker {
     if (message.type !== "jobs") return;
     // One Buffer per peer, so that results and hand-backs group by peer.
     const known = this.#peers.intern(peer);
+    if (!this.#welcomedBy.has(known)) {
+      // Not a server this worker registered with (a peer that only found the port): run nothing.
+      this.refusals.record("PEER_NOT_REGISTERED", { peer: known.toString("hex"), jobs: message.body.deliveries.length });
+      return;
+    }
     const late: string[] = [];
     let pipeline = "";
     for (const delivery of message.body.deliveries) {
@@ -256,6 +279,19 @@ export class StepWorker {
     this.#pump();
   }
 
+  /** A server registered this worker: keep its secret (for proofs) and answer at once with a sealed announcement. */
+  #onWelcome(peer: Buffer, welcome: Body<"welcome">): void {
+    if (welcome.workerId !== this.workerId) {
+      this.refusals.record("WORKER_UNPROVEN", { reason: "welcome for another worker", workerId: welcome.workerId });
+      return;
+    }
+    this.#welcomedBy.add(peer);
+    this.#secrets.delete(welcome.serverId);
+    this.#secrets.set(welcome.serverId, welcome.secret);
+    while (this.#secrets.size > 64) this.#secrets.delete(this.#secrets.keys().next().value as string);
+    this.#announce();
+  }
+
   /** Parked results whose pipeline has a live peer now are sent to it. */
   #unpark(): void {
     if (this.#results.parked > 0 && this.#results.unpark(this.#pickPeer) > 0) this.#scheduleFlush();
@@ -263,6 +299,7 @@ export class StepWorker {
 
   /** A send to `peer` failed with EHOSTUNREACH: it went away; its results go to another server of their pipeline. */
   #peerGone(peer: Buffer): void {
+    this.#welcomedBy.delete(peer);
     if (!this.#peers.forget(peer)) return;
     const moved = this.#results.readdress(peer, this.#pickPeer);
     const parked = this.#results.parked;
@@ -398,7 +435,7 @@ export class StepWorker {
     for (const timer of this.#timers) clearTimeout(timer);
     const handBack = groupByPeer(leftovers.map(([, r]) => r.job));
     await Promise.all(this.#peers.peers().map((peer) => this.#sendBye(peer, handBack.get(peer) ?? [], true)));
-    await this.#pubQueue.send(encode("bye", { workerId: this.workerId, handBack: [], final: true })).catch(() => {});
+    await this.#pubQueue.send(encode("bye", this.#sealedBye())).catch(() => {});
     await Promise.race([Promise.allSettled(leftovers.map(([, r]) => r.done)), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#routerQueue.close();
     this.#pubQueue.close();
@@ -407,6 +444,14 @@ export class StepWorker {
     await this.#reading;
     this.#releaseGuard();
     this.#logger.info("step worker stopped", { handedBack: queued.length + leftovers.length, unacked: this.#results.size });
+  }
+
+  /** The final `bye` for the PUB, sealed for every server that welcomed this worker. */
+  #sealedBye(): Body<"bye"> {
+    const bye = { workerId: this.workerId, handBack: [] as string[], final: true, seq: ++this.#seq };
+    const proofs: Record<string, string> = {};
+    for (const [serverId, secret] of this.#secrets) proofs[serverId] = sealBye(secret, bye);
+    return { ...bye, proofs };
   }
 
   /** Resolves when `done()` holds or at `deadline` (checked on every finished attempt and ack). */

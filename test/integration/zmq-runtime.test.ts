@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import * as zmq from "zeromq";
 import type { JobRecord } from "../../src/core/job.ts";
-import { encode } from "../../src/transport/protocol.ts";
 import { eventually } from "../support/eventually.ts";
+import { RawWorker } from "../support/raw-worker.ts";
 import { Cluster, sleep } from "./zmq-fixture.ts";
 
 const generate = { jobType: "generate", handler: ({ size }: Record<string, unknown>) => ({ path: `/tmp/x-${String(size)}`, size }) };
@@ -87,41 +86,23 @@ describe("pipeline server + step workers + client", () => {
     const cluster = Cluster.memory();
     t.after(() => cluster.close());
     const server = await cluster.startServer([{ name: "example", steps: ["generate"] }], { heartbeatTimeoutMs: 300 });
-    // A fake worker: announces, takes jobs on its ROUTER, never answers, then goes silent.
-    const router = new zmq.Router({ linger: 0 });
-    const pub = new zmq.Publisher({ linger: 0 });
-    cluster.defer(() => {
-      router.close();
-      pub.close();
-    });
-    await router.bind("tcp://127.0.0.1:0");
-    pub.connect(server.subAddress);
-    const announce = {
-      workerId: "zombie",
-      jobType: "generate",
-      address: router.lastEndpoint!,
-      capacity: 5,
-      inFlight: 0,
-      host: "nowhere",
-      pid: 1,
-      heartbeatMs: 100,
-      policy: { timeoutMs: 20_000, retries: 2, backoff: {} },
-    };
-    const beat = setInterval(() => void pub.send(encode("announce", announce)).catch(() => {}), 50);
-    cluster.defer(() => clearInterval(beat));
-    await eventually(() => server.workerIds().includes("zombie"), { message: "zombie announced" });
+    // A fake worker: registers, takes jobs on its ROUTER, never answers, then goes silent.
+    const zombie = new RawWorker({ jobType: "generate", workerId: "zombie" });
+    cluster.defer(() => zombie.close());
+    await zombie.start(server.subAddress);
+    await zombie.register(server, { capacity: 5, policy: { timeoutMs: 20_000, retries: 2, backoff: {} } });
+    zombie.heartbeat(50, { capacity: 5 });
     const client = await cluster.client();
     const [ok, job] = await client.enqueueJob({ name: "example", instructions: { size: 1 } });
     assert.ok(ok);
-    const [, , type] = await router.receive();
-    assert.equal(type!.toString(), "jobs");
-    clearInterval(beat);
+    await eventually(() => zombie.received.has(job.id), { message: "the zombie got the job" });
+    zombie.stopHeartbeat();
     // Silent far past its heartbeat timeout, but its link is up (libzmq answers the heartbeats):
     // busy, not dead. Its job waits for it. (A wait for time to pass, as the point is that nothing happens.)
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.ok(server.workerIds().includes("zombie"), "a connected worker is not dropped for silence");
     // Its process goes away: the link goes down, the worker is dropped.
-    router.close();
+    zombie.router.close();
     await eventually(() => !server.workerIds().includes("zombie"), { timeoutMs: 5000, message: "zombie dropped" });
     assert.equal((await cluster.storage.listWorkers()).some((w) => w.workerId === "zombie"), false);
     const handedBack = await cluster.storage.getJob(job.id);

@@ -1,9 +1,10 @@
 /**
  * A worker that announces an address the pipeline server cannot reach (a wrong
- * MARIO_ADVERTISE_HOST, a firewall) keeps heartbeating, so liveness never drops it. Its deliveries
- * time out: the jobs go back to the queue without counting an attempt, the worker is paused, and
- * a reachable worker of the same type runs them. Once, the unreachable worker took them again and
- * again, forever.
+ * MARIO_ADVERTISE_HOST, a firewall) keeps heartbeating. It never receives the server's `welcome`,
+ * so it never proves itself: it is never fed (no job waits on it), it is dropped after the
+ * registration timeout (counted: REGISTRATION_TIMEOUT), and a reachable worker of the same type
+ * runs every job at its first attempt. Once, the unreachable worker took them again and again,
+ * forever.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -23,7 +24,7 @@ test("jobs given to a worker that cannot be reached go back to the queue and a r
   const lines: { level: string; message: string; fields: LogFields }[] = [];
   const cluster = Cluster.memory();
   t.after(() => cluster.close());
-  const server = await cluster.startServer([{ name: "p", steps: ["echo"] }], { logger: recordingLogger(lines) });
+  const server = await cluster.startServer([{ name: "p", steps: ["echo"] }], { logger: recordingLogger(lines), registrationTimeoutMs: 500 });
 
   // The ghost: announces a port nobody listens on, with more capacity than the real worker, every 100 ms.
   const ghostAddress = await freeAddress();
@@ -39,7 +40,8 @@ test("jobs given to a worker that cannot be reached go back to the queue and a r
     pub.close();
   });
   announce();
-  await eventually(() => server.dispatcher.lastSeen("ghost") !== undefined, { timeoutMs: 5000, message: "the ghost never joined" });
+  // It is taken on (connected to, welcomed), never answers, and is dropped: then again, as it keeps announcing.
+  await eventually(() => server.refusals.count("REGISTRATION_TIMEOUT") >= 1, { timeoutMs: 5000, message: "the unproven ghost was dropped and counted" });
 
   await cluster.startWorker({ jobType: "echo", handler: (input) => ({ echoed: input.n }), config: { concurrency: 4 } });
   const client = await cluster.client();
@@ -55,7 +57,6 @@ test("jobs given to a worker that cannot be reached go back to the queue and a r
   assert.deepEqual(finals.map((f) => f.result), ids.map((_, n) => ({ echoed: n })));
   for (const final of finals) assert.ok(final.steps.every((s) => s.workerId !== "ghost"));
   assert.deepEqual(finals.map((f) => f.attempts), ids.map(() => 1), "a job that never reached a worker has no attempt counted");
-  const failures = lines.filter((l) => l.fields.workerId === "ghost" && /delivery failed|unreachable/.test(l.message));
-  assert.ok(failures.length > 0, "the failed delivery to the ghost was logged");
-  assert.equal(server.dispatcher.lastSeen("ghost") !== undefined, true, "the ghost still heartbeats: it stays on the roster, paused");
+  assert.equal(server.dispatcher.hasWorker("ghost"), false, "never fed: it never proved it got the welcome");
+  assert.ok(lines.some((l) => l.fields.code === "REGISTRATION_TIMEOUT" && l.fields.workerId === "ghost"), "and logged");
 });

@@ -32,6 +32,7 @@ import { createLogger, type Logger } from "../../log/logger.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
+import { DEFAULT_MAX_NEW_PER_SECOND, DEFAULT_MAX_WORKERS } from "../../transport/_worker-admission.ts";
 import { connectableAddress } from "../../transport/_sockets.ts";
 import { curveFlags, curveFrom } from "../_curve-flags.ts";
 import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
@@ -57,6 +58,10 @@ export default defineCommand({
     "drain-ms": { type: "string", description: `on SIGTERM, keep serving this long after leaving the Redis registry, ms (default ${DEFAULT_DRAIN_MS})` },
     "heartbeat-timeout-ms": { type: "string", description: "drop a worker silent this long, ms (default 3 × its heartbeat)" },
     "max-message-bytes": { type: "string", description: "largest inbound message, bytes (default 16 MiB)" },
+    "timeout-ms": { type: "string", description: "attempt timeout of every step, ms, over the project's config (a worker's announcement never sets it)" },
+    retries: { type: "string", description: "retries of every step after the first attempt, over the project's config" },
+    "max-workers": { type: "string", description: `workers fed at most; more announcements are refused (default ${DEFAULT_MAX_WORKERS})` },
+    "max-new-connections": { type: "string", description: `new worker connections per second at most (default ${DEFAULT_MAX_NEW_PER_SECOND})` },
     ...storageFlags,
     ...redisFlags,
     ...curveFlags,
@@ -77,6 +82,12 @@ export default defineCommand({
     const storage = await chooseStorage(namespace, redisUri, classBackend, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
     const drainMs = wholeNumberFlag(args["drain-ms"], "--drain-ms") ?? DEFAULT_DRAIN_MS;
     const hooks: PipelineHooks[] = instances;
+    // Each step's policy comes from this project (or the flags), never from a worker's announcement.
+    const timeoutMs = wholeNumberFlag(args["timeout-ms"], "--timeout-ms", 1);
+    const retries = wholeNumberFlag(args.retries, "--retries");
+    const stepConfigs = new Map(
+      project.steps.map((step) => [step.jobType, { ...step.config, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(retries === undefined ? {} : { retries }) }]),
+    );
     const server = new PipelineServer({
       pipelines: definitions,
       storage,
@@ -89,6 +100,9 @@ export default defineCommand({
       logger,
       hooks,
       curve,
+      stepConfigs,
+      maxWorkers: wholeNumberFlag(args["max-workers"], "--max-workers", 1),
+      maxNewConnectionsPerSecond: wholeNumberFlag(args["max-new-connections"], "--max-new-connections", 1),
     });
     await server.start();
     const leave = redisUri === undefined ? undefined : await register(server, definitions, { redisUri, namespace, logger });
