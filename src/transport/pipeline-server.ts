@@ -295,7 +295,7 @@ export class PipelineServer {
     }
     if (!remote.credential.proven && a.proofs?.[this.#gate.serverId] === undefined) {
       // Its welcome may not have arrived yet: send it again (at most once per announcement).
-      remote.welcome(this.#gate.serverId);
+      remote.welcome();
       return;
     }
     if (!this.#gate.proves(remote, a)) return;
@@ -317,12 +317,13 @@ export class PipelineServer {
       announce: { ...a, capacity: boundCapacity(a.capacity, bounds), heartbeatMs: boundHeartbeat(a.heartbeatMs, bounds) },
       curve: this.#options.curve?.clientOptions(a.curveKey),
       maxMessageBytes: this.#maxBytes,
+      serverId: this.#gate.serverId,
       logger: this.#logger,
       drops: this.drops,
       onMessage: (worker, message) => this.#onWorkerMessage(worker, message),
     });
     this.#remotes.set(a.workerId, remote);
-    remote.welcome(this.#gate.serverId);
+    remote.welcome();
   }
 
   /** Says hello to a worker holding results of pipelines served here whose server went away. */

@@ -137,7 +137,8 @@ export const schemas = {
     seq: z.number().int().nonnegative().optional(),
     proofs: proofs.optional(),
   }),
-  jobs: z.object({ deliveries: z.array(delivery).min(1) }),
+  /** `serverId`: the server that welcomed the worker (a worker runs jobs only from a server that did). */
+  jobs: z.object({ deliveries: z.array(delivery).min(1), serverId: z.string().min(1).max(64).optional() }),
   results: z.object({ workerId: id, outcomes: z.array(outcome).min(1) }),
   ack: z.object({ acks: z.array(lease) }),
   progress: z.object({

@@ -21,9 +21,9 @@ import { WorkerCredential } from "./_worker-proof.ts";
 
 const DELIVERIES_PER_MESSAGE = 256;
 
-/** Deliveries as `jobs` bodies, split by count and by size (a 100 KB input each must not make a 25 MB message). */
-function deliveryChunks(deliveries: readonly Delivery[]): { body: string; deliveries: readonly Delivery[] }[] {
-  const batches = jsonBatches('{"deliveries":[', "]}", deliveries.map((d) => JSON.stringify(d)), { maxItems: DELIVERIES_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES });
+/** Deliveries as `jobs` bodies of `serverId`, split by count and by size (a 100 KB input each must not make a 25 MB message). */
+function deliveryChunks(deliveries: readonly Delivery[], serverId: string): { body: string; deliveries: readonly Delivery[] }[] {
+  const batches = jsonBatches(`{"serverId":${JSON.stringify(serverId)},"deliveries":[`, "]}", deliveries.map((d) => JSON.stringify(d)), { maxItems: DELIVERIES_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES });
   let from = 0;
   return batches.map(({ body, count }) => {
     const chunk = { body, deliveries: deliveries.slice(from, from + count) };
@@ -37,6 +37,8 @@ export interface RemoteWorkerOptions {
   /** CURVE client options for the worker's job socket (its announced key as server key). Default: none. */
   curve?: CurveClientOptions | undefined;
   maxMessageBytes: number;
+  /** The id of the server this connection belongs to, in `welcome` and every `jobs` message. */
+  serverId: string;
   /** A send that cannot be queued within this many ms fails (its jobs go back). Default 5000. */
   sendTimeoutMs?: number | undefined;
   logger: Logger;
@@ -68,6 +70,7 @@ export class RemoteWorker implements DispatchTarget {
   readonly #queue: SendQueue;
   readonly #reading: Promise<void>;
   readonly #logger: Logger;
+  readonly #serverId: string;
 
   constructor(options: RemoteWorkerOptions) {
     const a = options.announce;
@@ -79,6 +82,7 @@ export class RemoteWorker implements DispatchTarget {
     this.capacity = a.capacity;
     this.#heartbeatMs = a.heartbeatMs;
     this.#logger = options.logger;
+    this.#serverId = options.serverId;
     this.#dealer = new zmq.Dealer({
       ...LINK_OPTIONS,
       maxMessageSize: hardFrameLimit(options.maxMessageBytes),
@@ -114,9 +118,9 @@ export class RemoteWorker implements DispatchTarget {
     this.#heartbeatMs = heartbeatMs;
   }
 
-  /** Registers the worker with this server (`serverId`): its secret, to seal what it sends on SUB. */
-  welcome(serverId: string): void {
-    this.#queue.send(encode("welcome", { workerId: this.workerId, serverId, secret: this.credential.secret })).catch((error: unknown) => {
+  /** Registers the worker with this server: its secret, to seal what it sends on SUB. Sent again until it proves itself. */
+  welcome(): void {
+    this.#queue.send(encode("welcome", { workerId: this.workerId, serverId: this.#serverId, secret: this.credential.secret })).catch((error: unknown) => {
       this.#logger.debug("welcome not sent", { workerId: this.workerId, error: String(error) });
     });
   }
@@ -141,7 +145,7 @@ export class RemoteWorker implements DispatchTarget {
 
   /** Sends the deliveries in `jobs` messages; rejects with a DeliveryError listing those not sent. */
   async send(deliveries: Delivery[]): Promise<void> {
-    const chunks = deliveryChunks(deliveries);
+    const chunks = deliveryChunks(deliveries, this.#serverId);
     const sent = await Promise.allSettled(
       chunks.map(({ body }) =>
         this.#queue.send(encodeJson("jobs", body)).catch((error: unknown) => {

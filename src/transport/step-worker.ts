@@ -111,8 +111,6 @@ export class StepWorker {
   readonly #pickPeer = (pipeline: string): Buffer | undefined => this.#peers.peerFor(pipeline);
   /** Secrets given by the servers that welcomed this worker, by server id (the 64 latest). */
   readonly #secrets = new Map<string, string>();
-  /** Peers (routing ids, interned) that welcomed this worker: only they may send jobs. */
-  readonly #welcomedBy = new Set<Buffer>();
   /** Sequence of announcements and `bye`s sent on the PUB. */
   #seq = 0;
   /** Keys of jobs waiting or running (a job sent twice runs once). */
@@ -253,8 +251,9 @@ export class StepWorker {
     if (message.type !== "jobs") return;
     // One Buffer per peer, so that results and hand-backs group by peer.
     const known = this.#peers.intern(peer);
-    if (!this.#welcomedBy.has(known)) {
+    if (message.body.serverId === undefined || !this.#secrets.has(message.body.serverId)) {
       // Not a server this worker registered with (a peer that only found the port): run nothing.
+      // Checked by server id, not by connection: a server's DEALER that reconnects keeps it.
       this.refusals.record("PEER_NOT_REGISTERED", { peer: known.toString("hex"), jobs: message.body.deliveries.length });
       return;
     }
@@ -285,7 +284,6 @@ export class StepWorker {
       this.refusals.record("WORKER_UNPROVEN", { reason: "welcome for another worker", workerId: welcome.workerId });
       return;
     }
-    this.#welcomedBy.add(peer);
     this.#secrets.delete(welcome.serverId);
     this.#secrets.set(welcome.serverId, welcome.secret);
     while (this.#secrets.size > 64) this.#secrets.delete(this.#secrets.keys().next().value as string);
@@ -299,7 +297,6 @@ export class StepWorker {
 
   /** A send to `peer` failed with EHOSTUNREACH: it went away; its results go to another server of their pipeline. */
   #peerGone(peer: Buffer): void {
-    this.#welcomedBy.delete(peer);
     if (!this.#peers.forget(peer)) return;
     const moved = this.#results.readdress(peer, this.#pickPeer);
     const parked = this.#results.parked;

@@ -195,9 +195,11 @@ describe("attacks on the wire", () => {
       cleanup(t, () => dealer.close());
       dealer.connect(h.worker.address);
       const delivery = { jobId: "0000000000000000000000", token: "t", pipeline: PIPELINE, jobType: STEP, stepIndex: 0, attempt: 1, input: { n: "chosen" }, timeoutMs: 1000 };
+      // Without a server id, and with a made-up one: this worker was welcomed by neither.
       void dealer.send(encode("jobs", { deliveries: [delivery] })).catch(() => {});
-      const reason = keyed ? "CURVE_KEY_REFUSED" : "PEER_NOT_REGISTERED";
-      await eventually(() => h.worker.refusals.count(reason) >= 1, { message: `the worker counted ${reason}` });
+      void dealer.send(encode("jobs", { deliveries: [delivery], serverId: "AAAAAAAAAAAAAAAA" })).catch(() => {});
+      const [reason, count] = keyed ? (["CURVE_KEY_REFUSED", 1] as const) : (["PEER_NOT_REGISTERED", 2] as const);
+      await eventually(() => h.worker.refusals.count(reason) >= count, { message: `the worker counted ${reason}` });
       assert.equal(h.executions.byJob.size, before, "the function never ran");
       assert.deepEqual(await h.run(10), { succeeded: 10, lost: 0 });
       assert.equal(h.executions.duplicates, 0);

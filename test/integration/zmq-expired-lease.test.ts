@@ -25,8 +25,11 @@ test("a delivery past its lease is handed back unrun; one within its lease runs"
   dealer.connect(worker.address);
 
   const base = { pipeline: "p", jobType: "work", stepIndex: 0, attempt: 1, timeoutMs: 5000 };
+  // As a pipeline server does: register the worker first (it runs jobs only from a server that did).
+  await dealer.send(encode("welcome", { workerId: worker.workerId, serverId: "server-1", secret: "s".repeat(43) }));
   await dealer.send(
     encode("jobs", {
+      serverId: "server-1",
       deliveries: [
         { ...base, jobId: "late", token: "t1", input: { name: "late" }, expiresAt: Date.now() - 1 },
         { ...base, jobId: "fresh", token: "t2", input: { name: "fresh" }, expiresAt: Date.now() + 60_000 },
