@@ -3,6 +3,8 @@
  * `route` in order, and ends `succeeded` (with the last step's output as `result`) or `dead`.
  */
 
+import type { LogLine } from "./job-logs.ts";
+
 /** JSON object handed to a step. */
 export type Instructions = Record<string, unknown>;
 
@@ -40,6 +42,29 @@ export interface StepRecord {
   workerId?: string | undefined;
 }
 
+/**
+ * One finished attempt of one step, kept on the job: a redrive or a retry adds one, nothing
+ * rewrites one. `logs` are the lines the attempt wrote (`ctx.logger`, `console.*`), within the
+ * job's log limit; `dropped` counts the lines of this attempt the limit cut.
+ */
+export interface AttemptRecord {
+  step: string;
+  stepIndex: number;
+  /** 1-based attempt at this step (a redrive starts again at 1). */
+  attempt: number;
+  /** `failed`: retried after; `dead`: the job died with it. */
+  outcome: "succeeded" | "failed" | "dead";
+  workerId?: string | undefined;
+  host?: string | undefined;
+  startedAt: number;
+  finishedAt: number;
+  /** When the job became due for this attempt (enqueued, previous step done, retry time). */
+  dueAt?: number | undefined;
+  error?: JobError | undefined;
+  logs?: LogLine[] | undefined;
+  dropped?: number | undefined;
+}
+
 export interface JobProgress {
   fraction: number;
   message?: string | undefined;
@@ -71,6 +96,8 @@ export interface JobRecord {
   error?: JobError | undefined;
   progress?: JobProgress | undefined;
   steps: StepRecord[];
+  /** Every finished attempt, oldest first (absent before the first). */
+  history?: AttemptRecord[] | undefined;
   idempotencyKey?: string | undefined;
   createdAt: number;
   updatedAt: number;
@@ -81,6 +108,8 @@ export interface JobRecord {
   /** Worker holding the current lease. */
   workerId?: string | undefined;
   leaseExpiresAt?: number | undefined;
+  /** While running: when the job became due for the current attempt (for the queue-wait histogram). */
+  dueAt?: number | undefined;
 }
 
 export function isInstructions(value: unknown): value is Instructions {

@@ -10,7 +10,10 @@
  * - Lease expiry and retry times use the storage's own clock (Redis `TIME`), not the caller's.
  * - Counters stay consistent: accepted = succeeded + dead + queued + running + failed.
  */
-import type { Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
+import type { AttemptRecord, Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
+import type { JobPage, JobQuery } from "./job-query.ts";
+
+export type { JobPage, JobQuery } from "./job-query.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 
 export interface EnqueueRequest {
@@ -52,8 +55,13 @@ export interface LeaseRef {
   token: string;
 }
 
-/** What to do with a leased job. Decided by the core (`pipeline-flow.ts`), applied atomically. */
+/**
+ * What to do with a leased job. Decided by the core (`pipeline-flow.ts`), applied atomically.
+ * `attempt`, when given, is appended to the job's history (and its wait from `dueAt` to
+ * `startedAt` observed in the step's queue-wait histogram).
+ */
 export type Settlement = LeaseRef &
+  { attempt?: AttemptRecord | undefined } &
   (
     | { kind: "advance"; step: StepRecord; nextIndex: number; input: Instructions }
     | { kind: "succeed"; step: StepRecord; result: unknown }
@@ -63,6 +71,8 @@ export type Settlement = LeaseRef &
 
 /** Why leases are handed back (see `StorageBackend.releaseLeases`). */
 export type ReleaseKind = "stall" | "untried";
+/** `deleteJob`: forgotten, not finished (refused), or no such job. */
+export type DeleteResult = "deleted" | "not-finished" | "missing";
 
 /** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
 export type SettleResult = "ok" | "stale";
@@ -120,6 +130,8 @@ export interface StepStats {
   /** Jobs handed back at this step because their worker was lost or stopped (not attempts). */
   stalled: number;
   latency: LatencyHistogram;
+  /** Wait from due (enqueued, previous step done, retry time) to the start of an attempt. */
+  queueWait?: LatencyHistogram | undefined;
 }
 
 export interface PipelineStats {
@@ -167,8 +179,14 @@ export interface StorageBackend {
   releaseLeases(leases: readonly LeaseRef[], reason: JobError, kind: ReleaseKind): Promise<number>;
   /** Returns jobs whose lease expired to their queue; returns how many. */
   reclaimExpired(pipeline: string): Promise<number>;
-  /** Requeues a dead job at the step it died, with its attempts reset. False if not dead. Found by id alone (HTTP retry). */
-  redrive(jobId: string): Promise<boolean>;
+  /**
+   * Requeues a dead job at the step it died, with its attempts reset (its history kept). With
+   * `input`, that step runs on it instead of what it was given. False if not dead. Found by id
+   * alone (HTTP retry).
+   */
+  redrive(jobId: string, options?: { input?: Instructions | undefined }): Promise<boolean>;
+  /** Forgets a finished job (its record, logs and history). Found by id alone. */
+  deleteJob(jobId: string): Promise<DeleteResult>;
 
   /** Records progress of a running attempt (ignored when the token is stale). */
   setProgress(lease: LeaseRef, fraction: number, message?: string): Promise<void>;
@@ -184,6 +202,8 @@ export interface StorageBackend {
    */
   finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]>;
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
+  /** A page of jobs, newest first, filtered; `next` is the cursor of the following page. */
+  findJobs(query: JobQuery): Promise<JobPage>;
   getStats(pipeline: string): Promise<PipelineStats>;
 
   registerWorker(worker: WorkerInfo): Promise<void>;

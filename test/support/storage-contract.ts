@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import type { JobError } from "../../src/core/job.ts";
 import type { Settlement, StorageBackend, StorageOptions } from "../../src/storage/storage-backend.ts";
 import { eventually } from "./eventually.ts";
+import { observabilityContract } from "./storage-contract-observe.ts";
 
 export interface ContractTarget {
   /** A fresh, empty backend (its own key prefix), connected or not. */
@@ -360,5 +361,8 @@ export function storageContract(name: string, target: ContractTarget): void {
       const storage = await open();
       await assert.rejects(storage.enqueueJob({ pipeline: "nope", route: ["first"], instructions: {} }), { code: "UNKNOWN_PIPELINE" });
     });
+
+    // History, logs, paging and forgetting: the part about seeing and fixing jobs (issue #18).
+    observabilityContract(name, open);
   });
 }

@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
   /** Only a dead job can be retried. */
   NOT_DEAD: "NOT_DEAD",
+  /** Only a finished job (succeeded or dead) can be forgotten. */
+  NOT_FINISHED: "NOT_FINISHED",
   /** Storage or a pipeline link does not answer. */
   NOT_READY: "NOT_READY",
 

@@ -12,12 +12,14 @@ import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.t
 import { newId, newLeaseToken } from "../../core/ids.ts";
 import { isFinal, type Instructions, type JobError, type JobRecord, type StepRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
+import { decodeCursor, isAfter, matches, pageLimit, pageOf, type JobPage, type JobQuery } from "../job-query.ts";
 import { observe } from "../latency-histogram.ts";
 import {
   DEFAULT_MAX_AGE_MS,
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  type DeleteResult,
   type EnqueueOutcome,
   type EnqueueRequest,
   type Lease,
@@ -141,6 +143,7 @@ export class MemoryStorageBackend implements StorageBackend {
       stored.token = token;
       record.status = "running";
       record.attempts += 1;
+      record.dueAt = record.updatedAt;
       record.updatedAt = now;
       record.startedAt ??= now;
       record.workerId = workerId;
@@ -173,7 +176,13 @@ export class MemoryStorageBackend implements StorageBackend {
     state.running.delete(record.id);
     record.workerId = undefined;
     record.leaseExpiresAt = undefined;
+    record.dueAt = undefined;
     record.updatedAt = now;
+    if (settlement.attempt !== undefined) {
+      const attempt = cloneData(settlement.attempt);
+      (record.history ??= []).push(attempt);
+      if (attempt.dueAt !== undefined) observe(counters.queueWait, Math.max(0, attempt.startedAt - attempt.dueAt));
+    }
     switch (settlement.kind) {
       case "advance": {
         const input = cloneData(settlement.input);
@@ -244,10 +253,11 @@ export class MemoryStorageBackend implements StorageBackend {
     return reclaimed;
   }
 
-  async redrive(jobId: string): Promise<boolean> {
+  async redrive(jobId: string, options: { input?: Instructions | undefined } = {}): Promise<boolean> {
     const stored = this.#jobs.get(jobId);
     if (stored === undefined || stored.record.status !== "dead") return false;
     const record = stored.record;
+    if (options.input !== undefined) record.input = cloneData(options.input);
     const state = this.#state(record.pipeline);
     state.finished.remove(record.id);
     state.dead--;
@@ -258,6 +268,26 @@ export class MemoryStorageBackend implements StorageBackend {
     record.updatedAt = this.#now();
     state.queue(record.step).push(record.id);
     return true;
+  }
+
+  async deleteJob(jobId: string): Promise<DeleteResult> {
+    const stored = this.#jobs.get(jobId);
+    if (stored === undefined) return "missing";
+    const record = stored.record;
+    if (record.status !== "succeeded" && record.status !== "dead") return "not-finished";
+    const state = this.#state(record.pipeline);
+    state.finished.remove(record.id);
+    if (record.status === "dead") state.dead--;
+    this.#forget(record.id);
+    return "deleted";
+  }
+
+  async findJobs(query: JobQuery): Promise<JobPage> {
+    const position = decodeCursor(query.cursor);
+    const candidates: JobRecord[] = [];
+    for (const { record } of this.#jobs.values()) if (isAfter(record, position) && matches(record, query)) candidates.push(record);
+    const page = pageOf(candidates, pageLimit(query));
+    return { ...page, jobs: page.jobs.map((job) => cloneData(job)) };
   }
 
   async setProgress({ jobId, token }: LeaseRef, fraction: number, message?: string): Promise<void> {

@@ -22,6 +22,7 @@ export interface StepCounters {
   dead: number;
   stalled: number;
   latency: LatencyHistogram;
+  queueWait: LatencyHistogram;
 }
 
 export class PipelineState {
@@ -56,7 +57,7 @@ export class PipelineState {
   counters(jobType: string): StepCounters {
     let counters = this.steps.get(jobType);
     if (counters === undefined) {
-      counters = { succeeded: 0, failed: 0, dead: 0, stalled: 0, latency: emptyHistogram() };
+      counters = { succeeded: 0, failed: 0, dead: 0, stalled: 0, latency: emptyHistogram(), queueWait: emptyHistogram() };
       this.steps.set(jobType, counters);
     }
     return counters;
@@ -74,6 +75,8 @@ export class PipelineState {
     for (const record of due) {
       this.delayed.delete(record.id);
       record.status = "queued";
+      // Queued since its retry time: what its wait and the queue's age count from.
+      record.updatedAt = record.runAt ?? record.updatedAt;
       record.runAt = undefined;
       this.queue(record.step).push(record.id);
     }
@@ -100,6 +103,7 @@ export class PipelineState {
         dead: counters.dead,
         stalled: counters.stalled,
         latency: cloneData(counters.latency),
+        queueWait: cloneData(counters.queueWait),
       };
     });
     let queued = 0;

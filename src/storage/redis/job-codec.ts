@@ -3,11 +3,11 @@
  *
  * Lua scripts decode and re-encode that object with cjson, which would mangle caller data (an
  * empty array becomes `{}`, numbers keep 14 digits). So every field holding caller data
- * (`instructions`, `input`, `result`, `error`, `progress`, `steps`) is kept as JSON *text* inside
+ * (`instructions`, `input`, `result`, `error`, `progress`, `steps`, `history`) is kept as JSON *text* inside
  * the object: scripts move those strings around without looking into them, and only this module
  * parses them. The other fields are small strings and integers cjson keeps exactly.
  */
-import type { JobError, JobProgress, JobRecord, JobStatus, StepRecord } from "../../core/job.ts";
+import type { AttemptRecord, JobError, JobProgress, JobRecord, JobStatus, StepRecord } from "../../core/job.ts";
 
 /** The stored shape, as the scripts see it. */
 interface StoredJob {
@@ -22,6 +22,9 @@ interface StoredJob {
   instructions: string;
   input: string;
   steps: string;
+  /** JSON text of the attempt records (absent before the first). */
+  history?: string;
+  dueAt?: number;
   result?: string;
   error?: string;
   progress?: string;
@@ -71,6 +74,8 @@ export function decodeJob(raw: string): JobRecord {
   if (stored.runAt !== undefined) record.runAt = stored.runAt;
   if (stored.workerId !== undefined) record.workerId = stored.workerId;
   if (stored.leaseExpiresAt !== undefined) record.leaseExpiresAt = stored.leaseExpiresAt;
+  if (stored.history !== undefined) record.history = parseText<AttemptRecord[]>(stored.history);
+  if (stored.dueAt !== undefined) record.dueAt = stored.dueAt;
   return record;
 }
 

@@ -33,13 +33,17 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
     if (match) types.add(match[1]!);
   }
   const histograms = new Map<string, LatencyHistogram>();
+  const waits = new Map<string, LatencyHistogram>();
   for (const [field, value] of Object.entries(latency)) {
-    const match = LATENCY_FIELD.exec(field);
+    // Queue-wait fields are `wait:<type>:…`; a job type has no ":" (see core/names.ts).
+    const isWait = field.startsWith("wait:");
+    const match = LATENCY_FIELD.exec(isWait ? field.slice(5) : field);
     if (!match) continue;
     const jobType = match[1]!;
     types.add(jobType);
-    let histogram = histograms.get(jobType);
-    if (histogram === undefined) histograms.set(jobType, (histogram = emptyHistogram()));
+    const into = isWait ? waits : histograms;
+    let histogram = into.get(jobType);
+    if (histogram === undefined) into.set(jobType, (histogram = emptyHistogram()));
     if (match[2] === "sum") histogram.sumMs = Number(value);
     else if (match[2] === "count") histogram.count = Number(value);
     else histogram.counts[Number(match[2])] = Number(value);
@@ -77,6 +81,7 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
       dead: counter(`step:${jobType}:dead`),
       stalled: counter(`step:${jobType}:stalled`),
       latency: histograms.get(jobType) ?? emptyHistogram(),
+      queueWait: waits.get(jobType) ?? emptyHistogram(),
     };
   });
   return {

@@ -17,15 +17,18 @@ import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
 import { newId } from "../../core/ids.ts";
-import type { JobError, JobRecord } from "../../core/job.ts";
+import type { Instructions, JobError, JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import {
   DEFAULT_MAX_AGE_MS,
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  type DeleteResult,
   type EnqueueOutcome,
   type EnqueueRequest,
+  type JobPage,
+  type JobQuery,
   type Lease,
   type LeaseRef,
   type ListJobsQuery,
@@ -43,6 +46,7 @@ import { checkRedisSafety } from "./safety-checks.ts";
 import { StoreEpoch } from "./_store-epoch.ts";
 import { decodeJob, decodeMaybe } from "./job-codec.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
+import { findJobs } from "./redis-find-jobs.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
 import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
 
@@ -276,11 +280,27 @@ export class RedisStorageBackend implements StorageBackend {
     return this.#io(() => this.#scripts.reclaim(keys, JSON.stringify(LEASE_LOST), RECLAIM_LIMIT));
   }
 
-  async redrive(jobId: string): Promise<boolean> {
+  async redrive(jobId: string, options: { input?: Instructions | undefined } = {}): Promise<boolean> {
     const job = await this.getJob(jobId);
     if (job === undefined) return false;
     const keys = this.#keys.pipeline(job.pipeline);
-    return (await this.#io(() => this.#scripts.redrive(keys, jobId))) === "ok";
+    const input = options.input === undefined ? undefined : JSON.stringify(options.input);
+    return (await this.#io(() => this.#scripts.redrive(keys, jobId, input))) === "ok";
+  }
+
+  async deleteJob(jobId: string): Promise<DeleteResult> {
+    const job = await this.getJob(jobId);
+    if (job === undefined) return "missing";
+    const keys = this.#keys.pipeline(job.pipeline);
+    const outcome = await this.#io(() => this.#scripts.deleteJob(keys, jobId));
+    return outcome === "ok" ? "deleted" : outcome === "missing" ? "missing" : "not-finished";
+  }
+
+  async findJobs(query: JobQuery): Promise<JobPage> {
+    if (query.pipeline === undefined) await this.#refreshRegistry();
+    const names = query.pipeline === undefined ? [...this.#stored] : [query.pipeline];
+    const pipelines = names.map((name) => ({ name, keys: this.#keys.pipeline(name) }));
+    return this.#io(() => findJobs(this.#client, pipelines, query));
   }
 
   async setProgress({ pipeline, jobId, token }: LeaseRef, fraction: number, message?: string): Promise<void> {

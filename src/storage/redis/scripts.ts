@@ -22,6 +22,7 @@ const FILES = [
   "release-5",
   "reclaim-5",
   "redrive-4",
+  "delete-5",
   "set-progress-2",
   "register-worker-2",
   "unregister-worker-2",
@@ -94,6 +95,11 @@ export interface SettleItem {
   delayMs?: number | undefined;
   ms?: number | undefined;
   bucket?: number | undefined;
+  /** The attempt record, JSON text, appended to the job's history. */
+  a?: string | undefined;
+  /** The attempt's wait from due to start, ms, and its histogram bucket. */
+  w?: number | undefined;
+  wb?: number | undefined;
   /**
    * ARGV index of the step's output as JSON text, passed once and raw (not escaped inside the
    * items' JSON): it is also the next step's input (advance) or the result (succeed). With it,
@@ -216,8 +222,13 @@ export class Scripts {
     return ((await this.#call("final-or-gone-2", keys.finished, keys.jobs, ...jobIds)) as number[]).map((n) => n === 1);
   }
 
-  async redrive(keys: PipelineKeys, jobId: string): Promise<ScriptOutcome> {
-    return outcomeOf("redrive-4", await this.#call("redrive-4", keys.jobs, keys.finished, keys.counters, keys.queuePrefix, jobId));
+  async redrive(keys: PipelineKeys, jobId: string, input: string | undefined): Promise<ScriptOutcome> {
+    return outcomeOf("redrive-4", await this.#call("redrive-4", keys.jobs, keys.finished, keys.counters, keys.queuePrefix, jobId, input ?? ""));
+  }
+
+  /** Forgets a finished job: ok, missing, or not-dead (here: not finished). */
+  async deleteJob(keys: PipelineKeys, jobId: string): Promise<ScriptOutcome> {
+    return outcomeOf("delete-5", await this.#call("delete-5", keys.jobs, keys.finished, keys.index, keys.idem, keys.counters, jobId));
   }
 
   async setProgress(keys: PipelineKeys, jobId: string, token: string, progress: string): Promise<ScriptOutcome> {
@@ -259,7 +270,15 @@ export class Scripts {
  * the next input or the result, as the pipeline flow decides; otherwise inline as before.
  */
 export function settleItem(settlement: Settlement, texts: string[]): SettleItem {
-  const base = { kind: settlement.kind, jobId: settlement.jobId, token: settlement.token };
+  const attempt = settlement.attempt;
+  const wait = attempt?.dueAt === undefined ? undefined : Math.max(0, attempt.startedAt - attempt.dueAt);
+  const base = {
+    kind: settlement.kind,
+    jobId: settlement.jobId,
+    token: settlement.token,
+    ...(attempt === undefined ? {} : { a: JSON.stringify(attempt) }),
+    ...(wait === undefined ? {} : { w: wait, wb: bucketIndex(wait) }),
+  };
   const timing = settlement.kind === "advance" || settlement.kind === "succeed" ? settlement.step : settlement.timing;
   const latency = timing === undefined ? {} : { ms: Math.max(0, timing.finishedAt - timing.startedAt), bucket: bucketIndex(Math.max(0, timing.finishedAt - timing.startedAt)) };
   switch (settlement.kind) {

@@ -2,7 +2,8 @@
   Leases up to ARGV[1] jobs from the head of one job type's queue. First moves every retry whose
   time has come (up to ARGV[4]) to the tail of its step's queue. Lease expiry is Redis TIME +
   leaseMs; each lease gets the next of the tokens passed in (128 random bits each, drawn by the
-  caller: Lua has no source of secure randomness) and counts an attempt.
+  caller: Lua has no source of secure randomness) and counts an attempt. A leased job's `dueAt` is
+  when it was queued (its `updatedAt` before the lease; a promoted retry counts from its retry time).
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
@@ -32,6 +33,8 @@ for _, id in ipairs(due) do
   if raw then
     local job = cjson.decode(raw)
     job.status = "queued"
+    -- Queued since its retry time: what its wait counts from.
+    if job.runAt then job.updatedAt = job.runAt end
     job.runAt = nil
     rcall("HSET", KEYS[1], id, cjson.encode(job))
     rcall("RPUSH", KEYS[7] .. job.step, id)
@@ -54,6 +57,7 @@ for _, id in ipairs(ids) do
     local token = ARGV[4 + n]
     job.status = "running"
     job.attempts = job.attempts + 1
+    job.dueAt = job.updatedAt
     job.updatedAt = now
     if job.startedAt == nil then job.startedAt = now end
     if ARGV[3] ~= "" then job.workerId = ARGV[3] else job.workerId = nil end

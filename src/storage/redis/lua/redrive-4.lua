@@ -1,5 +1,6 @@
 --[[
-  Requeues a dead job at the tail of the queue of the step it died at, with its attempts reset.
+  Requeues a dead job at the tail of the queue of the step it died at, with its attempts reset
+  (its history kept).
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] finished      ZSET id by finishedAt
@@ -7,6 +8,7 @@
   KEYS[4] queue prefix  queue LIST of job type t is KEYS[4] .. t (same hash tag)
 
   ARGV[1] job id
+  ARGV[2] new input of the step as JSON text, "" to keep the job's
 
   Returns 1 when requeued, -2 when there is no such job, -3 when the job is not dead.
 ]]
@@ -21,6 +23,7 @@ rcall("ZREM", KEYS[2], ARGV[1])
 rcall("HINCRBY", KEYS[3], "dead", -1)
 rcall("HINCRBY", KEYS[3], "unfinished", 1)
 job.status = "queued"
+if ARGV[2] ~= nil and ARGV[2] ~= "" then job.input = ARGV[2] end
 job.attempts = 0
 job.finishedAt = nil
 job.updatedAt = now

@@ -18,7 +18,10 @@
 
   ARGV[1] JSON array of { kind, jobId, token, step? (StepRecord JSON text), nextIndex?,
           input? (JSON text), result? (JSON text), error? (JobError JSON text), delayMs?,
-          ms? and bucket? (latency to observe, and its histogram bucket index), o? }
+          ms? and bucket? (latency to observe, and its histogram bucket index), o?,
+          a? (the attempt record as JSON text, appended to the job's history), w? and wb? (the
+          attempt's wait from due to start, ms, and its bucket: the step's queue-wait histogram,
+          fields wait:<t>:<bucket|sum|count> of KEYS[7]) }
   ARGV[2..] step outputs as JSON text: an item with `o` has its output in ARGV[o], which is also
           its next input (advance) or its result (succeed), and `step` is then the step record
           without `output` (the script adds it)
@@ -49,6 +52,23 @@ local function observe(job, s)
   add(latency, job.step .. ":" .. s.bucket, 1)
   add(latencySum, job.step .. ":sum", s.ms)
   add(latency, job.step .. ":count", 1)
+end
+
+local function observeWait(job, s)
+  if s.w == nil then return end
+  add(latency, "wait:" .. job.step .. ":" .. s.wb, 1)
+  add(latencySum, "wait:" .. job.step .. ":sum", s.w)
+  add(latency, "wait:" .. job.step .. ":count", 1)
+end
+
+-- History is JSON text in the job (like steps): an attempt's JSON text is appended to it.
+local function appendAttempt(job, text)
+  if text == nil then return end
+  if job.history == nil or job.history == "[]" then
+    job.history = "[" .. text .. "]"
+  else
+    job.history = string.sub(job.history, 1, -2) .. "," .. text .. "]"
+  end
 end
 
 -- The step record's JSON, with the output from ARGV when the item carries it there.
@@ -88,7 +108,10 @@ for i, s in ipairs(settlements) do
       count(job, "running", -1)
       job.workerId = nil
       job.leaseExpiresAt = nil
+      job.dueAt = nil
       job.updatedAt = now
+      observeWait(job, s)
+      appendAttempt(job, s.a)
       if s.kind == "advance" then
         count(job, "succeeded", 1)
         observe(job, s)
