@@ -28,6 +28,7 @@ export const subCommands: Record<string, Lazy> = {
   gateway: lazy(() => import("./commands/gateway.ts")),
   keygen: lazy(() => import("./commands/keygen.ts")),
   init: lazy(() => import("./commands/init.ts")),
+  logs: lazy(() => import("./commands/logs.ts")),
 };
 
 export const root = defineCommand({

@@ -38,12 +38,20 @@ export interface CheckedEnqueue {
 /** The job as it will be stored, or the typed error of the first rule it breaks. */
 export function checkEnqueue(pipelines: readonly PipelineDefinition[], pipeline: string, instructions: unknown, options: EnqueueOptions = {}): CheckedEnqueue {
   const definition = findPipeline(pipelines, pipeline);
-  if (!isInstructions(instructions)) {
-    const got = Array.isArray(instructions) ? "an array" : instructions === null ? "null" : typeof instructions;
-    throw new InvalidInstructionsError(`instructions for "${pipeline}" must be a JSON object, got ${got}`);
+  return { pipeline: definition, instructions: checkInstructions(instructions, `instructions for "${pipeline}"`), idempotencyKey: checkIdempotencyKey(options.idempotencyKey), id: options.id };
+}
+
+/**
+ * `value` as instructions (a JSON object nested at most MAX_DEPTH levels), or the typed error
+ * naming `what` (an enqueue's instructions, a retry's new ones).
+ */
+export function checkInstructions(value: unknown, what: string): Instructions {
+  if (!isInstructions(value)) {
+    const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
+    throw new InvalidInstructionsError(`${what} must be a JSON object, got ${got}`);
   }
-  if (deeperThan(instructions, MAX_DEPTH)) throw tooDeep(pipeline);
-  return { pipeline: definition, instructions, idempotencyKey: checkIdempotencyKey(options.idempotencyKey), id: options.id };
+  if (deeperThan(value, MAX_DEPTH)) throw new TooDeepError(`${what} are nested deeper than ${MAX_DEPTH} levels`);
+  return value;
 }
 
 /** The key, or InvalidRequestError when it breaks the rule. */

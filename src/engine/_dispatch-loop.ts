@@ -10,6 +10,7 @@ import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
 import { NoWorkerError } from "../core/errors/no-worker-error.ts";
 import { StalledError } from "../core/errors/stalled-error.ts";
 import type { JobError } from "../core/job.ts";
+import { usageOf } from "../core/job-logs.ts";
 import type { StepPolicy } from "../core/step-config.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Logger } from "../log/logger.ts";
@@ -127,7 +128,7 @@ export class DispatchLoop {
         continue;
       }
       const delivery: Delivery = { ...ref, jobType, stepIndex: lease.job.stepIndex, attempt: lease.attempt, input: lease.job.input, timeoutMs: policy.timeoutMs, expiresAt: lease.expiresAt };
-      slot.hold(delivery, lease.job.route);
+      slot.hold(delivery, lease.job.route, { dueAt: lease.job.dueAt, logUsed: usageOf(lease.job.history) });
       let batch = batches.get(slot);
       if (batch === undefined) {
         batch = [];

@@ -4,7 +4,8 @@
  * outcome becomes a settlement (advance to the next step, succeed, retry after a backoff, or
  * dead-letter) from the pure decisions of pipeline-flow; then the dispatcher's listeners hear of it.
  */
-import type { JobError } from "../core/job.ts";
+import { capLines, usageOf, type LogLimits, type LogUsage } from "../core/job-logs.ts";
+import type { AttemptRecord, JobError } from "../core/job.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
 import type { StepPolicy } from "../core/step-config.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
@@ -15,6 +16,8 @@ import type { DispatcherEvents } from "./dispatcher-events.ts";
 import type { InFlight } from "./_worker-roster.ts";
 
 export interface SettlerHost {
+  /** The per-job log limits (lines, bytes). */
+  logLimits?: LogLimits | undefined;
   storage: StorageBackend;
   events: TypedEmitter<DispatcherEvents>;
   logger: Logger;
@@ -42,6 +45,12 @@ interface Context {
   attempt: number;
   pipeline: string;
   jobType: string;
+  /** When the job became due for this attempt (from its lease). */
+  dueAt?: number | undefined;
+  /** Log lines and bytes the job's earlier attempts hold (its log limit counts them). */
+  logUsed?: LogUsage | undefined;
+  /** Host of the worker it ran on. */
+  host?: string | undefined;
 }
 
 interface Pending extends Reported {
@@ -107,7 +116,7 @@ export class Settler {
     const contexts: (Context | undefined)[] = batch.map(({ flight }) => {
       if (flight === undefined) return undefined;
       const d = flight.delivery;
-      return { route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType };
+      return { route: flight.route, stepIndex: d.stepIndex, attempt: d.attempt, pipeline: d.pipeline, jobType: d.jobType, dueAt: flight.dueAt, logUsed: flight.logUsed, host: flight.host };
     });
     // Results for leases this process did not hand out (it restarted): judged from storage, read
     // in the pipeline each result names. One that names none, or one not served here, is stale.
@@ -122,7 +131,7 @@ export class Settler {
       positions.forEach((i, n) => {
         const record = records[n];
         if (record !== undefined && record.status === "running") {
-          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline, jobType: record.step };
+          contexts[i] = { route: record.route, stepIndex: record.stepIndex, attempt: record.attempts, pipeline, jobType: record.step, dueAt: record.dueAt, logUsed: usageOf(record.history) };
         }
       });
     }
@@ -143,6 +152,27 @@ export class Settler {
   }
 
   #decide(outcome: StepOutcome, context: Context): Settlement {
+    const settlement = this.#settlementOf(outcome, context);
+    const kept = capLines(outcome.logs ?? [], context.logUsed ?? { lines: 0, bytes: 0 }, this.#host.logLimits);
+    const dropped = (outcome.dropped ?? 0) + kept.dropped;
+    const attempt: AttemptRecord = {
+      step: context.jobType,
+      stepIndex: context.stepIndex,
+      attempt: context.attempt,
+      outcome: settlement.kind === "retry" ? "failed" : settlement.kind === "dead" ? "dead" : "succeeded",
+      workerId: outcome.workerId,
+      ...(context.host === undefined ? {} : { host: context.host }),
+      startedAt: outcome.startedAt,
+      finishedAt: outcome.finishedAt,
+      ...(context.dueAt === undefined ? {} : { dueAt: context.dueAt }),
+      ...(settlement.kind === "retry" || settlement.kind === "dead" ? { error: settlement.error } : {}),
+      ...(kept.lines.length > 0 ? { logs: kept.lines } : {}),
+      ...(dropped > 0 ? { dropped } : {}),
+    };
+    return { ...settlement, attempt };
+  }
+
+  #settlementOf(outcome: StepOutcome, context: Context): Settlement {
     const { jobId, token } = outcome;
     const ref = { pipeline: context.pipeline, jobId, token };
     const timing = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };

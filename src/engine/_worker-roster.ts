@@ -9,6 +9,7 @@
  * jobs) is quarantined: nothing new for a while, and listed with `quarantinedUntil`.
  */
 import { hostname } from "node:os";
+import type { LogUsage } from "../core/job-logs.ts";
 import type { WorkerInfo } from "../storage/storage-backend.ts";
 import type { Delivery, DispatchTarget } from "./delivery.ts";
 
@@ -17,6 +18,12 @@ export interface InFlight {
   route: readonly string[];
   /** Epoch ms when it was handed to the worker. */
   heldAt: number;
+  /** When the job became due for this attempt (from its lease). */
+  dueAt?: number | undefined;
+  /** Log lines and bytes the job's earlier attempts hold (its log limit counts them). */
+  logUsed?: LogUsage | undefined;
+  /** Host of the worker it went to. */
+  host?: string | undefined;
 }
 
 /** What a transport heard from a worker: a heartbeat, maybe with a new capacity or draining state. */
@@ -94,14 +101,21 @@ export class WorkerSlot {
     this.#lastSeen += ms;
   }
 
-  hold(delivery: Delivery, route: readonly string[], now = Date.now()): void {
-    this.#inFlight.set(delivery.jobId, { delivery, route, heldAt: now });
+  /** Holds a job sent to this worker; `seen`: what its lease said of its wait and its logs so far. */
+  hold(delivery: Delivery, route: readonly string[], seen: { dueAt?: number | undefined; logUsed?: LogUsage | undefined } = {}, now = Date.now()): void {
+    this.#inFlight.set(delivery.jobId, { delivery, route, heldAt: now, ...seen, host: this.target.host ?? hostname() });
   }
 
   /** True when it holds `jobId` (under `token`, when given). */
   holds(jobId: string, token?: string): boolean {
     const flight = this.#inFlight.get(jobId);
     return flight !== undefined && (token === undefined || flight.delivery.token === token);
+  }
+
+  /** The job it holds under `token`, left in place. */
+  peek(jobId: string, token: string): InFlight | undefined {
+    const flight = this.#inFlight.get(jobId);
+    return flight?.delivery.token === token ? flight : undefined;
   }
 
   /** Takes the job off the worker when it holds it under `token` (any token when omitted). */
@@ -237,6 +251,15 @@ export class WorkerRoster {
   /** This process was stalled for `ms` (a timer came late): every worker's silence is that much shorter. */
   credit(ms: number): void {
     for (const slot of this.#slots.values()) slot.credit(ms);
+  }
+
+  /** The in-flight delivery of a job under this lease token, at whichever worker holds it. */
+  flightOf(jobId: string, token: string): InFlight | undefined {
+    for (const slot of this.#slots.values()) {
+      const flight = slot.peek(jobId, token);
+      if (flight !== undefined) return flight;
+    }
+    return undefined;
   }
 
   infos(): WorkerInfo[] {

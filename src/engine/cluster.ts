@@ -7,14 +7,16 @@ import type { EnqueueOptions } from "../core/enqueue-rules.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
-import type { EnqueueOutcome, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
-import type { JobFinishedEvent, StepFinishedEvent } from "./dispatcher.ts";
+import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions, StepFinishedEvent } from "./dispatcher.ts";
 
 export interface ClusterEvents extends Record<string, unknown[]> {
   "job:accepted": [job: { jobId: string; pipeline: string }];
   "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
   "step:finished": [event: StepFinishedEvent];
   "job:finished": [event: JobFinishedEvent];
+  /** A line a running attempt wrote (only where attempts run in this process: `reportsSteps`). */
+  "job:log": [event: JobLogEvent];
   "worker:added": [workerId: string, jobType: string];
   "worker:removed": [workerId: string, jobType: string, reason: string];
 }
@@ -30,9 +32,15 @@ export interface Cluster {
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;
-  /** Requeues a dead job. False when the job is not dead. */
-  redrive(jobId: string): Promise<boolean>;
+  /** Requeues a dead job (with `input`, its step runs on that instead). False when the job is not dead. */
+  redrive(jobId: string, options?: RedriveOptions): Promise<boolean>;
+  /** Requeues the dead jobs of a pipeline that match `filter` (at most 1000 a call). */
+  redriveDead(pipeline: string, filter?: RedriveDeadFilter): Promise<RedriveDeadAnswer>;
+  /** Forgets a finished job. */
+  deleteJob(jobId: string): Promise<DeleteResult>;
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
+  /** A page of jobs, newest first, filtered (cursor paging). */
+  findJobs(query: JobQuery): Promise<JobPage>;
   stats(): Promise<PipelineStats[]>;
   workers(): Promise<WorkerInfo[]>;
   /** Storage answers and the pipeline link is up. */

@@ -1,4 +1,5 @@
 /** What travels between the dispatcher and a worker, whatever carries it (in process or ZeroMQ). */
+import type { LogLine } from "../core/job-logs.ts";
 import type { Instructions, JobError } from "../core/job.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -20,14 +21,28 @@ export interface Delivery {
   expiresAt?: number | undefined;
 }
 
+/** What an attempt wrote (`ctx.logger`, `console.*`); `dropped`: lines past the per-attempt cap. */
+export interface AttemptLogs {
+  logs?: LogLine[] | undefined;
+  dropped?: number | undefined;
+}
+
 /**
  * The end of one attempt, as a worker reports it. `pipeline` (the delivery's) lets a server that
  * did not hand the lease out (it restarted) settle it without looking the job up.
  */
-export type StepOutcome = { jobId: string; token: string; pipeline?: string | undefined; startedAt: number; finishedAt: number; workerId: string } & (
+export type StepOutcome = { jobId: string; token: string; pipeline?: string | undefined; startedAt: number; finishedAt: number; workerId: string } & AttemptLogs & (
   | { ok: true; output: unknown }
   | { ok: false; error: JobError }
 );
+
+/** A line an attempt wrote, as it is written (in-process and thread workers report them live). */
+export interface LogReport {
+  pipeline: string;
+  jobId: string;
+  token: string;
+  line: LogLine;
+}
 
 export interface ProgressReport {
   pipeline: string;

@@ -4,9 +4,9 @@
  */
 import type { JobRecord } from "../core/job.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
-import type { EnqueueOutcome, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
-import type { Dispatcher, EnqueueOptions } from "./dispatcher.ts";
+import type { Dispatcher, EnqueueOptions, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "./dispatcher.ts";
 
 export class DispatcherCluster implements Cluster {
   readonly reportsSteps = true;
@@ -37,8 +37,20 @@ export class DispatcherCluster implements Cluster {
     return (await this.#dispatcher.waitForFinal(jobId, { timeoutMs, signal })) ?? this.getJob(jobId);
   }
 
-  redrive(jobId: string): Promise<boolean> {
-    return this.#dispatcher.redrive(jobId);
+  redrive(jobId: string, options?: RedriveOptions): Promise<boolean> {
+    return this.#dispatcher.redrive(jobId, options);
+  }
+
+  redriveDead(pipeline: string, filter?: RedriveDeadFilter): Promise<RedriveDeadAnswer> {
+    return this.#dispatcher.redriveDead(pipeline, filter);
+  }
+
+  deleteJob(jobId: string): Promise<DeleteResult> {
+    return this.#dispatcher.forget(jobId);
+  }
+
+  findJobs(query: JobQuery): Promise<JobPage> {
+    return this.#dispatcher.find(query);
   }
 
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]> {

@@ -1,5 +1,15 @@
 /** What a Dispatcher tells its listeners (hooks, the gateway's metrics, the dashboard). */
+import type { LogLine } from "../core/job-logs.ts";
 import type { JobError, JobRecord, JobStatus } from "../core/job.ts";
+
+/** A line a running attempt wrote, as it was written (workers in this process and their threads). */
+export interface JobLogEvent {
+  jobId: string;
+  pipeline: string;
+  jobType: string;
+  attempt: number;
+  line: LogLine;
+}
 
 export interface JobFinishedEvent {
   jobId: string;
@@ -26,6 +36,7 @@ export interface DispatcherEvents extends Record<string, unknown[]> {
   "step:finished": [event: StepFinishedEvent];
   "job:retrying": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; delayMs: number; error: JobError }];
   "job:finished": [event: JobFinishedEvent];
+  "job:log": [event: JobLogEvent];
   "worker:added": [workerId: string, jobType: string];
   "worker:removed": [workerId: string, jobType: string, reason: string];
   error: [error: unknown];

@@ -16,7 +16,8 @@
  * const done = await dispatcher.waitForFinal(job.id, { timeoutMs: 5000 });
  * ```
  */
-import { checkEnqueue, type EnqueueOptions } from "../core/enqueue-rules.ts";
+import { checkEnqueue, checkInstructions, type EnqueueOptions } from "../core/enqueue-rules.ts";
+import { deadJobsQuery, type RedriveDeadAnswer, type RedriveDeadFilter, type RedriveOptions } from "../core/redrive-rules.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
@@ -24,21 +25,22 @@ import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StorageLostError } from "../core/errors/storage-lost-error.ts";
 import { StorageUnavailableError } from "../core/errors/storage-unavailable-error.ts";
 import type { JobRecord } from "../core/job.ts";
-import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter, type EventSource } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { EnqueueOutcome, EnqueueRequest, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { DeleteResult, EnqueueOutcome, EnqueueRequest, JobPage, JobQuery, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Readiness } from "./cluster.ts";
-import type { DispatchTarget, ProgressReport, StepOutcome } from "./delivery.ts";
+import type { DispatchTarget, LogReport, ProgressReport, StepOutcome } from "./delivery.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
 import { DispatchLoop } from "./_dispatch-loop.ts";
 import { Settler } from "./_settler.ts";
 import { WorkerRoster, type InFlight, type QuarantineRules, type WorkerUpdate } from "./_worker-roster.ts";
 import { waitForFinal, type WaitForFinalOptions } from "./wait-for-final.ts";
 
-export type { DispatcherEvents, JobFinishedEvent, StepFinishedEvent } from "./dispatcher-events.ts";
+export type { DispatcherEvents, JobFinishedEvent, JobLogEvent, StepFinishedEvent } from "./dispatcher-events.ts";
 export type { EnqueueOptions } from "../core/enqueue-rules.ts";
+export type { RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "../core/redrive-rules.ts";
 export type { QuarantineRules, WorkerUpdate } from "./_worker-roster.ts";
 
 /** One job of `enqueueMany`. */
@@ -214,15 +216,43 @@ export class Dispatcher {
     return waitForFinal(this, jobId, options);
   }
 
-  /** Requeues a dead job at the step it died. False when it is not dead. */
-  async redrive(jobId: string): Promise<boolean> {
-    const ok = await this.#storage.redrive(jobId);
+  /**
+   * Requeues a dead job at the step it died (its attempt history kept, added to). With `input`
+   * (checked by the enqueue rules: a JSON object, not too deep), that step runs on it instead of
+   * what it was given. False when it is not dead.
+   */
+  async redrive(jobId: string, options: RedriveOptions = {}): Promise<boolean> {
+    const input = options.input === undefined ? undefined : checkInstructions(options.input, `new instructions for job ${jobId}`);
+    const ok = await this.#storage.redrive(jobId, input === undefined ? {} : { input });
     if (ok) this.#loop.kick();
     return ok;
   }
 
+  /**
+   * Redrives the dead jobs of `pipeline` that match `filter` (step, time range of acceptance),
+   * at most `limit` of them (default and most 1000), newest first. `more`: others are left.
+   */
+  async redriveDead(pipeline: string, filter: RedriveDeadFilter = {}): Promise<RedriveDeadAnswer> {
+    const name = findPipeline(this.#pipelines, pipeline).name;
+    const page = await this.#storage.findJobs(deadJobsQuery(name, filter));
+    const ids: string[] = [];
+    for (const job of page.jobs) if (await this.#storage.redrive(job.id)) ids.push(job.id);
+    if (ids.length > 0) this.#loop.kick();
+    return { pipeline: name, ids, more: page.next !== undefined };
+  }
+
+  /** Forgets a finished job (its record, history and logs): `not-finished` while it may still run. */
+  forget(jobId: string): Promise<DeleteResult> {
+    return this.#storage.deleteJob(jobId);
+  }
+
   list(query?: ListJobsQuery): Promise<JobRecord[]> {
     return this.#storage.listJobs(query);
+  }
+
+  /** A page of jobs, newest first, filtered (pipeline, status, step, time range, id prefix); `next` is the following page's cursor. */
+  find(query: JobQuery): Promise<JobPage> {
+    return this.#storage.findJobs(query);
   }
 
   stats(): Promise<PipelineStats[]> {
@@ -372,6 +402,17 @@ export class Dispatcher {
     );
     this.#loop.kick();
     return done;
+  }
+
+  /** Lines running attempts wrote, told to listeners as they come (`job:log`); they are kept with the outcome. */
+  logLines(reports: readonly LogReport[]): void {
+    if (!this.#events.hasListeners("job:log")) return;
+    for (const report of reports) {
+      const flight = this.#workers.flightOf(report.jobId, report.token);
+      if (flight === undefined) continue;
+      const d = flight.delivery;
+      this.#events.emit("job:log", { jobId: d.jobId, pipeline: d.pipeline, jobType: d.jobType, attempt: d.attempt, line: report.line });
+    }
   }
 
   progress(reports: readonly ProgressReport[]): void {

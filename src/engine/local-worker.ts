@@ -55,6 +55,7 @@ export class LocalWorker implements DispatchTarget {
       logger: this.#logger,
       signal: this.#shutdown.signal,
       onProgress: (fraction, message) => this.#dispatcher.progress([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction, message }]),
+      onLog: (line) => this.#dispatcher.logLines([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, line }]),
     });
     // Nothing encodes this outcome on its way to storage: check its output can be (as a step worker's results are).
     await this.#dispatcher.report([encodableOutcome(outcome)]).catch((error: unknown) => {

@@ -2,6 +2,7 @@
  * How a worker runs one attempt: in this process (`InProcessExecutor`), or isolated where the
  * host can stop a runaway (the function host's executors). Workers of every transport take one.
  */
+import type { LogLine } from "../core/job-logs.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, StepOutcome } from "./delivery.ts";
@@ -14,6 +15,8 @@ export interface ExecuteHooks {
   /** Aborts the attempt (shutdown). */
   signal: AbortSignal;
   onProgress(fraction: number, message?: string): void;
+  /** Each line the attempt writes, as it is written (optional: the lines come with the outcome anyway). */
+  onLog?: ((line: LogLine) => void) | undefined;
   /** The delivery's input belongs to this attempt alone (freshly decoded): no defensive copy needed. */
   ownsInput?: boolean | undefined;
 }
@@ -45,6 +48,7 @@ export class InProcessExecutor implements StepExecutor {
       logger: hooks.logger,
       shutdownSignal: hooks.signal,
       onProgress: (fraction, message) => hooks.onProgress(fraction, message),
+      onLog: hooks.onLog,
       ownsInput: hooks.ownsInput,
     });
   }

@@ -11,7 +11,9 @@ import { cloneData } from "../core/clone-data.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { toJobError } from "../core/job.ts";
+import type { LogLine } from "../core/job-logs.ts";
 import type { Logger } from "../log/logger.ts";
+import { AttemptLog } from "./_log-capture.ts";
 import { DeadlineSweep, type DeadlineEntry } from "./_deadline-sweep.ts";
 import type { Delivery, StepContext, StepHandler, StepOutcome } from "./delivery.ts";
 
@@ -21,6 +23,8 @@ export interface RunOptions {
   /** Aborts every running attempt (shutdown). */
   shutdownSignal?: AbortSignal | undefined;
   onProgress?: ((fraction: number, message?: string) => void) | undefined;
+  /** Each line the attempt writes (`ctx.logger`, `console.*`), as it is written. */
+  onLog?: ((line: LogLine) => void) | undefined;
   /** The delivery's input belongs to this attempt alone (e.g. freshly decoded): no defensive copy. */
   ownsInput?: boolean | undefined;
 }
@@ -112,7 +116,19 @@ function shutdownSetOf(signal: AbortSignal | undefined): Set<Attempt> | undefine
   return set;
 }
 
-export function runAttempt(handler: StepHandler, delivery: Delivery, options: RunOptions): Promise<StepOutcome> {
+/**
+ * Runs one attempt; what it logs (`ctx.logger`, `console.*` while it runs) comes back with its
+ * outcome as `logs` (at most the per-job line limit; `dropped` counts the rest).
+ */
+export async function runAttempt(handler: StepHandler, delivery: Delivery, options: RunOptions): Promise<StepOutcome> {
+  const log = new AttemptLog(options.onLog);
+  const outcome = await log.run(() => runLogged(handler, delivery, options, log));
+  if (log.lines.length > 0) outcome.logs = log.lines;
+  if (log.dropped > 0) outcome.dropped = log.dropped;
+  return outcome;
+}
+
+function runLogged(handler: StepHandler, delivery: Delivery, options: RunOptions, log: AttemptLog): Promise<StepOutcome> {
   const startedAt = Date.now();
   const base = { jobId: delivery.jobId, token: delivery.token, workerId: options.workerId, startedAt };
   const timeoutMs = delivery.timeoutMs;
@@ -124,7 +140,7 @@ export function runAttempt(handler: StepHandler, delivery: Delivery, options: Ru
     stepIndex: delivery.stepIndex,
     attempt: delivery.attempt,
     get logger() {
-      return options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
+      return log.logger(options.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt }));
     },
     deadline: startedAt + timeoutMs,
     get signal() {

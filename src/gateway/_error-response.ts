@@ -28,6 +28,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   NOT_DEAD: 409,
+  NOT_FINISHED: 409,
   NOT_READY: 503,
   BUSY: 503,
   STORAGE_UNAVAILABLE: 503,

@@ -35,11 +35,12 @@ export const requireJson: MiddlewareHandler = async (c, next) => {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * The body as JSON; an empty body is `{}` (so `curl -X POST url` works). Only what HTTP adds is
- * checked here (UTF-8, JSON syntax, and the engine's depth limit on the text, before parsing);
+ * The body as JSON; an empty body is `{}` (so `curl -X POST url` works), or undefined with
+ * `emptyIsNone` (a body that may be left out, as a retry's new instructions). Only what HTTP adds
+ * is checked here (UTF-8, JSON syntax, and the engine's depth limit on the text, before parsing);
  * whether it is acceptable instructions is the engine's rule, the same for every door.
  */
-export async function readInstructions(c: Context, pipeline: string, maxBytes: number): Promise<unknown> {
+export async function readInstructions(c: Context, pipeline: string, maxBytes: number, options: { emptyIsNone?: boolean } = {}): Promise<unknown> {
   const bytes = await readBody(c, maxBytes);
   let text: string;
   try {
@@ -47,7 +48,7 @@ export async function readInstructions(c: Context, pipeline: string, maxBytes: n
   } catch (error) {
     throw new HttpError(ERROR_CODES.INVALID_UTF8, "body is not valid UTF-8", { cause: error });
   }
-  if (text.trim() === "") return {};
+  if (text.trim() === "") return options.emptyIsNone === true ? undefined : {};
   if (jsonExceedsDepth(text)) throw tooDeep(pipeline);
   try {
     return JSON.parse(text) as unknown;

@@ -17,6 +17,22 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 
 const jobErrorSchema = z.object({ name: z.string(), message: z.string(), stack: z.string().optional(), code: z.string().optional(), retryable: z.boolean().optional() }).openapi("JobError");
 
+const attemptSchema = z
+  .object({
+    step: z.string(),
+    stepIndex: z.number().int(),
+    attempt: z.number().int(),
+    outcome: z.enum(["succeeded", "failed", "dead"]),
+    workerId: z.string().optional(),
+    host: z.string().optional(),
+    startedAt: z.number(),
+    finishedAt: z.number(),
+    error: jobErrorSchema.optional(),
+    logs: z.array(z.object({ t: z.number(), level: z.enum(["debug", "info", "warn", "error"]), msg: z.string() })).optional(),
+    dropped: z.number().int().optional(),
+  })
+  .openapi("Attempt", { description: "One finished attempt of a step: worker, host, times, outcome, error, the lines it wrote." });
+
 export const jobRecordSchema = z
   .object({
     id: z.string(),
@@ -37,6 +53,7 @@ export const jobRecordSchema = z
     updatedAt: z.number(),
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
+    history: z.array(attemptSchema).optional(),
   })
   .openapi("Job", { description: "A job record; times are epoch milliseconds." });
 
@@ -50,11 +67,38 @@ const authHeader = z.object({ authorization: z.string().optional().openapi({ des
 const unauthorized = jsonError("token missing or wrong (when one is configured)");
 const badRequest = jsonError("a malformed parameter, or an unknown query parameter");
 
+/** A time in a query: epoch milliseconds, or an ISO 8601 date. */
+const timeSchema = z
+  .string()
+  .transform((text, ctx) => {
+    const value = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+    if (Number.isNaN(value)) {
+      ctx.addIssue({ code: "custom", message: "must be epoch milliseconds or an ISO 8601 date" });
+      return z.NEVER;
+    }
+    return value;
+  })
+  .openapi({ type: "string", example: "2026-12-01T10:00:00Z" });
+
+const limitSchema = z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(1000, "must be at most 1000"));
+
+/** Filters shared by `GET /jobs` and `POST /pipelines/{name}/retry-dead`. */
+const jobFilters = {
+  step: z.string().min(1).optional().openapi({ description: "the job type the job is at (or, once finished, the last it reached)" }),
+  since: timeSchema.optional().openapi({ description: "accepted at or after (epoch ms or ISO date)" }),
+  until: timeSchema.optional().openapi({ description: "accepted at or before (epoch ms or ISO date)" }),
+};
+
 export const listJobsQuerySchema = z.strictObject({
   pipeline: z.string().min(1).optional(),
   status: z.enum(JOB_STATUSES as [string, ...string[]]).optional(),
-  limit: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(1000, "must be at most 1000")).optional(),
+  ...jobFilters,
+  id: z.string().regex(/^[0-9a-z]{1,22}$/, "an id prefix is 1 to 22 characters of 0-9 and a-z").optional().openapi({ description: "the first characters of the job id" }),
+  limit: limitSchema.optional().openapi({ description: "jobs per page, 1 to 1000 (default 50)" }),
+  cursor: z.string().min(1).max(200).optional().openapi({ description: "from the `next` link of the previous page" }),
 });
+
+
 
 export function gatewayRoutes(maxWaitMs: number) {
   return {
@@ -87,15 +131,48 @@ export function gatewayRoutes(maxWaitMs: number) {
       },
     }),
     listJobs: createRoute({
-      method: "get", path: "/jobs", summary: "Jobs, most recent first, filtered", request: { query: listJobsQuerySchema, headers: authHeader },
-      responses: { 200: json(z.object({ jobs: z.array(jobRecordSchema) }), "the jobs"), 400: badRequest, 401: unauthorized, 404: jsonError("unknown pipeline") },
+      method: "get", path: "/jobs", summary: "Jobs, newest first, filtered, a page at a time (the `next` link reads the next page)", request: { query: listJobsQuerySchema, headers: authHeader },
+      responses: {
+        200: json(z.object({ jobs: z.array(jobRecordSchema), next: z.string().optional().openapi({ description: "path of the next page; absent on the last" }) }), "a page of jobs (also a Link: <…>; rel=\"next\" header)"),
+        400: badRequest, 401: unauthorized, 404: jsonError("unknown pipeline"),
+      },
+    }),
+    jobLogs: createRoute({
+      method: "get", path: "/jobs/{id}/logs", summary: "A job's log lines, attempt by attempt; ?follow streams them (server-sent events) until the job ends",
+      request: { params: jobIdParams, query: z.strictObject({ follow: z.string().optional().openapi({ description: "present: stream `line`, `cut` and a last `end` event" }) }), headers: authHeader },
+      responses: {
+        200: {
+          description: "the lines per attempt (JSON), or with ?follow an event stream",
+          content: {
+            "application/json": { schema: z.object({ id: z.string(), status: z.string(), attempts: z.array(attemptSchema.pick({ step: true, stepIndex: true, attempt: true, outcome: true, logs: true, dropped: true }).extend({ outcome: z.string().optional() })) }) },
+            "text/event-stream": { schema: z.string() },
+          },
+        },
+        400: badRequest, 401: unauthorized, 404: jsonError("no such job"),
+      },
+    }),
+    deleteJob: createRoute({
+      method: "delete", path: "/jobs/{id}", summary: "Forget a finished job (record, history, logs)", request: { params: jobIdParams, query: noQuery, headers: authHeader },
+      responses: { 204: { description: "forgotten" }, 400: badRequest, 401: unauthorized, 404: jsonError("no such job"), 409: jsonError("the job is not finished") },
+    }),
+    retryDead: createRoute({
+      method: "post", path: "/pipelines/{name}/retry-dead", summary: "Redrive the dead jobs of a pipeline (filtered by step and acceptance time; at most `limit`, default and maximum 1000, newest first)",
+      request: { params: pipelineParams, query: z.strictObject({ ...jobFilters, limit: limitSchema.optional() }), headers: authHeader },
+      responses: {
+        202: json(z.object({ pipeline: z.string(), redriven: z.number().int(), ids: z.array(z.string()), more: z.boolean().openapi({ description: "more dead jobs matched than `limit`: call again" }) }), "requeued"),
+        400: badRequest, 401: unauthorized, 404: jsonError("unknown pipeline"),
+      },
     }),
     getJob: createRoute({
       method: "get", path: "/jobs/{id}", summary: "A job record; ?wait=ms long-polls until it ends", request: { params: jobIdParams, query: waitQuery(maxWaitMs), headers: authHeader },
       responses: { 200: json(jobRecordSchema, "the job (final, or as it is when ?wait runs out)"), 400: badRequest, 401: unauthorized, 404: jsonError("no such job") },
     }),
     retryJob: createRoute({
-      method: "post", path: "/jobs/{id}/retry", summary: "Requeue a dead job", request: { params: jobIdParams, query: noQuery, headers: authHeader },
+      method: "post", path: "/jobs/{id}/retry", summary: "Requeue a dead job at the step it died; a body (a JSON object) replaces that step's input",
+      request: {
+        params: jobIdParams, query: noQuery, headers: authHeader,
+        body: { required: false, description: "new instructions for the step the job died at (empty: run it on what it had)", content: { "application/json": { schema: z.toJSONSchema(instructionsSchema) as { type: "object" } } } },
+      },
       responses: { 202: json(acceptedSchema, "requeued"), 400: badRequest, 401: unauthorized, 404: jsonError("no such job"), 409: jsonError("the job is not dead") },
     }),
     pipelines: createRoute({

@@ -11,8 +11,9 @@
  *   body: JSON.stringify({ n: 21 }) });               // 200, the final job record
  * ```
  *
- * Routes (README, "HTTP API"): POST /pipelines/:name/jobs, GET /jobs/:id, POST /jobs/:id/retry,
- * GET /jobs, GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
+ * Routes (README, "HTTP API"): POST /pipelines/:name/jobs, GET /jobs/:id, GET /jobs/:id/logs,
+ * POST /jobs/:id/retry, DELETE /jobs/:id, POST /pipelines/:name/retry-dead, GET /jobs,
+ * GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
  * /openapi.json, and the dashboard at GET / and GET /events. Errors answer `{error: {code,
  * message}}`. The routes are OpenAPI route definitions (`_routes.ts`): the zod schemas they
  * validate with generate `/openapi.json`. A wrong method is a 405 with `Allow`, an unknown query
@@ -24,15 +25,15 @@ import { cors } from "hono/cors";
 import { ownPackage } from "../_own-package.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
-import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
-import { isFinal, type JobRecord, type JobStatus } from "../core/job.ts";
+import { isFinal } from "../core/job.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
 import type { Cluster } from "../engine/cluster.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { bearerAuth } from "./_auth.ts";
 import { createDashboardApp } from "./dashboard/dashboard-app.ts";
 import { errorResponse } from "./_error-response.ts";
+import { registerJobRoutes } from "./_job-routes.ts";
 import { notFoundOrNotAllowed } from "./_method-guard.ts";
 import { readInstructions, requireJson } from "./_read-json.ts";
 import { dashboardRoutes, gatewayRoutes } from "./_routes.ts";
@@ -70,7 +71,6 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   const errorOptions = { retryAfterSeconds: options.retryAfterSeconds ?? 1, logger: options.logger ?? silentLogger };
   const auth = bearerAuth(options.token);
   const routes = gatewayRoutes(maxWaitMs);
-  const notFound = (id: string): JobNotFoundError => new JobNotFoundError(`no job ${id} (never enqueued, or aged out of retention)`);
 
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.onError((error, c) => errorResponse(error, c, errorOptions));
@@ -111,33 +111,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     return c.json(record, isFinal(record.status) ? 200 : 202);
   });
 
-  app.openapi({ ...routes.listJobs, middleware: [auth] }, async (c) => {
-    const query = c.req.valid("query");
-    if (query.pipeline !== undefined) findPipeline(cluster.pipelines(), query.pipeline);
-    const jobs = await cluster.listJobs({ pipeline: query.pipeline, status: query.status as JobStatus | undefined, limit: query.limit });
-    return c.json({ jobs } as never, 200);
-  });
-
-  app.openapi({ ...routes.getJob, middleware: [auth] }, async (c) => {
-    const { id } = c.req.valid("param");
-    const { wait } = c.req.valid("query");
-    const job = await cluster.getJob(id);
-    if (job === undefined) throw notFound(id);
-    const answer: JobRecord = wait === undefined || isFinal(job.status) ? job : ((await cluster.waitFor(id, wait, options.shutdown)) ?? job);
-    return c.json(answer as never, 200);
-  });
-
-  app.openapi({ ...routes.retryJob, middleware: [auth] }, async (c) => {
-    const { id } = c.req.valid("param");
-    const job = await cluster.getJob(id);
-    if (job === undefined) throw notFound(id);
-    if (!(await cluster.redrive(id))) {
-      const now = (await cluster.getJob(id))?.status ?? job.status;
-      throw new HttpError(ERROR_CODES.NOT_DEAD, `job ${id} is ${now}: only dead jobs can be retried`);
-    }
-    c.header("Location", `/jobs/${id}`);
-    return c.json({ id, pipeline: job.pipeline, status: "queued" }, 202);
-  });
+  registerJobRoutes(app, cluster, routes, { auth, requireJson, maxBodyBytes, shutdown: options.shutdown });
 
   app.openapi({ ...routes.pipelines, middleware: [auth] }, async (c) => {
     const [stats, workers] = await Promise.all([cluster.stats(), cluster.workers()]);

@@ -13,7 +13,8 @@
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import type { Readiness } from "../engine/cluster.ts";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import { emptyHistogram } from "../storage/latency-histogram.ts";
+import type { LatencyHistogram, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -121,19 +122,23 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_queue_oldest_age_seconds", { pipeline, step: s.jobType }, age);
     }
   });
-  out.family("mario_step_duration_seconds", "histogram", "Duration of step attempts.", () => {
-    for (const { pipeline, s } of steps) {
-      const { bucketsMs, counts, sumMs, count } = s.latency;
-      let cumulative = 0;
-      bucketsMs.forEach((bound, i) => {
-        cumulative += counts[i] ?? 0;
-        out.sample("mario_step_duration_seconds_bucket", { pipeline, step: s.jobType, le: formatNumber(bound / 1000) }, cumulative);
-      });
-      out.sample("mario_step_duration_seconds_bucket", { pipeline, step: s.jobType, le: "+Inf" }, count);
-      out.sample("mario_step_duration_seconds_sum", { pipeline, step: s.jobType }, sumMs / 1000);
-      out.sample("mario_step_duration_seconds_count", { pipeline, step: s.jobType }, count);
-    }
-  });
+  const histogram = (name: string, help: string, pick: (s: PipelineStats["steps"][number]) => LatencyHistogram): void => {
+    out.family(name, "histogram", help, () => {
+      for (const { pipeline, s } of steps) {
+        const { bucketsMs, counts, sumMs, count } = pick(s);
+        let cumulative = 0;
+        bucketsMs.forEach((bound, i) => {
+          cumulative += counts[i] ?? 0;
+          out.sample(`${name}_bucket`, { pipeline, step: s.jobType, le: formatNumber(bound / 1000) }, cumulative);
+        });
+        out.sample(`${name}_bucket`, { pipeline, step: s.jobType, le: "+Inf" }, count);
+        out.sample(`${name}_sum`, { pipeline, step: s.jobType }, sumMs / 1000);
+        out.sample(`${name}_count`, { pipeline, step: s.jobType }, count);
+      }
+    });
+  };
+  histogram("mario_step_duration_seconds", "Duration of step attempts.", (s) => s.latency);
+  histogram("mario_queue_wait_seconds", "Wait from due (enqueued, previous step done, retry time, redrive) to the start of an attempt.", (s) => s.queueWait ?? emptyHistogram());
   const byStep = new Map<string, { workers: number; capacity: number; inFlight: number }>();
   for (const w of workers) {
     const entry = byStep.get(w.jobType) ?? { workers: 0, capacity: 0, inFlight: 0 };

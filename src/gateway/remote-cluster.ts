@@ -20,11 +20,15 @@
 import { BusyError } from "../core/errors/busy-error.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
+import { checkInstructions } from "../core/enqueue-rules.ts";
+import { deadJobsQuery, type RedriveDeadAnswer, type RedriveDeadFilter, type RedriveOptions } from "../core/redrive-rules.ts";
 import { isFinal, type JobRecord } from "../core/job.ts";
+import { encodeCursor, pageLimit, pageOf } from "../storage/job-query.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Cluster, ClusterEvents, Readiness } from "../engine/cluster.ts";
-import type { EnqueueOutcome, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+
+import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
 
 /** What the cluster needs of a pipeline server's client: `PipelineClient` fits. */
@@ -170,11 +174,43 @@ export class RemoteCluster implements Cluster {
     }
   }
 
-  async redrive(jobId: string): Promise<boolean> {
+  async redrive(jobId: string, options: RedriveOptions = {}): Promise<boolean> {
+    // The same rule as the engine's (core/enqueue-rules.ts) for what a retry may carry.
+    const input = options.input === undefined ? undefined : checkInstructions(options.input, `new instructions for job ${jobId}`);
     for (const storage of this.#storages) {
-      if (await storage.redrive(jobId)) return true;
+      if (await storage.redrive(jobId, input === undefined ? {} : { input })) return true;
     }
     return false;
+  }
+
+  async redriveDead(pipeline: string, filter: RedriveDeadFilter = {}): Promise<RedriveDeadAnswer> {
+    const route = this.#route(pipeline);
+    const name = route.pipeline.name;
+    const page = await route.storage.findJobs(deadJobsQuery(name, filter));
+    const ids: string[] = [];
+    for (const job of page.jobs) if (await route.storage.redrive(job.id)) ids.push(job.id);
+    return { pipeline: name, ids, more: page.next !== undefined };
+  }
+
+  async deleteJob(jobId: string): Promise<DeleteResult> {
+    let result: DeleteResult = "missing";
+    for (const storage of this.#storages) {
+      result = await storage.deleteJob(jobId);
+      if (result !== "missing") return result;
+    }
+    return result;
+  }
+
+  /** Each storage's page after the cursor, merged: the first `limit` of them, newest first. */
+  async findJobs(query: JobQuery): Promise<JobPage> {
+    const limit = pageLimit(query);
+    const storages = query.pipeline === undefined ? this.#storages : [this.#route(query.pipeline).storage];
+    const pages = await Promise.all(storages.map((s) => s.findJobs({ ...query, limit })));
+    const known = new Set(this.#routes.keys());
+    const merged = pageOf(pages.flatMap((p) => p.jobs).filter((j) => known.has(j.pipeline)), limit);
+    const last = merged.jobs.at(-1);
+    const more = merged.next !== undefined || pages.some((p) => p.next !== undefined);
+    return more && last !== undefined ? { jobs: merged.jobs, next: encodeCursor(last) } : { jobs: merged.jobs };
   }
 
   async listJobs(query: ListJobsQuery = {}): Promise<JobRecord[]> {

@@ -54,6 +54,7 @@ async function run(step: FunctionStep, id: number, delivery: Delivery): Promise<
     logger: threadLogger(id, {}),
     shutdownSignal: shutdown.signal,
     onProgress: (fraction, message) => post({ type: "progress", id, fraction: Number(fraction), ...(message === undefined ? {} : { message: String(message) }) }),
+    onLog: (line) => post({ type: "line", id, ...line }),
   });
   shutdowns.delete(id);
   const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };

@@ -65,6 +65,8 @@ export const fromThreadSchema = z.discriminatedUnion("type", [
     fields: z.record(z.string(), z.unknown()),
   }),
   z.object({ type: z.literal("progress"), id: z.number().int(), fraction: z.number(), message: z.string().optional() }),
+  /** A line the attempt wrote (ctx.logger or console.*), kept with the job. */
+  z.object({ type: z.literal("line"), id: z.number().int(), t: z.number(), level: z.enum(["debug", "info", "warn", "error"]), msg: z.string() }),
   /** The end of an attempt: `output` when ok, else `error`. */
   z.object({
     type: z.literal("done"),

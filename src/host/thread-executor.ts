@@ -22,6 +22,7 @@ import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { toJobError, type JobError } from "../core/job.ts";
+import { DEFAULT_LOG_LIMITS, type LogLine } from "../core/job-logs.ts";
 import { resolveStepPolicy, type StepConfig, type StepPolicy } from "../core/step-config.ts";
 import type { Delivery, StepOutcome } from "../engine/delivery.ts";
 import type { ExecuteHooks, StepExecutor } from "../engine/step-executor.ts";
@@ -113,8 +114,21 @@ export class ThreadExecutor implements StepExecutor {
     }
     const logger = hooks.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
     let settled = false;
+    // Lines arrive as they are written, so a timed-out or crashed attempt keeps what it wrote.
+    const lines: LogLine[] = [];
+    let dropped = 0;
+    const withLogs = (outcome: StepOutcome): StepOutcome => ({ ...outcome, ...(lines.length > 0 ? { logs: lines } : {}), ...(dropped > 0 ? { dropped } : {}) });
     const running = slot.run(delivery, {
       onLog: (level, message, fields) => logger[level](message, fields),
+      onLine: (line) => {
+        if (settled) return;
+        if (lines.length >= DEFAULT_LOG_LIMITS.maxLines) {
+          dropped += 1;
+          return;
+        }
+        lines.push(line);
+        hooks.onLog?.(line);
+      },
       onProgress: (fraction, message) => {
         if (!settled) hooks.onProgress(fraction, message);
       },
@@ -140,14 +154,14 @@ export class ThreadExecutor implements StepExecutor {
     hooks.signal.removeEventListener("abort", onShutdown);
     if (first === "timeout") {
       this.#retire(slot, running);
-      return failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms; its thread was terminated`)));
+      return withLogs(failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms; its thread was terminated`))));
     }
     if (first === "shutdown") {
       this.#retire(slot, running);
-      return failed(toJobError(new ShutdownError("the function host is shutting down")));
+      return withLogs(failed(toJobError(new ShutdownError("the function host is shutting down"))));
     }
     this.#afterAttempt(slot, running, first);
-    return first.ok ? { ...base, ok: true, output: first.output, startedAt: first.startedAt, finishedAt: first.finishedAt } : failed(first.error, first.startedAt);
+    return withLogs(first.ok ? { ...base, ok: true, output: first.output, startedAt: first.startedAt, finishedAt: first.finishedAt } : failed(first.error, first.startedAt));
   }
 
   /** Terminates every thread; attempts still running fail with a ShutdownError. */

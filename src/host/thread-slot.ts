@@ -9,6 +9,7 @@ import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import type { StepConfig } from "../core/step-config.ts";
 import { toJobError, type JobError } from "../core/job.ts";
 import type { Delivery } from "../engine/delivery.ts";
+import type { LogLine } from "../core/job-logs.ts";
 import type { LogFields, LogLevel } from "../log/logger.ts";
 import { fromThreadSchema, type ThreadData, type ToThread } from "./_thread-protocol.ts";
 import { bundleUrl, type BundledFunction } from "../functions/bundle-function.ts";
@@ -28,6 +29,8 @@ export type AttemptResult =
 
 export interface AttemptCallbacks {
   onLog(level: LogLevel, message: string, fields: LogFields): void;
+  /** A line kept with the job (what the attempt wrote through ctx.logger or console.*). */
+  onLine(line: LogLine): void;
   onProgress(fraction: number, message?: string): void;
 }
 
@@ -92,6 +95,7 @@ export class ThreadSlot {
       if (running === undefined || message.id !== running.id) return;
       if (message.type === "log") running.callbacks.onLog(message.level, message.message, message.fields);
       else if (message.type === "progress") running.callbacks.onProgress(message.fraction, message.message);
+      else if (message.type === "line") running.callbacks.onLine({ t: message.t, level: message.level, msg: message.msg });
       else {
         this.#running = undefined;
         const times = { startedAt: message.startedAt, finishedAt: message.finishedAt };

@@ -26,6 +26,7 @@
  * counts it as a dropped message.
  */
 import { z } from "zod";
+import { DEFAULT_LOG_LIMITS } from "../core/job-logs.ts";
 import { parseAddress } from "../core/address.ts";
 import { ProtocolError } from "../core/errors/protocol-error.ts";
 import { OversizedMessageError } from "./oversized-message-error.ts";
@@ -61,8 +62,19 @@ const delivery = z.object({
   expiresAt: z.number().int().positive().optional(),
 });
 
+/** The lines an attempt wrote (bounded: the per-job limit, lines of at most 8 192 characters). */
+const logLine = z.object({ t: z.number(), level: z.enum(["debug", "info", "warn", "error"]), msg: z.string().max(8192) });
 /** `pipeline`: the delivery's (added within MARIO1; a result without it is settled only by the server that leased it). */
-const outcomeBase = { jobId: id, token: id, pipeline: z.string().min(1).optional(), startedAt: z.number(), finishedAt: z.number(), workerId: id };
+const outcomeBase = {
+  jobId: id,
+  token: id,
+  pipeline: z.string().min(1).optional(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  workerId: id,
+  logs: z.array(logLine).max(DEFAULT_LOG_LIMITS.maxLines).optional(),
+  dropped: z.number().int().min(0).optional(),
+};
 const outcome = z.discriminatedUnion("ok", [
   z.object({ ...outcomeBase, ok: z.literal(true), output: z.unknown() }),
   z.object({ ...outcomeBase, ok: z.literal(false), error: jobError }),

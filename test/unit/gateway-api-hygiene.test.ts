@@ -20,7 +20,7 @@ describe("gateway: methods, query parameters, long polls", () => {
   it("a wrong method is 405 with Allow; an unknown path stays 404", async () => {
     const cases: [string, string, string][] = [
       ["DELETE", "/pipelines", "GET, HEAD, OPTIONS"],
-      ["PUT", "/jobs/0000000000000000000000", "GET, HEAD, OPTIONS"],
+      ["PUT", "/jobs/0000000000000000000000", "DELETE, GET, HEAD, OPTIONS"],
       ["GET", "/pipelines/math/jobs", "OPTIONS, POST"],
       ["GET", "/jobs/0000000000000000000000/retry", "OPTIONS, POST"],
       ["POST", "/health", "GET, HEAD, OPTIONS"],
@@ -124,6 +124,6 @@ describe("gateway: /openapi.json", () => {
     assert.equal(id?.schema.pattern, "^[0-9a-z]{22}$");
     assert.ok(getJob?.parameters?.some((p) => p.name === "wait" && p.in === "query"));
     const list = doc.paths["/jobs"]?.get?.parameters?.map((p) => p.name).sort();
-    assert.deepEqual(list?.filter((n) => n !== "authorization"), ["limit", "pipeline", "status"]);
+    assert.deepEqual(list?.filter((n) => n !== "authorization"), ["cursor", "id", "limit", "pipeline", "since", "status", "step", "until"]);
   });
 });

@@ -4,6 +4,9 @@
 import { api, toast } from "./api.js";
 import { $, h } from "./dom.js";
 import { count, dateTime, duration, json, shortId } from "./format.js";
+import { liveLogs, renderHistory } from "./job-history.js";
+
+let stopLogs = () => {};
 
 /** Parses the instructions field: { value } or { error } with a message naming the problem. */
 export function parseInstructions(text) {
@@ -94,9 +97,12 @@ export async function openJob(jobId) {
   root.replaceChildren(h("p.muted", null, "Loading…"));
   $("#job-dialog-title").textContent = `Job ${shortId(jobId)}`;
   if (!dialog.open) dialog.showModal();
+  stopLogs();
   try {
     const job = await api(`/jobs/${encodeURIComponent(jobId)}`);
     root.replaceChildren(renderJob(job));
+    stopLogs = liveLogs($("#job-logs"), jobId);
+    dialog.addEventListener("close", () => stopLogs(), { once: true });
   } catch (error) {
     root.replaceChildren(h("p.hint", { "data-kind": "error" }, error.message));
   }
@@ -123,6 +129,8 @@ function renderJob(job) {
     job.error ? h("section", null, h("h3", null, "Error"), h("p.error-message", null, `${job.error.name}${job.error.code ? ` [${job.error.code}]` : ""}: ${job.error.message}`), job.error.stack ? h("pre.stack", null, job.error.stack) : null) : null,
     actions,
     h("section", null, h("h3", null, "Timeline"), timeline(job, end)),
+    h("section", { id: "job-history" }, h("h3", null, `Attempts (${(job.history ?? []).length})`), renderHistory(job)),
+    h("section", null, h("h3", null, "Logs"), h("div", { id: "job-logs" }, h("p.muted.small", null, "Loading…"))),
     h("div.columns", null,
       h("section", null, h("h3", null, "Instructions"), h("pre.json", null, json(job.instructions))),
       h("section", null, h("h3", null, "Result"), h("pre.json", null, job.status === "succeeded" ? json(job.result) : "(not finished)")),

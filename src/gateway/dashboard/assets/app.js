@@ -5,6 +5,7 @@ import { askToken, auth } from "./api.js";
 import { openJob, redrive, setPipelineOptions, setUpEnqueueForm } from "./actions.js";
 import { $, h, setText } from "./dom.js";
 import { count } from "./format.js";
+import { JobsBrowser } from "./jobs-browser.js";
 import { JobsView, renderWorkers, tickAges } from "./lists-view.js";
 import { PipelinesView } from "./pipelines-view.js";
 
@@ -21,7 +22,16 @@ const state = {
 
 const now = () => Date.now() + state.offset;
 const pipelines = new PipelinesView($("#pipelines"));
-const jobsView = new JobsView($("#jobs"), $("#jobs-empty"), { onOpen: openJob, onRedrive: redrive });
+let browser;
+const jobsView = new JobsView($("#jobs"), $("#jobs-empty"), {
+  onOpen: openJob,
+  onRedrive: async (id) => {
+    await redrive(id);
+    void browser.refresh();
+  },
+  onSelect: (id, on) => browser.toggle(id, on),
+});
+browser = new JobsBrowser(jobsView);
 
 function setConnection(kind, text) {
   const el = $("#conn");
@@ -57,10 +67,11 @@ function renderWorkerList() {
   setText($("#workers-count"), `${state.workers.length}${stale > 0 ? ` · ${stale} stale` : ""}`);
 }
 
+/** The page of jobs shown is read from GET /jobs (paged); a push only asks for it again. */
+let refreshTimer;
 function renderJobs() {
-  jobsView.render(state.jobs[state.tab] ?? []);
-  for (const el of document.querySelectorAll("[data-count]")) setText(el, state.jobs[el.dataset.count]?.length ? String(state.jobs[el.dataset.count].length) : "");
-  tickAges($("#jobs"), now());
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void browser.refresh().then(() => tickAges($("#jobs"), now())), 250);
 }
 
 const handlers = {
@@ -70,6 +81,7 @@ const handlers = {
     state.definitions = message.definitions;
     pipelines.setDefinitions(message.definitions);
     setPipelineOptions(message.definitions);
+    browser.setPipelines(message.definitions);
     handlers.workers(message.workers);
     handlers.stats(message.stats);
     handlers.jobs(message.jobs);
@@ -78,6 +90,7 @@ const handlers = {
     clockFrom(message);
     state.stats = message;
     renderStats();
+    browser.setTotals(message);
   },
   workers(message) {
     clockFrom(message);
@@ -149,7 +162,7 @@ function setUpTabs() {
     tab.addEventListener("click", () => {
       state.tab = tab.dataset.tab;
       for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
-      renderJobs();
+      browser.setTab(state.tab);
     });
   }
 }

@@ -29,25 +29,27 @@ export class JobsView {
   #empty;
   #onOpen;
   #onRedrive;
+  #onSelect;
   /** id → { body, signature } */
   #rows = new Map();
 
-  constructor(table, empty, { onOpen, onRedrive }) {
+  constructor(table, empty, { onOpen, onRedrive, onSelect }) {
     this.#table = table;
     this.#empty = empty;
     this.#onOpen = onOpen;
     this.#onRedrive = onRedrive;
+    this.#onSelect = onSelect;
   }
 
-  render(jobs) {
+  render(jobs, selected = new Set()) {
     const keep = new Set();
     let previous = this.#table.tHead;
     for (const job of jobs) {
       keep.add(job.id);
-      const signature = JSON.stringify(job);
+      const signature = `${selected.has(job.id)}${JSON.stringify(job)}`;
       let row = this.#rows.get(job.id);
       if (row === undefined || row.signature !== signature) {
-        const body = this.#build(job);
+        const body = this.#build(job, selected.has(job.id));
         if (row !== undefined) {
           const open = row.body.querySelector("details")?.open ?? false;
           if (open && body.querySelector("details")) body.querySelector("details").open = true;
@@ -67,15 +69,19 @@ export class JobsView {
     this.#empty.hidden = jobs.length > 0;
   }
 
-  #build(job) {
-    const step = job.stepCount > 1 ? `${job.step} (${job.stepIndex + 1}/${job.stepCount})` : job.step;
+  #build(job, isSelected) {
+    const stepCount = job.stepCount ?? job.route?.length ?? 1;
+    const step = stepCount > 1 ? `${job.step} (${job.stepIndex + 1}/${stepCount})` : job.step;
     const actions = [h("button.link", { type: "button", onclick: () => this.#onOpen(job.id) }, "details")];
     if (job.status === "dead") actions.push(h("button.small-button", { type: "button", "data-action": "redrive", onclick: () => this.#onRedrive(job.id) }, "Redrive"));
     const progress = job.progress ? h("div.small.muted", null, `${Math.round(job.progress.fraction * 100)}%${job.progress.message ? ` · ${job.progress.message}` : ""}`) : null;
     const retryAt = job.status === "failed" && job.runAt ? h("div.small.muted", null, "retry in ", h("span", { "data-until": job.runAt }, "…")) : null;
+    const pick = h("input", { type: "checkbox", "aria-label": `select job ${job.id}`, "data-pick": job.id, onchange: (e) => this.#onSelect?.(job.id, e.target.checked) });
+    pick.checked = isSelected;
     const main = h(
       "tr.job-row",
       null,
+      h("td.pick", null, pick),
       h("td", null, h("span.badge", { "data-status": job.status }, STATUS_LABEL[job.status] ?? job.status)),
       h("td", null, h("button.link.mono", { type: "button", title: job.id, onclick: () => this.#onOpen(job.id) }, shortId(job.id)), progress),
       h("td", null, h("span", null, job.pipeline), h("span.muted", null, " · "), h("span.mono", null, step), retryAt),
@@ -87,7 +93,7 @@ export class JobsView {
     if (job.error !== undefined) {
       const summary = `${job.error.name}${job.error.code ? ` [${job.error.code}]` : ""}: ${job.error.message}`;
       const details = h("details.error", null, h("summary", null, summary), job.error.stack ? h("pre.stack", null, job.error.stack) : h("p.muted.small", null, "no stack"));
-      body.append(h("tr.error-row", null, h("td", { colspan: 6 }, details)));
+      body.append(h("tr.error-row", null, h("td", { colspan: 7 }, details)));
     }
     return body;
   }

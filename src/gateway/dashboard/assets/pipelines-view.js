@@ -24,13 +24,16 @@ export class PipelinesView {
     if (signature === this.#signature) return;
     this.#signature = signature;
     this.#cards.clear();
-    // Pipelines of several steps first, full width; one-step pipelines (every function) in a grid.
-    const flows = definitions.filter((d) => d.steps.length > 1).map((d) => this.#buildCard(d));
-    const singles = definitions.filter((d) => d.steps.length === 1).map((d) => this.#buildCard(d));
+    // Pipelines of several steps first, as flows of cards; every function alone (a one-step
+    // pipeline named after its job type) folds into one compact table, a row each, so the jobs
+    // table stays on the first screen however many functions there are.
+    const isSingle = (d) => d.steps.length === 1 && d.steps[0] === d.name;
+    const flows = definitions.filter((d) => !isSingle(d)).map((d) => this.#buildCard(d));
+    const singles = definitions.filter(isSingle).map((d) => this.#buildRow(d));
     const parts = [...flows];
     if (singles.length > 0) {
-      if (flows.length > 0) parts.push(h("h3.group-title", null, "Single steps"));
-      parts.push(h("div.singles", null, singles));
+      const head = h("tr", null, ["function", "workers", "queued", "in flight", "succeeded", "failed", "dead", "p50", "last 5 min"].map((t, i) => h(i >= 2 && i <= 7 ? "th.num" : "th", null, t)));
+      parts.push(h("section.singles-table", { "aria-label": "functions" }, h("h3.group-title", null, `Functions (${singles.length})`), h("div.table-wrap", null, h("table.singles-list", null, h("thead", null, head), h("tbody", null, singles)))));
     }
     this.#root.replaceChildren(...(parts.length > 0 ? parts : [h("p.muted", null, "No pipelines are served.")]));
   }
@@ -70,6 +73,31 @@ export class PipelinesView {
     );
     this.#cards.set(definition.name, { fields, spark, steps });
     return card;
+  }
+
+  /** A function alone: one row with the same fields as a step card (the ones not shown stay detached). */
+  #buildRow(definition) {
+    const jobType = definition.steps[0];
+    const step = this.#buildStep(definition.name, jobType, 0);
+    const f = step.fields;
+    const cell = (name) => h("td.num", null, f[name]);
+    const row = h(
+      "tr.single",
+      { "data-step": `${definition.name}/${jobType}`, "data-pipeline": definition.name },
+      h("td.mono", null, definition.name),
+      h("td", null, f.workers),
+      cell("queued"),
+      cell("running"),
+      h("td.num.ok", null, f.succeeded),
+      h("td.num.warn", null, f.failed),
+      h("td.num.bad", null, f.dead),
+      cell("p50"),
+      h("td.spark-cell", null, step.spark, f.rate),
+    );
+    const pipelineFields = {};
+    for (const name of ["accepted", "queued", "running", "succeeded", "failed", "dead", "rate"]) pipelineFields[name] = h("span", null, "");
+    this.#cards.set(definition.name, { fields: pipelineFields, spark: createSparkline(`${definition.name}: jobs finished`), steps: new Map([[jobType, { ...step, el: row }]]) });
+    return row;
   }
 
   #buildStep(pipeline, jobType, index) {
@@ -116,7 +144,7 @@ export class PipelinesView {
       const card = this.#cards.get(pipeline.pipeline);
       if (card === undefined) continue;
       for (const name of ["accepted", "queued", "running", "succeeded", "failed", "dead"]) setText(card.fields[name], count(pipeline[name]));
-      setAttr(card.fields.dead.parentElement, "data-hot", pipeline.dead > 0);
+      if (card.fields.dead.parentElement !== null) setAttr(card.fields.dead.parentElement, "data-hot", pipeline.dead > 0);
       for (const step of pipeline.steps) {
         const view = card.steps.get(step.jobType);
         if (view === undefined) continue;
