@@ -10,6 +10,7 @@
  * ```
  */
 import { defineCommand } from "citty";
+import { ERROR_CODES } from "../../core/errors/error-codes.ts";
 import { errorFromCode } from "../../core/errors/error-from-code.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
 import type { LogLine } from "../../core/job-logs.ts";
@@ -68,7 +69,7 @@ async function request(url: string, headers: Record<string, string>): Promise<un
     throw new UsageError(`cannot reach ${new URL(url).origin}: ${(error as Error).message}`);
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-  if (!res.ok) throw errorFromCode(body?.error?.code ?? "INTERNAL", body?.error?.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw errorFromCode(body?.error?.code ?? ERROR_CODES.INTERNAL, body?.error?.message ?? `HTTP ${res.status}`);
   return body;
 }
 
@@ -82,7 +83,7 @@ async function follow(url: string, headers: Record<string, string>): Promise<num
   }
   if (!res.ok || res.body === null) {
     const body = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
-    throw errorFromCode(body?.error?.code ?? "INTERNAL", body?.error?.message ?? `HTTP ${res.status}`);
+    throw errorFromCode(body?.error?.code ?? ERROR_CODES.INTERNAL, body?.error?.message ?? `HTTP ${res.status}`);
   }
   const decoder = new TextDecoder();
   let buffer = "";
