@@ -39,7 +39,6 @@ import { readInstructions, requireJson } from "./_read-json.ts";
 import { dashboardRoutes, gatewayRoutes } from "./_routes.ts";
 import { validationHook } from "./_schemas.ts";
 import { pipelineViews } from "./_views.ts";
-import { HttpError } from "./http-error.ts";
 import { METRICS_CONTENT_TYPE, renderAllMetrics, renderReadiness } from "./metrics.ts";
 
 export interface GatewayOptions {
