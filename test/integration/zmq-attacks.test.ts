@@ -280,6 +280,9 @@ describe("attacks on the wire", () => {
     const result = await h.run(100);
     assert.deepEqual(result, { succeeded: 100, lost: 0 }, "none dead, though retries are 0");
     assert.ok(rogue.received.size > 0, "the rogue did draw jobs");
+    const swallowed = await h.server.dispatcher.list({ pipeline: PIPELINE, limit: 1000 });
+    assert.equal(swallowed.length, 100);
+    assert.deepEqual(swallowed.filter((job) => job.steps[0]?.attempts !== 1).map((job) => job.id), [], "the swallower's leases counted as no attempt of any job");
     const listed = (await h.server.dispatcher.workers()).find((w) => w.workerId === rogue.workerId);
     assert.ok(listed?.quarantinedUntil !== undefined && listed.quarantinedUntil > Date.now(), "listed as quarantined");
     assert.ok(h.server.refusals.count("QUARANTINED") >= 1);
