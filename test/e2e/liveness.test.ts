@@ -7,6 +7,10 @@
  *   counted (a stall), on Redis storage (real redis-server).
  * - SIGSTOP of the pipeline server for 8 s drops no live worker: it reads before it judges, and
  *   every job in flight then ends at attempt 1.
+ * - A handler that blocks past its timeout under `mario step` (its own timer cannot fire) is
+ *   enforced by the server: its result overdue (timeout + 5 s, before the lease's timeout + 10 s),
+ *   the job is taken back (a stall) and runs on another worker, the blocked worker is not dropped,
+ *   and its late result, sent once it wakes, changes nothing.
  * The figures (detection time, stall) are printed as diagnostics.
  */
 import assert from "node:assert/strict";
@@ -94,6 +98,28 @@ describe("liveness (e2e)", () => {
 
     process.kill(a.proc.pid, "SIGCONT");
     for (const proc of [a.proc, b.proc, server]) assert.deepEqual(await proc.stop(), { code: 0, signal: null });
+  });
+
+  it("a handler blocking past its timeout under mario step: the server takes the job back, it runs elsewhere, the late result is refused", async (t) => {
+    const { server, sub, client } = await startPipeline("spinny-short");
+    const a = await startWorker(server, "spin-short", sub);
+    // Timeout 1 s (overdue at 6 s, lease 11 s); A computes 15 s, with its event loop held all along.
+    const job = await enqueue(client, "spinny-short", { slowPid: a.proc.pid, slowMs: 15_000, ms: 10 });
+    await a.proc.waitForLine(new RegExp(`spin started.*${job.id}`));
+    const b = await startWorker(server, "spin-short", sub);
+    const final = await client.waitFor(job.id, { timeoutMs: 40_000 });
+    assert.equal(final.status, "succeeded");
+    assert.equal(final.steps[0]!.workerId, b.workerId, "it ran again on the other worker");
+    assert.equal(final.steps[0]!.attempts, 1, "taken back as overdue: a stall, not an attempt");
+    // Taken back once or more (A, its credit freed, may be sent it again while still blocked).
+    assert.ok((final.stalls ?? 0) >= 1, `taken back as a stall (stalls: ${final.stalls})`);
+    t.diagnostic(`blocked handler: job ran on the other worker after ${final.stalls} take-back(s), attempt 1`);
+    // A wakes, sends its late result, and stops (SIGTERM waits for its results to be answered).
+    assert.deepEqual(await a.proc.stop(), { code: 0, signal: null });
+    assert.doesNotMatch(server.stderr, /worker lost/);
+    const after = await client.waitFor(job.id, { timeoutMs: 5000 });
+    assert.deepEqual([after.status, after.steps.length, after.steps[0]!.workerId, (after.result as { pid: number }).pid], ["succeeded", 1, b.workerId, b.proc.pid], "the late result changed nothing");
+    for (const proc of [b.proc, server]) assert.deepEqual(await proc.stop(), { code: 0, signal: null });
   });
 
   it("SIGSTOP of the pipeline server for 8 s drops no live worker; the jobs in flight end at attempt 1", async (t) => {
