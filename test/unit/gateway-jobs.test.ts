@@ -152,4 +152,25 @@ describe("gateway: logs, history, paging, redrive, delete", () => {
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "NOT_FINISHED");
     assert.equal((await post("/pipelines/nope/retry-dead")).status, 404);
   });
+
+  it("refuses a retry's bad new instructions with the enqueue rules' codes, and the job stays dead", async () => {
+    const dead = await run("die", {});
+    assert.equal(dead.status, "dead");
+    const refusals: [string, number, string][] = [
+      ["[1, 2]", 400, "INVALID_INSTRUCTIONS"],
+      ["null", 400, "INVALID_INSTRUCTIONS"],
+      ["{\"a\": ", 400, "INVALID_JSON"],
+      ["[".repeat(100) + "]".repeat(100), 400, "TOO_DEEP"],
+    ];
+    for (const [body, status, code] of refusals) {
+      const res = await app.request(`/jobs/${dead.id}/retry`, { method: "POST", headers: JSON_HEADERS, body });
+      assert.equal(res.status, status, body.slice(0, 20));
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code, body.slice(0, 20));
+    }
+    const after = (await (await app.request(`/jobs/${dead.id}`)).json()) as JobRecord;
+    assert.equal(after.status, "dead");
+    assert.equal(after.history?.length, dead.history?.length, "nothing ran");
+    // The engine's door answers the same (the gateway is only its adapter).
+    await assert.rejects(runner.dispatcher.redrive(dead.id, { input: [1] }), { code: "INVALID_INSTRUCTIONS" });
+  });
 });
