@@ -366,8 +366,9 @@ export class Dispatcher {
    * `rules.graceMs`): the worker keeps the connection but does not answer. They go back to their
    * queue as stalls, not attempts (the worker failed, not the job). After `rules.after` such
    * deliveries in a row, the worker is quarantined for `rules.forMs` (no new jobs; listed with
-   * `quarantinedUntil`) and every job it holds goes back too, counted neither as attempt nor stall. Answers how many and whether it was
-   * quarantined now.
+   * `quarantinedUntil`) and every job it holds goes back too, as a stall as well (issue #14:
+   * lost, quarantined or shut down with it, a job counts a stall, never an attempt). Answers how
+   * many and whether it was quarantined now.
    */
   async takeOverdue(workerId: string, rules: QuarantineRules, now = Date.now()): Promise<{ jobs: number; quarantined: boolean }> {
     const slot = this.#workers.get(workerId);
@@ -377,9 +378,9 @@ export class Dispatcher {
     if (flights.length === 0) return { jobs: 0, quarantined };
     const why = quarantined ? `worker ${workerId} is quarantined: its deliveries kept going unanswered` : `worker ${workerId} sent no result in time`;
     try {
-      // Overdue: the worker stopped answering with the job in flight, a stall. Quarantined: the
-      // worker is at fault, the jobs are not charged at all.
-      await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), new LeaseLostError(why).toJobError(), quarantined ? "untried" : "stall");
+      // Overdue or quarantined: the worker stopped answering with the job in flight, a stall
+      // (the job goes dead only past its step's maxStalls), never an attempt.
+      await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), new LeaseLostError(why).toJobError(), "stall");
     } finally {
       this.#loop.kick();
     }

@@ -283,6 +283,10 @@ describe("attacks on the wire", () => {
     const swallowed = await h.server.dispatcher.list({ pipeline: PIPELINE, limit: 1000 });
     assert.equal(swallowed.length, 100);
     assert.deepEqual(swallowed.filter((job) => job.steps[0]?.attempts !== 1).map((job) => job.id), [], "the swallower's leases counted as no attempt of any job");
+    // Taken back from the swallower (overdue, or when it was quarantined): a stall each, not an attempt.
+    const drawn = swallowed.filter((job) => rogue.received.has(job.id));
+    assert.ok(drawn.length > 0);
+    assert.deepEqual(drawn.filter((job) => (job.stalls ?? 0) < 1).map((job) => job.id), [], "every job the swallower held counts a stall");
     const listed = (await h.server.dispatcher.workers()).find((w) => w.workerId === rogue.workerId);
     assert.ok(listed?.quarantinedUntil !== undefined && listed.quarantinedUntil > Date.now(), "listed as quarantined");
     assert.ok(h.server.refusals.count("QUARANTINED") >= 1);
