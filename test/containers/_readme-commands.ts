@@ -52,6 +52,7 @@ export function toPodman(readmeLine: string, names: Names): Translated {
     .replace(/\bmario:local\b/g, names.image)
     .replace(/\bmy-functions\b/g, names.project)
     .replace(/\bmario-up\b/g, `${names.prefix}-up`)
+    .replace(/\bmario_keys\b/g, `${names.composeProject}_keys`)
     .replace(/127\.0\.0\.1:8080:8080/g, `127.0.0.1:${names.port}:8080`)
     .replace(/localhost:8080/g, `127.0.0.1:${names.port}`);
   const scale = /--scale host=(\d+)/.exec(line);

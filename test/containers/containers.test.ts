@@ -117,7 +117,11 @@ async function removeEverything(): Promise<void> {
   };
   const containers = [...(await ids(["ps", "-a", "-q", "--filter", `name=^${prefix}`])), ...(await ids(["ps", "-a", "-q", "--filter", `label=io.podman.compose.project=${names.composeProject}`]))];
   if (containers.length > 0) await quiet(["rm", "-f", "-t", "2", ...new Set(containers)]);
-  const volumes = await ids(["volume", "ls", "-q", "--filter", `label=io.podman.compose.project=${names.composeProject}`]);
+  const volumes = [
+    ...(await ids(["volume", "ls", "-q", "--filter", `label=io.podman.compose.project=${names.composeProject}`])),
+    // The keys volume, made by the README's `docker run … keygen` before compose (no compose label).
+    ...(await ids(["volume", "ls", "-q", "--filter", `name=^${names.composeProject}_keys$`])),
+  ];
   if (volumes.length > 0) await quiet(["volume", "rm", "-f", ...volumes]);
   const networks = await ids(["network", "ls", "-q", "--filter", `name=^${names.composeProject}_`]);
   if (networks.length > 0) await quiet(["network", "rm", "-f", ...networks]);
@@ -188,16 +192,18 @@ describe("npm run test:containers: the README's Docker section with podman", { c
   });
 
   it("compose with --scale host=2: every healthcheck tests its own service, jobs through the gateway finish, both hosts took some", { timeout: 900_000 }, async (t) => {
-    const shapes = [/^export MARIO_TOKEN=/, /^docker compose -f docker\/compose\.yaml up -d --scale host=2$/, /^curl /, /^docker compose -f docker\/compose\.yaml down -v$/];
-    assert.equal(composeBlock!.length, shapes.length, "the README's compose block: token, up, curl, down");
+    const shapes = [/^export MARIO_TOKEN=/, /^docker run --rm -v mario_keys:\/keys mario:local keygen --dir=\/keys$/, /^docker compose -f docker\/compose\.yaml up -d --scale host=2$/, /^curl /, /^docker compose -f docker\/compose\.yaml down -v$/];
+    assert.equal(composeBlock!.length, shapes.length, "the README's compose block: token, keys, up, curl, down");
     shapes.forEach((shape, i) => assert.match(composeBlock![i]!, shape));
-    const [makeToken, up, curl, down] = composeBlock as [string, string, string, string];
+    const [makeToken, makeKeys, up, curl, down] = composeBlock as [string, string, string, string, string];
     const token = (await runLine(`${makeToken}; printf %s "$MARIO_TOKEN"`)).trim();
     assert.match(token, /^[0-9a-f]{64}$/);
     // podman-compose 1.0 needs the host replica count (MARIO_HOSTS, from --scale) on down too.
     const composeEnv = { MARIO_TOKEN: token, MARIO_IMAGE: names.image, MARIO_PORT: String(names.port), REDIS_IMAGE: names.base, ...toPodman(up, names).env };
     try {
       const started = Date.now();
+      const keygen = await runLine(makeKeys, composeEnv);
+      assert.match(keygen, /^wrote \/keys\/mario\.key .*\npublic key: \S{40}\n$/, "the project keypair is in the keys volume");
       await runLine(up, composeEnv);
       const all = (await podman(["ps", "-a", "--filter", `label=io.podman.compose.project=${names.composeProject}`, "--format", "{{.Names}}"])).split("\n").sort();
       const service = (c: string): string => c.slice(names.composeProject.length + 1).replace(/_\d+$/, "");
@@ -211,6 +217,11 @@ describe("npm run test:containers: the README's Docker section with podman", { c
         gateway: /(?:"msg":"pipeline found"[\s\S]*){5}/,
       };
       await Promise.all(all.map((c) => waitForLog(c, ready[service(c)]!, env, 180_000)));
+      // Every ZeroMQ listener binds 0.0.0.0: without the keys each would warn that it is open.
+      for (const c of all.filter((name) => service(name) !== "redis")) {
+        const logs = await run("podman", ["logs", c], { env, timeoutMs: 60_000 });
+        assert.doesNotMatch(logs.stdout + logs.stderr, /without CurveZMQ/, `${c} runs with the project's CurveZMQ keys`);
+      }
       t.diagnostic(`compose: ${all.length} containers up and ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
       // Each healthcheck passes in its own container, and fails in another's (it tests its own service).
