@@ -19,6 +19,7 @@
  */
 export type { Instructions, JobError, JobProgress, JobRecord, JobStatus, StepRecord } from "./core/job.ts";
 export { JOB_STATUSES, isFinal, toJobError } from "./core/job.ts";
+export type { JobSummary } from "./core/job-summary.ts";
 export type { PipelineDefinition } from "./core/pipeline-definition.ts";
 export { validatePipelines, findPipeline } from "./core/pipeline-definition.ts";
 export type { StepConfig, StepPolicy } from "./core/step-config.ts";

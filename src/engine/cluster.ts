@@ -7,8 +7,12 @@ import type { EnqueueOptions } from "../core/enqueue-rules.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
-import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { JobSummary } from "../core/job-summary.ts";
+import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions, StepFinishedEvent } from "./dispatcher.ts";
+
+/** What an enqueue answers through a cluster: the job's summary (a remote server sends no more), or busy. */
+export type ClusterEnqueueOutcome = { status: "created" | "duplicate"; job: JobSummary } | { status: "busy" };
 
 export interface ClusterEvents extends Record<string, unknown[]> {
   "job:accepted": [job: { jobId: string; pipeline: string }];
@@ -28,7 +32,7 @@ export interface Cluster {
   /** Every pipeline served, one-step pipelines included. */
   pipelines(): readonly PipelineDefinition[];
   /** Throws UnknownPipelineError, InvalidInstructionsError; answers `busy` when saturated. */
-  enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<EnqueueOutcome>;
+  enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<ClusterEnqueueOutcome>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;

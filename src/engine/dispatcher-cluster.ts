@@ -4,7 +4,8 @@
  */
 import type { JobRecord } from "../core/job.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
-import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { ClusterEnqueueOutcome } from "./cluster.ts";
+import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
 import type { Dispatcher, EnqueueOptions, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "./dispatcher.ts";
 
@@ -25,7 +26,7 @@ export class DispatcherCluster implements Cluster {
     return this.#dispatcher.pipelines;
   }
 
-  enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<EnqueueOutcome> {
+  enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<ClusterEnqueueOutcome> {
     return this.#dispatcher.enqueue(pipeline, instructions, options);
   }
 

@@ -18,3 +18,4 @@ export { RemoteError } from "../core/errors/remote-error.ts";
 export { BusyError } from "../core/errors/busy-error.ts";
 export { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
 export type { Instructions, JobRecord, JobStatus } from "../core/job.ts";
+export type { JobSummary } from "../core/job-summary.ts";

@@ -106,7 +106,8 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
       // 202 while the job runs; a replayed key whose job is already final answers 200.
       return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, isFinal(job.status) ? 200 : 202) as never;
     }
-    const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? job;
+    const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? (await cluster.getJob(job.id));
+    if (record === undefined) return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, 202);
     return c.json(record, isFinal(record.status) ? 200 : 202);
   });
 

@@ -26,9 +26,9 @@ import { isFinal, type JobRecord } from "../core/job.ts";
 import { encodeCursor, pageLimit, pageOf } from "../storage/job-query.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
-import type { Cluster, ClusterEvents, Readiness } from "../engine/cluster.ts";
+import type { Cluster, ClusterEnqueueOutcome, ClusterEvents, Readiness } from "../engine/cluster.ts";
 
-import type { DeleteResult, EnqueueOutcome, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
 
 /** What the cluster needs of a pipeline server's client: `PipelineClient` fits. */
@@ -131,7 +131,7 @@ export class RemoteCluster implements Cluster {
     return [...this.#routes.values()].map((r) => r.pipeline);
   }
 
-  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<EnqueueOutcome> {
+  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<ClusterEnqueueOutcome> {
     // The rules of a job (instructions, depth, idempotency key) are the server's engine's: its answer says.
     const route = this.#route(pipeline);
     const [ok, payload] = await route.intake.enqueueJob({ name: pipeline, instructions, idempotencyKey: options.idempotencyKey });

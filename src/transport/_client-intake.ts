@@ -12,6 +12,7 @@ import { asMarioError } from "../core/errors/error-from-code.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import type { MarioError } from "../core/errors/mario-error.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
+import { summarize } from "../core/job-summary.ts";
 import type { Dispatcher } from "../engine/dispatcher.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
@@ -112,7 +113,7 @@ export class ClientIntake {
       const answer = answers[i]!;
       if (answer.status === "refused") this.#fail(request, answer.error);
       else if (answer.status === "busy") this.#fail(request, new BusyError("busy, try again later"));
-      else void this.#answer(request, { requestId: request.requestId, ok: true, job: answer.job as unknown as Record<string, unknown>, duplicate: answer.status === "duplicate" });
+      else void this.#answer(request, { requestId: request.requestId, ok: true, job: summarize(answer.job), duplicate: answer.status === "duplicate" });
     });
   }
 

@@ -29,6 +29,7 @@ import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
+import type { JobSummary } from "../core/job-summary.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
@@ -75,7 +76,8 @@ export interface RequestError {
   message: string;
 }
 
-export type EnqueueJobResult = [ok: true, job: JobRecord & { duplicate?: boolean }] | [ok: false, error: RequestError];
+/** An accepted job answers its summary (id, status, …), not its instructions: see `waitFor` for the record. */
+export type EnqueueJobResult = [ok: true, job: JobSummary & { duplicate?: boolean }] | [ok: false, error: RequestError];
 
 interface Pending {
   requestId: string;
@@ -176,7 +178,7 @@ export class PipelineClient {
       this.#enqueuesPending.push(pending);
       return this.#enqueues.length;
     });
-    if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobRecord), duplicate: reply.duplicate ?? false }];
+    if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobSummary), duplicate: reply.duplicate ?? false }];
     const error = replyError(reply);
     return [false, { code: error.code, message: error.message }];
   }

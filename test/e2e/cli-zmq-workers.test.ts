@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type { JobRecord } from "../../src/core/job.ts";
+import type { JobSummary } from "../../src/core/job-summary.ts";
 import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses, type MarioProcess } from "../support/processes.ts";
@@ -38,7 +38,7 @@ async function startWorker(sub: string, extra: string[] = []): Promise<{ proc: M
   return { proc, workerId };
 }
 
-async function enqueue(client: PipelineClient, ms: number): Promise<JobRecord> {
+async function enqueue(client: PipelineClient, ms: number): Promise<JobSummary> {
   const [ok, job] = await client.enqueueJob({ name: "sleepy", instructions: { ms } });
   assert.ok(ok, JSON.stringify(job));
   return job;

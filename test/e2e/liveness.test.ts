@@ -15,7 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import type { JobRecord } from "../../src/core/job.ts";
+import type { JobSummary } from "../../src/core/job-summary.ts";
 import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { freePorts } from "../support/ports.ts";
 import { MarioProcesses, type MarioProcess } from "../support/processes.ts";
@@ -51,7 +51,7 @@ describe("liveness (e2e)", () => {
     return { proc, workerId };
   }
 
-  async function enqueue(client: PipelineClient, name: string, instructions: Record<string, unknown>): Promise<JobRecord> {
+  async function enqueue(client: PipelineClient, name: string, instructions: Record<string, unknown>): Promise<JobSummary> {
     const [ok, job] = await client.enqueueJob({ name, instructions });
     assert.ok(ok, JSON.stringify(job));
     return job;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { JobRecord } from "../../src/core/job.ts";
+import type { JobSummary } from "../../src/core/job-summary.ts";
 import { eventually } from "../support/eventually.ts";
 import { RawWorker } from "../support/raw-worker.ts";
 import { Cluster, sleep } from "./zmq-fixture.ts";
@@ -134,7 +134,7 @@ describe("pipeline server + step workers + client", () => {
     };
     const first = await cluster.startWorker(mixed);
     const client = await cluster.client();
-    const jobs: JobRecord[] = [];
+    const jobs: JobSummary[] = [];
     for (const ms of [100, 100, 5000, 5000]) {
       const [ok, job] = await client.enqueueJob({ name: "mixed", instructions: { ms } });
       assert.ok(ok);
