@@ -78,7 +78,7 @@ async function waitText(page: Page, selector: string, expected: RegExp | string,
     });
 }
 
-describe("dashboard in a browser", { timeout: 30_000 }, () => {
+describe("dashboard in a browser", { timeout: 120_000 }, () => {
   it("enqueues from the form, updates live, shows the failure, redrives it (mario up)", async () => {
     const served = await up();
     const { page, errors } = await open(served.url);
