@@ -110,6 +110,8 @@ export interface JobRecord {
   leaseExpiresAt?: number | undefined;
   /** While running: when the job became due for the current attempt (for the queue-wait histogram). */
   dueAt?: number | undefined;
+  /** The job's concurrency key at its current step (its step's `config.concurrencyKey`), if any. */
+  concurrencyKey?: string | undefined;
 }
 
 export function isInstructions(value: unknown): value is Instructions {

@@ -96,7 +96,7 @@ export class DispatchLoop {
         for (let i = 0; i < pipelines.length && free > 0; i++) {
           const pipeline = pipelines[(start + i) % pipelines.length]!;
           const policy = this.#host.policyFor(jobType);
-          const leases = await storage.leaseNext(pipeline, jobType, free, policy.leaseMs);
+          const leases = await storage.leaseNext(pipeline, jobType, free, policy.leaseMs, undefined, policy.limits?.lease);
           if (leases.length === 0) continue;
           leasedAny = true;
           free -= leases.length;

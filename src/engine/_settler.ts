@@ -180,7 +180,11 @@ export class Settler {
     if (outcome.ok) {
       const step = { jobType: context.jobType, output: outcome.output, attempts: context.attempt, ...timing, workerId: outcome.workerId };
       const decision = decideAfterSuccess(context.route, context.stepIndex, outcome.output);
-      if (decision.kind === "advance") return { kind: "advance", ...ref, step, nextIndex: decision.nextIndex, input: decision.input };
+      if (decision.kind === "advance") {
+        // The job's key at the step it enters, from that step's input (the server's own config).
+        const concurrencyKey = this.#host.policyFor(context.route[decision.nextIndex] ?? "").limits?.keyOf?.(decision.input);
+        return { kind: "advance", ...ref, step, nextIndex: decision.nextIndex, input: decision.input, ...(concurrencyKey === undefined ? {} : { concurrencyKey }) };
+      }
       if (decision.kind === "succeed") return { kind: "succeed", ...ref, step, result: decision.result };
       error = decision.error;
     } else {

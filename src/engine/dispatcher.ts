@@ -177,7 +177,8 @@ export class Dispatcher {
     items.forEach((item, i) => {
       try {
         const job = checkEnqueue(this.#pipelines, item.pipeline, item.instructions, item);
-        requests.push({ pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id });
+        const concurrencyKey = this.policyFor(job.pipeline.steps[0]!).limits?.keyOf?.(job.instructions);
+        requests.push({ pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id, ...(concurrencyKey === undefined ? {} : { concurrencyKey }) });
         positions.push(i);
       } catch (error) {
         answers[i] = { status: "refused", error: refusal(error) };

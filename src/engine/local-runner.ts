@@ -23,6 +23,8 @@ import { Dispatcher } from "./dispatcher.ts";
 import { LocalWorker } from "./local-worker.ts";
 import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";
+import { resolveStepLimits } from "../core/step-limits.ts";
+import type { StepPolicy } from "../core/step-config.ts";
 
 export interface LocalRunnerOptions {
   /** Declared pipelines; every step is also served as a one-step pipeline of its own name. */
@@ -71,7 +73,7 @@ export class LocalRunner {
       for (let i = 0; i < this.#workersPerStep; i++) {
         const worker = new LocalWorker({ executor, dispatcher: this.dispatcher, logger: this.#logger });
         this.#workers.push(worker);
-        this.dispatcher.addWorker(worker, executor.policy);
+        this.dispatcher.addWorker(worker, withLimits(executor.policy, step));
       }
     }
   }
@@ -131,4 +133,14 @@ export class LocalRunner {
     if (step === undefined) throw new UnknownJobTypeError(jobType, this.jobTypes());
     return step;
   }
+}
+
+/**
+ * The executor's policy with the step's limits, read from the step as this process loaded it (a
+ * function file's executor runs in a thread, which cannot send a key function back).
+ */
+function withLimits(policy: StepPolicy, step: StepDefinition): StepPolicy {
+  if (policy.limits !== undefined) return policy;
+  const limits = resolveStepLimits(step.config as Record<string, unknown> | undefined, step.jobType);
+  return limits === undefined ? policy : { ...policy, limits };
 }

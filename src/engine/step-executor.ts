@@ -36,7 +36,7 @@ export class InProcessExecutor implements StepExecutor {
   readonly policy: StepPolicy;
   readonly #step: StepDefinition;
 
-  constructor(step: StepDefinition, policy: StepPolicy = resolveStepPolicy(step.config)) {
+  constructor(step: StepDefinition, policy: StepPolicy = resolveStepPolicy(step.config, `step "${step.jobType}"`)) {
     this.#step = step;
     this.jobType = step.jobType;
     this.policy = policy;

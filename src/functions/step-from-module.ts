@@ -8,6 +8,7 @@ import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import { isInstructions, type Instructions } from "../core/job.ts";
 import { isValidName } from "../core/names.ts";
 import type { StepConfig } from "../core/step-config.ts";
+import { resolveStepLimits } from "../core/step-limits.ts";
 import type { StepDefinition } from "../engine/step-definition.ts";
 import type { HandlerShape } from "./handler-shape.ts";
 import { executeShape } from "./shapes/execute.ts";
@@ -61,5 +62,6 @@ function exampleOf(file: string, raw: unknown): Instructions | undefined {
 function configOf(file: string, raw: unknown): StepConfig | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "object" || raw === null) throw new InvalidConfigError(`${file}: "config" must be an object`);
+  resolveStepLimits(raw as Record<string, unknown>, file);
   return raw;
 }

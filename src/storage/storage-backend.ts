@@ -15,6 +15,9 @@ import type { JobPage, JobQuery } from "./job-query.ts";
 
 export type { JobPage, JobQuery } from "./job-query.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import type { LeaseLimits } from "../core/step-limits.ts";
+
+export type { LeaseLimits } from "../core/step-limits.ts";
 
 export interface EnqueueRequest {
   pipeline: string;
@@ -25,6 +28,8 @@ export interface EnqueueRequest {
   idempotencyKey?: string | undefined;
   /** Id to use (tests, replays); a new one is made otherwise. */
   id?: string | undefined;
+  /** The job's concurrency key at its first step (computed by the engine from the step's config). */
+  concurrencyKey?: string | undefined;
 }
 
 export type EnqueueOutcome =
@@ -63,7 +68,7 @@ export interface LeaseRef {
 export type Settlement = LeaseRef &
   { attempt?: AttemptRecord | undefined } &
   (
-    | { kind: "advance"; step: StepRecord; nextIndex: number; input: Instructions }
+    | { kind: "advance"; step: StepRecord; nextIndex: number; input: Instructions; concurrencyKey?: string | undefined }
     | { kind: "succeed"; step: StepRecord; result: unknown }
     | { kind: "retry"; error: JobError; delayMs: number; timing?: StepTiming | undefined }
     | { kind: "dead"; error: JobError; timing?: StepTiming | undefined }
@@ -132,6 +137,13 @@ export interface StepStats {
   latency: LatencyHistogram;
   /** Wait from due (enqueued, previous step done, retry time) to the start of an attempt. */
   queueWait?: LatencyHistogram | undefined;
+  /**
+   * Of `queued`, jobs held back by the step's limits: `rateLimited` wait for its rate window
+   * (every job of the queue while the window is full), `keyBusy` for their concurrency key
+   * (`maxPerKey` jobs of that key run). Absent counts as 0.
+   */
+  rateLimited?: number | undefined;
+  keyBusy?: number | undefined;
 }
 
 export interface PipelineStats {
@@ -164,8 +176,14 @@ export interface StorageBackend {
   /**
    * Leases up to `count` jobs waiting at `jobType` in `pipeline`, oldest first, promoting retries
    * whose time has come. Each lease increments the job's attempts.
+   * With `limits` (the step's, from the server's project), it also keeps them, for the step of
+   * this pipeline across every caller of this storage: at most `rate.max` leases in any
+   * `rate.perMs` window (storage's clock), and at most `maxPerKey` jobs of one
+   * `concurrencyKey` running. A job held back for its key waits aside (still `queued`, no attempt
+   * counted, first in line for its key, FIFO) until a job of that key stops running (settled,
+   * released, reclaimed, cancelled). Without `limits`, none of this is looked at.
    */
-  leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]>;
+  leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string, limits?: LeaseLimits): Promise<Lease[]>;
   /** The original Mario's name: one lease or undefined. */
   consumeJobOfType(pipeline: string, jobType: string, leaseMs?: number): Promise<Lease | undefined>;
 

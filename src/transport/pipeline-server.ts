@@ -165,7 +165,7 @@ export class PipelineServer {
       reclaimIntervalMs: options.reclaimIntervalMs,
     });
     // Each step's policy is the project's from the start; no announcement replaces it.
-    for (const [jobType, config] of options.stepConfigs ?? []) this.dispatcher.setPolicy(jobType, resolveStepPolicy(config));
+    for (const [jobType, config] of options.stepConfigs ?? []) this.dispatcher.setPolicy(jobType, resolveStepPolicy(config, `step "${jobType}"`));
     const limit = hardFrameLimit(this.#maxBytes);
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });

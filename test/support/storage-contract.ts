@@ -8,12 +8,15 @@ import type { JobError } from "../../src/core/job.ts";
 import type { Settlement, StorageBackend, StorageOptions } from "../../src/storage/storage-backend.ts";
 import { eventually } from "./eventually.ts";
 import { observabilityContract } from "./storage-contract-observe.ts";
+import { limitsContract, type LimitsTarget } from "./storage-contract-limits.ts";
 
 export interface ContractTarget {
   /** A fresh, empty backend (its own key prefix), connected or not. */
   create(options?: StorageOptions): Promise<StorageBackend>;
   /** Called once after the suite. */
   teardown?(): Promise<void>;
+  /** A backend whose clock the test moves (memory); without it, time passes by polling. */
+  createWithClock?(options?: StorageOptions): Promise<{ storage: StorageBackend; advance: (ms: number) => void }>;
 }
 
 const P = "contract-pipe";
@@ -364,5 +367,15 @@ export function storageContract(name: string, target: ContractTarget): void {
 
     // History, logs, paging and forgetting: the part about seeing and fixing jobs (issue #18).
     observabilityContract(name, open);
+    const limitsTarget: LimitsTarget = {
+      open: async (options) => {
+        if (target.createWithClock === undefined) return { storage: await open(options) };
+        const made = await target.createWithClock(options);
+        opened.push(made.storage);
+        await made.storage.connect();
+        return made;
+      },
+    };
+    limitsContract(name, limitsTarget);
   });
 }

@@ -3,7 +3,13 @@ import { test } from "node:test";
 import { MemoryStorageBackend } from "../../src/storage/memory/memory-storage-backend.ts";
 import { storageContract } from "../support/storage-contract.ts";
 
-storageContract("memory", { create: async (options) => new MemoryStorageBackend(options) });
+storageContract("memory", {
+  create: async (options) => new MemoryStorageBackend(options),
+  createWithClock: async (options) => {
+    let now = Date.now();
+    return { storage: new MemoryStorageBackend({ ...options, now: () => now }), advance: (ms) => (now += ms) };
+  },
+});
 
 test("memory enqueueJobs is all or nothing: a request whose instructions cannot be copied writes no job of its batch", async () => {
   const storage = new MemoryStorageBackend();

@@ -35,6 +35,8 @@ import {
 } from "../storage-backend.ts";
 import { PipelineState, type StepCounters, type StoredJob } from "./pipeline-state.ts";
 import { WorkerRegistry } from "./worker-registry.ts";
+import { MemoryStepLimits, withHeldBack } from "./_step-limits.ts";
+import type { LeaseLimits } from "../../core/step-limits.ts";
 
 export interface MemoryStorageOptions extends StorageOptions {
   /** Clock in epoch milliseconds. Default `Date.now`. */
@@ -46,6 +48,7 @@ export class MemoryStorageBackend implements StorageBackend {
   readonly #pipelines = new Map<string, PipelineState>();
   readonly #idempotency = new Map<string, string>();
   readonly #workers: WorkerRegistry;
+  readonly #limits = new MemoryStepLimits();
   readonly #now: () => number;
   readonly #maxQueued: number;
   readonly #maxFinished: number;
@@ -115,6 +118,7 @@ export class MemoryStorageBackend implements StorageBackend {
       input: {},
       steps: [],
       idempotencyKey: request.idempotencyKey,
+      ...(request.concurrencyKey === undefined ? {} : { concurrencyKey: request.concurrencyKey }),
       createdAt: now,
       updatedAt: now,
     };
@@ -127,17 +131,13 @@ export class MemoryStorageBackend implements StorageBackend {
     return { status: "created", job: cloneData(record) };
   }
 
-  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
+  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string, limits?: LeaseLimits): Promise<Lease[]> {
     const state = this.#state(pipeline);
     const now = this.#now();
     state.promoteDue(this.#jobs, now);
     const queue = state.queue(jobType);
     const leases: Lease[] = [];
-    while (leases.length < count) {
-      const id = queue.shift();
-      if (id === undefined) break;
-      const stored = this.#jobs.get(id);
-      if (stored === undefined) continue;
+    const lease = (stored: StoredJob): void => {
       const token = newLeaseToken();
       const record = stored.record;
       stored.token = token;
@@ -149,9 +149,19 @@ export class MemoryStorageBackend implements StorageBackend {
       record.workerId = workerId;
       record.leaseExpiresAt = now + leaseMs;
       record.runAt = undefined;
-      state.running.add(id);
+      state.running.add(record.id);
       // A shallow copy: the engine reads leases and never mutates them.
       leases.push({ job: { ...record }, token, attempt: record.attempts, expiresAt: record.leaseExpiresAt });
+    };
+    if (limits !== undefined) {
+      this.#limits.lease(pipeline, jobType, count, now, limits, { jobs: this.#jobs, next: () => queue.shift(), lease });
+      return leases;
+    }
+    while (leases.length < count) {
+      const id = queue.shift();
+      if (id === undefined) break;
+      const stored = this.#jobs.get(id);
+      if (stored !== undefined) lease(stored);
     }
     return leases;
   }
@@ -174,6 +184,7 @@ export class MemoryStorageBackend implements StorageBackend {
     const counters = state.counters(record.step);
     stored.token = undefined;
     state.running.delete(record.id);
+    this.#limits.left(stored);
     record.workerId = undefined;
     record.leaseExpiresAt = undefined;
     record.dueAt = undefined;
@@ -190,6 +201,7 @@ export class MemoryStorageBackend implements StorageBackend {
         record.stepIndex = settlement.nextIndex;
         record.step = record.route[settlement.nextIndex] ?? record.step;
         record.input = input;
+        record.concurrencyKey = settlement.concurrencyKey;
         record.attempts = 0;
         record.progress = undefined;
         record.error = undefined;
@@ -330,7 +342,7 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async getStats(pipeline: string): Promise<PipelineStats> {
-    return this.#state(pipeline).stats(this.#jobs);
+    return withHeldBack(this.#state(pipeline).stats(this.#jobs), this.#limits, this.#now());
   }
 
   async registerWorker(worker: WorkerInfo): Promise<void> {
@@ -385,7 +397,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.workerId = undefined;
     record.leaseExpiresAt = undefined;
     record.updatedAt = this.#now();
-    state.queue(record.step).unshift(record.id);
+    if (!this.#limits.backInLine(stored)) state.queue(record.step).unshift(record.id);
   }
 
   #finish(state: PipelineState, record: JobRecord, now: number): void {

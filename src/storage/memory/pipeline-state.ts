@@ -14,6 +14,8 @@ export interface StoredJob {
   record: JobRecord;
   /** Current lease token, or undefined when not leased. */
   token?: string | undefined;
+  /** Its running lease counts against its concurrency key (see _step-limits.ts). */
+  keyCounted?: boolean | undefined;
 }
 
 export interface StepCounters {

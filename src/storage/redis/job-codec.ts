@@ -36,6 +36,9 @@ interface StoredJob {
   runAt?: number;
   workerId?: string;
   leaseExpiresAt?: number;
+  concurrencyKey?: string;
+  /** Set while its lease counts against its concurrency key (lua/_key-left.lua); never decoded. */
+  keyCounted?: number;
 }
 
 /** JSON text of a value; `undefined` when the value has none (so the field is left out). */
@@ -76,6 +79,7 @@ export function decodeJob(raw: string): JobRecord {
   if (stored.leaseExpiresAt !== undefined) record.leaseExpiresAt = stored.leaseExpiresAt;
   if (stored.history !== undefined) record.history = parseText<AttemptRecord[]>(stored.history);
   if (stored.dueAt !== undefined) record.dueAt = stored.dueAt;
+  if (stored.concurrencyKey !== undefined) record.concurrencyKey = stored.concurrencyKey;
   return record;
 }
 

@@ -13,6 +13,13 @@
  * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
  * - `P:N:{p}:latency`   HASH  per-step latency histogram buckets, sum and count
  * - `P:N:{p}:epoch`     STRING the store epoch: written at first start, checked on reconnect
+ * - `P:N:{p}:queue:<t>:starts`     ZSET the rate window of step t: lease tokens by lease time
+ * - `P:N:{p}:queue:<t>:keys`       HASH concurrency key -> jobs of it running at step t
+ * - `P:N:{p}:queue:<t>:held:<key>` LIST ids held back because their key is busy, oldest first
+ * - `P:N:{p}:queue:<t>:unheld`     SET  keys with held jobs and a free place again
+ * - `P:N:{p}:queue:<t>:over`       LIST ids the rate window turned away after their lease, first in line
+ *   (step limits: lua/lease-held-5.lua, hold-busy-5.lua, _key-left.lua; named from the queue
+ *   prefix like the queues, so no job type's queue can clash with them: job types hold no ":")
  * - `P:N:pipelines`     SET   pipelines ever initialized under this namespace
  * - `P:N:{workers}`     HASH  worker id → WorkerInfo JSON
  * - `P:N:{workers}:seen` ZSET worker id scored by `lastSeen` (same hash tag: one script takes both)

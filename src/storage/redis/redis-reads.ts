@@ -19,14 +19,15 @@ function replies(raw: Replies): unknown[] {
   });
 }
 
-const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead|stalled)$/;
+const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead|stalled|held|over)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
 export async function readStats(client: RedisClient, pipeline: string, keys: PipelineKeys, jobTypes: readonly string[]): Promise<PipelineStats> {
-  const [counters, latency, running, delayed] = replies(
-    await client.pipeline().hgetall(keys.counters).hgetall(keys.latency).zcard(keys.running).zcard(keys.delayed).exec(),
-  ) as [Record<string, string>, Record<string, string>, number, number];
+  const [counters, latency, running, delayed, time] = replies(
+    await client.pipeline().hgetall(keys.counters).hgetall(keys.latency).zcard(keys.running).zcard(keys.delayed).time().exec(),
+  ) as [Record<string, string>, Record<string, string>, number, number, [string, string]];
+  const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   const types = new Set(jobTypes);
   for (const field of Object.keys(counters)) {
     const match = STEP_FIELD.exec(field);
@@ -68,11 +69,14 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
   let queued = 0;
   const steps = ordered.map((jobType, i): StepStats => {
     const length = queueReplies[i * 2] as number;
-    queued += length;
+    const held = heldBack(counter, jobType, length, now);
+    queued += length + held.aside;
     const head = heads[i];
     return {
       jobType,
-      queued: length,
+      queued: length + held.aside,
+      ...(held.keyBusy > 0 ? { keyBusy: held.keyBusy } : {}),
+      ...(held.rateLimited > 0 ? { rateLimited: held.rateLimited } : {}),
       running: counter(`step:${jobType}:running`),
       delayed: counter(`step:${jobType}:delayed`),
       oldestQueuedAt: head === null || head === undefined ? null : (headJobs.get(head)?.updatedAt ?? null),
@@ -94,6 +98,18 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
     failed: delayed,
     steps,
   };
+}
+
+/**
+ * What a step's limits hold back (see lua/lease-held-5.lua): `held` jobs wait for their key, `over`
+ * ones (turned away by a full window after their lease) and, while the window is full, every job
+ * of the queue wait for the rate limit. `aside`: held jobs not in the queue LIST.
+ */
+function heldBack(counter: (field: string) => number, jobType: string, queueLength: number, now: number): { aside: number; keyBusy: number; rateLimited: number } {
+  const keyBusy = Math.max(0, counter(`step:${jobType}:held`));
+  const over = Math.max(0, counter(`step:${jobType}:over`));
+  const limited = now < counter(`step:${jobType}:rate-until`);
+  return { aside: keyBusy + over, keyBusy, rateLimited: over + (limited ? queueLength : 0) };
 }
 
 /** Up to `limit` jobs of one pipeline, most recently accepted first, optionally of one status. */

@@ -49,6 +49,8 @@ import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { findJobs } from "./redis-find-jobs.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
 import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
+import { leaseLimited } from "./redis-limited-lease.ts";
+import type { LeaseLimits } from "../../core/step-limits.ts";
 
 export interface RedisStorageOptions extends StorageOptions {
   /** Default `redis://127.0.0.1:6379`. */
@@ -186,7 +188,7 @@ export class RedisStorageBackend implements StorageBackend {
         batches.push(batch);
         open.set(request.pipeline, batch);
       }
-      batch.items.push({ id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey });
+      batch.items.push({ id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey, concurrencyKey: request.concurrencyKey });
       batch.positions.push(position);
       batch.bytes += instructions.length;
     });
@@ -214,11 +216,15 @@ export class RedisStorageBackend implements StorageBackend {
     return outcomes;
   }
 
-  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string): Promise<Lease[]> {
+  async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string, limits?: LeaseLimits): Promise<Lease[]> {
     this.#epoch.assert();
     const keys = this.#pipelineKeys(pipeline);
+    const n = Math.max(0, Math.floor(count));
+    const ms = Math.max(0, Math.round(leaseMs));
     const pairs = await this.#io(() =>
-      this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, Math.max(0, Math.floor(count)), Math.max(0, Math.round(leaseMs)), workerId ?? ""),
+      limits === undefined
+        ? this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, n, ms, workerId ?? "")
+        : leaseLimited(this.#scripts, keys, jobType, n, ms, workerId ?? "", limits),
     );
     return pairs.map(([token, raw]) => {
       const job = decodeJob(raw);

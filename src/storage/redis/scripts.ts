@@ -31,6 +31,8 @@ const FILES = [
   "list-servers-1",
   "claim-epoch-1",
   "final-or-gone-2",
+  "lease-held-5",
+  "hold-busy-5",
 ] as const;
 type ScriptFile = (typeof FILES)[number];
 
@@ -40,12 +42,16 @@ interface ScriptSource {
   numberOfKeys: number;
 }
 
+/** Shared Lua functions (`./lua/_<name>.lua`) put before the scripts that call them. */
+const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "utf8");
+const PRELUDES: Partial<Record<ScriptFile, string>> = { "settle-8": KEY_LEFT, "release-5": KEY_LEFT, "reclaim-5": KEY_LEFT };
+
 /** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
 const SOURCES = new Map<ScriptFile, ScriptSource>(
   FILES.map((file) => {
     const dash = file.lastIndexOf("-");
     const verb = file.slice(0, dash).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), "utf8");
+    const lua = (PRELUDES[file] ?? "") + readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), "utf8");
     return [file, { command: `mario${verb[0]!.toUpperCase()}${verb.slice(1)}`, lua, numberOfKeys: Number(file.slice(dash + 1)) }];
   }),
 );
@@ -80,6 +86,7 @@ export interface EnqueueItem {
   route: readonly string[];
   instructions: string;
   idempotencyKey?: string | undefined;
+  concurrencyKey?: string | undefined;
 }
 
 /** One settlement as `settle-8.lua` reads it (caller data already JSON text). */
@@ -97,6 +104,8 @@ export interface SettleItem {
   bucket?: number | undefined;
   /** The attempt record, JSON text, appended to the job's history. */
   a?: string | undefined;
+  /** advance: the job's concurrency key at its next step. */
+  ck?: string | undefined;
   /** The attempt's wait from due to start, ms, and its histogram bucket. */
   w?: number | undefined;
   wb?: number | undefined;
@@ -190,9 +199,7 @@ export class Scripts {
       "lease-next-7", keys.jobs, keys.leases, keys.running, keys.delayed, keys.counters, queue, keys.queuePrefix,
       count, leaseMs, workerId, PROMOTE_LIMIT, ...newLeaseTokens(count),
     )) as string[];
-    const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
-    return pairs;
+    return pairsOf(flat);
   }
 
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
@@ -205,6 +212,30 @@ export class Scripts {
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
     }));
     return replies.map((r) => (r[0] as number[]).map((code) => outcomeOf("settle-8", code)));
+  }
+
+  /**
+   * A lease at a step with limits, first part: the rate window's room and held jobs whose turn
+   * came. Answers the room left for the queue and [token, job JSON] pairs.
+   */
+  async leaseHeld(keys: PipelineKeys, step: string, limits: LimitArgs, room: number, leaseMs: number, workerId: string): Promise<{ left: number; pairs: [string, string][] }> {
+    const flat = (await this.#call(
+      "lease-held-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix,
+      step, limits.maxPerKey, limits.rateMax, limits.perMs, room, leaseMs, workerId, ...newLeaseTokens(room),
+    )) as [number, ...string[]];
+    return { left: Number(flat[0]), pairs: pairsOf(flat.slice(1) as string[]) };
+  }
+
+  /**
+   * A lease at a step with limits, last part: hands back the jobs just leased that must wait;
+   * answers those kept and the rate window's room left (-1: no rate limit).
+   */
+  async holdBusy(keys: PipelineKeys, step: string, limits: LimitArgs, leaseMs: number, leases: readonly [string, string][]): Promise<{ rateRoom: number; pairs: [string, string][] }> {
+    const flat = (await this.#call(
+      "hold-busy-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix,
+      step, limits.maxPerKey, limits.rateMax, limits.perMs, leaseMs, JSON.stringify(leases),
+    )) as [number, ...string[]];
+    return { rateRoom: Number(flat[0]), pairs: pairsOf(flat.slice(1) as string[]) };
   }
 
   async release(keys: PipelineKeys, reason: string, kind: ReleaseKind, leases: [string, string][]): Promise<number> {
@@ -264,6 +295,19 @@ export class Scripts {
   }
 }
 
+/** A step's limits as the limit scripts read them (0: none). */
+export interface LimitArgs {
+  maxPerKey: number;
+  rateMax: number;
+  perMs: number;
+}
+
+function pairsOf(flat: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
+}
+
 /**
  * A settlement as the settle script reads it: caller data as JSON text, latency pre-bucketed. A
  * successful step's output goes once into `texts` (raw ARGV, see `SettleItem.o`) when it is also
@@ -290,11 +334,11 @@ export function settleItem(settlement: Settlement, texts: string[]): SettleItem 
         texts.push(JSON.stringify(output));
         // JSON.stringify leaves out the undefined output; the script puts it back from ARGV.
         const step = JSON.stringify({ ...settlement.step, output: undefined });
-        const next = settlement.kind === "advance" ? { nextIndex: settlement.nextIndex } : {};
+        const next = settlement.kind === "advance" ? { nextIndex: settlement.nextIndex, ...keyOf(settlement) } : {};
         return { ...base, ...latency, ...next, step, o: texts.length + 1 };
       }
       if (settlement.kind === "advance") {
-        return { ...base, ...latency, step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
+        return { ...base, ...latency, ...keyOf(settlement), step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
       }
       return { ...base, ...latency, step: JSON.stringify(settlement.step), result: toJsonText(settlement.result) };
     }
@@ -303,4 +347,8 @@ export function settleItem(settlement: Settlement, texts: string[]): SettleItem 
     case "dead":
       return { ...base, ...latency, error: JSON.stringify(settlement.error) };
   }
+}
+
+function keyOf(settlement: Settlement & { kind: "advance" }): { ck?: string } {
+  return settlement.concurrencyKey === undefined ? {} : { ck: settlement.concurrencyKey };
 }

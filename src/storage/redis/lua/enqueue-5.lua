@@ -10,7 +10,7 @@
   KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
 
   ARGV[1] maxQueued
-  ARGV[2] JSON array of { id, pipeline, route, instructions (JSON text), idempotencyKey? }
+  ARGV[2] JSON array of { id, pipeline, route, instructions (JSON text), idempotencyKey?, concurrencyKey? }
 
   Returns one string per item, in order: "c" .. job JSON (created), "d" .. job JSON (duplicate)
   or "b" (busy).
@@ -45,7 +45,7 @@ for i, item in ipairs(items) do
     local job = {
       id = item.id, pipeline = item.pipeline, route = item.route, stepIndex = 0, step = item.route[1],
       status = "queued", attempts = 0, instructions = item.instructions, input = item.instructions,
-      steps = "[]", idempotencyKey = item.idempotencyKey, createdAt = now, updatedAt = now,
+      steps = "[]", idempotencyKey = item.idempotencyKey, concurrencyKey = item.concurrencyKey, createdAt = now, updatedAt = now,
     }
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)

@@ -1,6 +1,7 @@
 --[[
   Returns jobs whose lease expired (by Redis TIME) to the head of their step's queue; the lost
-  attempt counts. Their lease tokens become stale.
+  attempt counts. Their lease tokens become stale. A job counted against its concurrency key goes
+  first among its key's held jobs, when there are any (_key-left.lua, prepended).
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
@@ -31,8 +32,9 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
       job.workerId = nil
       job.leaseExpiresAt = nil
       job.updatedAt = now
+      local held = keyBackInLine(KEYS[5], KEYS[4], job)
       rcall("HSET", KEYS[1], id, cjson.encode(job))
-      rcall("LPUSH", KEYS[5] .. job.step, id)
+      if not held then rcall("LPUSH", KEYS[5] .. job.step, id) end
       reclaimed = reclaimed + 1
     end
   end

@@ -2,7 +2,8 @@
   Hands leased jobs back to the head of their step's queue, in order, so the last one released is
   leased first; the attempt is not counted. A stall (the worker was lost or stopped with the job
   in flight) counts on the job (`stalls`) and on the step (`step:<t>:stalled`). Leases whose token
-  is stale are skipped.
+  is stale are skipped. A job counted against its concurrency key goes first among its key's held
+  jobs, when there are any (_key-left.lua, prepended).
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
@@ -40,8 +41,9 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
       job.workerId = nil
       job.leaseExpiresAt = nil
       job.updatedAt = now
+      local held = keyBackInLine(KEYS[5], KEYS[4], job)
       rcall("HSET", KEYS[1], id, cjson.encode(job))
-      rcall("LPUSH", KEYS[5] .. job.step, id)
+      if not held then rcall("LPUSH", KEYS[5] .. job.step, id) end
       released = released + 1
     end
   end

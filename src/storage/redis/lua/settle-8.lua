@@ -21,7 +21,9 @@
           ms? and bucket? (latency to observe, and its histogram bucket index), o?,
           a? (the attempt record as JSON text, appended to the job's history), w? and wb? (the
           attempt's wait from due to start, ms, and its bucket: the step's queue-wait histogram,
-          fields wait:<t>:<bucket|sum|count> of KEYS[7]) }
+          fields wait:<t>:<bucket|sum|count> of KEYS[7]), ck? (advance: the job's concurrency key
+          at its next step) }
+  A job counted against its concurrency key gives its place back (_key-left.lua, prepended).
   ARGV[2..] step outputs as JSON text: an item with `o` has its output in ARGV[o], which is also
           its next input (advance) or its result (succeed), and `step` is then the step record
           without `output` (the script adds it)
@@ -106,6 +108,7 @@ for i, s in ipairs(settlements) do
       rcall("HDEL", KEYS[2], s.jobId)
       rcall("ZREM", KEYS[3], s.jobId)
       count(job, "running", -1)
+      keyLeft(KEYS[8], job)
       job.workerId = nil
       job.leaseExpiresAt = nil
       job.dueAt = nil
@@ -119,6 +122,7 @@ for i, s in ipairs(settlements) do
         job.stepIndex = s.nextIndex
         job.step = job.route[s.nextIndex + 1] or job.step
         if s.o ~= nil then job.input = ARGV[s.o] else job.input = s.input end
+        job.concurrencyKey = s.ck
         job.attempts = 0
         job.progress = nil
         job.error = nil
