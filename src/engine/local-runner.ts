@@ -140,7 +140,6 @@ export class LocalRunner {
  * function file's executor runs in a thread, which cannot send a key function back).
  */
 function withLimits(policy: StepPolicy, step: StepDefinition): StepPolicy {
-  if (policy.limits !== undefined) return policy;
   const limits = resolveStepLimits(step.config as Record<string, unknown> | undefined, step.jobType);
   return limits === undefined ? policy : { ...policy, limits };
 }

@@ -10,6 +10,9 @@ export interface StepView {
   oldestQueuedAt: number | null;
   /** Jobs handed back at this step because their worker was lost or stopped (stalls, not attempts). */
   stalled: number;
+  /** Of `queued`: held back by the step's limits, its rate window full / its concurrency key busy. */
+  rateLimited: number;
+  keyBusy: number;
   workers: number;
   capacity: number;
 }
@@ -39,6 +42,8 @@ export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: r
         inFlight: step?.running ?? 0,
         oldestQueuedAt: step?.oldestQueuedAt ?? null,
         stalled: step?.stalled ?? 0,
+        rateLimited: step?.rateLimited ?? 0,
+        keyBusy: step?.keyBusy ?? 0,
         workers: own.length,
         capacity: own.reduce((sum, w) => sum + w.capacity, 0),
       };

@@ -113,6 +113,12 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   out.family("mario_queue_delayed", "gauge", "Jobs waiting for a retry at a step.", () => {
     for (const { pipeline, s } of steps) out.sample("mario_queue_delayed", { pipeline, step: s.jobType }, s.delayed);
   });
+  out.family("mario_step_waiting", "gauge", "Jobs of a step held back by its limits, by reason: rate-limited (its rate window is full), key-busy (maxPerKey jobs of their concurrency key run); counted in mario_queue_depth.", () => {
+    for (const { pipeline, s } of steps) {
+      out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "rate-limited" }, s.rateLimited ?? 0);
+      out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "key-busy" }, s.keyBusy ?? 0);
+    }
+  });
   out.family("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", () => {
     for (const { pipeline, s } of steps) out.sample("mario_step_in_flight", { pipeline, step: s.jobType }, s.running);
   });

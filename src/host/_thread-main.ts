@@ -33,7 +33,7 @@ if (step !== undefined) {
     if (message.type === "abort") shutdowns.get(message.id)?.abort();
     else void run(step, message.id, message.delivery);
   });
-  post({ type: "ready", jobType: step.jobType, shape: step.shape, config: plain(step.config) as never });
+  post({ type: "ready", jobType: step.jobType, shape: step.shape, config: plain(sendable(step.config)) as never });
 }
 
 async function load(): Promise<FunctionStep | undefined> {
@@ -74,6 +74,12 @@ function threadLogger(id: number, base: LogFields): Logger {
 }
 
 /** A JSON-safe copy (errors as {name, message}), so anything a user logs can cross threads. */
+/** A key function stays here (the main thread reads it from its own load, see LocalRunner); so does its maxPerKey. */
+function sendable(config: FunctionStep["config"]): FunctionStep["config"] {
+  if (typeof config?.concurrencyKey !== "function") return config;
+  return { ...config, concurrencyKey: undefined, maxPerKey: undefined };
+}
+
 function plain(value: unknown): unknown {
   if (value === undefined) return undefined;
   try {

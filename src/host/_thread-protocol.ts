@@ -53,6 +53,10 @@ export const fromThreadSchema = z.discriminatedUnion("type", [
         timeoutMs: z.number().optional(),
         retries: z.number().optional(),
         backoff: z.union([z.number(), z.record(z.string(), z.unknown())]).optional(),
+        // Step limits (a key function cannot cross to the main thread: see _thread-main.ts).
+        rateLimit: z.object({ max: z.number(), perMs: z.number() }).optional(),
+        concurrencyKey: z.string().optional(),
+        maxPerKey: z.number().optional(),
       })
       .optional(),
   }),

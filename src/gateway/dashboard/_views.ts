@@ -22,6 +22,9 @@ export interface StepView {
   dead: number;
   /** Jobs handed back by a lost or stopped worker (stalls, not attempts). */
   stalled: number;
+  /** Of `queued`: held back by the step's limits (rate window full, concurrency key busy). */
+  rateLimited?: number | undefined;
+  keyBusy?: number | undefined;
   /** Execution time of finished attempts. */
   p50: LatencyQuantile;
   p99: LatencyQuantile;

@@ -86,7 +86,7 @@ export class PipelinesView {
       { "data-step": `${definition.name}/${jobType}`, "data-pipeline": definition.name },
       h("td.mono", null, definition.name),
       h("td", null, f.workers),
-      cell("queued"),
+      h("td.num", null, f.queued, f.waiting),
       cell("running"),
       h("td.num.ok", null, f.succeeded),
       h("td.num.warn", null, f.failed),
@@ -107,10 +107,11 @@ export class PipelinesView {
     const spark = createSparkline(`${jobType} in ${pipeline}: attempts finished per 5 s (ok and failed) over the last 5 minutes`);
     fields.workers = h("span.step-workers", { "data-field": "workers" }, "");
     fields.rate = h("span.rate", { "data-field": "rate" }, "");
+    fields.waiting = h("span.step-waiting", { "data-field": "waiting", "data-none": true, title: "jobs held back by the step's limits (counted in queued): rate-limited = its rate window is full, key-busy = maxPerKey jobs of their concurrency key run" }, "");
     const el = h(
       "section.step",
       { "data-step": `${pipeline}/${jobType}` },
-      h("header.step-head", null, h("span.step-index", null, String(index + 1)), h("h4", null, jobType), fields.workers),
+      h("header.step-head", null, h("span.step-index", null, String(index + 1)), h("h4", null, jobType), fields.waiting, fields.workers),
       h(
         "dl.metrics",
         null,
@@ -150,6 +151,9 @@ export class PipelinesView {
         if (view === undefined) continue;
         const f = view.fields;
         for (const name of ["queued", "running", "succeeded", "failed", "dead", "stalled", "delayed"]) setText(f[name], count(step[name] ?? 0));
+        const held = [step.rateLimited ? `${count(step.rateLimited)} rate-limited` : "", step.keyBusy ? `${count(step.keyBusy)} key-busy` : ""].filter(Boolean);
+        setText(f.waiting, held.length === 0 ? "" : `waiting: ${held.join(" · ")}`);
+        setAttr(f.waiting, "data-none", held.length === 0);
         setAttr(f.oldest, "data-since", step.oldestQueuedAt ?? false);
         setText(f.oldest, step.oldestQueuedAt === null ? "–" : duration(now - step.oldestQueuedAt));
         setText(f.p50, quantile(step.p50));
