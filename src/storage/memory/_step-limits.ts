@@ -136,7 +136,10 @@ export class MemoryStepLimits {
     return { keyBusy: gate.heldCount, rateLimited: now < gate.rateUntil ? queueLength : 0 };
   }
 
-  /** Drops a held job (cancelled, deleted): true when it was held. */
+  /**
+   * Drops a held job for good (cancelled): true when it was held. A running job that ends for good
+   * calls `left` instead (not `backInLine`: it must not wait again).
+   */
   forget(stored: StoredJob): boolean {
     const key = stored.record.concurrencyKey;
     const gate = this.#gates.get(gateId(stored.record.pipeline, stored.record.step));

@@ -8,6 +8,10 @@
     <queue prefix><step>:held:<key>    LIST held job ids, oldest first
     <queue prefix><step>:unheld        SET  keys with held jobs and a free place
   Both return true when the job's key has held jobs.
+  For cancel (or any other way a job leaves without running again): a running job that ends
+  there calls keyLeft (not keyBackInLine: it must not wait again); a `queued` job that is not in
+  its queue LIST may be held: keyForget takes it out of its key's held LIST or the step's `over`
+  LIST and fixes their counters.
 ]]
 local function keyLeft(queuePrefix, job)
   if job.keyCounted == nil then return false end
@@ -28,4 +32,19 @@ local function keyBackInLine(queuePrefix, counters, job)
   redis.call("LPUSH", queuePrefix .. job.step .. ":held:" .. job.concurrencyKey, job.id)
   redis.call("HINCRBY", counters, "step:" .. job.step .. ":held", 1)
   return true
+end
+
+-- A queued job leaves for good (cancelled): out of its key's held LIST or the step's `over` LIST,
+-- where a limited step may hold it instead of its queue. True when it was in one of them.
+local function keyForget(queuePrefix, counters, job)
+  local base = queuePrefix .. job.step
+  if job.concurrencyKey and redis.call("LREM", base .. ":held:" .. job.concurrencyKey, 1, job.id) > 0 then
+    redis.call("HINCRBY", counters, "step:" .. job.step .. ":held", -1)
+    return true
+  end
+  if redis.call("LREM", base .. ":over", 1, job.id) > 0 then
+    redis.call("HINCRBY", counters, "step:" .. job.step .. ":over", -1)
+    return true
+  end
+  return false
 end
