@@ -50,8 +50,8 @@ export default async function throttled() { return null; }
     await page.goto(url);
     await page.waitForSelector('#conn[data-state="live"]');
     const waiting = (step: string): string => `[data-step="${step}/${step}"] [data-field="waiting"]`;
-    await page.waitForFunction(([sel]) => document.querySelector(sel!)?.textContent === "waiting: 2 key-busy", [waiting("per-customer")] as const, { timeout: 20_000 });
-    await page.waitForFunction(([sel]) => document.querySelector(sel!)?.textContent === "waiting: 2 rate-limited", [waiting("throttled")] as const, { timeout: 20_000 });
+    await page.waitForFunction(([sel]) => document.querySelector(sel)?.textContent === "waiting: 2 key-busy", [waiting("per-customer")] as const, { timeout: 20_000 });
+    await page.waitForFunction(([sel]) => document.querySelector(sel)?.textContent === "waiting: 2 rate-limited", [waiting("throttled")] as const, { timeout: 20_000 });
     assert.equal(await page.locator(waiting("per-customer")).isVisible(), true);
     assert.equal(await page.locator(waiting("plain")).textContent(), "");
     assert.equal(await page.locator(waiting("plain")).isVisible(), false, "a step without limits shows no waiting line");
