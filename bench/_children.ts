@@ -17,13 +17,13 @@ export interface ReadyChild {
 export async function spawnReady(
   script: string,
   args: string[],
-  options: { readyPattern?: RegExp; timeoutMs?: number; env?: Record<string, string> } = {},
+  options: { readyPattern?: RegExp; timeoutMs?: number; env?: Record<string, string>; nodeArgs?: string[] } = {},
 ): Promise<ReadyChild> {
   const readyPattern = options.readyPattern ?? /ready/;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const argv = script === "mario" ? ["bin/mario.js", ...args] : ["--import", "tsx", script, ...args];
   const label = script === "mario" ? args.slice(0, 3).join("-") : script;
-  const child = spawn(process.execPath, [...nodeFlags(label), ...argv], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...nodeFlags(label), ...argv], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, MARIO_LOG_LEVEL: "warn", ...options.env },
   });

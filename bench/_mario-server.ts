@@ -3,7 +3,7 @@
  * bench can learn the exact moment the last job of a run finished. Storage: memory, or Redis when
  * `redisUrl` is given.
  *
- * argv: JSON `{ pipeline, steps, redisUrl? }`. IPC out: `{ type: "ready", sub, pull }`, then for
+ * argv: JSON `{ pipeline, steps, redisUrl?, maxQueued? }`. IPC out: `{ type: "ready", sub, pull }`, then for
  * each `{ type: "track", count }` received, `{ type: "tracking" }` at once and
  * `{ type: "done", finished: [jobId, epochMs][] }` once
  * `count` more jobs have finished. For the dispatch-only figure: `pause` (→ `paused`), `preload`
@@ -18,11 +18,14 @@ interface Options {
   pipeline: string;
   steps: string[];
   redisUrl?: string;
+  /** Unfinished jobs the pipeline holds before enqueue answers BUSY (storage's default otherwise). */
+  maxQueued?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as Options;
+const limit = options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued };
 const storage: StorageBackend =
-  options.redisUrl === undefined ? new MemoryStorageBackend() : new RedisStorageBackend(options.pipeline, { redisUri: options.redisUrl });
+  options.redisUrl === undefined ? new MemoryStorageBackend(limit) : new RedisStorageBackend(options.pipeline, { redisUri: options.redisUrl, ...limit });
 const server = new PipelineServer({
   pipelines: [{ name: options.pipeline, steps: options.steps }],
   storage,

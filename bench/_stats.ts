@@ -90,6 +90,8 @@ export function ownCpuMs(): Promise<number> {
 
 export interface RunFigures {
   name: string;
+  /** The row's BENCH_ONLY key (set by run.ts). */
+  key?: string | undefined;
   jobs: number;
   seconds: number;
   jobsPerSecond: number;

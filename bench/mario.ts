@@ -26,28 +26,55 @@ export interface MarioBenchOptions {
    * clock runs from resume to the last completion (no client, no intake). Not end to end.
    */
   dispatchOnly?: boolean | undefined;
+  /**
+   * Who runs the steps: `mario step bench/noop-steps.ts` (in process, the default) or
+   * `mario host bench/functions` (the no-op function file, a worker thread per slot), 1 step.
+   */
+  workers?: "step" | "host" | undefined;
+  /** Bytes of padding in each job's instructions (`{ i, pad }`); none by default. */
+  payloadBytes?: number | undefined;
+  /** The server's storage `maxQueued` (unfinished jobs before BUSY); storage's default otherwise. */
+  maxQueued?: number | undefined;
+  /** How long the loaded phase may take before the run fails, ms (default 600 000). */
+  timeoutMs?: number | undefined;
 }
 
 const JOB_TYPES = ["noop-a", "noop-b", "noop-c"];
 
 export async function benchMario(options: MarioBenchOptions): Promise<RunFigures> {
   const pipeline = `bench-${options.steps}-${Date.now().toString(36)}`;
-  const steps = JOB_TYPES.slice(0, options.steps);
+  const host = options.workers === "host";
+  const steps = host ? ["noop"] : JOB_TYPES.slice(0, options.steps);
+  const pad = options.payloadBytes === undefined ? undefined : "x".repeat(options.payloadBytes);
+  const instructionsOf = (i: number): { i: number; pad?: string } => (pad === undefined ? { i } : { i, pad });
+  const timeoutMs = options.timeoutMs ?? 600_000;
   const children: ReadyChild[] = [];
   const client: { current?: PipelineClient } = {};
   try {
     const server = await forkReady<{ type: string; sub: string; pull: string }>("bench/_mario-server.ts", [
-      JSON.stringify({ pipeline, steps, ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }) }),
+      JSON.stringify({
+        pipeline,
+        steps,
+        ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+        ...(options.maxQueued === undefined ? {} : { maxQueued: options.maxQueued }),
+      }),
     ]);
     children.push(server.ready);
-    const workers = await Promise.all(
-      steps.map((jobType) =>
-        spawnReady("mario", ["step", "bench/noop-steps.ts", jobType, `--sub-connect=${server.message.sub}`, `--concurrency=${options.concurrency}`], {
-          readyPattern: /step worker ready/,
-          env: { MARIO_LOG_LEVEL: "info", MARIO_LOG_FORMAT: "json" },
-        }),
-      ),
-    );
+    const workers = host
+      ? [
+          await spawnReady("mario", ["host", "bench/functions", `--sub-connect=${server.message.sub}`, `--concurrency=${options.concurrency}`], {
+            readyPattern: /ready noop/,
+            timeoutMs: 60_000,
+          }),
+        ]
+      : await Promise.all(
+          steps.map((jobType) =>
+            spawnReady("mario", ["step", "bench/noop-steps.ts", jobType, `--sub-connect=${server.message.sub}`, `--concurrency=${options.concurrency}`], {
+              readyPattern: /step worker ready/,
+              env: { MARIO_LOG_LEVEL: "info", MARIO_LOG_FORMAT: "json" },
+            }),
+          ),
+        );
     children.push(...workers);
     const c = new PipelineClient(server.message.pull, { timeoutMs: 60_000 });
     client.current = c;
@@ -57,7 +84,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     const idle: number[] = [];
     for (let i = 0; i < options.idleJobs; i++) {
       const started = performance.now();
-      const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: { i } });
+      const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: instructionsOf(i) });
       if (!ok) throw new Error(`idle enqueue refused: ${job.message}`);
       const record = await c.waitFor(job.id, { timeoutMs: 30_000 });
       if (record.status !== "succeeded") throw new Error(`idle job ${job.id} ended ${record.status}`);
@@ -65,18 +92,14 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     }
 
     await ask(server.ready.child, { type: "track", count: options.jobs }, "tracking");
-    const done = new Promise<{ finished: [string, number][] }>((resolve) => {
-      const onMessage = (m: { type: string; finished: [string, number][] }): void => {
-        if (m.type !== "done") return;
-        server.ready.child.off("message", onMessage);
-        resolve(m);
-      };
-      server.ready.child.on("message", onMessage);
-    });
+    const done = nextMessage<{ type: string; finished: [string, number][] }>(server.ready.child, "done", timeoutMs);
+    // Rejections are read when the loaded phase is over (or the run fails earlier, in finally).
+    done.catch(() => {});
+    const workerName = (k: number): string => (host ? "mario host" : `step ${steps[k]}`);
     const meter = new CpuMeter([
       ["producer", ownCpuMs],
       ["server", () => cpuMs(server.ready.pid)],
-      ...workers.map((w, k): [string, () => Promise<number>] => [`step ${steps[k]}`, () => cpuMs(w.pid)]),
+      ...workers.map((w, k): [string, () => Promise<number>] => [workerName(k), () => cpuMs(w.pid)]),
       ...(options.redisUrl === undefined ? [] : [["redis-server", () => redisCpuMs(options.redisUrl!)] as [string, () => Promise<number>]]),
     ]);
     if (options.dispatchOnly === true) return await dispatchOnly(options, server.ready, workers, steps, meter);
@@ -87,12 +110,14 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     let busy = 0;
     const startedWall = Date.now();
     const started = performance.now();
+    const deadline = Date.now() + timeoutMs;
     const lane = async (): Promise<void> => {
       while (next < options.jobs) {
         const i = next++;
         for (;;) {
+          if (Date.now() > deadline) throw new Error(`${options.name}: not all enqueued within ${timeoutMs} ms`);
           const sent = Date.now();
-          const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: { i } });
+          const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: instructionsOf(i) });
           if (ok) {
             sentAt.set(job.id, sent);
             break;
@@ -112,7 +137,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     const load = finished.map(([id, at]) => at - (sentAt.get(id) ?? startedWall));
 
     const rss: Record<string, number> = { server: await peakRssMb(server.ready.pid) };
-    for (const [k, w] of workers.entries()) rss[`step ${steps[k]}`] = await peakRssMb(w.pid);
+    for (const [k, w] of workers.entries()) rss[workerName(k)] = await peakRssMb(w.pid);
     return {
       name: options.name,
       jobs: options.jobs,

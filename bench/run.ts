@@ -1,114 +1,93 @@
 /**
- * `npm run bench`: Mario end to end (1-step and 3-step no-op pipelines, memory and Redis storage)
- * against BullMQ doing the same 1-step work on the same redis-server, in one run.
+ * `npm run bench`: the paths users run (in-process steps, function files under `mario host` and
+ * `mario up`, the HTTP gateway, `?wait`, payload sizes, the queue limit, memory per queued job)
+ * against baselines in the same run (bench/baselines/: bare Hono + the same enqueue, a bare
+ * zeromq.js round trip, a minimal ZeroMQ chain, a minimal Redis lease chain; BullMQ), then issue
+ * #16's targets table: each figure, its basis, target, met or not.
  *
  *   npm run bench
- *   BENCH_JOBS=50000 BENCH_CONCURRENCY=128 npm run bench
- *   BENCH_ONLY=redis-1,bullmq npm run bench        # a subset: memory-1 memory-3 redis-1 redis-3 bullmq
- *                                                    drain-memory drain-redis drain-bullmq
+ *   BENCH_JOBS=2000 BENCH_ONLY=memory-1,zmq-chain npm run bench     # a few rows, small
+ *   BENCH_JOBS=50000 BENCH_REPEAT=3 npm run bench                   # larger, interleaved rounds
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench                          # --cpu-prof in every child
  *
- * "drain-*" (on by default) add figures that are NOT end to end: the jobs are already stored (Mario:
- * put into storage while dispatching is paused; BullMQ: added before the worker runs), the clock
- * runs from "go" to the last completion. They show the engine without the producer and intake.
- *   BENCH_CPU_PROF=/tmp/prof npm run bench          # --cpu-prof in every child process
+ * Row keys (BENCH_ONLY, comma-separated; all by default): memory-1 memory-3 redis-1 redis-3
+ * bullmq zmq-round-trip zmq-chain redis-chain host-4 host-64 http-memory http-redis hono-memory
+ * hono-redis wait-up wait-hono payload-memory-100b payload-memory-10k payload-memory-100k
+ * payload-redis-100b payload-redis-10k payload-redis-100k limit-memory queued-heap drain-memory
+ * drain-redis drain-bullmq. "drain-*" are NOT end to end (jobs stored first, clock from "go").
  *
- * Settings (env): BENCH_JOBS jobs per run (default 20 000), BENCH_IDLE_JOBS jobs measured one at a
- * time (default 200), BENCH_CONCURRENCY jobs at once per worker, Mario and BullMQ alike (default
- * 64), BENCH_WINDOW enqueue requests the Mario producer keeps outstanding (default 1000),
- * BENCH_REPEAT runs of each kind, interleaved (default 1; ratios use the median of each kind),
- * REDIS_SERVER the redis-server binary (default /usr/bin/redis-server; started here on a free
- * port with appendonly on, as in production).
+ * Settings (env): BENCH_JOBS jobs per run (default 20 000; payload rows run a share of it),
+ * BENCH_IDLE_JOBS jobs measured one at a time (default 200), BENCH_CONCURRENCY jobs at once per
+ * worker (default 64), BENCH_WINDOW enqueue requests the producer keeps outstanding (default 1000),
+ * BENCH_CONNECTIONS HTTP connections of the POST rows (default 50), BENCH_REPEAT rounds, interleaved
+ * (default 1; the targets use the median run of each row), REDIS_SERVER the redis-server binary.
  *
- * Prints a table and writes the figures to bench/results/<timestamp>.json.
+ * A row that fails prints its error and the bench goes on; every wait is bounded. Figures go to
+ * bench/results/<timestamp>.json.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { startRedis } from "../test/support/redis-server.ts";
-import { benchBullmq } from "./bullmq.ts";
-import { benchMario } from "./mario.ts";
-import { round, type RunFigures } from "./_stats.ts";
+import { printResults, printTargets } from "./_print.ts";
+import { rows } from "./_rows.ts";
+import { targetLines } from "./_targets.ts";
+import type { RunFigures } from "./_stats.ts";
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return Math.trunc(value);
 };
-const jobs = env("BENCH_JOBS", 20_000);
-const idleJobs = env("BENCH_IDLE_JOBS", 200);
-const concurrency = env("BENCH_CONCURRENCY", 64);
-const window = env("BENCH_WINDOW", 1000);
+const settings = {
+  jobs: env("BENCH_JOBS", 20_000),
+  idleJobs: env("BENCH_IDLE_JOBS", 200),
+  concurrency: env("BENCH_CONCURRENCY", 64),
+  window: env("BENCH_WINDOW", 1000),
+  connections: env("BENCH_CONNECTIONS", 50),
+};
 const repeat = env("BENCH_REPEAT", 1);
-const only = new Set((process.env.BENCH_ONLY ?? "memory-1,memory-3,redis-1,redis-3,bullmq,drain-memory,drain-redis,drain-bullmq").split(",").map((s) => s.trim()));
+const onlyList = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
 const redis = await startRedis();
 const results: RunFigures[] = [];
+const failures: { key: string; name: string; round: number; error: string }[] = [];
+const benchStarted = performance.now();
 try {
-  const common = { jobs, idleJobs, concurrency, window };
-  const runs: [string, () => Promise<RunFigures>][] = [
-    ["memory-1", () => benchMario({ ...common, name: "mario 1-step (memory)", steps: 1 })],
-    ["memory-3", () => benchMario({ ...common, name: "mario 3-step (memory)", steps: 3 })],
-    ["redis-1", () => benchMario({ ...common, name: "mario 1-step (redis)", steps: 1, redisUrl: redis.url })],
-    ["redis-3", () => benchMario({ ...common, name: "mario 3-step (redis)", steps: 3, redisUrl: redis.url })],
-    ["bullmq", () => benchBullmq({ redisUrl: redis.url, jobs, idleJobs, concurrency })],
-    // Not end to end: jobs already in storage / in the queue, clock from "go" to the last completion.
-    ["drain-memory", () => benchMario({ ...common, name: "dispatch only: mario 1-step (memory)", steps: 1, dispatchOnly: true })],
-    ["drain-redis", () => benchMario({ ...common, name: "dispatch only: mario 1-step (redis)", steps: 1, redisUrl: redis.url, dispatchOnly: true })],
-    ["drain-bullmq", () => benchBullmq({ redisUrl: redis.url, jobs, idleJobs, concurrency, drainOnly: true })],
-  ];
+  const all = rows({ ...settings, redisUrl: redis.url });
+  const unknown = onlyList?.filter((key) => !all.some((row) => row.key === key)) ?? [];
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown row ${unknown.join(", ")}; rows: ${all.map((row) => row.key).join(" ")}`);
+  const chosen = onlyList === undefined ? all : all.filter((row) => onlyList.includes(row.key));
   for (let round = 1; round <= repeat; round++) {
-    for (const [key, run] of runs) {
-      if (!only.has(key)) continue;
-      process.stderr.write(`bench: ${key} (${jobs} jobs, round ${round}/${repeat})…\n`);
-      const figures = await run();
-      results.push(figures);
-      process.stderr.write(`bench: ${key}: ${Math.round(figures.jobsPerSecond)} jobs/s\n`);
+    for (const { key, name, run } of chosen) {
+      process.stderr.write(`bench: ${key} (round ${round}/${repeat})…\n`);
+      try {
+        const figures = await run();
+        results.push({ ...figures, key });
+        process.stderr.write(`bench: ${key}: ${Number.isNaN(figures.jobsPerSecond) ? "done" : `${Math.round(figures.jobsPerSecond)} jobs/s, ${figures.cpuUsPerJob.total} µs CPU/job`}\n`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+        failures.push({ key, name, round, error: message });
+        process.stderr.write(`bench: ${key} FAILED: ${message}\n`);
+      }
     }
   }
 } finally {
   await redis.destroy();
 }
 
-/** The run of that name with the median jobs/s (the only one unless BENCH_REPEAT > 1). */
-const find = (name: string): RunFigures | undefined => {
+/** The run of that name with the median jobs/s (the only one unless BENCH_REPEAT > 1), or why none. */
+const find = (name: string): RunFigures | string => {
   const same = results.filter((r) => r.name === name).sort((a, b) => a.jobsPerSecond - b.jobsPerSecond);
-  return same[Math.floor((same.length - 1) / 2)];
+  const median = same[Math.floor((same.length - 1) / 2)];
+  if (median !== undefined) return median;
+  const failed = failures.find((f) => f.name === name);
+  return failed === undefined ? `"${name}" not run (BENCH_ONLY)` : `${failed.key} failed: ${failed.error}`;
 };
-const bull = find("bullmq 1-step (redis)");
-const redis1 = find("mario 1-step (redis)");
-const memory1 = find("mario 1-step (memory)");
-const ratios = {
-  marioRedis1OverBullmq: redis1 && bull ? round(redis1.jobsPerSecond / bull.jobsPerSecond, 2) : null,
-  marioMemory1OverBullmq: memory1 && bull ? round(memory1.jobsPerSecond / bull.jobsPerSecond, 2) : null,
-};
-const targets = {
-  "redis 1-step >= 3x BullMQ": ratios.marioRedis1OverBullmq === null ? null : ratios.marioRedis1OverBullmq >= 3,
-  "memory 1-step >= 80k jobs/s": memory1 === undefined ? null : memory1.jobsPerSecond >= 80_000,
-};
+const lines = targetLines(find);
 
-const header = ["run", "jobs/s", "load p50 ms", "load p99 ms", "1-in-flight p50 ms", "1-in-flight p99 ms", "CPU µs/job", "peak RSS MiB"];
-const rows = results.map((r) => [
-  r.name,
-  String(Math.round(r.jobsPerSecond)),
-  String(round(r.loadP50Ms)),
-  String(round(r.loadP99Ms)),
-  Number.isNaN(r.idleP50Ms) ? "-" : String(round(r.idleP50Ms, 2)),
-  Number.isNaN(r.idleP99Ms) ? "-" : String(round(r.idleP99Ms, 2)),
-  String(r.cpuUsPerJob.total),
-  Object.entries(r.peakRssMb).map(([k, v]) => `${k} ${v}`).join(", "),
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-console.log(`\n${jobs} jobs per run, ${repeat} round(s), concurrency ${concurrency} per worker, ${cpus().length} CPUs, node ${process.version}\n`);
-console.log(line(header));
-for (const row of rows) console.log(line(row));
-console.log("");
-if (repeat > 1) console.log("ratios and targets below use the median run of each kind");
-if (ratios.marioRedis1OverBullmq !== null) console.log(`Mario 1-step (redis) / BullMQ: ${ratios.marioRedis1OverBullmq}×   (target ≥ 3×)`);
-if (ratios.marioMemory1OverBullmq !== null) console.log(`Mario 1-step (memory) / BullMQ: ${ratios.marioMemory1OverBullmq}×`);
-if (memory1 !== undefined) console.log(`Mario 1-step (memory): ${Math.round(memory1.jobsPerSecond)} jobs/s   (target ≥ 80 000)`);
-console.log("\nCPU µs per job, by process (load phase):");
-for (const r of results) console.log(`  ${r.name}: ${Object.entries(r.cpuUsPerJob).map(([k, v]) => `${k} ${v}`).join(", ")}`);
-console.log(`producer (this process) peak RSS: ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+console.log(`\n${settings.jobs} jobs per run, ${repeat} round(s), concurrency ${settings.concurrency} per worker, ${settings.connections} HTTP connections, ${cpus().length} CPUs, node ${process.version}, ${Math.round((performance.now() - benchStarted) / 1000)} s\n`);
+printResults(results, failures);
+printTargets(lines, repeat);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const file = `bench/results/${stamp}.json`;
@@ -121,10 +100,10 @@ await writeFile(
       node: process.version,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
-      settings: { jobs, idleJobs, concurrency, window, repeat },
+      settings: { ...settings, repeat },
       results,
-      ratios,
-      targets,
+      failures,
+      targets: lines,
       producerPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     },
     null,
