@@ -11,6 +11,8 @@ export interface HttpLoad {
   ok: number;
   non2xx: number;
   errors: number;
+  /** Answers by status code (e.g. `{ "202": 1998, "503": 2 }`). */
+  statuses: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
 }
@@ -34,6 +36,7 @@ export async function postLoad(url: string, body: string, amount: number, connec
     ok: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0])),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
   };

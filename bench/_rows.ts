@@ -91,7 +91,7 @@ export function rows(s: BenchSettings): Row[] {
             name,
             steps: 1,
             payloadBytes: bytes,
-            timeoutMs: 120_000,
+            timeoutMs: 90_000,
             ...(storage === "redis" ? { redisUrl } : {}),
           }),
       });
