@@ -58,7 +58,9 @@ export const PAYLOADS: [label: string, key: string, bytes: number, share: number
 export function rows(s: BenchSettings): Row[] {
   const common = { jobs: s.jobs, idleJobs: s.idleJobs, concurrency: s.concurrency, window: s.window };
   const redisUrl = s.redisUrl;
-  const http = { jobs: s.jobs, idleJobs: s.idleJobs, connections: s.connections };
+  // The slow paths run a share of the jobs, so that the default run stays within minutes.
+  const http = { jobs: Math.max(500, Math.floor(s.jobs / 2)), idleJobs: s.idleJobs, connections: s.connections };
+  const hostJobs = Math.max(500, Math.floor(s.jobs / 4));
   const list: Row[] = [
     { key: "memory-1", name: NAMES.memory1, run: () => benchMario({ ...common, name: NAMES.memory1, steps: 1 }) },
     { key: "memory-3", name: "mario 3-step (memory)", run: () => benchMario({ ...common, name: "mario 3-step (memory)", steps: 3 }) },
@@ -68,8 +70,8 @@ export function rows(s: BenchSettings): Row[] {
     { key: "zmq-round-trip", name: NAMES.zmqRoundTrip, run: () => benchZmqRoundTrip({ jobs: s.jobs, idleJobs: s.idleJobs, inFlight: 100 }) },
     { key: "zmq-chain", name: NAMES.zmqChain, run: () => benchZmqChain({ jobs: s.jobs, window: s.window }) },
     { key: "redis-chain", name: NAMES.redisChain, run: () => benchRedisChain({ redisUrl, jobs: s.jobs, concurrency: s.concurrency }) },
-    { key: "host-4", name: NAMES.host4, run: () => benchMario({ ...common, name: NAMES.host4, steps: 1, workers: "host", concurrency: 4 }) },
-    { key: "host-64", name: NAMES.host64, run: () => benchMario({ ...common, name: NAMES.host64, steps: 1, workers: "host", concurrency: 64 }) },
+    { key: "host-4", name: NAMES.host4, run: () => benchMario({ ...common, jobs: hostJobs, name: NAMES.host4, steps: 1, workers: "host", concurrency: 4 }) },
+    { key: "host-64", name: NAMES.host64, run: () => benchMario({ ...common, jobs: hostJobs, name: NAMES.host64, steps: 1, workers: "host", concurrency: 64 }) },
     { key: "http-memory", name: NAMES.upMemory, run: () => benchHttp({ ...http, name: NAMES.upMemory, target: "up" }) },
     { key: "http-redis", name: NAMES.upRedis, run: () => benchHttp({ ...http, name: NAMES.upRedis, target: "up", redisUrl }) },
     { key: "hono-memory", name: NAMES.honoMemory, run: () => benchHttp({ ...http, name: NAMES.honoMemory, target: "hono" }) },

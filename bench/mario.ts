@@ -91,6 +91,15 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       idle.push(performance.now() - started);
     }
 
+    // Warm-up burst: every slot busy once (mario host starts a function's threads on demand).
+    await Promise.all(
+      Array.from({ length: options.concurrency * 2 }, async (_, i) => {
+        const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: instructionsOf(i) });
+        if (!ok) throw new Error(`warm-up enqueue refused: ${job.message}`);
+        await c.waitFor(job.id, { timeoutMs: 60_000 });
+      }),
+    );
+
     await ask(server.ready.child, { type: "track", count: options.jobs }, "tracking");
     const done = nextMessage<{ type: string; finished: [string, number][] }>(server.ready.child, "done", timeoutMs);
     // Rejections are read when the loaded phase is over (or the run fails earlier, in finally).
