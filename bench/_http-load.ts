@@ -13,17 +13,27 @@ export interface HttpLoad {
   errors: number;
   /** Answers by status code (e.g. `{ "202": 1998, "503": 2 }`). */
   statuses: Record<string, number>;
+  /** The first answer that was not 2xx: status and body (cut), to say why. */
+  firstRefusal?: string | undefined;
   p50Ms: number;
   p99Ms: number;
 }
 
 /** POSTs `body` to `url` `amount` times over `connections` connections; bounded by `timeoutS` per request. */
 export async function postLoad(url: string, body: string, amount: number, connections: number, timeoutS = 10): Promise<HttpLoad> {
+  let firstRefusal: string | undefined;
   const result = await autocannon({
     url,
-    method: "POST",
-    body,
-    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        onResponse: (status, text) => {
+          if (status >= 300 && firstRefusal === undefined) firstRefusal = `${status} ${text.slice(0, 300)}`;
+        },
+      },
+    ],
     connections,
     amount,
     timeout: timeoutS,
@@ -36,6 +46,7 @@ export async function postLoad(url: string, body: string, amount: number, connec
     ok: result["2xx"],
     non2xx: result.non2xx,
     errors: result.errors,
+    firstRefusal,
     statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0])),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,

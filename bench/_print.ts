@@ -41,7 +41,10 @@ export function printTargets(lines: readonly TargetLine[], repeat: number): void
     ["figure", "now", "target", "met", "basis"],
     lines.map((l) => [l.figure, l.now, l.target, l.verdict === true ? "met" : l.verdict === false ? "NOT met" : "not measured", l.basis]),
   );
-  for (const l of lines) if (typeof l.verdict === "string") console.log(`  ${l.figure}: ${l.verdict}`);
+  for (const l of lines) {
+    if (typeof l.verdict === "string") console.log(`  ${l.figure}: ${l.verdict}`);
+    if (l.note !== undefined) console.log(`  ${l.figure}: ${l.note}`);
+  }
   const measured = lines.filter((l) => typeof l.verdict === "boolean");
   console.log(`\n${measured.filter((l) => l.verdict === true).length} of ${lines.length} targets met (${lines.length - measured.length} not measured)`);
 }

@@ -50,7 +50,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
     // cold burst of 50 waits for them), its errors not counted; then the measured run must be all 2xx.
     await postOneAtATime(postUrl, BODY, Math.min(options.idleJobs, 100));
     const warm = await postLoad(postUrl, BODY, options.connections * 10, options.connections, 30);
-    if (warm.ok < warm.requests) process.stderr.write(`bench: ${options.name}: warm-up burst: ${warm.ok} of ${warm.requests} answered 2xx (${warm.errors} errors, ${warm.non2xx} not 2xx)\n`);
+    if (warm.ok < warm.requests) process.stderr.write(`bench: ${options.name}: warm-up burst: ${warm.ok} of ${warm.requests} answered 2xx (${warm.errors} errors, ${warm.non2xx} not 2xx${warm.firstRefusal === undefined ? "" : `, first: ${warm.firstRefusal}`})\n`);
     const before = options.target === "up" ? await untilSettled(url, 60_000) : 0;
     await meter.start();
     const started = performance.now();
@@ -60,6 +60,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
     if (options.target === "up") await untilSucceeded(url, before + load.ok, 120_000);
     const seconds = (performance.now() - started) / 1000;
     const cpu = await meter.stop(options.jobs);
+    if (load.firstRefusal !== undefined) process.stderr.write(`bench: ${options.name}: ${load.non2xx} not 2xx, first: ${load.firstRefusal}\n`);
     const refused = Object.fromEntries(Object.entries(load.statuses).filter(([code]) => !code.startsWith("2")).map(([code, n]) => [`status${code}`, n]));
     return figures(options, seconds, options.jobs, cpu, load, { p50Ms: Number.NaN, p99Ms: Number.NaN }, server, {
       postSeconds: load.seconds,

@@ -93,7 +93,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
 
     // Warm-up burst: every slot busy once (mario host starts a function's threads on demand).
     await Promise.all(
-      Array.from({ length: options.concurrency * 2 }, async (_, i) => {
+      Array.from({ length: Math.min(options.concurrency * 2, Math.floor((options.maxQueued ?? Number.POSITIVE_INFINITY) / 2)) }, async (_, i) => {
         const [ok, job] = await c.enqueueJob({ name: pipeline, instructions: instructionsOf(i) });
         if (!ok) throw new Error(`warm-up enqueue refused: ${job.message}`);
         await c.waitFor(job.id, { timeoutMs: 60_000 });
