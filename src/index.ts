@@ -47,6 +47,8 @@ export { BusyError } from "./core/errors/busy-error.ts";
 export { ShutdownError } from "./core/errors/shutdown-error.ts";
 export { TooDeepError } from "./core/errors/too-deep-error.ts";
 export { InvalidRequestError } from "./core/errors/invalid-request-error.ts";
+export { InvalidDelayError } from "./core/errors/invalid-delay-error.ts";
+export { InvalidPriorityError } from "./core/errors/invalid-priority-error.ts";
 export { WaitTimeoutError } from "./core/errors/wait-timeout-error.ts";
 export { UsageError } from "./core/errors/usage-error.ts";
 export { NoWorkerError } from "./core/errors/no-worker-error.ts";

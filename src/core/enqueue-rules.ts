@@ -1,12 +1,14 @@
 /**
  * What a job must be to be accepted, checked in one place for every door (in process, the ZeroMQ
  * intake, HTTP): a served pipeline, instructions that are a JSON object nested at most MAX_DEPTH
- * levels, an idempotency key of 1 to MAX_IDEMPOTENCY_KEY_LENGTH printable ASCII characters. Each
- * rule has one error class, so one code and one limit wherever the job comes from.
+ * levels, an idempotency key of 1 to MAX_IDEMPOTENCY_KEY_LENGTH printable ASCII characters, and
+ * when it may start and in which order (a delay or a start time, a priority: ./start-rules.ts).
+ * Each rule has one error class, so one code and one limit wherever the job comes from.
  *
  * ```ts
  * const job = checkEnqueue(pipelines, "example-one", { size: 10 }, { idempotencyKey: "order-42" });
- * // throws UnknownPipelineError, InvalidInstructionsError, TooDeepError or InvalidRequestError
+ * // throws UnknownPipelineError, InvalidInstructionsError, TooDeepError, InvalidRequestError,
+ * // InvalidDelayError or InvalidPriorityError
  * ```
  */
 import { InvalidInstructionsError } from "./errors/invalid-instructions-error.ts";
@@ -14,6 +16,7 @@ import { InvalidRequestError } from "./errors/invalid-request-error.ts";
 import { TooDeepError } from "./errors/too-deep-error.ts";
 import { isInstructions, type Instructions } from "./job.ts";
 import { findPipeline, type PipelineDefinition } from "./pipeline-definition.ts";
+import { checkStart, type StartPlan, type StartRequest } from "./start-rules.ts";
 
 /** Deepest nesting of arrays and objects accepted in instructions. */
 export const MAX_DEPTH = 64;
@@ -26,19 +29,37 @@ export interface EnqueueOptions {
   idempotencyKey?: string | undefined;
   /** Id to use (tests, replays); a new one is made otherwise. */
   id?: string | undefined;
+  /** Start no sooner than this many ms after storage takes the job (0 to MAX_DELAY_MS, 30 days). Not with `runAt`. */
+  delayMs?: number | string | undefined;
+  /** Start no sooner than this time by storage's clock: epoch ms, or ISO 8601 text with a zone; future, at most 30 days ahead. */
+  runAt?: number | string | undefined;
+  /** 0 (default) to 9; higher runs first at every step, FIFO within one priority. */
+  priority?: number | string | undefined;
 }
 
-export interface CheckedEnqueue {
+/** The options as a door hands them in, not yet checked (a wire message, a query string). */
+export type UncheckedEnqueueOptions = Omit<EnqueueOptions, keyof StartRequest> & StartRequest;
+
+export interface CheckedEnqueue extends StartPlan {
   pipeline: PipelineDefinition;
   instructions: Instructions;
   idempotencyKey: string | undefined;
   id: string | undefined;
 }
 
-/** The job as it will be stored, or the typed error of the first rule it breaks. */
-export function checkEnqueue(pipelines: readonly PipelineDefinition[], pipeline: string, instructions: unknown, options: EnqueueOptions = {}): CheckedEnqueue {
+/**
+ * The job as it will be stored, or the typed error of the first rule it breaks. `now` (epoch ms,
+ * the checking process's clock) is what a start time must not be before.
+ */
+export function checkEnqueue(pipelines: readonly PipelineDefinition[], pipeline: string, instructions: unknown, options: UncheckedEnqueueOptions = {}, now = Date.now()): CheckedEnqueue {
   const definition = findPipeline(pipelines, pipeline);
-  return { pipeline: definition, instructions: checkInstructions(instructions, `instructions for "${pipeline}"`), idempotencyKey: checkIdempotencyKey(options.idempotencyKey), id: options.id };
+  return {
+    pipeline: definition,
+    instructions: checkInstructions(instructions, `instructions for "${pipeline}"`),
+    idempotencyKey: checkIdempotencyKey(options.idempotencyKey),
+    id: options.id,
+    ...checkStart(options, now),
+  };
 }
 
 /**

@@ -10,13 +10,14 @@ export type Instructions = Record<string, unknown>;
 
 /**
  * - `queued`: waiting for a worker of its current step (or for its retry time, see `runAt`)
+ * - `delayed`: enqueued with a delay or a start time: waits for `runAt` (storage's clock), then `queued`
  * - `running`: leased to a worker
  * - `failed`: its last attempt failed and a retry is scheduled at `runAt`
  * - `succeeded`, `dead`: final
  */
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "dead";
+export type JobStatus = "queued" | "delayed" | "running" | "succeeded" | "failed" | "dead";
 
-export const JOB_STATUSES: readonly JobStatus[] = ["queued", "running", "succeeded", "failed", "dead"];
+export const JOB_STATUSES: readonly JobStatus[] = ["queued", "delayed", "running", "succeeded", "failed", "dead"];
 
 export function isFinal(status: JobStatus): boolean {
   return status === "succeeded" || status === "dead";
@@ -103,8 +104,10 @@ export interface JobRecord {
   updatedAt: number;
   startedAt?: number | undefined;
   finishedAt?: number | undefined;
-  /** When a queued or failed job becomes available (retry backoff). */
+  /** When a failed job is retried (backoff), or when a delayed job starts (storage's clock). */
   runAt?: number | undefined;
+  /** 0 to 9, higher runs first at every step of the job; absent = 0. */
+  priority?: number | undefined;
   /** Worker holding the current lease. */
   workerId?: string | undefined;
   leaseExpiresAt?: number | undefined;

@@ -16,7 +16,7 @@
  * const done = await dispatcher.waitForFinal(job.id, { timeoutMs: 5000 });
  * ```
  */
-import { checkEnqueue, checkInstructions, type EnqueueOptions } from "../core/enqueue-rules.ts";
+import { checkEnqueue, checkInstructions, type EnqueueOptions, type UncheckedEnqueueOptions } from "../core/enqueue-rules.ts";
 import { deadJobsQuery, type RedriveDeadAnswer, type RedriveDeadFilter, type RedriveOptions } from "../core/redrive-rules.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
@@ -43,8 +43,8 @@ export type { EnqueueOptions } from "../core/enqueue-rules.ts";
 export type { RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "../core/redrive-rules.ts";
 export type { QuarantineRules, WorkerUpdate } from "./_worker-roster.ts";
 
-/** One job of `enqueueMany`. */
-export interface EnqueueItem extends EnqueueOptions {
+/** One job of `enqueueMany` (its delay, start time and priority as a door received them: checked here). */
+export interface EnqueueItem extends UncheckedEnqueueOptions {
   pipeline: string;
   instructions: unknown;
 }
@@ -159,9 +159,11 @@ export class Dispatcher {
   // ---- The front door: jobs -------------------------------------------------------------------
 
   /**
-   * Enqueues a job at the first step of `pipeline`. Throws UnknownPipelineError,
-   * InvalidInstructionsError, TooDeepError, InvalidRequestError (idempotency key) or a storage
-   * error; answers `busy` when the pipeline's buffer is full.
+   * Enqueues a job at the first step of `pipeline` (with `delayMs` or `runAt`: `delayed` until
+   * then, by storage's clock; with `priority`, ahead of lower ones at every step). Throws
+   * UnknownPipelineError, InvalidInstructionsError, TooDeepError, InvalidRequestError
+   * (idempotency key), InvalidDelayError, InvalidPriorityError or a storage error; answers `busy`
+   * when the pipeline's buffer is full.
    */
   async enqueue(pipeline: string, instructions: unknown, options: EnqueueOptions = {}): Promise<EnqueueOutcome> {
     const [answer] = await this.enqueueMany([{ ...options, pipeline, instructions }]);
@@ -174,11 +176,15 @@ export class Dispatcher {
     const answers: EnqueueAnswer[] = new Array(items.length);
     const requests: EnqueueRequest[] = [];
     const positions: number[] = [];
+    const now = Date.now();
     items.forEach((item, i) => {
       try {
-        const job = checkEnqueue(this.#pipelines, item.pipeline, item.instructions, item);
+        const job = checkEnqueue(this.#pipelines, item.pipeline, item.instructions, item, now);
         const concurrencyKey = this.policyFor(job.pipeline.steps[0]!).limits?.keyOf?.(job.instructions);
-        requests.push({ pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id, ...(concurrencyKey === undefined ? {} : { concurrencyKey }) });
+        requests.push({
+          pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id,
+          ...(concurrencyKey === undefined ? {} : { concurrencyKey }), delayMs: job.delayMs, runAt: job.runAt, priority: job.priority,
+        });
         positions.push(i);
       } catch (error) {
         answers[i] = { status: "refused", error: refusal(error) };

@@ -51,6 +51,8 @@ export const jobRecordSchema = z
     steps: z.array(z.object({ jobType: z.string(), output: z.unknown(), attempts: z.number().int(), startedAt: z.number(), finishedAt: z.number(), workerId: z.string().optional() })),
     createdAt: z.number(),
     updatedAt: z.number(),
+    runAt: z.number().optional().openapi({ description: "a delayed job's start time, or a failed job's retry time (epoch ms, storage's clock)" }),
+    priority: z.number().int().optional().openapi({ description: "1 to 9 (absent: 0); higher runs first at every step" }),
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
     history: z.array(attemptSchema).optional(),
@@ -62,6 +64,14 @@ const jobIdParams = z.object({ id: jobIdSchema.openapi({ param: { name: "id", in
 const pipelineParams = z.object({ name: z.string().min(1).openapi({ param: { name: "name", in: "path" }, example: "hash-and-clean" }) });
 const noQuery = z.strictObject({});
 const waitQuery = (maxWaitMs: number) => z.strictObject({ wait: waitSchema(maxWaitMs).optional() });
+/** `POST /pipelines/{name}/jobs`: `?wait`, and when the job starts and its priority (text, checked by the engine: core/start-rules.ts). */
+const enqueueQuery = (maxWaitMs: number) =>
+  z.strictObject({
+    wait: waitSchema(maxWaitMs).optional(),
+    delay: z.string().optional().openapi({ description: "start no sooner than this many ms from now (0 to 2592000000, 30 days); not with runAt", example: "2000" }),
+    runAt: z.string().optional().openapi({ description: "start no sooner than this time (ISO 8601 with a zone, or epoch ms): future, at most 30 days ahead; not with delay", example: "2026-12-01T10:00:00Z" }),
+    priority: z.string().optional().openapi({ description: "0 (default) to 9: higher runs first at every step, FIFO within one priority", example: "5" }),
+  });
 const authHeader = z.object({ authorization: z.string().optional().openapi({ description: "Bearer <token>, when the gateway has one" }) });
 
 const unauthorized = jsonError("token missing or wrong (when one is configured)");
@@ -111,10 +121,10 @@ export function gatewayRoutes(maxWaitMs: number) {
       responses: { 200: json(z.object({ status: z.literal("ready") }), "ready"), 401: unauthorized, 503: jsonError("not ready, with the reason") },
     }),
     enqueue: createRoute({
-      method: "post", path: "/pipelines/{name}/jobs", summary: "Enqueue a job; ?wait=ms waits for its end",
+      method: "post", path: "/pipelines/{name}/jobs", summary: "Enqueue a job; ?wait=ms waits for its end; ?delay=ms or ?runAt=ISO starts it later; ?priority=0-9",
       request: {
         params: pipelineParams,
-        query: waitQuery(maxWaitMs),
+        query: enqueueQuery(maxWaitMs),
         headers: authHeader.extend({ "idempotency-key": idempotencyKeySchema }),
         // Documented from the schema readInstructions validates with (after its depth and UTF-8 checks).
         body: { required: false, description: "the instructions: a JSON object (empty body = {})", content: { "application/json": { schema: z.toJSONSchema(instructionsSchema) as { type: "object" } } } },
@@ -122,7 +132,7 @@ export function gatewayRoutes(maxWaitMs: number) {
       responses: {
         200: json(jobRecordSchema, "with ?wait: the job ended in time (or a replayed key's job is final)"),
         202: json(z.union([acceptedSchema, jobRecordSchema]), "accepted (with ?wait: the job record, not final yet)"),
-        400: jsonError("bad JSON, not an object, too deep, bad parameter"),
+        400: jsonError("bad JSON, not an object, too deep, bad parameter, bad delay or runAt (INVALID_DELAY), bad priority (INVALID_PRIORITY)"),
         401: unauthorized,
         404: jsonError("unknown pipeline (the message lists the known ones)"),
         413: jsonError("body over the limit"),

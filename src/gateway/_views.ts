@@ -5,7 +5,10 @@ import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 export interface StepView {
   jobType: string;
   queued: number;
+  /** Waiting for a retry. */
   delayed: number;
+  /** Delayed jobs waiting for their start time. */
+  delayedStart: number;
   inFlight: number;
   oldestQueuedAt: number | null;
   /** Jobs handed back at this step because their worker was lost or stopped (stalls, not attempts). */
@@ -23,6 +26,8 @@ export interface PipelineView {
   queued: number;
   inFlight: number;
   failed: number;
+  /** Jobs waiting for their start time (status delayed). */
+  delayed: number;
   accepted: number;
   succeeded: number;
   dead: number;
@@ -39,6 +44,7 @@ export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: r
         jobType,
         queued: step?.queued ?? 0,
         delayed: step?.delayed ?? 0,
+        delayedStart: step?.delayedStart ?? 0,
         inFlight: step?.running ?? 0,
         oldestQueuedAt: step?.oldestQueuedAt ?? null,
         stalled: step?.stalled ?? 0,
@@ -54,6 +60,7 @@ export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: r
       queued: stat?.queued ?? 0,
       inFlight: stat?.running ?? 0,
       failed: stat?.failed ?? 0,
+      delayed: stat?.delayed ?? 0,
       accepted: stat?.accepted ?? 0,
       succeeded: stat?.succeeded ?? 0,
       dead: stat?.dead ?? 0,

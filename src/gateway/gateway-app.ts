@@ -93,11 +93,11 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
 
   app.openapi({ ...routes.enqueue, middleware: [auth, requireJson] }, async (c) => {
     const pipeline = findPipeline(cluster.pipelines(), c.req.valid("param").name).name;
-    const { wait } = c.req.valid("query");
+    const { wait, delay, runAt, priority } = c.req.valid("query");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
     const instructions = await readInstructions(c, pipeline, maxBodyBytes);
-    const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey });
+    const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey, delayMs: delay, runAt, priority });
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;
     c.header("Location", `/jobs/${job.id}`);

@@ -93,9 +93,10 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   out.family("mario_jobs_dead", "gauge", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", () => {
     for (const p of stats) out.sample("mario_jobs_dead", { pipeline: p.pipeline }, p.dead);
   });
-  out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, running, failed = waiting for a retry).", () => {
+  out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, delayed = waiting for their start time, running, failed = waiting for a retry).", () => {
     for (const p of stats) {
       out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "queued" }, p.queued);
+      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "delayed" }, p.delayed ?? 0);
       out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "running" }, p.running);
       out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "failed" }, p.failed);
     }
@@ -118,6 +119,9 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "rate-limited" }, s.rateLimited ?? 0);
       out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "key-busy" }, s.keyBusy ?? 0);
     }
+  });
+  out.family("mario_queue_delayed_start", "gauge", "Delayed jobs (enqueued with a delay or a start time) waiting for their start time at a step.", () => {
+    for (const { pipeline, s } of steps) out.sample("mario_queue_delayed_start", { pipeline, step: s.jobType }, s.delayedStart ?? 0);
   });
   out.family("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", () => {
     for (const { pipeline, s } of steps) out.sample("mario_step_in_flight", { pipeline, step: s.jobType }, s.running);

@@ -20,7 +20,7 @@
 import { BusyError } from "../core/errors/busy-error.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
-import { checkInstructions } from "../core/enqueue-rules.ts";
+import { checkInstructions, type EnqueueOptions } from "../core/enqueue-rules.ts";
 import { deadJobsQuery, type RedriveDeadAnswer, type RedriveDeadFilter, type RedriveOptions } from "../core/redrive-rules.ts";
 import { isFinal, type JobRecord } from "../core/job.ts";
 import { encodeCursor, pageLimit, pageOf } from "../storage/job-query.ts";
@@ -131,10 +131,11 @@ export class RemoteCluster implements Cluster {
     return [...this.#routes.values()].map((r) => r.pipeline);
   }
 
-  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string | undefined } = {}): Promise<ClusterEnqueueOutcome> {
-    // The rules of a job (instructions, depth, idempotency key) are the server's engine's: its answer says.
+  async enqueue(pipeline: string, instructions: unknown, options: EnqueueOptions = {}): Promise<ClusterEnqueueOutcome> {
+    // The rules of a job (instructions, depth, idempotency key, delay, priority) are the server's engine's: its answer says.
     const route = this.#route(pipeline);
-    const [ok, payload] = await route.intake.enqueueJob({ name: pipeline, instructions, idempotencyKey: options.idempotencyKey });
+    const { idempotencyKey, delayMs, runAt, priority } = options;
+    const [ok, payload] = await route.intake.enqueueJob({ name: pipeline, instructions, idempotencyKey, delayMs, runAt, priority });
     if (ok) {
       const { duplicate, ...job } = payload;
       if (duplicate !== true) this.events.emit("job:accepted", { jobId: job.id, pipeline: job.pipeline });

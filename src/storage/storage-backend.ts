@@ -8,7 +8,15 @@
  *   longer the job's current lease (expired and reclaimed, released, already settled) changes
  *   nothing and reports `stale`.
  * - Lease expiry and retry times use the storage's own clock (Redis `TIME`), not the caller's.
- * - Counters stay consistent: accepted = succeeded + dead + queued + running + failed.
+ * - Counters stay consistent: accepted = succeeded + dead + cancelled + queued + delayed + running + failed.
+ * - A job enqueued with `delayMs` or `runAt` is stored `delayed` (its due time in `runAt`, on the
+ *   storage's clock) and moved to its first step's queue by `leaseNext` once due, as a retry is.
+ *   It lives in one place: memory `PipelineState.delayedStarts`, Redis the `delayed` ZSET (with
+ *   the retries; its status says which).
+ * - Priorities (`priority` 0–9, on the job record, absent = 0): every push to a step's queue
+ *   (enqueue, advance, promotion, release, reclaim, redrive) goes to the job's level; a lease
+ *   takes the highest level first, FIFO within a level, and while two or more levels wait, every
+ *   10th lease of the step takes the job waiting longest (the oldest head): no level starves.
  */
 import type { AttemptRecord, Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
 import type { JobPage, JobQuery } from "./job-query.ts";
@@ -30,6 +38,12 @@ export interface EnqueueRequest {
   id?: string | undefined;
   /** The job's concurrency key at its first step (computed by the engine from the step's config). */
   concurrencyKey?: string | undefined;
+  /** Stored `delayed` until storage's clock reaches now + delayMs (ms, > 0). */
+  delayMs?: number | undefined;
+  /** Stored `delayed` until storage's clock reaches this time (epoch ms); queued at once when already past. Not with `delayMs`. */
+  runAt?: number | undefined;
+  /** 1–9 (absent = 0): the job's level in every queue of its pipeline. */
+  priority?: number | undefined;
 }
 
 export type EnqueueOutcome =
@@ -125,6 +139,8 @@ export interface StepStats {
   running: number;
   /** Waiting for a retry. */
   delayed: number;
+  /** Delayed jobs (status `delayed`) waiting at this step for their start time; absent counts as 0. */
+  delayedStart?: number | undefined;
   /** Epoch ms of the oldest job waiting in this step's queue, or null. */
   oldestQueuedAt: number | null;
   /** Attempts of this step that succeeded / failed (a retried job counts each failure). */
@@ -155,6 +171,8 @@ export interface PipelineStats {
   running: number;
   /** Jobs waiting for a retry (status `failed`). */
   failed: number;
+  /** Jobs waiting for their start time (status `delayed`, enqueued with a delay), not retries; absent counts as 0. */
+  delayed?: number | undefined;
   /** Jobs cancelled, for backends that can cancel; absent counts as 0. */
   cancelled?: number | undefined;
   steps: StepStats[];
@@ -174,8 +192,10 @@ export interface StorageBackend {
   enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]>;
 
   /**
-   * Leases up to `count` jobs waiting at `jobType` in `pipeline`, oldest first, promoting retries
-   * whose time has come. Each lease increments the job's attempts.
+   * Leases up to `count` jobs waiting at `jobType` in `pipeline`, highest priority first and
+   * oldest first within one (see the header: every 10th lease while several levels wait takes
+   * the oldest), promoting retries and delayed jobs whose time has come. Each lease increments
+   * the job's attempts.
    * With `limits` (the step's, from the server's project), it also keeps them, for the step of
    * this pipeline across every caller of this storage: at most `rate.max` leases in any
    * `rate.perMs` window (storage's clock), and at most `maxPerKey` jobs of one

@@ -69,6 +69,12 @@ export interface EnqueueJobRequest {
    * NO_ANSWER (with `NoAnswerError.idempotencyKey`) never doubles the job.
    */
   idempotencyKey?: string | undefined;
+  /** Start no sooner than this many ms after the server's storage takes the job (0 to 30 days). Not with `runAt`. */
+  delayMs?: number | string | undefined;
+  /** Start no sooner than this time by storage's clock: epoch ms or ISO 8601 text with a zone (future, at most 30 days ahead). */
+  runAt?: number | string | undefined;
+  /** 0 (default) to 9: higher runs first at every step, FIFO within one priority. */
+  priority?: number | string | undefined;
 }
 
 export interface RequestError {
@@ -173,7 +179,7 @@ export class PipelineClient {
     const idempotencyKey = request.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}`;
     const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
       pending.idempotencyKey = idempotencyKey;
-      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey };
+      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey, ...startOf(request) };
       this.#enqueues.push(item);
       this.#enqueuesPending.push(pending);
       return this.#enqueues.length;
@@ -315,6 +321,15 @@ export class PipelineClient {
 function replyError(reply: Body<"reply">): MarioError {
   if (reply.error === undefined) return new MarioError(ERROR_CODES.INTERNAL, "the server answered without a job");
   return errorFromCode(reply.error.code, reply.error.message);
+}
+
+/** The request's delay, start time and priority, only those given (the wire stays as it was without them). */
+function startOf(request: EnqueueJobRequest): Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> {
+  const start: Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> = {};
+  if (request.delayMs !== undefined) start.delayMs = request.delayMs;
+  if (request.runAt !== undefined) start.runAt = request.runAt;
+  if (request.priority !== undefined) start.priority = request.priority;
+  return start;
 }
 
 /** Keys the client makes for enqueues the caller gave none: this prefix, then a new id. */

@@ -94,6 +94,14 @@ const enqueueItem = {
   instructions: z.unknown(),
   /** Checked by the engine (core/enqueue-rules.ts), so a bad key is answered INVALID_REQUEST as over HTTP. */
   idempotencyKey: z.string().optional(),
+  /**
+   * When the job may start and its priority (added within MARIO1; a server that does not know
+   * them ignores them). Any JSON: checked by the engine (core/start-rules.ts), so a bad one is
+   * answered INVALID_DELAY / INVALID_PRIORITY with the same message as over HTTP.
+   */
+  delayMs: z.unknown().optional(),
+  runAt: z.unknown().optional(),
+  priority: z.unknown().optional(),
 };
 const waitItem = { requestId: id, jobId: id, timeoutMs: z.number().int().nonnegative() };
 const reply = z.object({

@@ -9,6 +9,7 @@ import type { Settlement, StorageBackend, StorageOptions } from "../../src/stora
 import { eventually } from "./eventually.ts";
 import { observabilityContract } from "./storage-contract-observe.ts";
 import { limitsContract, type LimitsTarget } from "./storage-contract-limits.ts";
+import { whenContract } from "./storage-contract-when.ts";
 
 export interface ContractTarget {
   /** A fresh, empty backend (its own key prefix), connected or not. */
@@ -377,5 +378,7 @@ export function storageContract(name: string, target: ContractTarget): void {
       },
     };
     limitsContract(name, limitsTarget);
+    // Delayed jobs and priorities (issue #17).
+    whenContract(name, open);
   });
 }

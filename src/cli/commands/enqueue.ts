@@ -1,9 +1,10 @@
 /**
- * `mario enqueue <address> <pipeline-name> ['<json>'] [--wait] [--timeout=ms]`
+ * `mario enqueue <address> <pipeline-name> ['<json>'] [--wait] [--timeout=ms] [--delay=ms | --run-at=ISO] [--priority=n]`
  *
  * Sends one job to a pipeline server (or a streamer) and prints its id; with `--wait`, prints the
  * final job record as JSON (exit 1 if the job ended dead). Bad JSON, an unknown pipeline, a busy
- * pipeline or no answer within the timeout: one line on stderr, exit 1.
+ * pipeline, a bad delay or priority (checked by the server, as over HTTP) or no answer within the
+ * timeout: one line on stderr ending in its code, exit 1.
  */
 import { defineCommand } from "citty";
 import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
@@ -21,6 +22,9 @@ export default defineCommand({
     wait: { type: "boolean", description: "wait for the job to finish and print its record" },
     timeout: { type: "string", description: "give up after this many ms (default 10000; with --wait 300000)" },
     "idempotency-key": { type: "string", description: "same key, same job: a repeat enqueue answers the existing job" },
+    delay: { type: "string", description: "start no sooner than this many ms from now (0 to 2592000000, 30 days)" },
+    "run-at": { type: "string", description: "start no sooner than this time: ISO 8601 with a zone (2026-12-01T10:00:00Z) or epoch ms" },
+    priority: { type: "string", description: "0 (default) to 9: higher runs first, at every step" },
     ...curveClientFlags,
   },
   async run({ args }) {
@@ -35,7 +39,10 @@ export default defineCommand({
     const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000), curve: curveFrom(args) });
     try {
       await client.connect();
-      const [ok, payload] = await client.enqueueJob({ name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"] });
+      const [ok, payload] = await client.enqueueJob({
+        name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"],
+        delayMs: args.delay, runAt: args["run-at"], priority: args.priority,
+      });
       // The server's refusal, with its code: the same code and message as POST /pipelines/:name/jobs.
       if (!ok) throw errorFromCode(payload.code, `${payload.message} (${payload.code})`);
       if (args.wait !== true) {

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   TOO_DEEP: "TOO_DEEP",
   /** A request field that breaks its rule: an idempotency key, a job id, a query parameter. */
   INVALID_REQUEST: "INVALID_REQUEST",
+  /** A start delay or time that cannot be used: malformed, negative, in the past, past the maximum (30 days), or both given. */
+  INVALID_DELAY: "INVALID_DELAY",
+  /** A priority that is not a whole number from 0 to 9. */
+  INVALID_PRIORITY: "INVALID_PRIORITY",
   /** No job with that id (never enqueued, or aged out of retention). */
   JOB_NOT_FOUND: "JOB_NOT_FOUND",
   /** The job is not final yet after the time asked to wait. */

@@ -12,8 +12,10 @@ import { BusyError } from "./busy-error.ts";
 import { DeliveryError } from "./delivery-error.ts";
 import { isErrorCode, type ErrorCode } from "./error-codes.ts";
 import { InvalidConfigError } from "./invalid-config-error.ts";
+import { InvalidDelayError } from "./invalid-delay-error.ts";
 import { InvalidInstructionsError } from "./invalid-instructions-error.ts";
 import { InvalidOutputError } from "./invalid-output-error.ts";
+import { InvalidPriorityError } from "./invalid-priority-error.ts";
 import { InvalidRequestError } from "./invalid-request-error.ts";
 import { JobNotFoundError } from "./job-not-found-error.ts";
 import { LeaseLostError } from "./lease-lost-error.ts";
@@ -44,6 +46,8 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   INVALID_INSTRUCTIONS: (message, options) => new InvalidInstructionsError(message, options),
   TOO_DEEP: (message, options) => new TooDeepError(message, options),
   INVALID_REQUEST: (message, options) => new InvalidRequestError(message, options),
+  INVALID_DELAY: (message, options) => new InvalidDelayError(message, options),
+  INVALID_PRIORITY: (message, options) => new InvalidPriorityError(message, options),
   JOB_NOT_FOUND: (message, options) => new JobNotFoundError(message, options),
   WAIT_TIMEOUT: (message, options) => new WaitTimeoutError(message, options),
   USAGE: (message, options) => new UsageError(message, options),

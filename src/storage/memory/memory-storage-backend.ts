@@ -33,6 +33,7 @@ import {
   type StorageOptions,
   type WorkerInfo,
 } from "../storage-backend.ts";
+import { placeNew } from "./_delayed-start.ts";
 import { PipelineState, type StepCounters, type StoredJob } from "./pipeline-state.ts";
 import { WorkerRegistry } from "./worker-registry.ts";
 import { MemoryStepLimits, withHeldBack } from "./_step-limits.ts";
@@ -127,7 +128,7 @@ export class MemoryStorageBackend implements StorageBackend {
     if (idemKey !== undefined) this.#idempotency.set(idemKey, record.id);
     state.accepted++;
     state.unfinished++;
-    state.queue(first).push(record.id);
+    placeNew(state, record, request, now);
     return { status: "created", job: cloneData(record) };
   }
 
@@ -136,6 +137,7 @@ export class MemoryStorageBackend implements StorageBackend {
     const now = this.#now();
     state.promoteDue(this.#jobs, now);
     const queue = state.queue(jobType);
+    const queuedAt = (id: string): number => this.#jobs.get(id)?.record.updatedAt ?? 0;
     const leases: Lease[] = [];
     const lease = (stored: StoredJob): void => {
       const token = newLeaseToken();
@@ -154,11 +156,11 @@ export class MemoryStorageBackend implements StorageBackend {
       leases.push({ job: { ...record }, token, attempt: record.attempts, expiresAt: record.leaseExpiresAt });
     };
     if (limits !== undefined) {
-      this.#limits.lease(pipeline, jobType, count, now, limits, { jobs: this.#jobs, next: () => queue.shift(), lease });
+      this.#limits.lease(pipeline, jobType, count, now, limits, { jobs: this.#jobs, next: () => queue.shift(queuedAt), lease });
       return leases;
     }
     while (leases.length < count) {
-      const id = queue.shift();
+      const id = queue.shift(queuedAt);
       if (id === undefined) break;
       const stored = this.#jobs.get(id);
       if (stored !== undefined) lease(stored);
@@ -206,7 +208,7 @@ export class MemoryStorageBackend implements StorageBackend {
         record.progress = undefined;
         record.error = undefined;
         record.status = "queued";
-        state.queue(record.step).push(record.id);
+        state.queue(record.step).push(record.id, record.priority);
         return "ok";
       }
       case "succeed": {
@@ -278,7 +280,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.attempts = 0;
     record.finishedAt = undefined;
     record.updatedAt = this.#now();
-    state.queue(record.step).push(record.id);
+    state.queue(record.step).push(record.id, record.priority);
     return true;
   }
 
@@ -397,7 +399,7 @@ export class MemoryStorageBackend implements StorageBackend {
     record.workerId = undefined;
     record.leaseExpiresAt = undefined;
     record.updatedAt = this.#now();
-    if (!this.#limits.backInLine(stored)) state.queue(record.step).unshift(record.id);
+    if (!this.#limits.backInLine(stored)) state.queue(record.step).unshift(record.id, record.priority);
   }
 
   #finish(state: PipelineState, record: JobRecord, now: number): void {

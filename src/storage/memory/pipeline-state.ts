@@ -1,7 +1,7 @@
 /**
- * What the memory backend keeps of one pipeline: its queues per job type, the jobs delayed for a
- * retry and running, the finished ones in order (for retention), and its counters; and the
- * statistics read from them.
+ * What the memory backend keeps of one pipeline: its queues per job type (by priority, see
+ * step-queue.ts), the jobs delayed for a retry, waiting for their start time and running, the
+ * finished ones in order (for retention), and its counters; and the statistics read from them.
  */
 import { cloneData } from "../../core/clone-data.ts";
 import type { JobRecord } from "../../core/job.ts";
@@ -9,6 +9,8 @@ import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
 import { Deque } from "./deque.ts";
+import { DueSet } from "./due-set.ts";
+import { StepQueue } from "./step-queue.ts";
 
 export interface StoredJob {
   record: JobRecord;
@@ -32,11 +34,13 @@ export class PipelineState {
   accepted = 0;
   succeeded = 0;
   dead = 0;
-  /** Unfinished jobs (queued, running, failed). */
+  /** Unfinished jobs (queued, delayed, running, failed). */
   unfinished = 0;
-  readonly queues = new Map<string, Deque>();
+  readonly queues = new Map<string, StepQueue>();
   /** Jobs waiting for a retry, by id. */
   readonly delayed = new Set<string>();
+  /** Delayed jobs (status `delayed`) waiting for their start time (`runAt`): the one place they live. */
+  readonly delayedStarts = new DueSet();
   readonly running = new Set<string>();
   readonly steps = new Map<string, StepCounters>();
   readonly finished = new Deque();
@@ -46,10 +50,10 @@ export class PipelineState {
   }
 
   /** The queue of `jobType`'s jobs, made on first use. */
-  queue(jobType: string): Deque {
+  queue(jobType: string): StepQueue {
     let queue = this.queues.get(jobType);
     if (queue === undefined) {
-      queue = new Deque();
+      queue = new StepQueue();
       this.queues.set(jobType, queue);
     }
     return queue;
@@ -65,14 +69,18 @@ export class PipelineState {
     return counters;
   }
 
-  /** Jobs whose retry is due go back to their queues, earliest first. */
+  /** Jobs whose retry or start time is due go to their queues (at their priority), earliest first. */
   promoteDue(jobs: ReadonlyMap<string, StoredJob>, now: number): void {
-    if (this.delayed.size === 0) return;
     const due: JobRecord[] = [];
+    for (const id of this.delayedStarts.takeDue(now)) {
+      const record = jobs.get(id)?.record;
+      if (record !== undefined) due.push(record);
+    }
     for (const id of this.delayed) {
       const record = jobs.get(id)?.record;
       if (record !== undefined && (record.runAt ?? 0) <= now) due.push(record);
     }
+    if (due.length === 0) return;
     due.sort((a, b) => (a.runAt ?? 0) - (b.runAt ?? 0));
     for (const record of due) {
       this.delayed.delete(record.id);
@@ -80,7 +88,7 @@ export class PipelineState {
       // Queued since its retry time: what its wait and the queue's age count from.
       record.updatedAt = record.runAt ?? record.updatedAt;
       record.runAt = undefined;
-      this.queue(record.step).push(record.id);
+      this.queue(record.step).push(record.id, record.priority);
     }
   }
 
@@ -89,16 +97,19 @@ export class PipelineState {
     const steps = jobTypes.map((jobType): StepStats => {
       const counters = this.counters(jobType);
       const queue = this.queues.get(jobType);
-      const oldestId = queue?.peek();
+      const oldestId = queue?.oldest((id) => jobs.get(id)?.record.updatedAt ?? 0);
       let running = 0;
       for (const id of this.running) if (jobs.get(id)?.record.step === jobType) running++;
       let delayed = 0;
       for (const id of this.delayed) if (jobs.get(id)?.record.step === jobType) delayed++;
+      let delayedStart = 0;
+      for (const id of this.delayedStarts.ids()) if (jobs.get(id)?.record.step === jobType) delayedStart++;
       return {
         jobType,
         queued: queue?.length ?? 0,
         running,
         delayed,
+        delayedStart,
         oldestQueuedAt: oldestId === undefined ? null : (jobs.get(oldestId)?.record.updatedAt ?? null),
         succeeded: counters.succeeded,
         failed: counters.failed,
@@ -118,6 +129,7 @@ export class PipelineState {
       queued,
       running: this.running.size,
       failed: this.delayed.size,
+      delayed: this.delayedStarts.size,
       steps,
     };
   }

@@ -34,6 +34,7 @@ interface StoredJob {
   startedAt?: number;
   finishedAt?: number;
   runAt?: number;
+  priority?: number;
   workerId?: string;
   leaseExpiresAt?: number;
   concurrencyKey?: string;
@@ -75,6 +76,7 @@ export function decodeJob(raw: string): JobRecord {
   if (stored.startedAt !== undefined) record.startedAt = stored.startedAt;
   if (stored.finishedAt !== undefined) record.finishedAt = stored.finishedAt;
   if (stored.runAt !== undefined) record.runAt = stored.runAt;
+  if (stored.priority !== undefined && stored.priority > 0) record.priority = stored.priority;
   if (stored.workerId !== undefined) record.workerId = stored.workerId;
   if (stored.leaseExpiresAt !== undefined) record.leaseExpiresAt = stored.leaseExpiresAt;
   if (stored.history !== undefined) record.history = parseText<AttemptRecord[]>(stored.history);

@@ -4,9 +4,11 @@
  * Layout (`P` = key prefix, `N` = namespace, `p` = pipeline):
  * - `P:N:{p}:jobs`      HASH  job id → job JSON (see `job-codec.ts`)
  * - `P:N:{p}:leases`    HASH  job id → current lease token
- * - `P:N:{p}:queue:<t>` LIST  ids waiting at job type `t`, oldest at the head
+ * - `P:N:{p}:queue:<t>` LIST  ids waiting at job type `t` at priority 0, oldest at the head
+ * - `P:N:{p}:queue:<t>:<n>` LIST  the same at priority n (1–9; see lua/_priority-queues.lua)
  * - `P:N:{p}:running`   ZSET  leased ids scored by lease expiry (ms, Redis clock)
- * - `P:N:{p}:delayed`   ZSET  ids waiting for a retry scored by `runAt`
+ * - `P:N:{p}:delayed`   ZSET  ids waiting for a retry (status failed) or for their start time
+ *                             (status delayed), scored by `runAt` (Redis clock)
  * - `P:N:{p}:finished`  ZSET  succeeded/dead ids scored by `finishedAt` (retention)
  * - `P:N:{p}:index`     ZSET  every stored id scored by an acceptance sequence (listing order)
  * - `P:N:{p}:idem`      HASH  idempotency key → job id
@@ -92,9 +94,18 @@ export class RedisKeys {
     return keys;
   }
 
-  queue(pipeline: string, jobType: string): string {
-    return this.pipeline(pipeline).queuePrefix + jobType;
+  /** The queue LIST of `jobType` at `priority` (0, the default, is the key stored data has always used). */
+  queue(pipeline: string, jobType: string, priority = 0): string {
+    return queueLevel(this.pipeline(pipeline).queuePrefix + jobType, priority);
   }
+}
+
+/** Priority levels, 0 (default) to 9. */
+export const PRIORITY_LEVELS = 10;
+
+/** The LIST of `queue` (a job type's level-0 queue key) at `priority`, as lua/_priority-queues.lua names it. */
+export function queueLevel(queue: string, priority: number): string {
+  return priority > 0 ? `${queue}:${priority}` : queue;
 }
 
 /** The registry of pipeline servers under key prefix `prefix`, shared by every namespace. */

@@ -8,7 +8,7 @@ import type { JobRecord, JobStatus } from "../../core/job.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
 import { decodeMaybe } from "./job-codec.ts";
-import type { PipelineKeys } from "./keys.ts";
+import { PRIORITY_LEVELS, queueLevel, type PipelineKeys } from "./keys.ts";
 
 type Replies = [Error | null, unknown][] | null;
 
@@ -19,7 +19,7 @@ function replies(raw: Replies): unknown[] {
   });
 }
 
-const STEP_FIELD = /^step:(.+):(running|delayed|succeeded|failed|dead|stalled|held|over)$/;
+const STEP_FIELD = /^step:(.+):(running|delayed|delayedStart|succeeded|failed|dead|stalled|held|over)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
@@ -50,12 +50,19 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
     else histogram.counts[Number(match[2])] = Number(value);
   }
 
+  // Every priority level of every step's queue: its length and its head (the oldest of the level).
   const ordered = [...types];
   const queueReads = client.pipeline();
-  for (const jobType of ordered) queueReads.llen(keys.queuePrefix + jobType).lindex(keys.queuePrefix + jobType, 0);
+  for (const jobType of ordered) {
+    for (let level = 0; level < PRIORITY_LEVELS; level++) {
+      const queue = queueLevel(keys.queuePrefix + jobType, level);
+      queueReads.llen(queue).lindex(queue, 0);
+    }
+  }
   const queueReplies = replies(await queueReads.exec());
-  const heads = ordered.map((_, i) => queueReplies[i * 2 + 1] as string | null);
-  const headIds = heads.filter((id): id is string => id !== null);
+  const at = (i: number, level: number, what: 0 | 1): unknown => queueReplies[(i * PRIORITY_LEVELS + level) * 2 + what];
+  const levelHeads = ordered.map((_, i) => Array.from({ length: PRIORITY_LEVELS }, (_, level) => at(i, level, 1) as string | null).filter((id): id is string => id !== null));
+  const headIds = [...new Set(levelHeads.flat())];
   const headJobs = new Map<string, JobRecord>();
   if (headIds.length > 0) {
     const raws = await client.hmget(keys.jobs, ...headIds);
@@ -68,10 +75,11 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
   const counter = (field: string): number => Number(counters[field] ?? 0);
   let queued = 0;
   const steps = ordered.map((jobType, i): StepStats => {
-    const length = queueReplies[i * 2] as number;
+    let length = 0;
+    for (let level = 0; level < PRIORITY_LEVELS; level++) length += at(i, level, 0) as number;
     const held = heldBack(counter, jobType, length, now);
     queued += length + held.aside;
-    const head = heads[i];
+    const since = levelHeads[i]!.flatMap((id) => headJobs.get(id)?.updatedAt ?? []);
     return {
       jobType,
       queued: length + held.aside,
@@ -79,7 +87,8 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
       ...(held.rateLimited > 0 ? { rateLimited: held.rateLimited } : {}),
       running: counter(`step:${jobType}:running`),
       delayed: counter(`step:${jobType}:delayed`),
-      oldestQueuedAt: head === null || head === undefined ? null : (headJobs.get(head)?.updatedAt ?? null),
+      delayedStart: counter(`step:${jobType}:delayedStart`),
+      oldestQueuedAt: since.length === 0 ? null : Math.min(...since),
       succeeded: counter(`step:${jobType}:succeeded`),
       failed: counter(`step:${jobType}:failed`),
       dead: counter(`step:${jobType}:dead`),
@@ -95,7 +104,9 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
     dead: counter("dead"),
     queued,
     running,
-    failed: delayed,
+    // The delayed ZSET holds retries (failed) and delayed starts (counted apart).
+    failed: delayed - counter("delayed"),
+    delayed: counter("delayed"),
     steps,
   };
 }

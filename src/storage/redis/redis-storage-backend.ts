@@ -188,7 +188,10 @@ export class RedisStorageBackend implements StorageBackend {
         batches.push(batch);
         open.set(request.pipeline, batch);
       }
-      batch.items.push({ id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey, concurrencyKey: request.concurrencyKey });
+      batch.items.push({
+        id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey,
+        concurrencyKey: request.concurrencyKey, delayMs: request.delayMs, runAt: request.runAt, priority: request.priority,
+      });
       batch.positions.push(position);
       batch.bytes += instructions.length;
     });

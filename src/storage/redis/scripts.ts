@@ -15,7 +15,7 @@ import { toJsonText } from "./job-codec.ts";
 import type { PipelineKeys } from "./keys.ts";
 
 const FILES = [
-  "enqueue-5",
+  "enqueue-6",
   "lease-next-7",
   "settle-8",
   "trim-4",
@@ -44,7 +44,15 @@ interface ScriptSource {
 
 /** Shared Lua functions (`./lua/_<name>.lua`) put before the scripts that call them. */
 const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "utf8");
-const PRELUDES: Partial<Record<ScriptFile, string>> = { "settle-8": KEY_LEFT, "release-5": KEY_LEFT, "reclaim-5": KEY_LEFT };
+const PRIORITY_QUEUES = readFileSync(new URL("./lua/_priority-queues.lua", import.meta.url), "utf8");
+const PRELUDES: Partial<Record<ScriptFile, string>> = {
+  "settle-8": PRIORITY_QUEUES + KEY_LEFT,
+  "release-5": PRIORITY_QUEUES + KEY_LEFT,
+  "reclaim-5": PRIORITY_QUEUES + KEY_LEFT,
+  "enqueue-6": PRIORITY_QUEUES,
+  "lease-next-7": PRIORITY_QUEUES,
+  "redrive-4": PRIORITY_QUEUES,
+};
 
 /** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
 const SOURCES = new Map<ScriptFile, ScriptSource>(
@@ -79,7 +87,7 @@ export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
   }
 }
 
-/** One enqueue item as `enqueue-5.lua` reads it. */
+/** One enqueue item as `enqueue-6.lua` reads it. */
 export interface EnqueueItem {
   id: string;
   pipeline: string;
@@ -87,6 +95,12 @@ export interface EnqueueItem {
   instructions: string;
   idempotencyKey?: string | undefined;
   concurrencyKey?: string | undefined;
+  /** Stored delayed until Redis TIME + delayMs (ms, > 0). */
+  delayMs?: number | undefined;
+  /** Stored delayed until this time (epoch ms, Redis clock). */
+  runAt?: number | undefined;
+  /** 1–9: the job's queue level at every step. */
+  priority?: number | undefined;
 }
 
 /** One settlement as `settle-8.lua` reads it (caller data already JSON text). */
@@ -186,10 +200,10 @@ export class Scripts {
   /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", "d…" or "b". */
   async enqueue(batches: readonly { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[] }[]): Promise<string[][]> {
     const args = (b: (typeof batches)[number]): Arg[] => [
-      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.maxQueued, JSON.stringify(b.items),
+      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items),
     ];
-    if (batches.length === 1) return [(await this.#call("enqueue-5", ...args(batches[0]!))) as string[]];
-    const replies = await this.#execGroups(batches.map((batch) => (pipeline) => this.#queue(pipeline, "enqueue-5", ...args(batch))));
+    if (batches.length === 1) return [(await this.#call("enqueue-6", ...args(batches[0]!))) as string[]];
+    const replies = await this.#execGroups(batches.map((batch) => (pipeline) => this.#queue(pipeline, "enqueue-6", ...args(batch))));
     return replies.map((r) => r[0] as string[]);
   }
 

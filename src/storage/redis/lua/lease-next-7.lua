@@ -1,6 +1,8 @@
 --[[
-  Leases up to ARGV[1] jobs from the head of one job type's queue. First moves every retry whose
-  time has come (up to ARGV[4]) to the tail of its step's queue. Lease expiry is Redis TIME +
+  Leases up to ARGV[1] jobs from the head of one job type's queue, highest priority first (the
+  rule and the aging lease are in _priority-queues.lua). First moves every retry and delayed job
+  whose time has come (up to ARGV[4]) to the tail of its step's queue at its priority, counting a
+  delayed job out of `delayed` and step:<t>:delayedStart. Lease expiry is Redis TIME +
   leaseMs; each lease gets the next of the tokens passed in (128 random bits each, drawn by the
   caller: Lua has no source of secure randomness) and counts an attempt. A leased job's `dueAt` is
   when it was queued (its `updatedAt` before the lease; a promoted retry counts from its retry time).
@@ -9,8 +11,8 @@
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] delayed       ZSET id by runAt
-  KEYS[5] counters      HASH (step:<t>:running, step:<t>:delayed)
-  KEYS[6] queue         LIST of the job type to lease from
+  KEYS[5] counters      HASH (step:<t>:running, step:<t>:delayed, delayed, step:<t>:delayedStart, step:<t>:mixedLeases)
+  KEYS[6] queue         LIST of the job type to lease from (level 0; KEYS[7] .. t)
   KEYS[7] queue prefix  queue LIST of job type t is KEYS[7] .. t (same hash tag)
 
   ARGV[1] count
@@ -32,21 +34,25 @@ for _, id in ipairs(due) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
+    if job.status == "delayed" then
+      rcall("HINCRBY", KEYS[5], "delayed", -1)
+      rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":delayedStart", -1)
+    else
+      rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":delayed", -1)
+    end
     job.status = "queued"
-    -- Queued since its retry time: what its wait counts from.
+    -- Queued since its retry (or start) time: what its wait counts from.
     if job.runAt then job.updatedAt = job.runAt end
     job.runAt = nil
     rcall("HSET", KEYS[1], id, cjson.encode(job))
-    rcall("RPUSH", KEYS[7] .. job.step, id)
-    rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":delayed", -1)
+    pushTail(KEYS[7], job, id)
   end
   rcall("ZREM", KEYS[4], id)
 end
 
 local out = {}
 if count < 1 then return out end
-local ids = rcall("LPOP", KEYS[6], count)
-if not ids then return out end
+local ids = popIds(KEYS[6], KEYS[1], KEYS[5], "step:" .. string.sub(KEYS[6], #KEYS[7] + 1) .. ":mixedLeases", count)
 local running = {}
 local n = 0
 for _, id in ipairs(ids) do

@@ -7,7 +7,7 @@
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running)
-  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
   ARGV[1] reason: JobError JSON text, kept as the job's error
   ARGV[2] most jobs reclaimed in this call
@@ -34,7 +34,7 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
       job.updatedAt = now
       local held = keyBackInLine(KEYS[5], KEYS[4], job)
       rcall("HSET", KEYS[1], id, cjson.encode(job))
-      if not held then rcall("LPUSH", KEYS[5] .. job.step, id) end
+      if not held then pushHead(KEYS[5], job, id) end
       reclaimed = reclaimed + 1
     end
   end

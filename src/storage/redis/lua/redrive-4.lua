@@ -5,7 +5,7 @@
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] finished      ZSET id by finishedAt
   KEYS[3] counters      HASH (dead, unfinished)
-  KEYS[4] queue prefix  queue LIST of job type t is KEYS[4] .. t (same hash tag)
+  KEYS[4] queue prefix  queue LIST of job type t is KEYS[4] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
   ARGV[1] job id
   ARGV[2] new input of the step as JSON text, "" to keep the job's
@@ -28,5 +28,5 @@ job.attempts = 0
 job.finishedAt = nil
 job.updatedAt = now
 rcall("HSET", KEYS[1], ARGV[1], cjson.encode(job))
-rcall("RPUSH", KEYS[4] .. job.step, ARGV[1])
+pushTail(KEYS[4], job, ARGV[1])
 return 1

@@ -9,7 +9,7 @@
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running, step:<t>:stalled)
-  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
   ARGV[1] reason: JobError JSON text, kept as the job's error
   ARGV[2] "stall" (worker lost or stopped) or "untried" (never ran: not delivered, handed back)
@@ -43,7 +43,7 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
       job.updatedAt = now
       local held = keyBackInLine(KEYS[5], KEYS[4], job)
       rcall("HSET", KEYS[1], id, cjson.encode(job))
-      if not held then rcall("LPUSH", KEYS[5] .. job.step, id) end
+      if not held then pushHead(KEYS[5], job, id) end
       released = released + 1
     end
   end

@@ -14,7 +14,7 @@
   KEYS[5] finished      ZSET id by finishedAt
   KEYS[6] counters      HASH (succeeded, dead, unfinished, step:<t>:running|delayed|succeeded|failed|dead)
   KEYS[7] latency       HASH (<t>:<bucket>, <t>:sum, <t>:count)
-  KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag)
+  KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
   ARGV[1] JSON array of { kind, jobId, token, step? (StepRecord JSON text), nextIndex?,
           input? (JSON text), result? (JSON text), error? (JobError JSON text), delayMs?,
@@ -127,7 +127,7 @@ for i, s in ipairs(settlements) do
         job.progress = nil
         job.error = nil
         job.status = "queued"
-        rcall("RPUSH", KEYS[8] .. job.step, job.id)
+        pushTail(KEYS[8], job, job.id)
       elseif s.kind == "succeed" then
         count(job, "succeeded", 1)
         observe(job, s)

@@ -1,16 +1,20 @@
 --[[
   Enqueues jobs into one pipeline: each is stored, indexed and pushed at the tail of the queue of
-  its first step, unless its idempotency key already names a stored job (answered as is) or the
-  pipeline holds maxQueued unfinished jobs (busy: nothing written).
+  its first step at its priority, unless its idempotency key already names a stored job (answered
+  as is) or the pipeline holds maxQueued unfinished jobs (busy: nothing written). A job with a
+  start time still ahead (runAt, or Redis TIME + delayMs) is stored `delayed` in the delayed ZSET
+  instead, scored by that time; lease-next moves it to its queue once due.
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] idem          HASH idempotency key -> id
-  KEYS[3] counters      HASH (accepted, unfinished, seq)
+  KEYS[3] counters      HASH (accepted, unfinished, seq, delayed, step:<t>:delayedStart)
   KEYS[4] index         ZSET id by acceptance sequence
-  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag; levels: _priority-queues.lua)
+  KEYS[6] delayed       ZSET id by runAt (retries and delayed starts)
 
   ARGV[1] maxQueued
-  ARGV[2] JSON array of { id, pipeline, route, instructions (JSON text), idempotencyKey?, concurrencyKey? }
+  ARGV[2] JSON array of { id, pipeline, route, instructions (JSON text), idempotencyKey?, concurrencyKey?,
+          delayMs? (> 0), runAt? (epoch ms), priority? (1-9) }
 
   Returns one string per item, in order: "c" .. job JSON (created), "d" .. job JSON (duplicate)
   or "b" (busy).
@@ -30,6 +34,8 @@ local created = 0
 local index = {}
 local queues = {}
 local queueOrder = {}
+local delayedAt = {}
+local delayedSteps = {}
 
 for i, item in ipairs(items) do
   local existing = false
@@ -47,6 +53,13 @@ for i, item in ipairs(items) do
       status = "queued", attempts = 0, instructions = item.instructions, input = item.instructions,
       steps = "[]", idempotencyKey = item.idempotencyKey, concurrencyKey = item.concurrencyKey, createdAt = now, updatedAt = now,
     }
+    if item.priority and item.priority > 0 then job.priority = item.priority end
+    local due = item.runAt
+    if due == nil and item.delayMs then due = now + item.delayMs end
+    if due and due > now then
+      job.status = "delayed"
+      job.runAt = due
+    end
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)
     if item.idempotencyKey then rcall("HSET", KEYS[2], item.idempotencyKey, item.id) end
@@ -55,13 +68,20 @@ for i, item in ipairs(items) do
     seq = seq + 1
     index[#index + 1] = seq
     index[#index + 1] = item.id
-    local queue = queues[job.step]
-    if queue == nil then
-      queue = {}
-      queues[job.step] = queue
-      queueOrder[#queueOrder + 1] = job.step
+    if job.status == "delayed" then
+      delayedAt[#delayedAt + 1] = job.runAt
+      delayedAt[#delayedAt + 1] = item.id
+      delayedSteps[job.step] = (delayedSteps[job.step] or 0) + 1
+    else
+      local key = queueKey(KEYS[5] .. job.step, job.priority)
+      local queue = queues[key]
+      if queue == nil then
+        queue = {}
+        queues[key] = queue
+        queueOrder[#queueOrder + 1] = key
+      end
+      queue[#queue + 1] = item.id
     end
-    queue[#queue + 1] = item.id
     out[i] = "c" .. json
   end
 end
@@ -77,6 +97,11 @@ if created > 0 then
   rcall("HINCRBY", KEYS[3], "unfinished", created)
   rcall("HSET", KEYS[3], "seq", seq)
   variadic("ZADD", KEYS[4], index)
-  for _, step in ipairs(queueOrder) do variadic("RPUSH", KEYS[5] .. step, queues[step]) end
+  for _, key in ipairs(queueOrder) do variadic("RPUSH", key, queues[key]) end
+  if #delayedAt > 0 then
+    variadic("ZADD", KEYS[6], delayedAt)
+    rcall("HINCRBY", KEYS[3], "delayed", #delayedAt / 2)
+    for step, n in pairs(delayedSteps) do rcall("HINCRBY", KEYS[3], "step:" .. step .. ":delayedStart", n) end
+  end
 end
 return out
