@@ -11,7 +11,7 @@
 import type { JobRecord } from "./job.ts";
 
 /** The fields of a job record an enqueue answers with. */
-export const SUMMARY_FIELDS = ["id", "pipeline", "status", "step", "stepIndex", "attempts", "idempotencyKey", "createdAt", "updatedAt", "runAt", "finishedAt"] as const;
+export const SUMMARY_FIELDS = ["id", "pipeline", "status", "step", "stepIndex", "attempts", "idempotencyKey", "createdAt", "updatedAt", "runAt", "priority", "finishedAt"] as const;
 
 export type JobSummary = Pick<JobRecord, (typeof SUMMARY_FIELDS)[number]>;
 
