@@ -11,6 +11,7 @@
  * await runner.stop();
  * ```
  */
+import type { EnqueueOptions } from "../core/enqueue-rules.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { UnknownJobTypeError } from "../core/errors/unknown-job-type-error.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
@@ -78,8 +79,8 @@ export class LocalRunner {
     }
   }
 
-  /** Enqueues a job; throws BusyError when the pipeline's buffer is full. */
-  async enqueue(pipeline: string, instructions: unknown, options: { idempotencyKey?: string } = {}): Promise<{ job: JobRecord; duplicate: boolean }> {
+  /** Enqueues a job (options: idempotency key, `delayMs` or `runAt`, `priority`); throws BusyError when the pipeline's buffer is full. */
+  async enqueue(pipeline: string, instructions: unknown, options: EnqueueOptions = {}): Promise<{ job: JobRecord; duplicate: boolean }> {
     const outcome = await this.dispatcher.enqueue(pipeline, instructions, options);
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is full, try again later`);
     return { job: outcome.job, duplicate: outcome.status === "duplicate" };

@@ -144,4 +144,25 @@ describe("dashboard: finding and fixing jobs (Chromium)", () => {
     await page.screenshot({ path: new URL("dashboard-jobs-dead.png", ARTIFACTS).pathname });
     assert.deepEqual(errors, [], "no script errors on the page");
   });
+
+  it("shows delayed jobs in their tab, counted, each with its due time and priority (#17)", async () => {
+    const runAt = new Date(Date.now() + 3 * 3_600_000);
+    const ids: string[] = [];
+    for (const query of ["delay=3600000&priority=5", "delay=7200000", `runAt=${encodeURIComponent(runAt.toISOString())}`]) {
+      ids.push((await api<{ id: string; status: string }>(`pipelines/alpha/jobs?${query}`, { method: "POST", headers: JSON_HEADERS, body: "{}" })).id);
+    }
+    await page.click('[data-tab="delayed"]');
+    await page.waitForFunction(() => document.querySelector('[data-count="delayed"]')?.textContent === "3");
+    await page.waitForFunction(() => document.querySelectorAll('#jobs tbody[data-status="delayed"]').length === 3);
+    const rows = await page.locator("#jobs tbody[data-job]").evaluateAll((els) => els.map((el) => ({ id: el.getAttribute("data-job")!, text: el.textContent ?? "", due: el.querySelector("[data-due]")?.getAttribute("data-due") })));
+    assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort(), "only the delayed jobs in the Delayed tab");
+    for (const row of rows) {
+      const job = await api<JobRecord>(`jobs/${row.id}`);
+      assert.equal(row.due, String(job.runAt), "the row carries the job's due time");
+      assert.match(row.text, /starts in/);
+      assert.ok(row.text.includes(new Date(job.runAt!).toISOString().replace(".000Z", "Z")), `the due time is shown: ${row.text}`);
+    }
+    assert.match(rows.find((r) => r.id === ids[0])!.text, /p5/, "its priority is shown");
+    assert.deepEqual(errors, [], "no script errors on the page");
+  });
 });

@@ -62,6 +62,8 @@ export interface JobSummary {
   updatedAt: number;
   finishedAt?: number | undefined;
   runAt?: number | undefined;
+  /** 1 to 9 (absent: 0). */
+  priority?: number | undefined;
   progress?: { fraction: number; message?: string | undefined } | undefined;
   error?: JobError | undefined;
 }
@@ -123,7 +125,8 @@ export function toJobSummary(job: JobRecord): JobSummary {
   };
   if (job.stalls !== undefined && job.stalls > 0) summary.stalls = job.stalls;
   if (job.finishedAt !== undefined) summary.finishedAt = job.finishedAt;
-  if (job.runAt !== undefined && job.status === "failed") summary.runAt = job.runAt;
+  if (job.runAt !== undefined && (job.status === "failed" || job.status === "delayed")) summary.runAt = job.runAt;
+  if (job.priority !== undefined) summary.priority = job.priority;
   if (job.progress !== undefined && job.status === "running") summary.progress = job.progress;
   if (job.error !== undefined && job.status !== "succeeded") {
     const { stack, ...rest } = job.error;

@@ -7,7 +7,7 @@ import { $, h, setText } from "./dom.js";
 import { shortId } from "./format.js";
 
 const PAGE = 25;
-const TAB_STATUS = { recent: undefined, failed: "failed", dead: "dead" };
+const TAB_STATUS = { recent: undefined, delayed: "delayed", failed: "failed", dead: "dead" };
 
 export class JobsBrowser {
   #view;
@@ -22,7 +22,7 @@ export class JobsBrowser {
   #selected = new Set();
   #loading;
   #again = false;
-  #totals = { failed: 0, dead: 0 };
+  #totals = { delayed: 0, failed: 0, dead: 0 };
 
   constructor(view) {
     this.#view = view;
@@ -62,8 +62,8 @@ export class JobsBrowser {
 
   /** Tab counts from the storage's stats, so a tab that says 40 pages through 40. */
   setTotals(stats) {
-    const pick = (name) => stats.pipelines.filter((p) => this.#pipeline === "" || p.pipeline === this.#pipeline).reduce((sum, p) => sum + p[name], 0);
-    this.#totals = { failed: pick("failed"), dead: pick("dead") };
+    const pick = (name) => stats.pipelines.filter((p) => this.#pipeline === "" || p.pipeline === this.#pipeline).reduce((sum, p) => sum + (p[name] ?? 0), 0);
+    this.#totals = { delayed: pick("delayed"), failed: pick("failed"), dead: pick("dead") };
     for (const el of document.querySelectorAll("[data-count]")) setText(el, this.#totals[el.dataset.count] > 0 ? String(this.#totals[el.dataset.count]) : "");
     this.#renderRange();
   }

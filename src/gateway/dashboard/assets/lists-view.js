@@ -22,7 +22,7 @@ export function renderWorkers(tbody, workers, now, staleAfterMs) {
   tbody.replaceChildren(...(rows.length > 0 ? rows : [h("tr", null, h("td.muted", { colspan: 4 }, "No workers announced."))]));
 }
 
-const STATUS_LABEL = { queued: "queued", running: "running", succeeded: "succeeded", failed: "retrying", dead: "dead" };
+const STATUS_LABEL = { queued: "queued", delayed: "delayed", running: "running", succeeded: "succeeded", failed: "retrying", dead: "dead" };
 
 export class JobsView {
   #table;
@@ -76,6 +76,10 @@ export class JobsView {
     if (job.status === "dead") actions.push(h("button.small-button", { type: "button", "data-action": "redrive", onclick: () => this.#onRedrive(job.id) }, "Redrive"));
     const progress = job.progress ? h("div.small.muted", null, `${Math.round(job.progress.fraction * 100)}%${job.progress.message ? ` · ${job.progress.message}` : ""}`) : null;
     const retryAt = job.status === "failed" && job.runAt ? h("div.small.muted", null, "retry in ", h("span", { "data-until": job.runAt }, "…")) : null;
+    const startsAt = job.status === "delayed" && job.runAt
+      ? h("div.small.muted", { "data-due": job.runAt }, "starts in ", h("span", { "data-until": job.runAt }, "…"), ` · ${new Date(job.runAt).toISOString().replace(".000Z", "Z")}`)
+      : null;
+    const priority = job.priority ? h("span.priority", { title: "priority (0 to 9, higher runs first)" }, ` p${job.priority}`) : null;
     const pick = h("input", { type: "checkbox", "aria-label": `select job ${job.id}`, "data-pick": job.id, onchange: (e) => this.#onSelect?.(job.id, e.target.checked) });
     pick.checked = isSelected;
     const main = h(
@@ -84,7 +88,7 @@ export class JobsView {
       h("td.pick", null, pick),
       h("td", null, h("span.badge", { "data-status": job.status }, STATUS_LABEL[job.status] ?? job.status)),
       h("td", null, h("button.link.mono", { type: "button", title: job.id, onclick: () => this.#onOpen(job.id) }, shortId(job.id)), progress),
-      h("td", null, h("span", null, job.pipeline), h("span.muted", null, " · "), h("span.mono", null, step), retryAt),
+      h("td", null, h("span", null, job.pipeline), h("span.muted", null, " · "), h("span.mono", null, step), priority, retryAt, startsAt),
       h("td.num", { title: "attempts (stalls: handed back by a lost or stopped worker)" }, count(job.attempts), job.stalls ? h("span.muted", null, ` +${count(job.stalls)} stalled`) : null),
       h("td.num", null, h("span", { "data-since": job.updatedAt, title: new Date(job.updatedAt).toISOString() }, "")),
       h("td.actions", null, actions),

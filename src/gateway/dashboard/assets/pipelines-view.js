@@ -62,6 +62,7 @@ export class PipelinesView {
           null,
           h("span.total", { title: "jobs accepted" }, h("span.label", null, "accepted"), field("accepted")),
           h("span.total", { title: "jobs waiting for a worker" }, h("span.label", null, "queued"), field("queued")),
+          h("span.total", { title: "delayed jobs waiting for their start time (the Delayed tab lists them)" }, h("span.label", null, "delayed"), field("delayed")),
           h("span.total", { title: "jobs leased to a worker" }, h("span.label", null, "running"), field("running")),
           h("span.total.ok", { title: "jobs that finished" }, h("span.label", null, "succeeded"), field("succeeded")),
           h("span.total.warn", { title: "jobs waiting for a retry" }, h("span.label", null, "retrying"), field("failed")),
@@ -95,7 +96,7 @@ export class PipelinesView {
       h("td.spark-cell", null, step.spark, f.rate),
     );
     const pipelineFields = {};
-    for (const name of ["accepted", "queued", "running", "succeeded", "failed", "dead", "rate"]) pipelineFields[name] = h("span", null, "");
+    for (const name of ["accepted", "queued", "delayed", "running", "succeeded", "failed", "dead", "rate"]) pipelineFields[name] = h("span", null, "");
     this.#cards.set(definition.name, { fields: pipelineFields, spark: createSparkline(`${definition.name}: jobs finished`), steps: new Map([[jobType, { ...step, el: row }]]) });
     return row;
   }
@@ -144,7 +145,7 @@ export class PipelinesView {
     for (const pipeline of stats.pipelines) {
       const card = this.#cards.get(pipeline.pipeline);
       if (card === undefined) continue;
-      for (const name of ["accepted", "queued", "running", "succeeded", "failed", "dead"]) setText(card.fields[name], count(pipeline[name]));
+      for (const name of ["accepted", "queued", "delayed", "running", "succeeded", "failed", "dead"]) setText(card.fields[name], count(pipeline[name] ?? 0));
       if (card.fields.dead.parentElement !== null) setAttr(card.fields.dead.parentElement, "data-hot", pipeline.dead > 0);
       for (const step of pipeline.steps) {
         const view = card.steps.get(step.jobType);
