@@ -15,7 +15,9 @@ import type { StepDefinition } from "../engine/step-definition.ts";
 import { bundleFunction, bundleUrl } from "../functions/bundle-function.ts";
 import { FUNCTION_EXTENSIONS, loadFunctionFile, loadFunctions } from "../functions/load-functions.ts";
 import type { FunctionStep } from "../functions/step-from-module.ts";
-import { CONFIG_FILES, looksLikeConfig, parseConfig } from "./mario-config.ts";
+import type { ScheduleDefinition } from "../core/schedule.ts";
+import { CONFIG_FILES, looksLikeConfig, parseConfig, type MarioConfig } from "./mario-config.ts";
+import { projectSchedules } from "./project-schedules.ts";
 
 export interface Project {
   root: string;
@@ -29,6 +31,8 @@ export interface Project {
   functionsDir?: string | undefined;
   /** The mario.config.* the project came from, if any. */
   configFile?: string | undefined;
+  /** Cron schedules: mario.config's `schedules`, then each function file's `export const schedule` (checked). */
+  schedules: ScheduleDefinition[];
 }
 
 /**
@@ -69,7 +73,8 @@ async function loadFile(path: string, target: string): Promise<Project> {
   }
   // Not a config, no classes: a function file, or an error naming the shapes it could have.
   const step: FunctionStep = await loadFunctionFile(path);
-  return { root: dirname(path), pipelines: withSingleStepPipelines([], [step.jobType]), steps: [step], pipelineClasses: [], problems: [] };
+  const pipelines = withSingleStepPipelines([], [step.jobType]);
+  return { root: dirname(path), pipelines, steps: [step], pipelineClasses: [], problems: [], schedules: projectSchedules(undefined, {}, [step], pipelines) };
 }
 
 function firstLine(text: string): string {
@@ -123,20 +128,30 @@ async function loadAnyModule(file: string): Promise<Record<string, unknown>> {
 async function fromConfig(file: string, raw: unknown): Promise<Project> {
   const config = parseConfig(file, raw);
   const declared = Object.entries(config.pipelines).map(([name, steps]) => ({ name, steps }));
-  return { ...(await loadFunctionsProject(resolve(dirname(file), config.functions), { declared, root: dirname(file) })), configFile: resolve(file) };
+  const options = { declared, root: dirname(file), configFile: file, schedules: config.schedules };
+  return { ...(await loadFunctionsProject(resolve(dirname(file), config.functions), options)), configFile: resolve(file) };
 }
 
-async function loadFunctionsProject(dir: string, options: { declared?: PipelineDefinition[]; root?: string }): Promise<Project> {
+interface FunctionsProjectOptions {
+  declared?: PipelineDefinition[];
+  root?: string;
+  configFile?: string;
+  schedules?: MarioConfig["schedules"];
+}
+
+async function loadFunctionsProject(dir: string, options: FunctionsProjectOptions): Promise<Project> {
   const { steps, problems } = await loadFunctions(dir);
   const declared = options.declared ?? [];
   validatePipelines(declared, steps.map((s) => s.jobType));
+  const pipelines = withSingleStepPipelines(declared, steps.map((s) => s.jobType));
   return {
     root: options.root ?? dir,
-    pipelines: withSingleStepPipelines(declared, steps.map((s) => s.jobType)),
+    pipelines,
     steps,
     pipelineClasses: [],
     problems,
     functionsDir: dir,
+    schedules: projectSchedules(options.configFile === undefined ? undefined : basename(options.configFile), options.schedules ?? {}, steps, pipelines),
   };
 }
 
@@ -157,5 +172,6 @@ function fromClassModule(file: string, mod: Record<string, unknown>): Project {
     steps,
     pipelineClasses,
     problems: [],
+    schedules: [],
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Turns one handler module into a step: tries each handler shape (./shapes/) in turn. A CommonJS
  * module (`module.exports = …`, `exports.handler = …`) arrives as a lone `default` export once
- * bundled; its `handler`, `jobType`, `config` and `example` are read from there too.
+ * bundled; its `handler`, `jobType`, `config`, `example` and `schedule` are read from there too.
  */
 import { basename, extname } from "node:path";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
@@ -21,6 +21,8 @@ export const HANDLER_SHAPES: readonly HandlerShape[] = [fetchShape, lambdaShape,
 export interface FunctionStep extends StepDefinition {
   file: string;
   shape: string;
+  /** The module's `schedule` export as it is (a cron string or `{ cron, instructions?, timezone? }`), checked by the project loader. */
+  schedule?: unknown;
 }
 
 /** The step a module defines, or an InvalidConfigError naming the file and the shapes expected. */
@@ -33,7 +35,9 @@ export function stepFromModule(file: string, loaded: Record<string, unknown>): F
   for (const shape of HANDLER_SHAPES) {
     const handler = shape.fromModule(mod);
     if (handler !== undefined) {
-      return { jobType, handler, config: configOf(file, mod.config), example: exampleOf(file, mod.example), file, shape: shape.shape };
+      const step: FunctionStep = { jobType, handler, config: configOf(file, mod.config), example: exampleOf(file, mod.example), file, shape: shape.shape };
+      if (mod.schedule !== undefined) step.schedule = mod.schedule;
+      return step;
     }
   }
   throw new InvalidConfigError(
@@ -49,7 +53,7 @@ export function normalizeModule(mod: Record<string, unknown>): Record<string, un
   if ((typeof exported !== "object" && typeof exported !== "function") || exported === null) return mod;
   const cjs = exported as Record<string, unknown>;
   const lifted: Record<string, unknown> = { default: cjs.__esModule === true ? cjs.default : exported };
-  for (const name of ["handler", "jobType", "config", "example"]) if (cjs[name] !== undefined) lifted[name] = cjs[name];
+  for (const name of ["handler", "jobType", "config", "example", "schedule"]) if (cjs[name] !== undefined) lifted[name] = cjs[name];
   return lifted;
 }
 

@@ -20,8 +20,10 @@
  */
 import type { AttemptRecord, Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
 import type { JobPage, JobQuery } from "./job-query.ts";
+import type { ScheduleStore } from "./schedule-store.ts";
 
 export type { JobPage, JobQuery } from "./job-query.ts";
+export type { ScheduleSpec, ScheduleState, ScheduleStore } from "./schedule-store.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { LeaseLimits } from "../core/step-limits.ts";
 
@@ -249,6 +251,9 @@ export interface StorageBackend {
   unregisterWorker(workerId: string, instance?: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
   getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined>;
+
+  /** Cron schedules: definitions, last tick and job (see ./schedule-store.ts). */
+  readonly schedules: ScheduleStore;
 }
 
 export interface RetentionOptions {

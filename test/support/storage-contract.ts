@@ -10,6 +10,7 @@ import { eventually } from "./eventually.ts";
 import { observabilityContract } from "./storage-contract-observe.ts";
 import { limitsContract, type LimitsTarget } from "./storage-contract-limits.ts";
 import { whenContract } from "./storage-contract-when.ts";
+import { schedulesContract } from "./storage-contract-schedules.ts";
 
 export interface ContractTarget {
   /** A fresh, empty backend (its own key prefix), connected or not. */
@@ -380,5 +381,7 @@ export function storageContract(name: string, target: ContractTarget): void {
     limitsContract(name, limitsTarget);
     // Delayed jobs and priorities (issue #17).
     whenContract(name, open);
+    // Cron schedules: definitions, first seen, last tick (issue #17).
+    schedulesContract(name, open);
   });
 }

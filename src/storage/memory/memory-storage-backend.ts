@@ -38,6 +38,7 @@ import { PipelineState, type StepCounters, type StoredJob } from "./pipeline-sta
 import { WorkerRegistry } from "./worker-registry.ts";
 import { MemoryStepLimits, withHeldBack } from "./_step-limits.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
+import { MemoryScheduleStore } from "./_schedules.ts";
 
 export interface MemoryStorageOptions extends StorageOptions {
   /** Clock in epoch milliseconds. Default `Date.now`. */
@@ -45,6 +46,7 @@ export interface MemoryStorageOptions extends StorageOptions {
 }
 
 export class MemoryStorageBackend implements StorageBackend {
+  readonly schedules = new MemoryScheduleStore();
   readonly #jobs = new Map<string, StoredJob>();
   readonly #pipelines = new Map<string, PipelineState>();
   readonly #idempotency = new Map<string, string>();

@@ -14,6 +14,7 @@
  * - `P:N:{p}:idem`      HASH  idempotency key → job id
  * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
  * - `P:N:{p}:latency`   HASH  per-step latency histogram buckets, sum and count
+ * - `P:N:{p}:schedules` HASH  cron schedules: def:<name>, since:<name>, last:<name> (see lua/declare-schedules-1.lua)
  * - `P:N:{p}:epoch`     STRING the store epoch: written at first start, checked on reconnect
  * - `P:N:{p}:queue:<t>:starts`     ZSET the rate window of step t: lease tokens by lease time
  * - `P:N:{p}:queue:<t>:keys`       HASH concurrency key -> jobs of it running at step t
@@ -48,6 +49,8 @@ export interface PipelineKeys {
   idem: string;
   counters: string;
   latency: string;
+  /** The pipeline's cron schedules: definitions, first declared, last tick and job. */
+  schedules: string;
   /** The store epoch (see `lua/claim-epoch-1.lua`). */
   epoch: string;
 }
@@ -87,6 +90,7 @@ export class RedisKeys {
         idem: `${tagged}:idem`,
         counters: `${tagged}:counters`,
         latency: `${tagged}:latency`,
+        schedules: `${tagged}:schedules`,
         epoch: `${tagged}:epoch`,
       };
       this.#cache.set(name, keys);

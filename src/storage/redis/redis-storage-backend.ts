@@ -47,6 +47,7 @@ import { StoreEpoch } from "./_store-epoch.ts";
 import { decodeJob, decodeMaybe } from "./job-codec.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { findJobs } from "./redis-find-jobs.ts";
+import { RedisScheduleStore } from "./redis-schedules.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
 import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
 import { leaseLimited } from "./redis-limited-lease.ts";
@@ -80,6 +81,7 @@ const RECLAIM_LIMIT = 1000;
 const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attempt was acknowledged").toJobError();
 
 export class RedisStorageBackend implements StorageBackend {
+  readonly schedules: RedisScheduleStore;
   readonly #uri: string;
   readonly #keys: RedisKeys;
   readonly #client: RedisClient;
@@ -114,6 +116,7 @@ export class RedisStorageBackend implements StorageBackend {
     this.#allowEviction = options.allowEviction ?? false;
     this.#logger = options.logger ?? silentLogger;
     this.#epoch = new StoreEpoch(this.#client, this.#scripts, `Redis at ${redactUri(this.#uri)}`, this.#logger);
+    this.schedules = new RedisScheduleStore({ client: this.#client, keys: this.#keys, scripts: this.#scripts, io: (work) => this.#io(work) });
     // Every reconnect reads the store epochs again: a Redis restarted empty is noticed at once.
     this.#client.on("ready", () => {
       this.#epoch.verify().catch((error: unknown) => this.#logger.debug("store epoch not checked on reconnect", { error: String(error) }));

@@ -30,6 +30,8 @@ const FILES = [
   "register-server-1",
   "list-servers-1",
   "claim-epoch-1",
+  "declare-schedules-1",
+  "record-tick-1",
   "final-or-gone-2",
   "lease-held-5",
   "hold-busy-5",
@@ -291,6 +293,16 @@ export class Scripts {
   /** The pipeline's store epoch: the existing one, or `candidate` written now. */
   async claimEpoch(keys: PipelineKeys, candidate: string): Promise<string> {
     return (await this.#call("claim-epoch-1", keys.epoch, candidate)) as string;
+  }
+
+  /** Declares a pipeline's schedules (`pairs`: name, definition JSON); answers its schedules hash, flat. */
+  async declareSchedules(schedules: string, now: number, pairs: readonly [string, string][]): Promise<string[]> {
+    return (await this.#call("declare-schedules-1", schedules, now, JSON.stringify(pairs))) as string[];
+  }
+
+  /** Records a schedule's tick and job when later than the recorded one: true when recorded. */
+  async recordTick(schedules: string, name: string, tick: number, jobId: string): Promise<boolean> {
+    return (await this.#call("record-tick-1", schedules, name, tick, jobId)) === 1;
   }
 
   /** Drops workers last seen before `cutoff`; answers the others' JSON. */

@@ -1,0 +1,80 @@
+/**
+ * The Redis backend's schedule store (see ../schedule-store.ts): one HASH per pipeline,
+ * `P:N:{p}:schedules`, under the pipeline's hash tag (one slot on a Redis Cluster). Changes are
+ * the scripts `declare-schedules-1.lua` and `record-tick-1.lua`; a listing reads each
+ * pipeline's hash (in parallel: on a cluster, each on its own node).
+ */
+import { z } from "zod";
+import type { ScheduleSpec, ScheduleState, ScheduleStore } from "../schedule-store.ts";
+import type { RedisClient } from "./connection.ts";
+import type { RedisKeys } from "./keys.ts";
+import type { Scripts } from "./scripts.ts";
+
+const definitionSchema = z.object({ cron: z.string(), timezone: z.string().optional() });
+
+export interface RedisScheduleStoreOptions {
+  client: RedisClient;
+  keys: RedisKeys;
+  scripts: Scripts;
+  /** Runs a call, turning a driver's error into Mario's (the backend's own wrapper). */
+  io: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+export class RedisScheduleStore implements ScheduleStore {
+  readonly #o: RedisScheduleStoreOptions;
+
+  constructor(options: RedisScheduleStoreOptions) {
+    this.#o = options;
+  }
+
+  async declare(pipeline: string, schedules: readonly ScheduleSpec[], now: number): Promise<ScheduleState[]> {
+    const key = this.#o.keys.pipeline(pipeline).schedules;
+    const pairs = schedules.map((s): [string, string] => [s.name, JSON.stringify({ cron: s.cron, timezone: s.timezone })]);
+    const flat = await this.#o.io(() => this.#o.scripts.declareSchedules(key, now, pairs));
+    const states = statesOf(pipeline, toRecord(flat));
+    return schedules.flatMap((s) => states.find((state) => state.name === s.name) ?? []);
+  }
+
+  async recordTick(pipeline: string, name: string, tick: number, jobId: string): Promise<boolean> {
+    return this.#o.io(() => this.#o.scripts.recordTick(this.#o.keys.pipeline(pipeline).schedules, name, tick, jobId));
+  }
+
+  async list(pipelines: readonly string[]): Promise<ScheduleState[]> {
+    const hashes = await this.#o.io(() => Promise.all(pipelines.map((p) => this.#o.client.hgetall(this.#o.keys.pipeline(p).schedules))));
+    return pipelines.flatMap((pipeline, i) => statesOf(pipeline, hashes[i] ?? {}));
+  }
+}
+
+function toRecord(flat: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i]!] = flat[i + 1]!;
+  return record;
+}
+
+/** The declared schedules of one pipeline's hash, by name; a definition that does not parse is skipped. */
+function statesOf(pipeline: string, hash: Record<string, string>): ScheduleState[] {
+  const states: ScheduleState[] = [];
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith("def:")) continue;
+    const name = field.slice(4);
+    let definition;
+    try {
+      definition = definitionSchema.safeParse(JSON.parse(value));
+    } catch {
+      continue;
+    }
+    if (!definition.success) continue;
+    const last = hash[`last:${name}`];
+    const bar = last?.indexOf("|") ?? -1;
+    states.push({
+      name,
+      pipeline,
+      cron: definition.data.cron,
+      timezone: definition.data.timezone,
+      since: Number(hash[`since:${name}`] ?? 0),
+      lastTick: last === undefined || bar < 0 ? undefined : Number(last.slice(0, bar)),
+      lastJobId: last === undefined || bar < 0 ? undefined : last.slice(bar + 1),
+    });
+  }
+  return states.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
