@@ -9,6 +9,7 @@ import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
 import type { JobSummary } from "../core/job-summary.ts";
 import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { ScheduleView } from "./schedule-views.ts";
 import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions, StepFinishedEvent } from "./dispatcher.ts";
 
 /** What an enqueue answers through a cluster: the job's summary (a remote server sends no more), or busy. */
@@ -49,6 +50,8 @@ export interface Cluster {
   workers(): Promise<WorkerInfo[]>;
   /** Storage answers and the pipeline link is up. */
   ready(): Promise<Readiness>;
+  /** Cron schedules stored for the pipelines served, with next run and last job (`GET /schedules`); none when absent. */
+  schedules?(): Promise<ScheduleView[]>;
   /** Live changes, for server-sent events. */
   readonly events: EventSource<ClusterEvents>;
   /**

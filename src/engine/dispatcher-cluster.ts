@@ -7,6 +7,7 @@ import type { EventSource } from "../core/typed-emitter.ts";
 import type { ClusterEnqueueOutcome } from "./cluster.ts";
 import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
+import type { ScheduleView } from "./schedule-views.ts";
 import type { Dispatcher, EnqueueOptions, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "./dispatcher.ts";
 
 export class DispatcherCluster implements Cluster {
@@ -68,5 +69,9 @@ export class DispatcherCluster implements Cluster {
 
   ready(): Promise<Readiness> {
     return this.#dispatcher.ready();
+  }
+
+  schedules(): Promise<ScheduleView[]> {
+    return this.#dispatcher.schedules();
   }
 }

@@ -37,6 +37,9 @@ import { DispatchLoop } from "./_dispatch-loop.ts";
 import { Settler } from "./_settler.ts";
 import { WorkerRoster, type InFlight, type QuarantineRules, type WorkerUpdate } from "./_worker-roster.ts";
 import { waitForFinal, type WaitForFinalOptions } from "./wait-for-final.ts";
+import type { ScheduleDefinition } from "../core/schedule.ts";
+import { Scheduler } from "./scheduler.ts";
+import type { ScheduleView } from "./schedule-views.ts";
 
 export type { DispatcherEvents, JobFinishedEvent, JobLogEvent, StepFinishedEvent } from "./dispatcher-events.ts";
 export type { EnqueueOptions } from "../core/enqueue-rules.ts";
@@ -64,6 +67,8 @@ export interface DispatcherOptions {
   defaultPolicy?: StepPolicy | undefined;
   /** Source of randomness for backoff jitter. Default Math.random. */
   random?: (() => number) | undefined;
+  /** Cron schedules to run while dispatching (./scheduler.ts), each into a pipeline served here. Default none. */
+  schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
 export class Dispatcher {
@@ -77,6 +82,7 @@ export class Dispatcher {
   readonly #pollIntervalMs: number;
   readonly #settler: Settler;
   readonly #loop: DispatchLoop;
+  #scheduler: Scheduler;
   #pipelines: readonly PipelineDefinition[];
   #pipelinesByType = new Map<string, string[]>();
   #timers: NodeJS.Timeout[] = [];
@@ -101,6 +107,26 @@ export class Dispatcher {
       retryDueIn: (delayMs) => this.#loop.retryDueIn(delayMs, this.#pollIntervalMs),
     });
     this.#indexPipelines();
+    this.#scheduler = this.#schedulerOf(options.schedules ?? []);
+  }
+
+  #schedulerOf(schedules: readonly ScheduleDefinition[]): Scheduler {
+    return new Scheduler({
+      schedules,
+      store: this.#storage.schedules,
+      enqueue: (pipeline, instructions, enqueueOptions) => this.enqueue(pipeline, instructions, enqueueOptions),
+      jobsOf: (ids, pipeline) => this.#storage.getJobs(ids, pipeline),
+      pipelines: () => this.#pipelines.map((p) => p.name),
+      logger: this.#logger,
+    });
+  }
+
+  /** Replaces the schedules run here (e.g. once `mario up --watch` serves their pipelines); started at once while dispatching. */
+  async setSchedules(schedules: readonly ScheduleDefinition[]): Promise<void> {
+    const dispatching = this.#timers.length > 0;
+    await this.#scheduler.stop();
+    this.#scheduler = this.#schedulerOf(schedules);
+    if (dispatching) await this.#scheduler.start();
   }
 
   /** What happens in the engine, to subscribe to (`on`); only the engine emits. */
@@ -118,13 +144,20 @@ export class Dispatcher {
     this.#timers.push(setInterval(() => this.#reclaim(), this.#reclaimIntervalMs));
     this.#timers.push(setInterval(() => this.#loop.kick(), this.#pollIntervalMs));
     this.#loop.start();
+    await this.#scheduler.start();
   }
 
-  /** Stops handing out jobs (after the pass under way); outcomes reported later are still settled. */
+  /** Stops handing out jobs (after the pass under way) and running schedules; outcomes reported later are still settled. */
   async pause(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    await this.#scheduler.stop();
     await this.#loop.pause();
+  }
+
+  /** The schedules stored for the pipelines served here, with next run and last job (`GET /schedules`). */
+  schedules(): Promise<ScheduleView[]> {
+    return this.#scheduler.views();
   }
 
   /** Stops dispatching and waits for outcomes already reported to be settled. */

@@ -26,6 +26,7 @@ import { InProcessExecutor, type StepExecutor } from "./step-executor.ts";
 import type { StepDefinition } from "./step-definition.ts";
 import { resolveStepLimits } from "../core/step-limits.ts";
 import type { StepPolicy } from "../core/step-config.ts";
+import type { ScheduleDefinition } from "../core/schedule.ts";
 
 export interface LocalRunnerOptions {
   /** Declared pipelines; every step is also served as a one-step pipeline of its own name. */
@@ -39,6 +40,8 @@ export interface LocalRunnerOptions {
   /** Workers started per step (each with the step's concurrency). Default 1. */
   workersPerStep?: number | undefined;
   reclaimIntervalMs?: number | undefined;
+  /** Cron schedules to run (see Dispatcher). Default none. */
+  schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
 export class LocalRunner {
@@ -63,6 +66,7 @@ export class LocalRunner {
       pipelines: withSingleStepPipelines(options.pipelines, jobTypes),
       logger: this.#logger,
       reclaimIntervalMs: options.reclaimIntervalMs,
+      schedules: options.schedules,
     });
   }
 

@@ -59,6 +59,19 @@ export const jobRecordSchema = z
   })
   .openapi("Job", { description: "A job record; times are epoch milliseconds." });
 
+const scheduleSchema = z
+  .object({
+    name: z.string(),
+    pipeline: z.string(),
+    cron: z.string().openapi({ description: "5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first", example: "0 3 * * *" }),
+    timezone: z.string().openapi({ description: "IANA time zone the cron fields are read in", example: "Europe/Paris" }),
+    nextRun: z.string().nullable().openapi({ description: "ISO time of the next tick" }),
+    lastRun: z.string().nullable().openapi({ description: "ISO time of the last tick that enqueued its job" }),
+    lastJobId: z.string().nullable(),
+    lastJobStatus: z.enum(JOB_STATUSES as [string, ...string[]]).nullable().openapi({ description: "the last job's status now (null once it aged out of retention)" }),
+  })
+  .openapi("Schedule", { description: "A cron schedule: each tick enqueues one job (idempotency key schedule:<name>:<tick epoch ms>)." });
+
 const acceptedSchema = z.object({ id: z.string(), pipeline: z.string(), status: z.string() }).openapi("Accepted");
 const jobIdParams = z.object({ id: jobIdSchema.openapi({ param: { name: "id", in: "path" }, example: "0mz1x4k2p9a8b7c6d5e4f3" }) });
 const pipelineParams = z.object({ name: z.string().min(1).openapi({ param: { name: "name", in: "path" }, example: "hash-and-clean" }) });
@@ -192,6 +205,10 @@ export function gatewayRoutes(maxWaitMs: number) {
     workers: createRoute({
       method: "get", path: "/workers", summary: "Workers announced, with their jobs in flight", request: { query: noQuery, headers: authHeader },
       responses: { 200: json(z.object({ workers: z.array(z.object({ workerId: z.string(), jobType: z.string() }).passthrough()) }), "the workers"), 401: unauthorized },
+    }),
+    schedules: createRoute({
+      method: "get", path: "/schedules", summary: "Cron schedules of the pipelines served: next run, last tick and the job it enqueued", request: { query: noQuery, headers: authHeader },
+      responses: { 200: json(z.object({ schedules: z.array(scheduleSchema) }), "the schedules, by pipeline and name"), 400: badRequest, 401: unauthorized, 503: jsonError("storage unavailable") },
     }),
     metrics: createRoute({
       method: "get", path: "/metrics", summary: "Prometheus text format (see the README for every metric)", request: { query: noQuery, headers: authHeader },

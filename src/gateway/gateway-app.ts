@@ -13,7 +13,7 @@
  *
  * Routes (README, "HTTP API"): POST /pipelines/:name/jobs, GET /jobs/:id, GET /jobs/:id/logs,
  * POST /jobs/:id/retry, DELETE /jobs/:id, POST /pipelines/:name/retry-dead, GET /jobs,
- * GET /pipelines, GET /workers, GET /health, GET /ready, GET /metrics, GET
+ * GET /pipelines, GET /workers, GET /schedules, GET /health, GET /ready, GET /metrics, GET
  * /openapi.json, and the dashboard at GET / and GET /events. Errors answer `{error: {code,
  * message}}`. The routes are OpenAPI route definitions (`_routes.ts`): the zod schemas they
  * validate with generate `/openapi.json`. A wrong method is a 405 with `Allow`, an unknown query
@@ -119,6 +119,8 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   });
 
   app.openapi({ ...routes.workers, middleware: [auth] }, async (c) => c.json({ workers: await cluster.workers() } as never, 200));
+
+  app.openapi({ ...routes.schedules, middleware: [auth] }, async (c) => c.json({ schedules: (await cluster.schedules?.()) ?? [] } as never, 200));
 
   app.openapi({ ...routes.metrics, middleware: [auth] }, async (c) => {
     const [stats, workers, readiness] = await Promise.all([cluster.stats(), cluster.workers(), cluster.ready()]);

@@ -27,6 +27,7 @@ import { encodeCursor, pageLimit, pageOf } from "../storage/job-query.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Cluster, ClusterEnqueueOutcome, ClusterEvents, Readiness } from "../engine/cluster.ts";
+import { scheduleViews, type ScheduleView } from "../engine/schedule-views.ts";
 
 import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
@@ -232,6 +233,17 @@ export class RemoteCluster implements Cluster {
       for (const worker of list) byId.set(worker.workerId, worker);
     }
     return [...byId.values()];
+  }
+
+  /** The schedules the servers stored for the pipelines served here (the gateway has no project: storage has their definitions). */
+  async schedules(): Promise<ScheduleView[]> {
+    const routes = [...this.#routes.values()];
+    const now = Date.now();
+    const lists = await Promise.all(this.#storages.map(async (storage) => {
+      const states = await storage.schedules.list(routes.filter((r) => r.storage === storage).map((r) => r.pipeline.name));
+      return scheduleViews(states, now, (ids, pipeline) => storage.getJobs(ids, pipeline));
+    }));
+    return lists.flat();
   }
 
   /** Storage answers, and every pipeline server answers its probe. */

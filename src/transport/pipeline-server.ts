@@ -21,6 +21,7 @@
 import * as zmq from "zeromq";
 import { InvalidConfigError } from "../core/errors/invalid-config-error.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
+import type { ScheduleDefinition } from "../core/schedule.ts";
 import { boundCapacity, boundHeartbeat, type PolicyBounds } from "../core/policy-bounds.ts";
 import { resolveStepPolicy, type StepConfig } from "../core/step-config.ts";
 import { Dispatcher, type QuarantineRules } from "../engine/dispatcher.ts";
@@ -93,6 +94,8 @@ export interface PipelineServerOptions {
   quarantineAfter?: number | undefined;
   /** How long a quarantined worker gets no new jobs, ms. Default 60 000. */
   quarantineMs?: number | undefined;
+  /** Cron schedules of the pipelines served, run while the server runs (see engine/scheduler.ts). Default none. */
+  schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
 const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
@@ -163,6 +166,7 @@ export class PipelineServer {
       pipelines: options.pipelines,
       logger: this.#logger,
       reclaimIntervalMs: options.reclaimIntervalMs,
+      schedules: options.schedules,
     });
     // Each step's policy is the project's from the start; no announcement replaces it.
     for (const [jobType, config] of options.stepConfigs ?? []) this.dispatcher.setPolicy(jobType, resolveStepPolicy(config, `step "${jobType}"`));

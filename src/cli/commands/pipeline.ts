@@ -103,6 +103,8 @@ export default defineCommand({
       stepConfigs,
       maxWorkers: wholeNumberFlag(args["max-workers"], "--max-workers", 1),
       maxNewConnectionsPerSecond: wholeNumberFlag(args["max-new-connections"], "--max-new-connections", 1),
+      // The schedules of the pipelines served here (every server of a pipeline runs them; one job per tick).
+      schedules: project.schedules.filter((s) => definitions.some((d) => d.name === s.pipeline)),
     });
     await server.start();
     const leave = redisUri === undefined ? undefined : await register(server, definitions, { redisUri, namespace, logger });

@@ -74,12 +74,16 @@ export default defineCommand({
     const executors = args.watch ? new Map<string, StepExecutor>() : await isolatedExecutors(project, logger);
     const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
     // Watching: the functions are hosted (and reloaded) by WatchedProject, the runner only dispatches.
-    const runner = args.watch ? new LocalRunner({ pipelines: [], steps: [], storage, logger }) : new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor });
+    const runner = args.watch ? new LocalRunner({ pipelines: [], steps: [], storage, logger }) : new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor, schedules: project.schedules });
     logJobs(runner, logger);
     let watched: WatchedProject | undefined;
     try {
       await runner.start();
-      if (functionsDir !== undefined && args.watch) watched = await watchProject(runner, functionsDir, project.configFile, logger);
+      if (functionsDir !== undefined && args.watch) {
+        watched = await watchProject(runner, functionsDir, project.configFile, logger);
+        // Once their pipelines are served (schedules are read at start; a change takes a restart).
+        await runner.dispatcher.setSchedules(project.schedules);
+      }
     } catch (error) {
       await Promise.all([...executors.values()].map((e) => e.close()));
       await runner.stop(0).catch(() => {});
@@ -195,6 +199,7 @@ function banner(project: Project, url: string, info: { token: string | undefined
   return [
     `mario is up on ${url}  (dashboard; HTTP API: /pipelines, /jobs, /metrics; ${info.storage} storage${info.token === undefined ? "" : ", token required"}${info.watching ? "; watching for changes" : ""})`,
     `pipelines: ${pipelines.join(", ")}`,
+    ...(project.schedules.length === 0 ? [] : [`schedules: ${project.schedules.map((s) => `${s.name} (${s.cron}${s.timezone === undefined ? "" : ` ${s.timezone}`}) → ${s.pipeline}`).join(", ")}`]),
     `try: curl -X POST '${url}pipelines/${example.name}/jobs?wait=5000' -H 'content-type: application/json'${auth} -d '${JSON.stringify(instructions).replaceAll("'", "'\\''")}'`,
     "",
   ].join("\n");
