@@ -151,7 +151,7 @@ async function loadFunctionsProject(dir: string, options: FunctionsProjectOption
     pipelineClasses: [],
     problems,
     functionsDir: dir,
-    schedules: projectSchedules(options.configFile === undefined ? undefined : basename(options.configFile), options.schedules ?? {}, steps, pipelines),
+    schedules: projectSchedules(options.configFile, options.schedules ?? {}, steps, pipelines),
   };
 }
 
