@@ -82,10 +82,10 @@ describe("package: mario-pipelines", () => {
   });
 
   it("the root entry loads no ZeroMQ, Redis, hono or esbuild; the client no Redis or hono; the gateway no ZeroMQ or Redis", async () => {
-    assert.deepEqual(await packagesImportedBy("src/index.ts"), ["zod"]);
+    assert.deepEqual(await packagesImportedBy("src/index.ts"), ["croner", "zod"]);
     assert.deepEqual(await packagesImportedBy("src/entries/client.ts"), ["zeromq", "zod"]);
-    assert.deepEqual(await packagesImportedBy("src/entries/server.ts"), ["zeromq", "zod"]);
-    assert.deepEqual(await packagesImportedBy("src/entries/gateway.ts"), ["@hono/zod-openapi", "hono", "prom-client", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/server.ts"), ["croner", "zeromq", "zod"]);
+    assert.deepEqual(await packagesImportedBy("src/entries/gateway.ts"), ["@hono/zod-openapi", "croner", "hono", "prom-client", "zod"]);
     assert.deepEqual(await packagesImportedBy("src/entries/storage-redis.ts"), ["ioredis"]);
     for (const shape of ["execute", "fetch", "lambda"]) assert.deepEqual(await packagesImportedBy(`adapters/${shape}.ts`), [], shape);
   });

@@ -4,13 +4,24 @@
  * the scripts `declare-schedules-1.lua` and `record-tick-1.lua`; a listing reads each
  * pipeline's hash (in parallel: on a cluster, each on its own node).
  */
-import { z } from "zod";
 import type { ScheduleSpec, ScheduleState, ScheduleStore } from "../schedule-store.ts";
 import type { RedisClient } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 import type { Scripts } from "./scripts.ts";
 
-const definitionSchema = z.object({ cron: z.string(), timezone: z.string().optional() });
+/** A stored definition (written by this module; checked by hand, so this entry loads no zod). */
+function definitionOf(text: string): ScheduleSpec | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { cron, timezone } = value as Record<string, unknown>;
+  if (typeof cron !== "string" || (timezone !== undefined && typeof timezone !== "string")) return undefined;
+  return { name: "", cron, timezone };
+}
 
 export interface RedisScheduleStoreOptions {
   client: RedisClient;
@@ -57,20 +68,15 @@ function statesOf(pipeline: string, hash: Record<string, string>): ScheduleState
   for (const [field, value] of Object.entries(hash)) {
     if (!field.startsWith("def:")) continue;
     const name = field.slice(4);
-    let definition;
-    try {
-      definition = definitionSchema.safeParse(JSON.parse(value));
-    } catch {
-      continue;
-    }
-    if (!definition.success) continue;
+    const definition = definitionOf(value);
+    if (definition === undefined) continue;
     const last = hash[`last:${name}`];
     const bar = last?.indexOf("|") ?? -1;
     states.push({
       name,
       pipeline,
-      cron: definition.data.cron,
-      timezone: definition.data.timezone,
+      cron: definition.cron,
+      timezone: definition.timezone,
       since: Number(hash[`since:${name}`] ?? 0),
       lastTick: last === undefined || bar < 0 ? undefined : Number(last.slice(0, bar)),
       lastJobId: last === undefined || bar < 0 ? undefined : last.slice(bar + 1),
