@@ -8,6 +8,7 @@ import { count } from "./format.js";
 import { JobsBrowser } from "./jobs-browser.js";
 import { JobsView, renderWorkers, tickAges } from "./lists-view.js";
 import { PipelinesView } from "./pipelines-view.js";
+import { SchedulesView } from "./schedules-view.js";
 
 const state = {
   definitions: [],
@@ -32,6 +33,7 @@ const jobsView = new JobsView($("#jobs"), $("#jobs-empty"), {
   onSelect: (id, on) => browser.toggle(id, on),
 });
 browser = new JobsBrowser(jobsView);
+const schedules = new SchedulesView($("#schedules-card"), $("#schedules"), { onOpen: openJob });
 
 function setConnection(kind, text) {
   const el = $("#conn");
@@ -91,6 +93,7 @@ const handlers = {
     state.stats = message;
     renderStats();
     browser.setTotals(message);
+    schedules.refresh();
   },
   workers(message) {
     clockFrom(message);
@@ -174,6 +177,7 @@ async function start() {
   setInterval(() => {
     ticks += 1;
     tickAges(document.body, now());
+    schedules.tick(now());
     renderWorkerList();
     if (ticks % 5 === 0 && state.stats) pipelines.drawCharts(state.stats.throughput, now());
   }, 1000);
