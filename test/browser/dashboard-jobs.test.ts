@@ -163,6 +163,12 @@ describe("dashboard: finding and fixing jobs (Chromium)", () => {
       assert.ok(row.text.includes(new Date(job.runAt!).toISOString().replace(".000Z", "Z")), `the due time is shown: ${row.text}`);
     }
     assert.match(rows.find((r) => r.id === ids[0])!.text, /p5/, "its priority is shown");
+    await page.locator(`#jobs tbody[data-job="${ids[0]}"] .job-row button.link.mono`).click();
+    await page.waitForFunction(() => [...document.querySelectorAll(".detail dt")].some((dt) => dt.textContent === "starts"));
+    const facts = await page.locator(".detail dl.facts").textContent();
+    assert.match(facts ?? "", /starts.*delayed: not before then/);
+    assert.match(facts ?? "", /priority5 \(0 to 9/);
+    await page.keyboard.press("Escape");
     assert.deepEqual(errors, [], "no script errors on the page");
   });
 });

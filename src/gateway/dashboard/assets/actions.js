@@ -119,6 +119,8 @@ function renderJob(job) {
     ["created", dateTime(job.createdAt)],
     ["finished", job.finishedAt ? `${dateTime(job.finishedAt)} · took ${duration(job.finishedAt - job.createdAt)}` : "–"],
   ];
+  if (job.status === "delayed" && job.runAt) facts.push(["starts", `${dateTime(job.runAt)} (delayed: not before then, by storage's clock)`]);
+  if (job.priority) facts.push(["priority", `${job.priority} (0 to 9, higher runs first at every step)`]);
   if (job.workerId) facts.push(["worker", h("span.mono", null, job.workerId)]);
   if (job.idempotencyKey) facts.push(["idempotency key", h("span.mono", null, job.idempotencyKey)]);
   const actions = job.status === "dead" ? h("div.row.end", null, h("button", { type: "button", "data-action": "redrive", onclick: async () => (await redrive(job.id)) && openJob(job.id) }, "Redrive this job")) : null;
