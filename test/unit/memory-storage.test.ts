@@ -44,3 +44,35 @@ test("memory: a delayed job comes due exactly at its time by the storage's clock
   assert.equal((await storage.leaseNext("p", "a", 10, 1000)).length, 1);
   assert.equal((await storage.getStats("p")).delayed, 0);
 });
+
+test("memory DueSet: earliest first, bounded by limit, a deleted member never comes due (what a cancel needs)", async () => {
+  const { DueSet } = await import("../../src/storage/memory/due-set.ts");
+  const due = new DueSet();
+  for (let i = 0; i < 200; i++) due.add(`j${i}`, 1000 + ((i * 37) % 200));
+  for (let i = 0; i < 200; i += 2) assert.equal(due.delete(`j${i}`), true);
+  assert.equal(due.size, 100);
+  assert.equal(due.has("j0"), false);
+  const first = due.takeDue(1100, 10);
+  assert.equal(first.length, 10);
+  const all = [...first, ...due.takeDue(1199)];
+  assert.ok(all.every((id) => Number(id.slice(1)) % 2 === 1), "no deleted member");
+  const times = all.map((id) => 1000 + ((Number(id.slice(1)) * 37) % 200));
+  assert.deepEqual(times, [...times].sort((a, b) => a - b), "earliest first");
+  assert.equal(all.length, 100);
+  assert.equal(due.size, 0);
+});
+
+test("memory StepQueue: length over every level, remove from any level, plain FIFO at priority 0", async () => {
+  const { StepQueue } = await import("../../src/storage/memory/step-queue.ts");
+  const queue = new StepQueue();
+  const at = (): number => 0;
+  queue.push("a");
+  queue.push("b", 3);
+  queue.push("c", 3);
+  queue.unshift("d");
+  assert.equal(queue.length, 4);
+  assert.equal(queue.remove("b"), true);
+  assert.equal(queue.remove("nope"), false);
+  assert.equal(queue.length, 3);
+  assert.deepEqual([queue.shift(at), queue.shift(at), queue.shift(at), queue.shift(at)], ["c", "d", "a", undefined]);
+});
