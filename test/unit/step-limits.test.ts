@@ -112,3 +112,32 @@ describe("step limits on /metrics", () => {
     assert.match(text, /^mario_step_waiting\{pipeline="charge",step="charge",reason="key-busy"\} 2$/m);
   });
 });
+
+describe("step limits of a function run in threads (mario up --watch, mario host)", () => {
+  it("a dot-path key and a rate limit reach the policy from the thread; a key function stays behind", async () => {
+    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { bundleFunction } = await import("../../src/functions/bundle-function.ts");
+    const { ThreadExecutor } = await import("../../src/host/thread-executor.ts");
+    const dir = await mkdtemp(join(tmpdir(), "mario-limits-thread-"));
+    try {
+      const byPath = join(dir, "by-path.mjs");
+      await writeFile(byPath, `export const config = { rateLimit: { max: 5, perMs: 1000 }, concurrencyKey: "a.b", maxPerKey: 2 };\nexport default () => null;\n`);
+      const byFn = join(dir, "by-fn.mjs");
+      await writeFile(byFn, `export const config = { concurrencyKey: (input) => input.k, maxPerKey: 2 };\nexport default () => null;\n`);
+      const a = await ThreadExecutor.load(await bundleFunction(byPath));
+      const b = await ThreadExecutor.load(await bundleFunction(byFn));
+      try {
+        assert.deepEqual(a.policy.limits?.lease, { rate: { max: 5, perMs: 1000 }, maxPerKey: 2 });
+        assert.equal(a.policy.limits?.keyOf?.({ a: { b: "x" } }), "x");
+        assert.equal(b.policy.limits, undefined, "a key function cannot cross threads (LocalRunner reads it from its own load)");
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
