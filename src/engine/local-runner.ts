@@ -145,6 +145,6 @@ export class LocalRunner {
  * function file's executor runs in a thread, which cannot send a key function back).
  */
 function withLimits(policy: StepPolicy, step: StepDefinition): StepPolicy {
-  const limits = resolveStepLimits(step.config as Record<string, unknown> | undefined, step.jobType);
+  const limits = resolveStepLimits(step.config as Record<string, unknown> | undefined, `step "${step.jobType}"`);
   return limits === undefined ? policy : { ...policy, limits };
 }
