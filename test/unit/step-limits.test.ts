@@ -141,3 +141,25 @@ describe("step limits of a function run in threads (mario up --watch, mario host
     }
   });
 });
+
+describe("step limits never come from the wire", () => {
+  it("a worker announcing limits changes nothing: the server's own config decides, an unconfigured step has none", async () => {
+    const { WorkerGate } = await import("../../src/transport/_worker-gate.ts");
+    const { Refusals } = await import("../../src/transport/refusals.ts");
+    const { schemas } = await import("../../src/transport/protocol.ts");
+    const { silentLogger } = await import("../../src/log/logger.ts");
+    const gate = new WorkerGate({
+      refusals: new Refusals(silentLogger),
+      logger: silentLogger,
+      stepConfigs: new Map([["charge", { rateLimit: { max: 10, perMs: 1000 }, concurrencyKey: "customer.id" }]]),
+    });
+    const announce = (jobType: string) =>
+      schemas.announce.parse({
+        workerId: "w-1", jobType, address: "tcp://127.0.0.1:7000", capacity: 4, inFlight: 0, host: "h", pid: 1, heartbeatMs: 500,
+        policy: { timeoutMs: 1000, retries: 1, backoff: { type: "fixed", delayMs: 10 }, rateLimit: { max: 100000, perMs: 1 }, concurrencyKey: "x", maxPerKey: 1000 },
+        rateLimit: { max: 100000, perMs: 1 },
+      });
+    assert.deepEqual(gate.policyFor(announce("charge")).limits?.lease, { rate: { max: 10, perMs: 1000 }, maxPerKey: 1 }, "the project's limits, not the worker's");
+    assert.equal(gate.policyFor(announce("other")).limits, undefined, "a step the project does not configure has no limits, whatever a worker says");
+  });
+});
