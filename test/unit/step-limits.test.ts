@@ -8,6 +8,17 @@ import { resolveStepLimits } from "../../src/core/step-limits.ts";
 import { defineStep } from "../../src/dsl/define.ts";
 import { LocalRunner } from "../../src/engine/local-runner.ts";
 import { stepFromModule } from "../../src/functions/step-from-module.ts";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundleFunction } from "../../src/functions/bundle-function.ts";
+import { renderMetrics } from "../../src/gateway/metrics.ts";
+import { ThreadExecutor } from "../../src/host/thread-executor.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { emptyHistogram } from "../../src/storage/latency-histogram.ts";
+import { schemas } from "../../src/transport/protocol.ts";
+import { Refusals } from "../../src/transport/refusals.ts";
+import { WorkerGate } from "../../src/transport/_worker-gate.ts";
 
 const runners: LocalRunner[] = [];
 after(async () => {
@@ -103,8 +114,6 @@ describe("step limits in the engine", () => {
 
 describe("step limits on /metrics", () => {
   it("mario_step_waiting has a sample per step and reason", async () => {
-    const { renderMetrics } = await import("../../src/gateway/metrics.ts");
-    const { emptyHistogram } = await import("../../src/storage/latency-histogram.ts");
     const step = { jobType: "charge", queued: 7, running: 1, delayed: 0, oldestQueuedAt: null, succeeded: 0, failed: 0, dead: 0, stalled: 0, latency: emptyHistogram(), rateLimited: 5, keyBusy: 2 };
     const text = renderMetrics([{ pipeline: "charge", accepted: 8, succeeded: 0, dead: 0, queued: 7, running: 1, failed: 0, steps: [step] }], []);
     assert.match(text, /^# TYPE mario_step_waiting gauge$/m);
@@ -115,11 +124,6 @@ describe("step limits on /metrics", () => {
 
 describe("step limits of a function run in threads (mario up --watch, mario host)", () => {
   it("a dot-path key and a rate limit reach the policy from the thread; a key function stays behind", async () => {
-    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { bundleFunction } = await import("../../src/functions/bundle-function.ts");
-    const { ThreadExecutor } = await import("../../src/host/thread-executor.ts");
     const dir = await mkdtemp(join(tmpdir(), "mario-limits-thread-"));
     try {
       const byPath = join(dir, "by-path.mjs");
@@ -144,10 +148,6 @@ describe("step limits of a function run in threads (mario up --watch, mario host
 
 describe("step limits never come from the wire", () => {
   it("a worker announcing limits changes nothing: the server's own config decides, an unconfigured step has none", async () => {
-    const { WorkerGate } = await import("../../src/transport/_worker-gate.ts");
-    const { Refusals } = await import("../../src/transport/refusals.ts");
-    const { schemas } = await import("../../src/transport/protocol.ts");
-    const { silentLogger } = await import("../../src/log/logger.ts");
     const gate = new WorkerGate({
       refusals: new Refusals(silentLogger),
       logger: silentLogger,
