@@ -21,6 +21,8 @@ export interface ScheduleView {
   lastJobId: string | null;
   /** The last job's status now, or null when there is none (or it aged out of retention). */
   lastJobStatus: JobStatus | null;
+  /** Ticks of this schedule that failed in this process since it started (storage error, pipeline busy); only where it runs (`mario up`). */
+  failures?: number | undefined;
 }
 
 /** Reads jobs of one pipeline by id (storage's `getJobs`). */

@@ -50,7 +50,7 @@ export class Scheduler {
   readonly #now: () => number;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #underWay = new Set<Promise<void>>();
-  #failures = 0;
+  readonly #failures = new Map<string, number>();
   #running = false;
 
   constructor(options: SchedulerOptions) {
@@ -62,9 +62,9 @@ export class Scheduler {
     return this.#o.schedules;
   }
 
-  /** Ticks that failed (storage error, pipeline busy) since start. */
-  get failures(): number {
-    return this.#failures;
+  /** Ticks of `name` that failed here (storage error, pipeline busy, not declared) since start. */
+  failures(name: string): number {
+    return this.#failures.get(name) ?? 0;
   }
 
   /** Declares the schedules in storage, runs a missed tick where one is due, and sets the timers. */
@@ -94,7 +94,9 @@ export class Scheduler {
   /** The stored schedules of the pipelines served here, with next run and last job. */
   async views(): Promise<ScheduleView[]> {
     const states = await this.#o.store.list(this.#o.pipelines());
-    return scheduleViews(states, this.#now(), this.#o.jobsOf);
+    const views = await scheduleViews(states, this.#now(), this.#o.jobsOf);
+    const here = new Set(this.#o.schedules.map((s) => s.name));
+    return views.map((view) => (here.has(view.name) ? { ...view, failures: this.failures(view.name) } : view));
   }
 
   async #declare(now: number): Promise<Map<string, ScheduleState>> {
@@ -106,7 +108,7 @@ export class Scheduler {
         const declared = await this.#o.store.declare(pipeline, schedules.map((s) => ({ name: s.name, cron: s.cron, timezone: s.timezone })), now);
         for (const state of declared) states.set(state.name, state);
       } catch (error) {
-        this.#failures++;
+        for (const s of schedules) this.#fail(s.name);
         this.#o.logger.warn("schedules not declared in storage: no missed tick is run, the next ticks are", { pipeline, error: String(error) });
       }
     }
@@ -137,6 +139,10 @@ export class Scheduler {
     this.#arm(schedule);
   }
 
+  #fail(name: string): void {
+    this.#failures.set(name, this.failures(name) + 1);
+  }
+
   #track(work: Promise<void>): void {
     this.#underWay.add(work);
     void work.finally(() => this.#underWay.delete(work));
@@ -148,7 +154,7 @@ export class Scheduler {
     try {
       const outcome = await this.#o.enqueue(schedule.pipeline, schedule.instructions, { idempotencyKey: scheduleKey(schedule.name, tick) });
       if (outcome.status === "busy") {
-        this.#failures++;
+        this.#fail(schedule.name);
         this.#o.logger.warn("schedule tick skipped: the pipeline is saturated", fields);
         return;
       }
@@ -156,7 +162,7 @@ export class Scheduler {
       if (outcome.status === "created") this.#o.logger.info(`schedule ${schedule.name} enqueued a job`, { ...fields, job: outcome.job.id });
       else this.#o.logger.debug(`schedule ${schedule.name}: another server enqueued this tick`, { ...fields, job: outcome.job.id });
     } catch (error) {
-      this.#failures++;
+      this.#fail(schedule.name);
       this.#o.logger.warn("schedule tick failed; the next tick runs as usual", { ...fields, error: error instanceof Error ? error.message : String(error) });
     }
   }

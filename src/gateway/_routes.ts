@@ -69,6 +69,7 @@ const scheduleSchema = z
     lastRun: z.string().nullable().openapi({ description: "ISO time of the last tick that enqueued its job" }),
     lastJobId: z.string().nullable(),
     lastJobStatus: z.enum(JOB_STATUSES as [string, ...string[]]).nullable().openapi({ description: "the last job's status now (null once it aged out of retention)" }),
+    failures: z.number().int().optional().openapi({ description: "ticks that failed in this process since it started (storage error, pipeline saturated); only where the schedule runs (mario up)" }),
   })
   .openapi("Schedule", { description: "A cron schedule: each tick enqueues one job (idempotency key schedule:<name>:<tick epoch ms>)." });
 

@@ -16,6 +16,7 @@ import { MemoryStorageBackend } from "../../src/storage/memory/memory-storage-ba
 import { tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
 import type { JobRecord } from "../../src/core/job.ts";
 import { eventually } from "../support/eventually.ts";
+import { StorageUnavailableError } from "../../src/core/errors/storage-unavailable-error.ts";
 
 const EVERY_SECOND: ScheduleDefinition = { name: "tick", cron: "* * * * * *", pipeline: "noop", instructions: { from: "schedule" } };
 
@@ -86,6 +87,27 @@ describe("schedules in process", () => {
     assert.ok(noop.accepted <= 3, `no burst of missed ticks: ${noop.accepted} jobs`);
   });
 
+  it("a storage error never crashes the process: the tick is logged and counted, the next tick runs", async () => {
+    class FlakyStorage extends MemoryStorageBackend {
+      down = true;
+      override async enqueueJobs(requests: Parameters<MemoryStorageBackend["enqueueJobs"]>[0]) {
+        if (this.down) throw new StorageUnavailableError("connection refused (test)");
+        return super.enqueueJobs(requests);
+      }
+    }
+    const storage = new FlakyStorage();
+    const runner = runnerWith(storage, [EVERY_SECOND]);
+    after(() => runner.stop(1000));
+    await runner.start();
+    const cluster = new DispatcherCluster(runner.dispatcher);
+    await eventually(async () => ((await cluster.schedules())[0]?.failures ?? 0) >= 1, { timeoutMs: 5000, message: "a failed tick counted" });
+    const failedAt = Date.now();
+    assert.equal((await storage.getStats("noop")).accepted, 0);
+    storage.down = false;
+    const [job] = await accepted(runner, 1);
+    assert.ok(Number(job?.idempotencyKey?.split(":")[2]) >= failedAt - 1000, "a later tick made its job");
+  });
+
   it("a schedule never seen before starts with its next tick (no catch-up)", async () => {
     const storage = new MemoryStorageBackend();
     const hourly: ScheduleDefinition = { name: "hourly", cron: "0 * * * *", pipeline: "noop", instructions: {} };
@@ -111,7 +133,7 @@ describe("GET /schedules on the gateway app", () => {
     assert.equal(res.status, 200);
     const body = (await res.json()) as { schedules: Record<string, unknown>[] };
     assert.deepEqual(body.schedules.map(({ nextRun, ...rest }) => ({ ...rest, nextRun: typeof nextRun })), [
-      { name: "hourly", pipeline: "noop", cron: "0 * * * *", timezone: "Europe/Paris", nextRun: "string", lastRun: null, lastJobId: null, lastJobStatus: null },
+      { name: "hourly", pipeline: "noop", cron: "0 * * * *", timezone: "Europe/Paris", nextRun: "string", lastRun: null, lastJobId: null, lastJobStatus: null, failures: 0 },
     ]);
     assert.equal((await app.request("/schedules", { method: "POST", headers: auth })).status, 405);
     assert.equal((await app.request("/schedules?x=1", { headers: auth })).status, 400);
