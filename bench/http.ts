@@ -44,7 +44,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
       const started = performance.now();
       const one = await postOneAtATime(waitUrl, BODY, options.idleJobs, 10_000, checkWaited(options.target));
       const seconds = (performance.now() - started) / 1000;
-      return figures(options, seconds, options.idleJobs, await meter.stop(options.idleJobs), { p50Ms: Number.NaN, p99Ms: Number.NaN }, one, server);
+      return await figures(options, seconds, options.idleJobs, await meter.stop(options.idleJobs), { p50Ms: Number.NaN, p99Ms: Number.NaN }, one, server);
     }
     // Warm-up: a burst at full width first (mario up starts a function's threads on demand: a
     // cold burst of 50 waits for them), its errors not counted; then the measured run must be all 2xx.
@@ -62,7 +62,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
     const cpu = await meter.stop(options.jobs);
     if (load.firstRefusal !== undefined) process.stderr.write(`bench: ${options.name}: ${load.non2xx} not 2xx, first: ${load.firstRefusal}\n`);
     const refused = Object.fromEntries(Object.entries(load.statuses).filter(([code]) => !code.startsWith("2")).map(([code, n]) => [`status${code}`, n]));
-    return figures(options, seconds, options.jobs, cpu, load, { p50Ms: Number.NaN, p99Ms: Number.NaN }, server, {
+    return await figures(options, seconds, options.jobs, cpu, load, { p50Ms: Number.NaN, p99Ms: Number.NaN }, server, {
       postSeconds: load.seconds,
       postsPerSecond: options.jobs / load.seconds,
       errors: load.errors,
