@@ -43,6 +43,8 @@ export { ProtocolError } from "./core/errors/protocol-error.ts";
 export { StorageUnavailableError } from "./core/errors/storage-unavailable-error.ts";
 export { LeaseLostError } from "./core/errors/lease-lost-error.ts";
 export { JobNotFoundError } from "./core/errors/job-not-found-error.ts";
+export { AlreadyFinishedError } from "./core/errors/already-finished-error.ts";
+export { CancelledError } from "./core/errors/cancelled-error.ts";
 export { BusyError } from "./core/errors/busy-error.ts";
 export { ShutdownError } from "./core/errors/shutdown-error.ts";
 export { TooDeepError } from "./core/errors/too-deep-error.ts";

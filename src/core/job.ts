@@ -1,6 +1,7 @@
 /**
  * The job model. A job enters a pipeline with `instructions`, visits each job type of its
- * `route` in order, and ends `succeeded` (with the last step's output as `result`) or `dead`.
+ * `route` in order, and ends `succeeded` (with the last step's output as `result`), `dead` or
+ * `cancelled`.
  */
 
 import type { LogLine } from "./job-logs.ts";
@@ -12,15 +13,16 @@ export type Instructions = Record<string, unknown>;
  * - `queued`: waiting for a worker of its current step (or for its retry time, see `runAt`)
  * - `delayed`: enqueued with a delay or a start time: waits for `runAt` (storage's clock), then `queued`
  * - `running`: leased to a worker
+ * - `delayed`: waiting for its start time (`runAt`)
  * - `failed`: its last attempt failed and a retry is scheduled at `runAt`
- * - `succeeded`, `dead`: final
+ * - `succeeded`, `dead`, `cancelled`: final
  */
-export type JobStatus = "queued" | "delayed" | "running" | "succeeded" | "failed" | "dead";
+export type JobStatus = "queued" | "delayed" | "running" | "failed" | "succeeded" | "dead" | "cancelled";
 
-export const JOB_STATUSES: readonly JobStatus[] = ["queued", "delayed", "running", "succeeded", "failed", "dead"];
+export const JOB_STATUSES: readonly JobStatus[] = ["queued", "delayed", "running", "failed", "succeeded", "dead", "cancelled"];
 
 export function isFinal(status: JobStatus): boolean {
-  return status === "succeeded" || status === "dead";
+  return status === "succeeded" || status === "dead" || status === "cancelled";
 }
 
 /** An error as stored and sent over the wire: plain data, never an Error instance. */
@@ -53,8 +55,8 @@ export interface AttemptRecord {
   stepIndex: number;
   /** 1-based attempt at this step (a redrive starts again at 1). */
   attempt: number;
-  /** `failed`: retried after; `dead`: the job died with it. */
-  outcome: "succeeded" | "failed" | "dead";
+  /** `failed`: retried after; `dead`: the job died with it; `cancelled`: the job was cancelled while it ran (its result, if any, discarded). */
+  outcome: "succeeded" | "failed" | "dead" | "cancelled";
   workerId?: string | undefined;
   host?: string | undefined;
   startedAt: number;
@@ -115,6 +117,11 @@ export interface JobRecord {
   dueAt?: number | undefined;
   /** The job's concurrency key at its current step (its step's `config.concurrencyKey`), if any. */
   concurrencyKey?: string | undefined;
+  /**
+   * Epoch ms (storage's clock) when a cancel was asked for while the job ran: its lease ends in
+   * `cancelled` however it ends (result, failure, hand-back, expiry). Absent otherwise.
+   */
+  cancelRequestedAt?: number | undefined;
 }
 
 export function isInstructions(value: unknown): value is Instructions {

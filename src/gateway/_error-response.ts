@@ -19,6 +19,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   INVALID_DELAY: 400,
   INVALID_PRIORITY: 400,
   JOB_NOT_FOUND: 404,
+  ALREADY_FINISHED: 409,
   WAIT_TIMEOUT: 504,
   USAGE: 400,
   INVALID_CONFIG: 500,
@@ -49,6 +50,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   HANDLER_CRASHED: 500,
   STEP_HTTP_ERROR: 502,
   NON_RETRYABLE: 500,
+  CANCELLED: 409,
   PROTOCOL: 502,
   INTERNAL: 500,
 };

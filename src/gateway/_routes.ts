@@ -22,7 +22,7 @@ const attemptSchema = z
     step: z.string(),
     stepIndex: z.number().int(),
     attempt: z.number().int(),
-    outcome: z.enum(["succeeded", "failed", "dead"]),
+    outcome: z.enum(["succeeded", "failed", "dead", "cancelled"]),
     workerId: z.string().optional(),
     host: z.string().optional(),
     startedAt: z.number(),

@@ -17,6 +17,8 @@
  *   (enqueue, advance, promotion, release, reclaim, redrive) goes to the job's level; a lease
  *   takes the highest level first, FIFO within a level, and while two or more levels wait, every
  *   10th lease of the step takes the job waiting longest (the oldest head): no level starves.
+ * - A job a cancel was asked for while it ran (`cancelRequestedAt`) is never queued again: however
+ *   its lease ends (settled, released, reclaimed), it ends `cancelled`.
  */
 import type { AttemptRecord, Instructions, JobError, JobRecord, JobStatus, StepRecord } from "../core/job.ts";
 import type { JobPage, JobQuery } from "./job-query.ts";
@@ -95,6 +97,16 @@ export type ReleaseKind = "stall" | "untried";
 /** `deleteJob`: forgotten, not finished (refused), or no such job. */
 export type DeleteResult = "deleted" | "not-finished" | "missing";
 
+/**
+ * What `cancel` did. `cancelled`: it was queued, delayed or waiting for a retry, and is cancelled
+ * now. `cancelling`: it is running (its `workerId` holds the lease): a cancel is recorded on it
+ * (`cancelRequestedAt`) and its lease ends in `cancelled`. `final`: already succeeded, dead or
+ * cancelled, nothing changed. `missing`: no such job.
+ */
+export type CancelResult =
+  | { status: "cancelled" | "cancelling" | "final"; job: JobRecord }
+  | { status: "missing" };
+
 /** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
 export type SettleResult = "ok" | "stale";
 
@@ -152,6 +164,8 @@ export interface StepStats {
   dead: number;
   /** Jobs handed back at this step because their worker was lost or stopped (not attempts). */
   stalled: number;
+  /** Jobs cancelled at this step, ever (a redrive leaves it alone); absent counts as 0. */
+  cancelled?: number | undefined;
   latency: LatencyHistogram;
   /** Wait from due (enqueued, previous step done, retry time) to the start of an attempt. */
   queueWait?: LatencyHistogram | undefined;
@@ -175,7 +189,7 @@ export interface PipelineStats {
   failed: number;
   /** Jobs waiting for their start time (status `delayed`, enqueued with a delay), not retries; absent counts as 0. */
   delayed?: number | undefined;
-  /** Jobs cancelled, for backends that can cancel; absent counts as 0. */
+  /** Jobs in the `cancelled` state now (a redrive or a delete takes one out); absent counts as 0. */
   cancelled?: number | undefined;
   steps: StepStats[];
 }
@@ -220,13 +234,21 @@ export interface StorageBackend {
   /** Returns jobs whose lease expired to their queue; returns how many. */
   reclaimExpired(pipeline: string): Promise<number>;
   /**
-   * Requeues a dead job at the step it died, with its attempts reset (its history kept). With
-   * `input`, that step runs on it instead of what it was given. False if not dead. Found by id
-   * alone (HTTP retry).
+   * Requeues a dead or cancelled job at the step it ended, with its attempts reset (its history
+   * kept). With `input`, that step runs on it instead of what it was given. False if neither dead
+   * nor cancelled. Found by id alone (HTTP retry).
    */
   redrive(jobId: string, options?: { input?: Instructions | undefined }): Promise<boolean>;
   /** Forgets a finished job (its record, logs and history). Found by id alone. */
   deleteJob(jobId: string): Promise<DeleteResult>;
+  /** Cancels a job (see `CancelResult`), atomically. Found by id alone. */
+  cancel(jobId: string): Promise<CancelResult>;
+  /**
+   * Of these jobs of `pipeline`, leased here, those a cancel was asked for while they run (maybe
+   * through another server): what the lease holder reads to tell their workers. Cheap for jobs
+   * without one (no record read).
+   */
+  cancelRequested(pipeline: string, jobIds: readonly string[]): Promise<string[]>;
 
   /** Records progress of a running attempt (ignored when the token is stale). */
   setProgress(lease: LeaseRef, fraction: number, message?: string): Promise<void>;
@@ -236,7 +258,7 @@ export interface StorageBackend {
   /** Jobs by id; with `pipeline`, read from that pipeline only (the engine knows it). */
   getJobs(jobIds: readonly string[], pipeline?: string): Promise<(JobRecord | undefined)[]>;
   /**
-   * Per id: whether the job of `pipeline` is final (succeeded or dead) or no longer stored, read
+   * Per id: whether the job of `pipeline` is final (succeeded, dead or cancelled) or no longer stored, read
    * without its record: what a waiter polls, so that 1000 waiters on 100 KB jobs do not read
    * 100 MB four times a second.
    */

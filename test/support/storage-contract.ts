@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import type { JobError } from "../../src/core/job.ts";
 import type { Settlement, StorageBackend, StorageOptions } from "../../src/storage/storage-backend.ts";
 import { eventually } from "./eventually.ts";
+import { cancelContract } from "./storage-contract-cancel.ts";
 import { observabilityContract } from "./storage-contract-observe.ts";
 import { limitsContract, type LimitsTarget } from "./storage-contract-limits.ts";
 import { whenContract } from "./storage-contract-when.ts";
@@ -383,5 +384,6 @@ export function storageContract(name: string, target: ContractTarget): void {
     whenContract(name, open);
     // Cron schedules: definitions, first seen, last tick (issue #17).
     schedulesContract(name, open);
+    cancelContract(name, open);
   });
 }

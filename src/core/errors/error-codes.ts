@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   INVALID_PRIORITY: "INVALID_PRIORITY",
   /** No job with that id (never enqueued, or aged out of retention). */
   JOB_NOT_FOUND: "JOB_NOT_FOUND",
+  /** The job is already finished (succeeded, dead or cancelled): it cannot be cancelled. */
+  ALREADY_FINISHED: "ALREADY_FINISHED",
   /** The job is not final yet after the time asked to wait. */
   WAIT_TIMEOUT: "WAIT_TIMEOUT",
   /** A command line that cannot be run as written (unknown flag value, missing option). */
@@ -83,6 +85,8 @@ export const ERROR_CODES = {
   STEP_HTTP_ERROR: "STEP_HTTP_ERROR",
   /** The step threw NonRetryableError: trying again cannot help, the job is dead at once. */
   NON_RETRYABLE: "NON_RETRYABLE",
+  /** The job was cancelled (`POST /jobs/:id/cancel`): the reason `ctx.signal` aborts with, and the cancelled job's error. */
+  CANCELLED: "CANCELLED",
 
   // Mario itself
   /** A message that breaks the wire protocol. */

@@ -8,7 +8,9 @@
  * if (!reply.ok) throw errorFromCode(reply.error.code, reply.error.message);   // a BusyError, an UnknownPipelineError…
  * ```
  */
+import { AlreadyFinishedError } from "./already-finished-error.ts";
 import { BusyError } from "./busy-error.ts";
+import { CancelledError } from "./cancelled-error.ts";
 import { DeliveryError } from "./delivery-error.ts";
 import { isErrorCode, type ErrorCode } from "./error-codes.ts";
 import { InvalidConfigError } from "./invalid-config-error.ts";
@@ -49,6 +51,8 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   INVALID_DELAY: (message, options) => new InvalidDelayError(message, options),
   INVALID_PRIORITY: (message, options) => new InvalidPriorityError(message, options),
   JOB_NOT_FOUND: (message, options) => new JobNotFoundError(message, options),
+  ALREADY_FINISHED: (message, options) => new AlreadyFinishedError(message, options),
+  CANCELLED: (message, options) => new CancelledError(message, options),
   WAIT_TIMEOUT: (message, options) => new WaitTimeoutError(message, options),
   USAGE: (message, options) => new UsageError(message, options),
   INVALID_CONFIG: (message, options) => new InvalidConfigError(message, options),

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  type CancelResult,
   type DeleteResult,
   type EnqueueOutcome,
   type EnqueueRequest,
@@ -39,6 +40,7 @@ import { WorkerRegistry } from "./worker-registry.ts";
 import { MemoryStepLimits, withHeldBack } from "./_step-limits.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
 import { MemoryScheduleStore } from "./_schedules.ts";
+import { cancelRequestedOf, cancelStored, endCancelled } from "./_cancel.ts";
 
 export interface MemoryStorageOptions extends StorageOptions {
   /** Clock in epoch milliseconds. Default `Date.now`. */
@@ -193,10 +195,15 @@ export class MemoryStorageBackend implements StorageBackend {
     record.leaseExpiresAt = undefined;
     record.dueAt = undefined;
     record.updatedAt = now;
+    const cancelling = record.cancelRequestedAt !== undefined;
     if (settlement.attempt !== undefined) {
-      const attempt = cloneData(settlement.attempt);
+      const attempt = { ...cloneData(settlement.attempt), ...(cancelling ? { outcome: "cancelled" as const } : {}) };
       (record.history ??= []).push(attempt);
       if (attempt.dueAt !== undefined) observe(counters.queueWait, Math.max(0, attempt.startedAt - attempt.dueAt));
+    }
+    if (cancelling) {
+      endCancelled(stored, state, now, (s, r, t) => this.#finish(s, r, t));
+      return "ok";
     }
     switch (settlement.kind) {
       case "advance": {
@@ -271,12 +278,14 @@ export class MemoryStorageBackend implements StorageBackend {
 
   async redrive(jobId: string, options: { input?: Instructions | undefined } = {}): Promise<boolean> {
     const stored = this.#jobs.get(jobId);
-    if (stored === undefined || stored.record.status !== "dead") return false;
+    const was = stored?.record.status;
+    if (stored === undefined || (was !== "dead" && was !== "cancelled")) return false;
     const record = stored.record;
     if (options.input !== undefined) record.input = cloneData(options.input);
     const state = this.#state(record.pipeline);
     state.finished.remove(record.id);
-    state.dead--;
+    if (was === "dead") state.dead--;
+    else state.cancelled--;
     state.unfinished++;
     record.status = "queued";
     record.attempts = 0;
@@ -290,12 +299,23 @@ export class MemoryStorageBackend implements StorageBackend {
     const stored = this.#jobs.get(jobId);
     if (stored === undefined) return "missing";
     const record = stored.record;
-    if (record.status !== "succeeded" && record.status !== "dead") return "not-finished";
+    if (!isFinal(record.status)) return "not-finished";
     const state = this.#state(record.pipeline);
     state.finished.remove(record.id);
     if (record.status === "dead") state.dead--;
+    if (record.status === "cancelled") state.cancelled--;
     this.#forget(record.id);
     return "deleted";
+  }
+
+  async cancel(jobId: string): Promise<CancelResult> {
+    const stored = this.#jobs.get(jobId);
+    if (stored === undefined) return { status: "missing" };
+    return cancelStored(stored, this.#state(stored.record.pipeline), this.#now(), (s, r, t) => this.#finish(s, r, t), (held) => this.#limits.drop(held));
+  }
+
+  async cancelRequested(pipeline: string, jobIds: readonly string[]): Promise<string[]> {
+    return cancelRequestedOf(this.#jobs, pipeline, jobIds);
   }
 
   async findJobs(query: JobQuery): Promise<JobPage> {
@@ -392,6 +412,11 @@ export class MemoryStorageBackend implements StorageBackend {
     stored.token = undefined;
     state.running.delete(record.id);
     if (kind !== "expired") record.attempts = Math.max(0, record.attempts - 1);
+    if (record.cancelRequestedAt !== undefined) {
+      this.#limits.left(stored);
+      endCancelled(stored, state, this.#now(), (s, r, t) => this.#finish(s, r, t));
+      return;
+    }
     if (kind === "stall") {
       record.stalls = (record.stalls ?? 0) + 1;
       state.counters(record.step).stalled++;

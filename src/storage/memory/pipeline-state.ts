@@ -25,6 +25,8 @@ export interface StepCounters {
   failed: number;
   dead: number;
   stalled: number;
+  /** Jobs cancelled at this step, ever. */
+  cancelled: number;
   latency: LatencyHistogram;
   queueWait: LatencyHistogram;
 }
@@ -34,6 +36,8 @@ export class PipelineState {
   accepted = 0;
   succeeded = 0;
   dead = 0;
+  /** Jobs cancelled now (a redrive or a delete takes one out). */
+  cancelled = 0;
   /** Unfinished jobs (queued, delayed, running, failed). */
   unfinished = 0;
   readonly queues = new Map<string, StepQueue>();
@@ -63,7 +67,7 @@ export class PipelineState {
   counters(jobType: string): StepCounters {
     let counters = this.steps.get(jobType);
     if (counters === undefined) {
-      counters = { succeeded: 0, failed: 0, dead: 0, stalled: 0, latency: emptyHistogram(), queueWait: emptyHistogram() };
+      counters = { succeeded: 0, failed: 0, dead: 0, stalled: 0, cancelled: 0, latency: emptyHistogram(), queueWait: emptyHistogram() };
       this.steps.set(jobType, counters);
     }
     return counters;
@@ -115,6 +119,7 @@ export class PipelineState {
         failed: counters.failed,
         dead: counters.dead,
         stalled: counters.stalled,
+        cancelled: counters.cancelled,
         latency: cloneData(counters.latency),
         queueWait: cloneData(counters.queueWait),
       };
@@ -126,6 +131,7 @@ export class PipelineState {
       accepted: this.accepted,
       succeeded: this.succeeded,
       dead: this.dead,
+      cancelled: this.cancelled,
       queued,
       running: this.running.size,
       failed: this.delayed.size,

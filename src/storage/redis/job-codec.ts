@@ -40,6 +40,7 @@ interface StoredJob {
   concurrencyKey?: string;
   /** Set while its lease counts against its concurrency key (lua/_key-left.lua); never decoded. */
   keyCounted?: number;
+  cancelRequestedAt?: number;
 }
 
 /** JSON text of a value; `undefined` when the value has none (so the field is left out). */
@@ -82,6 +83,7 @@ export function decodeJob(raw: string): JobRecord {
   if (stored.history !== undefined) record.history = parseText<AttemptRecord[]>(stored.history);
   if (stored.dueAt !== undefined) record.dueAt = stored.dueAt;
   if (stored.concurrencyKey !== undefined) record.concurrencyKey = stored.concurrencyKey;
+  if (stored.cancelRequestedAt !== undefined) record.cancelRequestedAt = stored.cancelRequestedAt;
   return record;
 }
 

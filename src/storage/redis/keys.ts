@@ -9,7 +9,8 @@
  * - `P:N:{p}:running`   ZSET  leased ids scored by lease expiry (ms, Redis clock)
  * - `P:N:{p}:delayed`   ZSET  ids waiting for a retry (status failed) or for their start time
  *                             (status delayed), scored by `runAt` (Redis clock)
- * - `P:N:{p}:finished`  ZSET  succeeded/dead ids scored by `finishedAt` (retention)
+ * - `P:N:{p}:finished`  ZSET  succeeded/dead/cancelled ids scored by `finishedAt` (retention)
+ * - `P:N:{p}:cancels`   SET   ids of running jobs a cancel was asked for (cleaned lazily, see cancel-requested-3.lua)
  * - `P:N:{p}:index`     ZSET  every stored id scored by an acceptance sequence (listing order)
  * - `P:N:{p}:idem`      HASH  idempotency key → job id
  * - `P:N:{p}:counters`  HASH  pipeline and per-step counters, the lease sequence
@@ -45,6 +46,8 @@ export interface PipelineKeys {
   running: string;
   delayed: string;
   finished: string;
+  /** Ids of running jobs a cancel was asked for (see `lua/cancel-6.lua`). */
+  cancels: string;
   index: string;
   idem: string;
   counters: string;
@@ -86,6 +89,7 @@ export class RedisKeys {
         running: `${tagged}:running`,
         delayed: `${tagged}:delayed`,
         finished: `${tagged}:finished`,
+        cancels: `${tagged}:cancels`,
         index: `${tagged}:index`,
         idem: `${tagged}:idem`,
         counters: `${tagged}:counters`,

@@ -19,7 +19,7 @@ function replies(raw: Replies): unknown[] {
   });
 }
 
-const STEP_FIELD = /^step:(.+):(running|delayed|delayedStart|succeeded|failed|dead|stalled|held|over)$/;
+const STEP_FIELD = /^step:(.+):(running|delayed|delayedStart|succeeded|failed|dead|stalled|held|over|cancelled)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
@@ -93,6 +93,7 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
       failed: counter(`step:${jobType}:failed`),
       dead: counter(`step:${jobType}:dead`),
       stalled: counter(`step:${jobType}:stalled`),
+      cancelled: counter(`step:${jobType}:cancelled`),
       latency: histograms.get(jobType) ?? emptyHistogram(),
       queueWait: waits.get(jobType) ?? emptyHistogram(),
     };
@@ -102,6 +103,7 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
     accepted: counter("accepted"),
     succeeded: counter("succeeded"),
     dead: counter("dead"),
+    cancelled: counter("cancelled"),
     queued,
     running,
     // The delayed ZSET holds retries (failed) and delayed starts (counted apart).

@@ -24,6 +24,7 @@ import {
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  type CancelResult,
   type DeleteResult,
   type EnqueueOutcome,
   type EnqueueRequest,
@@ -52,6 +53,7 @@ import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
 import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
 import { leaseLimited } from "./redis-limited-lease.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
+import { cancelJob, cancelRequested } from "./_cancel.ts";
 
 export interface RedisStorageOptions extends StorageOptions {
   /** Default `redis://127.0.0.1:6379`. */
@@ -306,6 +308,19 @@ export class RedisStorageBackend implements StorageBackend {
     const keys = this.#keys.pipeline(job.pipeline);
     const outcome = await this.#io(() => this.#scripts.deleteJob(keys, jobId));
     return outcome === "ok" ? "deleted" : outcome === "missing" ? "missing" : "not-finished";
+  }
+
+  async cancel(jobId: string): Promise<CancelResult> {
+    this.#epoch.assert();
+    const job = await this.getJob(jobId);
+    if (job === undefined) return { status: "missing" };
+    const context = { scripts: this.#scripts, maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs };
+    return this.#io(() => cancelJob(context, this.#keys.pipeline(job.pipeline), jobId));
+  }
+
+  async cancelRequested(pipeline: string, jobIds: readonly string[]): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    return this.#io(() => cancelRequested(this.#scripts, this.#pipelineKeys(pipeline), jobIds));
   }
 
   async findJobs(query: JobQuery): Promise<JobPage> {

@@ -19,8 +19,10 @@ const FILES = [
   "lease-next-7",
   "settle-8",
   "trim-4",
-  "release-5",
-  "reclaim-5",
+  "release-6",
+  "reclaim-6",
+  "cancel-6",
+  "cancel-requested-3",
   "redrive-4",
   "delete-5",
   "set-progress-2",
@@ -49,11 +51,12 @@ const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "
 const PRIORITY_QUEUES = readFileSync(new URL("./lua/_priority-queues.lua", import.meta.url), "utf8");
 const PRELUDES: Partial<Record<ScriptFile, string>> = {
   "settle-8": PRIORITY_QUEUES + KEY_LEFT,
-  "release-5": PRIORITY_QUEUES + KEY_LEFT,
-  "reclaim-5": PRIORITY_QUEUES + KEY_LEFT,
+  "release-6": PRIORITY_QUEUES + KEY_LEFT,
+  "reclaim-6": PRIORITY_QUEUES + KEY_LEFT,
   "enqueue-6": PRIORITY_QUEUES,
   "lease-next-7": PRIORITY_QUEUES,
   "redrive-4": PRIORITY_QUEUES,
+  "cancel-6": PRIORITY_QUEUES + KEY_LEFT,
 };
 
 /** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
@@ -71,7 +74,7 @@ type Invoke = (...args: Arg[]) => Promise<unknown>;
 type Queue = (...args: Arg[]) => unknown;
 
 /** What a script's integer reply means. */
-export type ScriptOutcome = "ok" | "stale" | "missing" | "not-dead";
+export type ScriptOutcome = "ok" | "stale" | "missing" | "not-dead" | "final";
 
 /** The one place return codes are read: ≥ 0 is success (a count or a time), negatives are named. */
 export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
@@ -84,6 +87,8 @@ export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
       return "missing";
     case -3:
       return "not-dead";
+    case -4:
+      return "final";
     default:
       throw new RangeError(`script ${file} answered an unknown code ${code}`);
   }
@@ -144,6 +149,8 @@ export interface SettleBatch {
 
 const TRIM_LIMIT = 1000;
 const PROMOTE_LIMIT = 1000;
+/** Entries of the cancels SET checked (and dropped when stale) per `cancelRequested` call besides those asked. */
+const CANCELS_SWEPT = 20;
 
 export class Scripts {
   readonly #client: RedisClient;
@@ -256,12 +263,36 @@ export class Scripts {
 
   async release(keys: PipelineKeys, reason: string, kind: ReleaseKind, leases: [string, string][]): Promise<number> {
     return (await this.#call(
-      "release-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, kind, JSON.stringify(leases),
+      "release-6", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, keys.finished, reason, kind, JSON.stringify(leases),
     )) as number;
   }
 
   async reclaim(keys: PipelineKeys, reason: string, limit: number): Promise<number> {
-    return (await this.#call("reclaim-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, reason, limit)) as number;
+    return (await this.#call("reclaim-6", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix, keys.finished, reason, limit)) as number;
+  }
+
+  /**
+   * Cancels a job (see `lua/cancel-6.lua`) and applies retention, in one round trip: `cancelled`
+   * now, `cancelling` (running: its lease ends in cancelled), `final` or `missing`, with the
+   * job's JSON (but when missing).
+   */
+  async cancel(keys: PipelineKeys, jobId: string, error: string, maxFinished: number, maxAgeMs: number): Promise<{ outcome: "cancelled" | "cancelling" | "final" | "missing"; raw?: string }> {
+    const pipeline = this.#client.pipeline();
+    this.#queue(pipeline, "cancel-6", keys.jobs, keys.delayed, keys.finished, keys.counters, keys.cancels, keys.queuePrefix, jobId, error);
+    this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
+    const [reply] = (await this.#exec(pipeline)) as [[number, string?]];
+    const [code, raw] = reply;
+    if (code === 1) return { outcome: "cancelled", raw };
+    if (code === 2) return { outcome: "cancelling", raw };
+    const outcome = outcomeOf("cancel-6", code);
+    if (outcome === "final") return { outcome, raw };
+    if (outcome === "missing") return { outcome };
+    throw new RangeError(`script cancel-6 answered ${code}`);
+  }
+
+  /** Of these leased jobs, those a cancel was asked for (see `lua/cancel-requested-3.lua`). */
+  async cancelRequested(keys: PipelineKeys, jobIds: readonly string[]): Promise<string[]> {
+    return (await this.#call("cancel-requested-3", keys.cancels, keys.jobs, keys.running, CANCELS_SWEPT, ...jobIds)) as string[];
   }
 
   /** Per id: whether the job is finished or no longer stored (no record is read). */

@@ -1,5 +1,5 @@
 --[[
-  Which of these jobs a waiter may stop polling: finished (succeeded or dead) or no longer stored.
+  Which of these jobs a waiter may stop polling: finished (succeeded, dead or cancelled) or no longer stored.
   Reads no job record, so a waiter's poll costs the same for a 100 B job as for a 100 KB one.
 
   KEYS[1] finished  ZSET id by finishedAt

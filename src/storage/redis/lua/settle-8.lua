@@ -5,6 +5,9 @@
   - retry:   keeps the error and schedules the job at Redis TIME + delayMs
   - dead:    keeps the error; the job is finished
   A settlement whose token is not the job's current lease changes nothing.
+  A job a cancel was asked for while it ran (`cancelRequestedAt`, see cancel-6.lua) becomes
+  `cancelled` whatever the settlement says: its output or error is discarded, the attempt is kept
+  in its history with outcome "cancelled" (step:<t>:cancelled counts it).
   Finished jobs enter the finished ZSET; trim-4.lua applies retention.
 
   KEYS[1] jobs          HASH id -> job JSON
@@ -12,7 +15,7 @@
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] delayed       ZSET id by runAt
   KEYS[5] finished      ZSET id by finishedAt
-  KEYS[6] counters      HASH (succeeded, dead, unfinished, step:<t>:running|delayed|succeeded|failed|dead)
+  KEYS[6] counters      HASH (succeeded, dead, cancelled, unfinished, step:<t>:running|delayed|succeeded|failed|dead|cancelled)
   KEYS[7] latency       HASH (<t>:<bucket>, <t>:sum, <t>:count)
   KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
@@ -87,6 +90,14 @@ local function appendStep(job, stepJson)
   end
 end
 
+-- The attempt record's outcome, rewritten: the first "outcome" key of its JSON text is its own
+-- (JSON.stringify writes step, stepIndex, attempt, outcome first; a step name holds no quote).
+local function cancelledAttempt(text)
+  if text == nil then return nil end
+  return (string.gsub(text, '"outcome":"[a-z]+"', '"outcome":"cancelled"', 1))
+end
+local CANCELLED = '{"name":"CancelledError","code":"CANCELLED","message":"the job was cancelled while it ran","retryable":false}'
+
 local function finish(job)
   job.finishedAt = now
   if job.status == "succeeded" then job.progress = '{"fraction":1}' end
@@ -114,8 +125,20 @@ for i, s in ipairs(settlements) do
       job.dueAt = nil
       job.updatedAt = now
       observeWait(job, s)
-      appendAttempt(job, s.a)
-      if s.kind == "advance" then
+      if job.cancelRequestedAt then
+        appendAttempt(job, cancelledAttempt(s.a))
+        count(job, "cancelled", 1)
+        job.error = CANCELLED
+        job.status = "cancelled"
+        job.cancelRequestedAt = nil
+        add(counts, "cancelled", 1)
+        finish(job)
+      else
+        appendAttempt(job, s.a)
+      end
+      if job.status == "cancelled" then
+        -- settled above
+      elseif s.kind == "advance" then
         count(job, "succeeded", 1)
         observe(job, s)
         appendStep(job, stepJson(s))

@@ -1,0 +1,66 @@
+--[[
+  Cancels one job. A queued job leaves its step's queue, a job waiting for a retry (`failed`) or
+  for its start time (`delayed`) leaves the delayed ZSET: it is `cancelled` (final) at once. A
+  running job is only marked (`cancelRequestedAt`, and its id added to the cancels SET, which the
+  lease holder reads, see cancel-requested-3.lua): it becomes `cancelled` when its lease ends, in
+  settle-8, release-6 or reclaim-6. A finished job (succeeded, dead, cancelled) is left as it is.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] delayed       ZSET id by runAt
+  KEYS[3] finished      ZSET id by finishedAt
+  KEYS[4] counters      HASH (unfinished, cancelled, step:<t>:delayed, step:<t>:cancelled)
+  KEYS[5] cancels       SET ids of running jobs a cancel was asked for
+  KEYS[6] queue prefix  queue LIST of job type t is KEYS[6] .. t (same hash tag); held-back jobs
+                        of step limits are in KEYS[6] .. t .. ":held:<key>" and ":over"
+
+  ARGV[1] job id
+  ARGV[2] the cancelled job's error: JobError JSON text
+
+  Returns { code, job JSON }: 1 cancelled now, 2 running (cancel requested; it was already, or is
+  now), -4 already finished (job JSON as it is); or { -2 } when there is no such job.
+]]
+local rcall = redis.call
+local id = ARGV[1]
+local raw = rcall("HGET", KEYS[1], id)
+if not raw then return { -2 } end
+local job = cjson.decode(raw)
+local status = job.status
+if status == "succeeded" or status == "dead" or status == "cancelled" then return { -4, raw } end
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if status == "running" then
+  if job.cancelRequestedAt then return { 2, raw } end
+  job.cancelRequestedAt = now
+  local json = cjson.encode(job)
+  rcall("HSET", KEYS[1], id, json)
+  rcall("SADD", KEYS[5], id)
+  return { 2, json }
+end
+if status == "queued" then
+  -- In its queue, or held back by its step's limits (the `held:<key>` and `over` LISTs beside
+  -- the queue, named from the queue prefix as lua/_key-left.lua does).
+  local base = KEYS[6] .. job.step
+  if rcall("LREM", base, 1, id) == 0 then
+    if job.concurrencyKey and rcall("LREM", base .. ":held:" .. job.concurrencyKey, 1, id) == 1 then
+      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":held", -1)
+    elseif rcall("LREM", base .. ":over", 1, id) == 1 then
+      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":over", -1)
+    end
+  end
+else
+  -- failed (a retry) or delayed (a start time): both wait in the delayed ZSET.
+  rcall("ZREM", KEYS[2], id)
+  if status == "failed" then rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":delayed", -1) end
+end
+job.status = "cancelled"
+job.error = ARGV[2]
+job.runAt = nil
+job.updatedAt = now
+job.finishedAt = now
+rcall("ZADD", KEYS[3], now, id)
+rcall("HINCRBY", KEYS[4], "unfinished", -1)
+rcall("HINCRBY", KEYS[4], "cancelled", 1)
+rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":cancelled", 1)
+local json = cjson.encode(job)
+rcall("HSET", KEYS[1], id, json)
+return { 1, json }

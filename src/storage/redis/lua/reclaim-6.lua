@@ -1,0 +1,69 @@
+--[[
+  Returns jobs whose lease expired (by Redis TIME) to the head of their step's queue; the lost
+  attempt counts. Their lease tokens become stale. A job counted against its concurrency key goes
+  first among its key's held jobs, when there are any (_key-left.lua, prepended).
+  A job a cancel was asked for while it ran (`cancelRequestedAt`, see cancel-6.lua) is not
+  requeued: it becomes `cancelled` (final), and nothing else is counted.
+
+  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[2] leases        HASH id -> current lease token
+  KEYS[3] running       ZSET id by lease expiry
+  KEYS[4] counters      HASH (step:<t>:running, unfinished, cancelled, step:<t>:cancelled)
+  KEYS[5] queue prefix  queue LIST of job type t is KEYS[5] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
+  KEYS[6] finished      ZSET id by finishedAt
+
+  ARGV[1] reason: JobError JSON text, kept as the job's error
+  ARGV[2] most jobs reclaimed in this call
+
+  Returns the number of jobs reclaimed.
+]]
+local rcall = redis.call
+local t = rcall("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local CANCELLED = '{"name":"CancelledError","code":"CANCELLED","message":"the job was cancelled while it ran","retryable":false}'
+
+-- A cancel was asked for while it ran: its lease has ended, so it is cancelled now (its place
+-- under its concurrency key, if it held one, is given back).
+local function cancelled(job)
+  keyLeft(KEYS[5], job)
+  job.status = "cancelled"
+  job.error = CANCELLED
+  job.cancelRequestedAt = nil
+  job.workerId = nil
+  job.leaseExpiresAt = nil
+  job.dueAt = nil
+  job.updatedAt = now
+  job.finishedAt = now
+  rcall("HSET", KEYS[1], job.id, cjson.encode(job))
+  rcall("ZADD", KEYS[6], now, job.id)
+  rcall("HINCRBY", KEYS[4], "unfinished", -1)
+  rcall("HINCRBY", KEYS[4], "cancelled", 1)
+  rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":cancelled", 1)
+end
+local reclaimed = 0
+
+for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))) do
+  rcall("ZREM", KEYS[3], id)
+  rcall("HDEL", KEYS[2], id)
+  local raw = rcall("HGET", KEYS[1], id)
+  if raw then
+    local job = cjson.decode(raw)
+    if job.status == "running" then
+      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
+      if job.cancelRequestedAt then
+        cancelled(job)
+      else
+        job.status = "queued"
+        job.error = ARGV[1]
+        job.workerId = nil
+        job.leaseExpiresAt = nil
+        job.updatedAt = now
+        local held = keyBackInLine(KEYS[5], KEYS[4], job)
+        rcall("HSET", KEYS[1], id, cjson.encode(job))
+        if not held then pushHead(KEYS[5], job, id) end
+      end
+      reclaimed = reclaimed + 1
+    end
+  end
+end
+return reclaimed
