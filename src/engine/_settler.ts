@@ -201,11 +201,16 @@ export class Settler {
     results: SettleResult[],
   ): void {
     meta.forEach(({ outcome, context, settlement }, i) => {
+      const { pipeline, jobType, attempt } = context;
+      if (results[i] === "cancelled") {
+        this.#host.logger.info("job cancelled: its attempt ended, its result discarded", { jobId: outcome.jobId, jobType, attempt });
+        this.#host.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "cancelled" });
+        return;
+      }
       if (results[i] !== "ok") {
         this.#host.logger.debug("stale result ignored", { jobId: outcome.jobId });
         return;
       }
-      const { pipeline, jobType, attempt } = context;
       this.#host.events.emit("step:finished", {
         jobId: outcome.jobId,
         pipeline,

@@ -24,6 +24,8 @@ export interface InFlight {
   logUsed?: LogUsage | undefined;
   /** Host of the worker it went to. */
   host?: string | undefined;
+  /** Set once its worker was told the job was cancelled (see `WorkerSlot.tellCancel`). */
+  cancelTold?: boolean | undefined;
 }
 
 /** What a transport heard from a worker: a heartbeat, maybe with a new capacity or draining state. */
@@ -123,6 +125,14 @@ export class WorkerSlot {
     const flight = this.#inFlight.get(jobId);
     if (flight === undefined || (token !== undefined && flight.delivery.token !== token)) return undefined;
     this.#inFlight.delete(jobId);
+    return flight;
+  }
+
+  /** Marks the job it holds as cancelled-and-told; answers its flight when it was not told before. */
+  tellCancel(jobId: string): InFlight | undefined {
+    const flight = this.#inFlight.get(jobId);
+    if (flight === undefined || flight.cancelTold === true) return undefined;
+    flight.cancelTold = true;
     return flight;
   }
 
@@ -246,6 +256,30 @@ export class WorkerRoster {
   hasFreeCredit(now: number): boolean {
     for (const slot of this.#slots.values()) if (slot.free(now) > 0) return true;
     return false;
+  }
+
+  /** The worker holding `jobId` and its flight, when the worker was not told of its cancel yet (it is now marked told). */
+  tellCancel(jobId: string): { slot: WorkerSlot; flight: InFlight } | undefined {
+    for (const slot of this.#slots.values()) {
+      const flight = slot.tellCancel(jobId);
+      if (flight !== undefined) return { slot, flight };
+    }
+    return undefined;
+  }
+
+  /** Ids of the jobs held here whose workers were not told of a cancel, by pipeline. */
+  untoldByPipeline(): Map<string, string[]> {
+    const byPipeline = new Map<string, string[]>();
+    for (const slot of this.#slots.values()) {
+      for (const flight of slot.flights()) {
+        if (flight.cancelTold === true) continue;
+        const { pipeline, jobId } = flight.delivery;
+        const ids = byPipeline.get(pipeline);
+        if (ids === undefined) byPipeline.set(pipeline, [jobId]);
+        else ids.push(jobId);
+      }
+    }
+    return byPipeline;
   }
 
   /** This process was stalled for `ms` (a timer came late): every worker's silence is that much shorter. */

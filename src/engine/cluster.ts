@@ -8,7 +8,7 @@ import type { JobRecord } from "../core/job.ts";
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
 import type { JobSummary } from "../core/job-summary.ts";
-import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { ScheduleView } from "./schedule-views.ts";
 import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions, StepFinishedEvent } from "./dispatcher.ts";
 
@@ -37,12 +37,14 @@ export interface Cluster {
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;
-  /** Requeues a dead job (with `input`, its step runs on that instead). False when the job is not dead. */
+  /** Requeues a dead or cancelled job (with `input`, its step runs on that instead). False when it is neither. */
   redrive(jobId: string, options?: RedriveOptions): Promise<boolean>;
   /** Requeues the dead jobs of a pipeline that match `filter` (at most 1000 a call). */
   redriveDead(pipeline: string, filter?: RedriveDeadFilter): Promise<RedriveDeadAnswer>;
   /** Forgets a finished job. */
   deleteJob(jobId: string): Promise<DeleteResult>;
+  /** Cancels a job: at once when not running; a running one is stopped (see `Dispatcher.cancel`). */
+  cancel(jobId: string): Promise<CancelResult>;
   listJobs(query?: ListJobsQuery): Promise<JobRecord[]>;
   /** A page of jobs, newest first, filtered (cursor paging). */
   findJobs(query: JobQuery): Promise<JobPage>;

@@ -80,6 +80,12 @@ export interface DispatchTarget {
   readonly capacity: number;
   /** Hands deliveries over; a rejection hands their leases back to the queue. */
   send(deliveries: Delivery[]): Promise<void>;
+  /**
+   * Tells the worker the job it runs under lease `token` was cancelled: it aborts the attempt's
+   * `ctx.signal` with a CancelledError (best effort; storage ends the job cancelled whatever the
+   * worker does). Absent: the worker cannot be told (its result is then discarded).
+   */
+  cancel?(jobId: string, token: string): void;
   /** Where it runs, for listings: address, host, pid. */
   readonly address?: string | undefined;
   readonly host?: string | undefined;

@@ -5,7 +5,7 @@
 import type { JobRecord } from "../core/job.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
 import type { ClusterEnqueueOutcome } from "./cluster.ts";
-import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
 import type { ScheduleView } from "./schedule-views.ts";
 import type { Dispatcher, EnqueueOptions, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "./dispatcher.ts";
@@ -49,6 +49,10 @@ export class DispatcherCluster implements Cluster {
 
   deleteJob(jobId: string): Promise<DeleteResult> {
     return this.#dispatcher.forget(jobId);
+  }
+
+  cancel(jobId: string): Promise<CancelResult> {
+    return this.#dispatcher.cancel(jobId);
   }
 
   findJobs(query: JobQuery): Promise<JobPage> {

@@ -14,7 +14,7 @@ export interface JobLogEvent {
 export interface JobFinishedEvent {
   jobId: string;
   pipeline: string;
-  status: Extract<JobStatus, "succeeded" | "dead">;
+  status: Extract<JobStatus, "succeeded" | "dead" | "cancelled">;
   result?: unknown;
   error?: JobError | undefined;
 }

@@ -29,12 +29,13 @@ import { findPipeline, type PipelineDefinition } from "../core/pipeline-definiti
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter, type EventSource } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { DeleteResult, EnqueueOutcome, EnqueueRequest, JobPage, JobQuery, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { CancelResult, DeleteResult, EnqueueOutcome, EnqueueRequest, JobPage, JobQuery, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Readiness } from "./cluster.ts";
 import type { DispatchTarget, LogReport, ProgressReport, StepOutcome } from "./delivery.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
 import { DispatchLoop } from "./_dispatch-loop.ts";
 import { Settler } from "./_settler.ts";
+import { Cancels } from "./_cancels.ts";
 import { WorkerRoster, type InFlight, type QuarantineRules, type WorkerUpdate } from "./_worker-roster.ts";
 import { waitForFinal, type WaitForFinalOptions } from "./wait-for-final.ts";
 import type { ScheduleDefinition } from "../core/schedule.ts";
@@ -83,6 +84,7 @@ export class Dispatcher {
   readonly #settler: Settler;
   readonly #loop: DispatchLoop;
   #scheduler: Scheduler;
+  readonly #cancels: Cancels;
   #pipelines: readonly PipelineDefinition[];
   #pipelinesByType = new Map<string, string[]>();
   #timers: NodeJS.Timeout[] = [];
@@ -106,6 +108,7 @@ export class Dispatcher {
       kick: () => this.#loop.kick(),
       retryDueIn: (delayMs) => this.#loop.retryDueIn(delayMs, this.#pollIntervalMs),
     });
+    this.#cancels = new Cancels({ storage: this.#storage, roster: this.#workers, events: this.#events, logger: this.#logger });
     this.#indexPipelines();
     this.#scheduler = this.#schedulerOf(options.schedules ?? []);
   }
@@ -257,9 +260,9 @@ export class Dispatcher {
   }
 
   /**
-   * Requeues a dead job at the step it died (its attempt history kept, added to). With `input`
+   * Requeues a dead or cancelled job at the step it ended (its attempt history kept, added to). With `input`
    * (checked by the enqueue rules: a JSON object, not too deep), that step runs on it instead of
-   * what it was given. False when it is not dead.
+   * what it was given. False when it is neither dead nor cancelled.
    */
   async redrive(jobId: string, options: RedriveOptions = {}): Promise<boolean> {
     const input = options.input === undefined ? undefined : checkInstructions(options.input, `new instructions for job ${jobId}`);
@@ -279,6 +282,15 @@ export class Dispatcher {
     for (const job of page.jobs) if (await this.#storage.redrive(job.id)) ids.push(job.id);
     if (ids.length > 0) this.#loop.kick();
     return { pipeline: name, ids, more: page.next !== undefined };
+  }
+
+  /**
+   * Cancels a job: one queued, delayed or waiting for a retry is `cancelled` at once; a running one
+   * is marked, its worker told (here, or by the server holding its lease within a second), and
+   * it ends `cancelled` when its lease ends. `final`: already finished; `missing`: no such job.
+   */
+  cancel(jobId: string): Promise<CancelResult> {
+    return this.#cancels.cancel(jobId);
   }
 
   /** Forgets a finished job (its record, history and logs): `not-finished` while it may still run. */
@@ -496,6 +508,7 @@ export class Dispatcher {
       if (!(await this.#storageIntact())) return;
       let reclaimed = 0;
       for (const pipeline of this.#pipelines) reclaimed += await this.#storage.reclaimExpired(pipeline.name);
+      await this.#cancels.sweep((name) => this.#pipelines.some((p) => p.name === name));
       if (reclaimed > 0) {
         this.#logger.warn("expired leases reclaimed", { jobs: reclaimed });
         this.#loop.kick();

@@ -3,6 +3,7 @@
  * `mario up` for functions it serves itself.
  */
 import { setMaxListeners } from "node:events";
+import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { newId } from "../core/ids.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, DispatchTarget } from "./delivery.ts";
@@ -19,6 +20,8 @@ export class LocalWorker implements DispatchTarget {
   readonly #logger: Logger;
   readonly #shutdown = new AbortController();
   readonly #running = new Set<Promise<void>>();
+  /** One controller per running attempt, by job id and lease token: `cancel` aborts it. */
+  readonly #cancels = new Map<string, AbortController>();
 
   constructor(options: { executor: StepExecutor; dispatcher: Dispatcher; logger: Logger }) {
     this.jobType = options.executor.jobType;
@@ -38,6 +41,10 @@ export class LocalWorker implements DispatchTarget {
     }
   }
 
+  cancel(jobId: string, token: string): void {
+    this.#cancels.get(`${jobId}\u0000${token}`)?.abort(new CancelledError());
+  }
+
   /** Aborts running attempts and waits for them to report. */
   async stop(): Promise<void> {
     this.#shutdown.abort();
@@ -50,13 +57,17 @@ export class LocalWorker implements DispatchTarget {
   }
 
   async #run(delivery: Delivery): Promise<void> {
+    const key = `${delivery.jobId}\u0000${delivery.token}`;
+    const cancel = new AbortController();
+    this.#cancels.set(key, cancel);
     const outcome = await this.#executor.execute(delivery, {
       workerId: this.workerId,
       logger: this.#logger,
       signal: this.#shutdown.signal,
+      cancelSignal: cancel.signal,
       onProgress: (fraction, message) => this.#dispatcher.progress([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction, message }]),
       onLog: (line) => this.#dispatcher.logLines([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, line }]),
-    });
+    }).finally(() => this.#cancels.delete(key));
     // Nothing encodes this outcome on its way to storage: check its output can be (as a step worker's results are).
     await this.#dispatcher.report([encodableOutcome(outcome)]).catch((error: unknown) => {
       this.#logger.error("result not stored; the lease will expire and the job run again", { jobId: delivery.jobId, error: String(error) });

@@ -14,6 +14,12 @@ export interface ExecuteHooks {
   logger: Logger;
   /** Aborts the attempt (shutdown). */
   signal: AbortSignal;
+  /**
+   * Aborts this attempt alone: its job was cancelled (the reason is a CancelledError). The attempt
+   * ends with it; an executor that can stop a handler that ignores it (threads) does so after a
+   * grace period, one that cannot (in process) discards what it returns.
+   */
+  cancelSignal?: AbortSignal | undefined;
   onProgress(fraction: number, message?: string): void;
   /** Each line the attempt writes, as it is written (optional: the lines come with the outcome anyway). */
   onLog?: ((line: LogLine) => void) | undefined;
@@ -47,6 +53,7 @@ export class InProcessExecutor implements StepExecutor {
       workerId: hooks.workerId,
       logger: hooks.logger,
       shutdownSignal: hooks.signal,
+      cancelSignal: hooks.cancelSignal,
       onProgress: (fraction, message) => hooks.onProgress(fraction, message),
       onLog: hooks.onLog,
       ownsInput: hooks.ownsInput,

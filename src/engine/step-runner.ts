@@ -10,6 +10,7 @@
 import { cloneData } from "../core/clone-data.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
+import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { LogLine } from "../core/job-logs.ts";
 import type { Logger } from "../log/logger.ts";
@@ -22,6 +23,12 @@ export interface RunOptions {
   logger: Logger;
   /** Aborts every running attempt (shutdown). */
   shutdownSignal?: AbortSignal | undefined;
+  /**
+   * Aborts this attempt (its job was cancelled): `ctx.signal` aborts with the signal's reason (a
+   * CancelledError) and the attempt ends at once with it; what the handler returns later is
+   * discarded (synchronous code cannot be interrupted in process).
+   */
+  cancelSignal?: AbortSignal | undefined;
   onProgress?: ((fraction: number, message?: string) => void) | undefined;
   /** Each line the attempt writes (`ctx.logger`, `console.*`), as it is written. */
   onLog?: ((line: LogLine) => void) | undefined;
@@ -38,6 +45,7 @@ class Attempt {
   deadline: DeadlineEntry<Attempt> | undefined;
   shutdown: Set<Attempt> | undefined;
   #end: ((outcome: StepOutcome) => void) | undefined;
+  #unlisten: (() => void) | undefined;
   readonly #base: Base;
   readonly #jobType: string;
   readonly #timeoutMs: number;
@@ -57,12 +65,18 @@ class Attempt {
   }
 
   /** Runs `work`; resolves with its outcome, or a failure if aborted first. */
-  run(work: PromiseLike<unknown>, shutdownSignal: AbortSignal | undefined): Promise<StepOutcome> {
+  run(work: PromiseLike<unknown>, shutdownSignal: AbortSignal | undefined, cancelSignal?: AbortSignal): Promise<StepOutcome> {
     return new Promise<StepOutcome>((resolve) => {
       this.#end = resolve;
       this.deadline = deadlines.add(this.#timeoutMs, this);
       this.shutdown = shutdownSetOf(shutdownSignal);
       this.shutdown?.add(this);
+      if (cancelSignal !== undefined) {
+        const onCancel = (): void => this.abort(cancelReason(cancelSignal));
+        this.#unlisten = () => cancelSignal.removeEventListener("abort", onCancel);
+        if (cancelSignal.aborted) onCancel();
+        else cancelSignal.addEventListener("abort", onCancel, { once: true });
+      }
       work.then(
         (output) => this.#settle(succeeded(this.#base, output)),
         (thrown: unknown) => this.#settle(failed(this.#base, thrown)),
@@ -87,6 +101,7 @@ class Attempt {
     this.#end = undefined;
     if (this.deadline !== undefined) deadlines.cancel(this.deadline);
     this.shutdown?.delete(this);
+    this.#unlisten?.();
     end(outcome);
   }
 }
@@ -155,7 +170,12 @@ function runLogged(handler: StepHandler, delivery: Delivery, options: RunOptions
     return Promise.resolve(failed(base, thrown));
   }
   if (!isPromiseLike(result)) return Promise.resolve(succeeded(base, result));
-  return attempt.run(result, options.shutdownSignal);
+  return attempt.run(result, options.shutdownSignal, options.cancelSignal);
+}
+
+/** What a cancel signal aborted with: its reason when an Error, else a CancelledError. */
+function cancelReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new CancelledError();
 }
 
 function succeeded(base: Base, output: unknown): StepOutcome {

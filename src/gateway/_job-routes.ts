@@ -2,12 +2,13 @@
  * The job routes of the gateway: find (`GET /jobs`, cursor paging), read (`GET /jobs/:id`, with
  * `?wait` long-polling), logs (`GET /jobs/:id/logs`, `?follow` as server-sent events), redrive
  * (`POST /jobs/:id/retry`, optionally with new instructions; `POST /pipelines/:name/retry-dead`),
- * forget (`DELETE /jobs/:id`).
+ * forget (`DELETE /jobs/:id`), cancel (`POST /jobs/:id/cancel`).
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import { AlreadyFinishedError } from "../core/errors/already-finished-error.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { isFinal, type AttemptRecord, type JobRecord, type JobStatus } from "../core/job.ts";
 import type { LogLine } from "../core/job-logs.ts";
@@ -83,7 +84,7 @@ export function registerJobRoutes(app: OpenAPIHono, cluster: Cluster, routes: Re
     const body = await readInstructions(c, job.pipeline, m.maxBodyBytes, { emptyIsNone: true });
     if (!(await cluster.redrive(id, body === undefined ? {} : { input: body }))) {
       const now = (await cluster.getJob(id))?.status ?? job.status;
-      throw new HttpError(ERROR_CODES.NOT_DEAD, `job ${id} is ${now}: only dead jobs can be retried`);
+      throw new HttpError(ERROR_CODES.NOT_DEAD, `job ${id} is ${now}: only dead or cancelled jobs can be retried`);
     }
     c.header("Location", `/jobs/${id}`);
     return c.json({ id, pipeline: job.pipeline, status: "queued" }, 202);
@@ -95,9 +96,21 @@ export function registerJobRoutes(app: OpenAPIHono, cluster: Cluster, routes: Re
     if (result === "missing") throw notFound(id);
     if (result === "not-finished") {
       const status = (await cluster.getJob(id))?.status ?? "unfinished";
-      throw new HttpError(ERROR_CODES.NOT_FINISHED, `job ${id} is ${status}: only a finished job (succeeded or dead) can be forgotten`);
+      throw new HttpError(ERROR_CODES.NOT_FINISHED, `job ${id} is ${status}: only a finished job (succeeded, dead or cancelled) can be forgotten`);
     }
     return c.body(null, 204);
+  });
+
+  app.openapi({ ...routes.cancelJob, middleware: [m.auth] }, async (c) => {
+    const { id } = c.req.valid("param");
+    const { wait } = c.req.valid("query");
+    const answer = await cluster.cancel(id);
+    if (answer.status === "missing") throw notFound(id);
+    if (answer.status === "final") throw new AlreadyFinishedError(`job ${id} is already ${answer.job.status}: only a queued, delayed, failed (waiting for a retry) or running job can be cancelled`);
+    if (answer.status === "cancelled") return c.json(answer.job as never, 200);
+    const ended = wait === undefined ? undefined : await cluster.waitFor(id, wait, m.shutdown);
+    if (ended !== undefined && isFinal(ended.status)) return c.json(ended as never, 200);
+    return c.json({ ...(ended ?? answer.job), cancelRequested: true } as never, 202);
   });
 
   app.openapi({ ...routes.retryDead, middleware: [m.auth] }, async (c) => {

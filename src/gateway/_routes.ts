@@ -56,6 +56,7 @@ export const jobRecordSchema = z
     startedAt: z.number().optional(),
     finishedAt: z.number().optional(),
     history: z.array(attemptSchema).optional(),
+    cancelRequestedAt: z.number().optional().openapi({ description: "while it runs: when a cancel was asked for (it ends cancelled)" }),
   })
   .openapi("Job", { description: "A job record; times are epoch milliseconds." });
 
@@ -198,6 +199,15 @@ export function gatewayRoutes(maxWaitMs: number) {
         body: { required: false, description: "new instructions for the step the job died at (empty: run it on what it had)", content: { "application/json": { schema: z.toJSONSchema(instructionsSchema) as { type: "object" } } } },
       },
       responses: { 202: json(acceptedSchema, "requeued"), 400: badRequest, 401: unauthorized, 404: jsonError("no such job"), 409: jsonError("the job is not dead") },
+    }),
+    cancelJob: createRoute({
+      method: "post", path: "/jobs/{id}/cancel", summary: "Cancel a job: a queued, delayed or retry-waiting one at once (200); a running one is stopped (202, then it ends cancelled; ?wait=ms waits for that)",
+      request: { params: jobIdParams, query: waitQuery(maxWaitMs), headers: authHeader },
+      responses: {
+        200: json(jobRecordSchema, "cancelled (the job record)"),
+        202: json(jobRecordSchema.extend({ cancelRequested: z.literal(true) }), "running: its worker is told, it ends cancelled when its attempt ends (the job record as it is)"),
+        400: badRequest, 401: unauthorized, 404: jsonError("no such job"), 409: jsonError("the job is already finished (ALREADY_FINISHED)"),
+      },
     }),
     pipelines: createRoute({
       method: "get", path: "/pipelines", summary: "Pipelines, their steps, queue depth, in-flight and workers", request: { query: noQuery, headers: authHeader },

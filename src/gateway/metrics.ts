@@ -69,7 +69,10 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   perPipeline("mario_jobs_accepted_total", "Jobs accepted (enqueued) by a pipeline since storage was created.", (p) => p.accepted);
   perPipeline("mario_jobs_succeeded_total", "Jobs that finished succeeded.", (p) => p.succeeded);
   perPipeline("mario_jobs_dead_total", "Jobs that went dead (dead-lettered); a redriven job that dies again counts again.", deaths);
-  perPipeline("mario_jobs_cancelled_total", "Jobs cancelled.", (p) => p.cancelled ?? 0);
+  // Summed from the steps' counters, which a redrive leaves alone (as deaths are); a pipeline's
+  // `cancelled` is how many are cancelled now.
+  const cancels = (p: PipelineStats): number => p.steps.reduce((sum, s) => sum + (s.cancelled ?? 0), 0);
+  perPipeline("mario_jobs_cancelled_total", "Jobs cancelled; a redriven job cancelled again counts again.", cancels);
   out.family("mario_step_attempts_total", "counter", "Attempts of a step by outcome (succeeded, failed); a retried job counts every failed attempt.", () => {
     for (const { pipeline, s } of steps) {
       out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "succeeded" }, s.succeeded);

@@ -1,7 +1,7 @@
 /**
  * The Cluster view of pipeline servers running elsewhere (what `mario gateway` serves): enqueues
  * go to each pipeline's server through its job intake (a `PipelineClient`, or a `FailoverIntake`
- * over several servers), everything else is read from the storage the servers share (Redis).
+ * over several servers), and so do cancels; everything else is read from the storage the servers share (Redis).
  * Routes are fixed (a list) or found as servers come and go (a `RouteSource`, e.g.
  * `DiscoveredRoutes` reading the Redis registry of servers).
  *
@@ -29,8 +29,9 @@ import { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Cluster, ClusterEnqueueOutcome, ClusterEvents, Readiness } from "../engine/cluster.ts";
 import { scheduleViews, type ScheduleView } from "../engine/schedule-views.ts";
 
-import type { DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
-import type { EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
+import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
+import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 
 /** What the cluster needs of a pipeline server's client: `PipelineClient` fits. */
 export interface JobIntake {
@@ -40,6 +41,8 @@ export interface JobIntake {
   waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord>;
   /** Resolves when the server answers, rejects when it does not (for `ready()`). */
   probe?(): Promise<void>;
+  /** Cancels a job on its server (which tells the worker holding its lease). */
+  cancel?(jobId: string): Promise<CancelAnswer>;
 }
 
 export interface RemotePipeline {
@@ -192,6 +195,25 @@ export class RemoteCluster implements Cluster {
     const ids: string[] = [];
     for (const job of page.jobs) if (await route.storage.redrive(job.id)) ids.push(job.id);
     return { pipeline: name, ids, more: page.next !== undefined };
+  }
+
+  /**
+   * Through the job's pipeline server (it tells the worker holding the lease at once, or the
+   * server that holds it learns within a second); straight in storage when no server answers
+   * (the lease holder reads it there all the same).
+   */
+  async cancel(jobId: string): Promise<CancelResult> {
+    const job = await this.getJob(jobId);
+    const route = job === undefined ? undefined : this.#routes.get(job.pipeline);
+    if (job === undefined || route === undefined) return { status: "missing" };
+    if (route.intake.cancel !== undefined && !isFinal(job.status)) {
+      try {
+        return await route.intake.cancel(jobId);
+      } catch (error) {
+        if (!(error instanceof NoAnswerError)) throw error;
+      }
+    }
+    return route.storage.cancel(jobId);
   }
 
   async deleteJob(jobId: string): Promise<DeleteResult> {

@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { stepFromModule, type FunctionStep } from "../functions/step-from-module.ts";
+import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { toJobError } from "../core/job.ts";
 import type { Delivery } from "../engine/delivery.ts";
@@ -23,6 +24,8 @@ process.setSourceMapsEnabled(true);
 
 const post = (message: FromThread): void => port.postMessage(message);
 const shutdowns = new Map<number, AbortController>();
+/** One per running attempt: aborted (with a CancelledError) when its job is cancelled. */
+const cancels = new Map<number, AbortController>();
 
 const step = await load();
 if (step !== undefined) {
@@ -30,7 +33,8 @@ if (step !== undefined) {
     const parsed = toThreadSchema.safeParse(raw);
     if (!parsed.success) return;
     const message = parsed.data;
-    if (message.type === "abort") shutdowns.get(message.id)?.abort();
+    if (message.type === "abort" && message.cancel === true) cancels.get(message.id)?.abort(new CancelledError());
+    else if (message.type === "abort") shutdowns.get(message.id)?.abort();
     else void run(step, message.id, message.delivery);
   });
   post({ type: "ready", jobType: step.jobType, shape: step.shape, config: plain(sendable(step.config)) as never });
@@ -48,15 +52,19 @@ async function load(): Promise<FunctionStep | undefined> {
 
 async function run(step: FunctionStep, id: number, delivery: Delivery): Promise<void> {
   const shutdown = new AbortController();
+  const cancel = new AbortController();
   shutdowns.set(id, shutdown);
+  cancels.set(id, cancel);
   const outcome = await runAttempt(step.handler, delivery, {
     workerId: "thread",
     logger: threadLogger(id, {}),
     shutdownSignal: shutdown.signal,
+    cancelSignal: cancel.signal,
     onProgress: (fraction, message) => post({ type: "progress", id, fraction: Number(fraction), ...(message === undefined ? {} : { message: String(message) }) }),
     onLog: (line) => post({ type: "line", id, ...line }),
   });
   shutdowns.delete(id);
+  cancels.delete(id);
   const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
   if (!outcome.ok) return post({ type: "done", id, ok: false, error: outcome.error, ...times });
   try {

@@ -34,10 +34,10 @@ export const threadDataSchema = z.object({
 });
 export type ThreadData = z.infer<typeof threadDataSchema>;
 
-/** Main → thread. `abort` is a shutdown: the attempt's `ctx.signal` aborts. */
+/** Main → thread. `abort` is a shutdown (or, with `cancel`, the job was cancelled): the attempt's `ctx.signal` aborts. */
 export const toThreadSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("run"), id: z.number().int(), delivery: deliverySchema }),
-  z.object({ type: z.literal("abort"), id: z.number().int() }),
+  z.object({ type: z.literal("abort"), id: z.number().int(), cancel: z.boolean().optional() }),
 ]);
 export type ToThread = z.infer<typeof toThreadSchema>;
 

@@ -17,8 +17,16 @@
  * Timeout: at `delivery.timeoutMs` the attempt fails at once with a StepTimeoutError (code
  * TIMEOUT); inside the thread `ctx.signal` aborts at the same deadline. The thread is retired:
  * it gets `killGraceMs` to wind down, is then terminated, and a fresh one takes its place.
+ *
+ * Cancel (`hooks.cancelSignal`: the job was cancelled): `ctx.signal` aborts inside the thread with
+ * a CancelledError. A handler that ends within the cancel grace (`cancelGraceMs`, default 5 s, or
+ * the step's timeout when shorter) ends the attempt as it does; one that ignores the signal (a
+ * `while (true) {}`) has its thread terminated at the end of the grace and replaced, and the
+ * attempt fails with the CancelledError. One thread runs one attempt, so no other attempt is lost
+ * with it.
  */
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { toJobError, type JobError } from "../core/job.ts";
@@ -38,6 +46,8 @@ export interface ThreadExecutorOptions {
   shape?: string | undefined;
   /** Milliseconds a timed-out or shut-down handler gets before its thread is terminated. Default 500. */
   killGraceMs?: number | undefined;
+  /** Milliseconds a cancelled handler gets to end before its thread is terminated (capped by the step's timeout). Default 5000. */
+  cancelGraceMs?: number | undefined;
   /** Milliseconds a thread may take to import the function. Default 30 000. */
   loadTimeoutMs?: number | undefined;
   /** For thread deaths outside an attempt. Default silent. */
@@ -51,12 +61,16 @@ export interface FunctionOverrides extends StepConfig {
   jobType?: string | undefined;
 }
 
+/** How long a cancelled handler may take to end before its thread is terminated, ms (or the step's timeout, when shorter). */
+export const DEFAULT_CANCEL_GRACE_MS = 5000;
+
 export class ThreadExecutor implements StepExecutor {
   readonly jobType: string;
   readonly policy: StepPolicy;
   readonly shape: string | undefined;
   readonly bundle: BundledFunction;
   readonly #killGraceMs: number;
+  readonly #cancelGraceMs: number;
   readonly #loadTimeoutMs: number | undefined;
   readonly #logger: Logger;
   /** Live threads of the pool (busy, idle or starting); retired ones are not counted. */
@@ -91,6 +105,7 @@ export class ThreadExecutor implements StepExecutor {
     this.policy = options.policy;
     this.shape = options.shape;
     this.#killGraceMs = options.killGraceMs ?? 500;
+    this.#cancelGraceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     this.#loadTimeoutMs = options.loadTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
     for (const slot of options.warm ?? []) this.#adopt(slot, true);
@@ -147,11 +162,28 @@ export class ThreadExecutor implements StepExecutor {
       hooks.signal.addEventListener("abort", onShutdown, { once: true });
     });
     if (hooks.signal.aborted) onShutdown();
-    const first = await Promise.race([running, timedOut, shutDown]);
+    let onCancel = (): void => {};
+    let cancelTimer: NodeJS.Timeout | undefined;
+    const cancelled = new Promise<"cancelled">((resolve) => {
+      onCancel = () => {
+        slot.abort({ cancel: true });
+        cancelTimer = setTimeout(() => resolve("cancelled"), Math.min(this.#cancelGraceMs, delivery.timeoutMs));
+      };
+      hooks.cancelSignal?.addEventListener("abort", onCancel, { once: true });
+    });
+    if (hooks.cancelSignal?.aborted === true) onCancel();
+    const first = await Promise.race([running, timedOut, shutDown, cancelled]);
     settled = true;
     clearTimeout(timer);
     clearTimeout(graceTimer);
+    clearTimeout(cancelTimer);
     hooks.signal.removeEventListener("abort", onShutdown);
+    hooks.cancelSignal?.removeEventListener("abort", onCancel);
+    if (first === "cancelled") {
+      this.#retire(slot, running);
+      this.#logger.warn("a cancelled handler ignored ctx.signal: its thread was terminated and is replaced", { jobId: delivery.jobId, jobType: delivery.jobType });
+      return withLogs(failed(toJobError(new CancelledError(`the job was cancelled; its handler ignored ctx.signal for ${Math.min(this.#cancelGraceMs, delivery.timeoutMs)} ms and its thread was terminated`))));
+    }
     if (first === "timeout") {
       this.#retire(slot, running);
       return withLogs(failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms; its thread was terminated`))));

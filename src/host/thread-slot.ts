@@ -144,9 +144,9 @@ export class ThreadSlot {
     });
   }
 
-  /** Aborts the running attempt's `ctx.signal` (shutdown); the handler may still finish. */
-  abort(): void {
-    if (this.#running !== undefined) this.#send({ type: "abort", id: this.#running.id });
+  /** Aborts the running attempt's `ctx.signal` (shutdown, or with `cancel` a CancelledError); the handler may still finish. */
+  abort(options: { cancel?: boolean } = {}): void {
+    if (this.#running !== undefined) this.#send({ type: "abort", id: this.#running.id, ...(options.cancel === true ? { cancel: true } : {}) });
   }
 
   /** Ends the thread at once, even one stuck in `while (true) {}`; a running attempt reports `reason`. */

@@ -107,8 +107,12 @@ export type CancelResult =
   | { status: "cancelled" | "cancelling" | "final"; job: JobRecord }
   | { status: "missing" };
 
-/** `ok`: applied. `stale`: the token is not the job's current lease; nothing changed. */
-export type SettleResult = "ok" | "stale";
+/**
+ * `ok`: applied. `stale`: the token is not the job's current lease; nothing changed.
+ * `cancelled`: the lease ended, but a cancel was asked for while the job ran: it is cancelled
+ * (the settlement's output or error discarded, the attempt kept with outcome `cancelled`).
+ */
+export type SettleResult = "ok" | "stale" | "cancelled";
 
 export interface WorkerInfo {
   workerId: string;

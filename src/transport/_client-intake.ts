@@ -3,7 +3,7 @@
  * PULL socket are decoded, handed to the engine's front door, and answered. `enqueue` requests
  * that arrive together go to `Dispatcher.enqueueMany` as one batch (one storage call); `wait`
  * requests to `Dispatcher.waitForFinal`. Each request alone or many in one message (`enqueues`,
- * `waits`); replies go back over ReplySockets to each request's `replyTo`: one `reply` message
+ * `waits`); `cancelJob` to `Dispatcher.cancel`; replies go back over ReplySockets to each request's `replyTo`: one `reply` message
  * per single request, `replies` messages for batched ones. Every rule (pipeline, instructions,
  * depth, idempotency key) is the engine's: the same code and limit as over HTTP.
  */
@@ -52,6 +52,21 @@ export class ClientIntake {
   enqueueMany(message: Body<"enqueues">): void {
     for (const item of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true });
     this.#schedule();
+  }
+
+  /** A cancel: answered with what became of the job (`reply.cancel`), or JOB_NOT_FOUND. */
+  cancel(request: Body<"cancelJob">): void {
+    this.#track(this.#cancel(request));
+  }
+
+  async #cancel(request: Body<"cancelJob">): Promise<void> {
+    try {
+      const answer = await this.#dispatcher.cancel(request.jobId);
+      if (answer.status === "missing") return this.#fail(request, new JobNotFoundError(`no job with id "${request.jobId}"`));
+      await this.#answer(request, { requestId: request.requestId, ok: true, job: answer.job as unknown as Record<string, unknown>, cancel: answer.status });
+    } catch (error) {
+      this.#fail(request, asMarioError(error));
+    }
   }
 
   wait(request: Body<"wait">): void {

@@ -15,9 +15,10 @@ import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
-import type { JobRecord } from "../core/job.ts";
+import { isFinal, type JobRecord } from "../core/job.ts";
 import { FailoverIntake } from "./failover-intake.ts";
-import type { EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions } from "./pipeline-client.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions } from "./pipeline-client.ts";
+import { cancelThrough } from "./_cancel-through.ts";
 import { ServerDirectory } from "./server-directory.ts";
 
 /** Job id → pipeline, for jobs enqueued here (bounded). */
@@ -74,7 +75,7 @@ export class DiscoveringClient {
     for (const candidate of candidates) {
       try {
         const job = await candidate.intake.waitFor(jobId, options);
-        if (job.status === "succeeded" || job.status === "dead") this.#owners.delete(jobId);
+        if (isFinal(job.status)) this.#owners.delete(jobId);
         return job;
       } catch (error) {
         // A server of another namespace does not know the job: ask the next one.
@@ -85,6 +86,13 @@ export class DiscoveringClient {
     }
     if (notFound !== undefined && lastError === undefined) throw notFound;
     throw lastError instanceof NoAnswerError ? lastError : new NoAnswerError(`no pipeline server registered in ${this.address} answered`, { cause: lastError });
+  }
+
+  /** Asks a server of the job's pipeline (else each in turn); see `cancelThrough`. */
+  async cancel(jobId: string): Promise<CancelAnswer> {
+    const directory = this.#connected();
+    const pipeline = this.#owners.get(jobId);
+    return cancelThrough(pipeline === undefined ? directory.all() : directory.candidates(pipeline), jobId, this.address);
   }
 
   close(): void {

@@ -17,7 +17,8 @@ import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
-import type { EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
+import { cancelThrough } from "./_cancel-through.ts";
 
 /** Whatever takes enqueue requests for a server: `PipelineClient` fits. */
 export interface Enqueuer {
@@ -25,6 +26,8 @@ export interface Enqueuer {
   enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult>;
   /** The job's final record, answered by the server (see PipelineClient.waitFor). */
   waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord>;
+  /** Cancels a job (see PipelineClient.cancel). */
+  cancel?(jobId: string): Promise<CancelAnswer>;
 }
 
 export interface IntakeCandidate<C extends Enqueuer = Enqueuer> {
@@ -110,6 +113,14 @@ export class FailoverIntake implements Enqueuer {
     const candidate = this.#pick(new Set());
     if (candidate === undefined) return Promise.reject(new NoAnswerError(`no pipeline server of "${this.pipeline}" is known`));
     return candidate.intake.waitFor(jobId, options);
+  }
+
+  /** Any server of the pipeline takes a cancel (they share storage; the lease holder learns it): those not suspect first. */
+  cancel(jobId: string): Promise<CancelAnswer> {
+    const now = Date.now();
+    const all = this.#candidates().flatMap((c) => (c.intake.cancel === undefined ? [] : [{ id: c.id, intake: { cancel: c.intake.cancel.bind(c.intake) } }]));
+    const ordered = [...all.filter((c) => (this.#suspects.get(c.id) ?? 0) <= now), ...all.filter((c) => (this.#suspects.get(c.id) ?? 0) > now)];
+    return cancelThrough(ordered, jobId, `"${this.pipeline}"`);
   }
 
   /** The next candidate not tried yet, preferring those not suspect. */

@@ -10,6 +10,7 @@
  * await client.connect();
  * const [ok, payload] = await client.enqueueJob({ name: "example-one", instructions: { size: 10 } });
  * if (ok) console.log((await client.waitFor(payload.id, { timeoutMs: 30_000 })).result);
+ * await client.cancel(jobId);   // { status: "cancelled" | "cancelling" | "final", job }
  * else console.error(payload.code, payload.message);   // BUSY: "busy, try again later"
  * client.close();
  *
@@ -30,6 +31,7 @@ import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { JobSummary } from "../core/job-summary.ts";
+import type { CancelResult } from "../storage/storage-backend.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
@@ -84,6 +86,14 @@ export interface RequestError {
 
 /** An accepted job answers its summary (id, status, …), not its instructions: see `waitFor` for the record. */
 export type EnqueueJobResult = [ok: true, job: JobSummary & { duplicate?: boolean }] | [ok: false, error: RequestError];
+
+/**
+ * What `cancel` did: `cancelled` now (it was queued, delayed or waiting for a retry);
+ * `cancelling` (running: its worker is told, and it ends cancelled when its attempt ends);
+ * `final` (it had already finished: `job.status` says how; after a resend that followed
+ * NO_ANSWER, `cancelled` there means the first request did it).
+ */
+export type CancelAnswer = Exclude<CancelResult, { status: "missing" }>;
 
 interface Pending {
   requestId: string;
@@ -204,6 +214,20 @@ export class PipelineClient {
       return this.#waits.length;
     });
     if (reply.ok && reply.job !== undefined) return reply.job as unknown as JobRecord;
+    throw replyError(reply);
+  }
+
+  /**
+   * Cancels a job (see `CancelAnswer`). Rejects with JobNotFoundError when the server does not know
+   * it, NoAnswerError when no answer comes in time (send it again: a cancel never does harm twice).
+   */
+  async cancel(jobId: string): Promise<CancelAnswer> {
+    if (this.#discovery !== undefined) return this.#discovery.cancel(jobId);
+    const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
+      this.#send(encode("cancelJob", { requestId, jobId, replyTo: this.#replyTo! }), [pending]);
+      return 0;
+    });
+    if (reply.ok && reply.job !== undefined && reply.cancel !== undefined) return { status: reply.cancel, job: reply.job as unknown as JobRecord };
     throw replyError(reply);
   }
 

@@ -98,7 +98,7 @@ export interface PipelineServerOptions {
   schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
-const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait"] as const;
+const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait", "cancelJob"] as const;
 
 /** Liveness is checked this often, ms. */
 const CHECK_MS = 100;
@@ -466,5 +466,6 @@ export class PipelineServer {
     else if (message.type === "enqueue") this.#intake.enqueue(message.body);
     else if (message.type === "waits") this.#intake.waitMany(message.body);
     else if (message.type === "wait") this.#intake.wait(message.body);
+    else if (message.type === "cancelJob") this.#intake.cancel(message.body);
   }
 }

@@ -15,15 +15,20 @@
  * - pipeline DEALER → worker ROUTER: `welcome` (registration: the server's id and a secret for this
  *   worker, with which it seals its next announcements and `bye`s, see _worker-proof.ts), `jobs`
  *   (only from a peer that welcomed the worker), `ack`, `hello` (the pipelines this server serves,
- *   sent when an announcement lists one of them as stranded: the worker learns where to send those results)
+ *   sent when an announcement lists one of them as stranded: the worker learns where to send those results),
+ *   `cancel` (the jobs of these leases were cancelled: the worker aborts their attempts' `ctx.signal`;
+ *   it counts only from the server that sent the job, under that lease's token)
  * - worker ROUTER → pipeline DEALER: `results`, `progress`, `bye`
- * - client PUSH → pipeline PULL: `enqueue`, `wait`; pipeline PUSH → client PULL: `reply`
+ * - client PUSH → pipeline PULL: `enqueue`, `wait`, `cancelJob`; pipeline PUSH → client PULL: `reply`
+ *   (a `cancelJob`'s reply says what became of the job in `cancel`: cancelled, cancelling, final)
  * - the same, batched (what PipelineClient sends): `enqueues`, `waits` (many requests, one
  *   `replyTo`); the server answers a batched request with `replies` (many replies in one message)
  *
- * Additions within MARIO1 are backward compatible: `hello` and `announce.stranded` were added
- * later; a server that does not know `stranded` ignores it, a worker that does not know `hello`
- * counts it as a dropped message.
+ * Additions within MARIO1 are backward compatible: `hello`, `announce.stranded`, `cancel`,
+ * `cancelJob` and `reply.cancel` were added later; a server that does not know `stranded` ignores
+ * it, a worker that does not know `hello` or `cancel` counts it as a dropped message (a cancelled
+ * job's result is then discarded by storage), a server that does not know `cancelJob` drops it
+ * (the client gets NO_ANSWER).
  */
 import { z } from "zod";
 import { DEFAULT_LOG_LIMITS } from "../core/job-logs.ts";
@@ -109,6 +114,8 @@ const reply = z.object({
   ok: z.boolean(),
   job: z.record(z.string(), z.unknown()).optional(),
   duplicate: z.boolean().optional(),
+  /** A `cancelJob`'s answer: cancelled now, cancelling (running: it ends cancelled), or final (already finished; `job` says how). */
+  cancel: z.enum(["cancelled", "cancelling", "final"]).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
@@ -161,11 +168,15 @@ export const schemas = {
   jobs: z.object({ deliveries: z.array(delivery).min(1), serverId: z.string().min(1).max(64).optional() }),
   results: z.object({ workerId: id, outcomes: z.array(outcome).min(1) }),
   ack: z.object({ acks: z.array(lease) }),
+  /** The jobs of these leases were cancelled; `serverId`: the server that sent them (as in `jobs`). */
+  cancel: z.object({ serverId: z.string().min(1).max(64), leases: z.array(lease).min(1).max(10_000) }),
   progress: z.object({
     reports: z.array(z.object({ pipeline: z.string().min(1).optional(), jobId: id, token: id, fraction: z.number().min(0).max(1), message: z.string().optional() })),
   }),
   enqueue: z.object({ ...enqueueItem, replyTo }),
   wait: z.object({ ...waitItem, replyTo }),
+  /** Cancel a job (see `Dispatcher.cancel`); answered with a `reply` whose `cancel` says what became of it. */
+  cancelJob: z.object({ requestId: id, jobId: id, replyTo }),
   reply,
   /** Many enqueue requests answered to one `replyTo`, each with its own requestId. */
   enqueues: z.object({ replyTo, requests: z.array(z.object(enqueueItem)).min(1) }),

@@ -169,6 +169,13 @@ export class RemoteWorker implements DispatchTarget {
     });
   }
 
+  /** Tells the worker the job it runs under `token` was cancelled (best effort: its result is discarded anyway). */
+  cancel(jobId: string, token: string): void {
+    this.#queue.send(encode("cancel", { serverId: this.#serverId, leases: [{ jobId, token }] })).catch((error: unknown) => {
+      this.#logger.debug("cancel not sent to worker", { workerId: this.workerId, jobId, error: String(error) });
+    });
+  }
+
   async ack(acks: Body<"ack">["acks"]): Promise<void> {
     if (acks.length > 0) await this.#queue.send(encode("ack", { acks }));
   }

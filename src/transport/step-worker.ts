@@ -27,6 +27,7 @@
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import * as zmq from "zeromq";
+import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { newId } from "../core/ids.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
@@ -103,7 +104,7 @@ export class StepWorker {
   readonly #results: ResultBook;
   readonly #abort = new AbortController();
   readonly #waiting: Job[] = [];
-  readonly #running = new Map<string, { job: Job; done: Promise<void> }>();
+  readonly #running = new Map<string, { job: Job; done: Promise<void>; cancel: AbortController }>();
   /** Keys of attempts aborted at shutdown and handed back: their outcomes are not reported. */
   readonly #abandoned = new Set<string>();
   /** Pipeline servers heard from, with the pipelines each serves. */
@@ -228,7 +229,7 @@ export class StepWorker {
   #onFrames(frames: Buffer[]): void {
     const [peer, ...rest] = frames;
     if (peer === undefined) return;
-    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello", "welcome"] });
+    const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello", "welcome", "cancel"] });
     if (message instanceof Error) {
       this.drops.record("router", message);
       return;
@@ -246,6 +247,10 @@ export class StepWorker {
       const known = this.#peers.intern(peer);
       for (const pipeline of message.body.pipelines) this.#peers.learn(known, pipeline);
       this.#unpark();
+      return;
+    }
+    if (message.type === "cancel") {
+      this.#onCancel(this.#peers.intern(peer), message.body);
       return;
     }
     if (message.type !== "jobs") return;
@@ -276,6 +281,35 @@ export class StepWorker {
     if (late.length > 0) void this.#sendBye(known, late, false);
     this.#unpark();
     this.#pump();
+  }
+
+  /**
+   * Jobs cancelled: each counts only from the server that sent it (the peer, and a server that
+   * welcomed this worker) and under the lease token it runs with. A running attempt's signal is
+   * aborted with a CancelledError (the executor ends it); a job still waiting is handed back
+   * unrun (storage ends it cancelled).
+   */
+  #onCancel(peer: Buffer, cancel: Body<"cancel">): void {
+    if (!this.#secrets.has(cancel.serverId)) {
+      this.refusals.record("PEER_NOT_REGISTERED", { peer: peer.toString("hex"), cancels: cancel.leases.length });
+      return;
+    }
+    const unrun: string[] = [];
+    for (const { jobId, token } of cancel.leases) {
+      const key = keyOf(jobId, token);
+      const running = this.#running.get(key);
+      if (running !== undefined && running.job.peer === peer) {
+        this.#logger.info("job cancelled: aborting its attempt", { jobId });
+        running.cancel.abort(new CancelledError());
+        continue;
+      }
+      const waiting = this.#waiting.findIndex((job) => job.peer === peer && job.delivery.jobId === jobId && job.delivery.token === token);
+      if (waiting < 0) continue;
+      this.#waiting.splice(waiting, 1);
+      this.#accepted.delete(key);
+      unrun.push(jobId);
+    }
+    if (unrun.length > 0) void this.#sendBye(peer, unrun, false);
   }
 
   /** A server registered this worker: keep its secret (for proofs) and answer at once with a sealed announcement. */
@@ -334,11 +368,13 @@ export class StepWorker {
   #run(job: Job): void {
     const { delivery, peer } = job;
     const key = keyOf(delivery.jobId, delivery.token);
+    const cancel = new AbortController();
     const done = this.#executor
       .execute(delivery, {
         workerId: this.workerId,
         logger: this.#logger,
         signal: this.#abort.signal,
+        cancelSignal: cancel.signal,
         // Decoded from this job's own message: nothing else holds the input.
         ownsInput: true,
         onProgress: (fraction, message) => {
@@ -356,7 +392,7 @@ export class StepWorker {
         this.#pump();
         if (this.#running.size === 0) this.#idle?.();
       });
-    this.#running.set(key, { job, done });
+    this.#running.set(key, { job, done, cancel });
   }
 
   #finished(key: string, job: Job, outcome: StepOutcome): void {

@@ -140,7 +140,7 @@ export function cancelContract(name: string, open: (options?: StorageOptions) =>
         end: async (storage, lease) => {
           const step = { jobType: "first", output: { n: 2 }, attempts: 1, startedAt: 1, finishedAt: 2 };
           const settlement: Settlement = { kind: "advance", pipeline: P, jobId: lease.job.id, token: lease.token, step, nextIndex: 1, input: { n: 2 }, attempt: attemptOf(lease, "succeeded") };
-          assert.deepEqual(await storage.settle([settlement]), ["ok"]);
+          assert.deepEqual(await storage.settle([settlement]), ["cancelled"]);
         },
       },
       {
@@ -148,21 +148,21 @@ export function cancelContract(name: string, open: (options?: StorageOptions) =>
         attempt: "cancelled",
         end: async (storage, lease) => {
           const step = { jobType: "first", output: { n: 2 }, attempts: 1, startedAt: 1, finishedAt: 2 };
-          assert.deepEqual(await storage.settle([{ kind: "succeed", pipeline: P, jobId: lease.job.id, token: lease.token, step, result: { n: 2 }, attempt: attemptOf(lease, "succeeded") }]), ["ok"]);
+          assert.deepEqual(await storage.settle([{ kind: "succeed", pipeline: P, jobId: lease.job.id, token: lease.token, step, result: { n: 2 }, attempt: attemptOf(lease, "succeeded") }]), ["cancelled"]);
         },
       },
       {
         how: "its attempt fails (a retry would follow)",
         attempt: "cancelled",
         end: async (storage, lease) => {
-          assert.deepEqual(await storage.settle([{ kind: "retry", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, delayMs: 0, attempt: attemptOf(lease, "failed") }]), ["ok"]);
+          assert.deepEqual(await storage.settle([{ kind: "retry", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, delayMs: 0, attempt: attemptOf(lease, "failed") }]), ["cancelled"]);
         },
       },
       {
         how: "its attempt fails for good (dead)",
         attempt: "cancelled",
         end: async (storage, lease) => {
-          assert.deepEqual(await storage.settle([{ kind: "dead", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, attempt: attemptOf(lease, "dead") }]), ["ok"]);
+          assert.deepEqual(await storage.settle([{ kind: "dead", pipeline: P, jobId: lease.job.id, token: lease.token, error: boom, attempt: attemptOf(lease, "dead") }]), ["cancelled"]);
         },
       },
       {

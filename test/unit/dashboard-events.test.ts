@@ -232,6 +232,7 @@ describe("dashboard /events", () => {
       redrive: (id) => local.redrive(id),
       redriveDead: (pipeline, filter) => local.redriveDead(pipeline, filter),
       deleteJob: (id) => local.deleteJob(id),
+      cancel: (id) => local.cancel(id),
       listJobs: (query) => local.listJobs(query),
       findJobs: (query) => local.findJobs(query),
       stats: () => local.stats(),

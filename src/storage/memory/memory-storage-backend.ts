@@ -203,7 +203,7 @@ export class MemoryStorageBackend implements StorageBackend {
     }
     if (cancelling) {
       endCancelled(stored, state, now, (s, r, t) => this.#finish(s, r, t));
-      return "ok";
+      return "cancelled";
     }
     switch (settlement.kind) {
       case "advance": {

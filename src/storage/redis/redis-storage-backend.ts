@@ -266,7 +266,7 @@ export class RedisStorageBackend implements StorageBackend {
     const outcomes = await this.#io(() => this.#scripts.settle(list));
     list.forEach((batch, b) => {
       outcomes[b]!.forEach((outcome, i) => {
-        if (outcome === "ok") results[batch.positions[i]!] = "ok";
+        if (outcome === "ok" || outcome === "cancelled") results[batch.positions[i]!] = outcome;
       });
     });
     return results;

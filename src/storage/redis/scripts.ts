@@ -226,7 +226,7 @@ export class Scripts {
   }
 
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
-  async settle(batches: readonly SettleBatch[]): Promise<ScriptOutcome[][]> {
+  async settle(batches: readonly SettleBatch[]): Promise<(ScriptOutcome | "cancelled")[][]> {
     const replies = await this.#execGroups(batches.map(({ keys, items, texts, maxFinished, maxAgeMs }) => (pipeline) => {
       this.#queue(
         pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency,
@@ -234,7 +234,7 @@ export class Scripts {
       );
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
     }));
-    return replies.map((r) => (r[0] as number[]).map((code) => outcomeOf("settle-8", code)));
+    return replies.map((r) => (r[0] as number[]).map((code) => (code === 2 ? "cancelled" : outcomeOf("settle-8", code))));
   }
 
   /**

@@ -31,7 +31,8 @@
           its next input (advance) or its result (succeed), and `step` is then the step record
           without `output` (the script adds it)
 
-  Returns one integer per settlement, in order: 1 applied, -1 stale token, -2 no such job.
+  Returns one integer per settlement, in order: 1 applied, 2 cancelled (a cancel was asked for:
+  see above), -1 stale token, -2 no such job.
 ]]
 local rcall = redis.call
 local t = rcall("TIME")
@@ -178,7 +179,7 @@ for i, s in ipairs(settlements) do
         finish(job)
       end
       rcall("HSET", KEYS[1], job.id, cjson.encode(job))
-      out[i] = 1
+      if job.status == "cancelled" then out[i] = 2 else out[i] = 1 end
     end
   end
 end
