@@ -1,5 +1,5 @@
 // What the operator can do: enqueue jobs from the form (JSON checked before anything is sent),
-// open a job's detail, redrive a dead job.
+// open a job's detail, redrive a dead (or cancelled) job, cancel a job not finished.
 
 import { api, toast } from "./api.js";
 import { $, h } from "./dom.js";
@@ -91,6 +91,18 @@ export async function redrive(jobId) {
   }
 }
 
+/** Cancels a job: at once when it waits, or its running attempt is stopped (it ends cancelled). */
+export async function cancel(jobId) {
+  try {
+    const job = await api(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
+    toast(job.status === "cancelled" ? `Job ${shortId(jobId)} cancelled` : `Job ${shortId(jobId)} is being stopped`, "ok");
+    return true;
+  } catch (error) {
+    toast(`Cancel failed: ${error.message}`, "error");
+    return false;
+  }
+}
+
 export async function openJob(jobId) {
   const dialog = $("#job-dialog");
   const root = $("#job-detail");
@@ -108,6 +120,9 @@ export async function openJob(jobId) {
   }
 }
 
+/** Statuses a job can be cancelled in. */
+const CANCELLABLE = new Set(["queued", "delayed", "failed", "running"]);
+
 function renderJob(job) {
   const end = job.finishedAt ?? Date.now();
   const facts = [
@@ -123,7 +138,13 @@ function renderJob(job) {
   if (job.priority) facts.push(["priority", `${job.priority} (0 to 9, higher runs first at every step)`]);
   if (job.workerId) facts.push(["worker", h("span.mono", null, job.workerId)]);
   if (job.idempotencyKey) facts.push(["idempotency key", h("span.mono", null, job.idempotencyKey)]);
-  const actions = job.status === "dead" ? h("div.row.end", null, h("button", { type: "button", "data-action": "redrive", onclick: async () => (await redrive(job.id)) && openJob(job.id) }, "Redrive this job")) : null;
+  const buttons = [];
+  if (job.status === "dead" || job.status === "cancelled") buttons.push(h("button", { type: "button", "data-action": "redrive", onclick: async () => (await redrive(job.id)) && openJob(job.id) }, "Redrive this job"));
+  if (CANCELLABLE.has(job.status)) {
+    const stopping = job.cancelRequestedAt !== undefined;
+    buttons.push(h("button.secondary", { type: "button", "data-action": "cancel", disabled: stopping, onclick: async () => (await cancel(job.id)) && openJob(job.id) }, stopping ? "Being cancelled…" : "Cancel this job"));
+  }
+  const actions = buttons.length > 0 ? h("div.row.end", null, buttons) : null;
   return h(
     "div.detail",
     null,

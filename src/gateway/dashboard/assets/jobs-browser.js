@@ -1,6 +1,6 @@
 // The jobs table, read page by page from `GET /jobs` (cursor paging, so every job of a tab can
 // be reached, however many), filtered by tab (status), pipeline and id prefix. Live pushes only
-// ask for the page shown to be read again. Rows can be selected: redrive or delete a selection.
+// ask for the page shown to be read again. Rows can be selected: redrive, cancel or delete a selection.
 
 import { api, toast } from "./api.js";
 import { $, h, setText } from "./dom.js";
@@ -39,6 +39,7 @@ export class JobsBrowser {
       this.#render();
     });
     $("#bulk-redrive").addEventListener("click", () => void this.#bulk("redrive"));
+    $("#bulk-cancel").addEventListener("click", () => void this.#bulk("cancel"));
     $("#bulk-delete").addEventListener("click", () => void this.#bulk("delete"));
   }
 
@@ -157,6 +158,7 @@ export class JobsBrowser {
     for (const id of ids) {
       try {
         if (action === "redrive") await api(`/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" });
+        else if (action === "cancel") await api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
         else await api(`/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
         done += 1;
       } catch (error) {
@@ -164,7 +166,7 @@ export class JobsBrowser {
       }
     }
     this.#selected.clear();
-    const verb = action === "redrive" ? "redriven" : "deleted";
+    const verb = action === "redrive" ? "redriven" : action === "cancel" ? "cancelled" : "deleted";
     toast(failures.length === 0 ? `${done} job${done === 1 ? "" : "s"} ${verb}` : `${done} ${verb}; ${failures.length} not: ${failures[0]}`, failures.length === 0 ? "ok" : "error");
     await this.refresh();
   }

@@ -22,7 +22,7 @@ export function renderWorkers(tbody, workers, now, staleAfterMs) {
   tbody.replaceChildren(...(rows.length > 0 ? rows : [h("tr", null, h("td.muted", { colspan: 4 }, "No workers announced."))]));
 }
 
-const STATUS_LABEL = { queued: "queued", delayed: "delayed", running: "running", succeeded: "succeeded", failed: "retrying", dead: "dead" };
+const STATUS_LABEL = { queued: "queued", delayed: "delayed", running: "running", succeeded: "succeeded", failed: "retrying", dead: "dead", cancelled: "cancelled" };
 
 export class JobsView {
   #table;
