@@ -129,20 +129,6 @@ export class MemoryStepLimits {
     return true;
   }
 
-  /** A queued job held back here was cancelled: it leaves its key's held jobs. True when it was held. */
-  drop(stored: StoredJob): boolean {
-    const key = stored.record.concurrencyKey;
-    const gate = this.#gates.get(gateId(stored.record.pipeline, stored.record.step));
-    const queue = key === undefined ? undefined : gate?.held.get(key);
-    if (gate === undefined || key === undefined || queue === undefined || !queue.remove(stored.record.id)) return false;
-    gate.heldCount--;
-    if (queue.length === 0) {
-      gate.held.delete(key);
-      gate.unheld.delete(key);
-    }
-    return true;
-  }
-
   /** Held jobs of a step and how many of its queue wait for the rate window. */
   heldBack(pipeline: string, jobType: string, queueLength: number, now: number): HeldBack {
     const gate = this.#gates.get(gateId(pipeline, jobType));

@@ -311,7 +311,7 @@ export class MemoryStorageBackend implements StorageBackend {
   async cancel(jobId: string): Promise<CancelResult> {
     const stored = this.#jobs.get(jobId);
     if (stored === undefined) return { status: "missing" };
-    return cancelStored(stored, this.#state(stored.record.pipeline), this.#now(), (s, r, t) => this.#finish(s, r, t), (held) => this.#limits.drop(held));
+    return cancelStored(stored, this.#state(stored.record.pipeline), this.#now(), (s, r, t) => this.#finish(s, r, t), (held) => this.#limits.forget(held));
   }
 
   async cancelRequested(pipeline: string, jobIds: readonly string[]): Promise<string[]> {

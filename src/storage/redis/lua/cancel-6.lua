@@ -10,8 +10,8 @@
   KEYS[3] finished      ZSET id by finishedAt
   KEYS[4] counters      HASH (unfinished, cancelled, step:<t>:delayed, step:<t>:cancelled)
   KEYS[5] cancels       SET ids of running jobs a cancel was asked for
-  KEYS[6] queue prefix  queue LIST of job type t is KEYS[6] .. t (same hash tag); held-back jobs
-                        of step limits are in KEYS[6] .. t .. ":held:<key>" and ":over"
+  KEYS[6] queue prefix  queue LIST of job type t is KEYS[6] .. t (same hash tag); jobs held back
+                        by step limits are beside it (see lua/_key-left.lua)
 
   ARGV[1] job id
   ARGV[2] the cancelled job's error: JobError JSON text
@@ -37,16 +37,8 @@ if status == "running" then
   return { 2, json }
 end
 if status == "queued" then
-  -- In its queue, or held back by its step's limits (the `held:<key>` and `over` LISTs beside
-  -- the queue, named from the queue prefix as lua/_key-left.lua does).
-  local base = KEYS[6] .. job.step
-  if rcall("LREM", base, 1, id) == 0 then
-    if job.concurrencyKey and rcall("LREM", base .. ":held:" .. job.concurrencyKey, 1, id) == 1 then
-      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":held", -1)
-    elseif rcall("LREM", base .. ":over", 1, id) == 1 then
-      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":over", -1)
-    end
-  end
+  -- In its queue, or held back by its step's limits (keyForget, lua/_key-left.lua, prepended).
+  if rcall("LREM", KEYS[6] .. job.step, 1, id) == 0 then keyForget(KEYS[6], KEYS[4], job) end
 else
   -- failed (a retry) or delayed (a start time): both wait in the delayed ZSET.
   rcall("ZREM", KEYS[2], id)
