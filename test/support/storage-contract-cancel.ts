@@ -249,6 +249,27 @@ export function cancelContract(name: string, open: (options?: StorageOptions) =>
       assert.deepEqual(await storage.cancelRequested(P, []), []);
     });
 
+    it("a job held back by per-key limits is cancelled out of where it waits; a cancelled running one frees its key", async () => {
+      const storage = await start();
+      const limits = { maxPerKey: 1 };
+      const keyed = async (): Promise<JobRecord> => {
+        const outcome = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: {}, concurrencyKey: "k" });
+        if (outcome.status === "busy") throw new Error("busy");
+        return outcome.job;
+      };
+      const [a, b, c] = [await keyed(), await keyed(), await keyed()];
+      const first = await storage.leaseNext(P, "first", 3, 60_000, "w-1", limits);
+      assert.deepEqual(first.map((l) => l.job.id), [a.id], "one of key k runs, the others are held");
+      assert.equal((await storage.cancel(b.id)).status, "cancelled");
+      assert.equal((await storage.cancel(a.id)).status, "cancelling");
+      await storage.releaseLeases([{ pipeline: P, jobId: a.id, token: first[0]!.token }], boom, "stall");
+      assert.equal((await storage.getJob(a.id))?.status, "cancelled");
+      // Key k is free again, and the cancelled held job is not leased.
+      const next = await storage.leaseNext(P, "first", 3, 60_000, "w-1", limits);
+      assert.deepEqual(next.map((l) => l.job.id), [c.id]);
+      assertBalanced(await storage.getStats(P));
+    });
+
     it("retention forgets cancelled jobs like other finished ones", async () => {
       const storage = await start({ retention: { maxFinished: 1 } });
       const a = await enqueue(storage);
