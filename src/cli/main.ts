@@ -29,6 +29,7 @@ export const subCommands: Record<string, Lazy> = {
   keygen: lazy(() => import("./commands/keygen.ts")),
   init: lazy(() => import("./commands/init.ts")),
   logs: lazy(() => import("./commands/logs.ts")),
+  cancel: lazy(() => import("./commands/cancel.ts")),
 };
 
 export const root = defineCommand({

@@ -13,7 +13,7 @@ import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { tempProject, type TempProject } from "../fixtures/functions-support/_temp-project.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePorts } from "../support/ports.ts";
-import { MarioProcesses } from "../support/processes.ts";
+import { MarioProcesses, runMario } from "../support/processes.ts";
 import { startRedis, type RedisServer } from "../support/redis-server.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -153,5 +153,17 @@ describe("cancel under mario up (memory, function threads)", () => {
 
   it("a spinning job is cancelled within its grace and its thread replaced; a queued one at once; 409 once finished", async () => {
     await cancelScenario(url);
+  });
+
+  it("mario cancel <id> --url: a running job, waited for; a finished one is one line and exit 1", async () => {
+    const spinning = (await post(url, "pipelines/spin/jobs", { spin: true })).body;
+    await eventually(async () => (await job(url, spinning.id)).status === "running", { timeoutMs: 20_000 });
+    const cancelled = await runMario(["cancel", spinning.id, `--url=${url}`, "--wait=30000"]);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.equal(cancelled.stdout, `cancelled ${spinning.id}\n`);
+    const again = await runMario(["cancel", spinning.id, `--url=${url}`]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^mario cancel: job \S+ is already cancelled/);
+    assert.equal(again.stderr.trim().split("\n").length, 1);
   });
 });
