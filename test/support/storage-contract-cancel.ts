@@ -82,6 +82,28 @@ export function cancelContract(name: string, open: (options?: StorageOptions) =>
       assert.equal((await storage.getJob(job.id))?.status, "cancelled");
     });
 
+    it("cancels a delayed job at once (and one queued at a priority): never promoted nor leased, counters kept", async () => {
+      const storage = await open();
+      await storage.initialize([{ name: P, steps: ROUTE }]);
+      const delayed = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: {}, delayMs: 50 });
+      const urgent = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: {}, priority: 9 });
+      assert.ok(delayed.status === "created" && urgent.status === "created");
+      assert.equal(delayed.job.status, "delayed");
+      assert.equal((await storage.getStats(P) as { delayed?: number }).delayed, 1);
+      for (const job of [delayed.job, urgent.job]) assert.equal((await storage.cancel(job.id)).status, "cancelled");
+      const stats = await storage.getStats(P);
+      assert.equal((stats as { delayed?: number }).delayed ?? 0, 0);
+      assert.equal(stats.queued, 0);
+      assert.equal(stats.cancelled, 2);
+      assertBalanced(stats);
+      let polls = 0;
+      await eventually(async () => {
+        assert.deepEqual(await storage.leaseNext(P, "first", 10, 60_000), []);
+        return ++polls >= 5 && Date.now() - delayed.job.createdAt > 100;
+      }, { timeoutMs: 5000, intervalMs: 30 });
+      assert.equal((await storage.getJob(delayed.job.id))?.status, "cancelled", "past its start time, still cancelled");
+    });
+
     it("answers final for a succeeded, dead or cancelled job, and missing for an unknown one; nothing changes", async () => {
       const storage = await start();
       const dead = await enqueue(storage);

@@ -26,7 +26,8 @@ export function cancelStored(stored: StoredJob, state: PipelineState, now: numbe
   if (record.status === "queued") {
     if (!state.queue(record.step).remove(record.id)) dropHeld(stored);
   }
-  else state.delayed.delete(record.id); // failed (a retry) or delayed (a start time)
+  else if (record.status === "delayed") state.delayedStarts.delete(record.id);
+  else state.delayed.delete(record.id); // failed: waiting for a retry
   cancelled(record, state, now, CANCELLED_BEFORE, finish);
   return { status: "cancelled", job: cloneData(record) };
 }

@@ -8,7 +8,7 @@
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] delayed       ZSET id by runAt
   KEYS[3] finished      ZSET id by finishedAt
-  KEYS[4] counters      HASH (unfinished, cancelled, step:<t>:delayed, step:<t>:cancelled)
+  KEYS[4] counters      HASH (unfinished, cancelled, delayed, step:<t>:delayed|delayedStart|cancelled)
   KEYS[5] cancels       SET ids of running jobs a cancel was asked for
   KEYS[6] queue prefix  queue LIST of job type t is KEYS[6] .. t (same hash tag); jobs held back
                         by step limits are beside it (see lua/_key-left.lua)
@@ -38,11 +38,17 @@ if status == "running" then
 end
 if status == "queued" then
   -- In its queue, or held back by its step's limits (keyForget, lua/_key-left.lua, prepended).
-  if rcall("LREM", KEYS[6] .. job.step, 1, id) == 0 then keyForget(KEYS[6], KEYS[4], job) end
+  -- Its queue is the one of its priority (queueKey, lua/_priority-queues.lua, prepended).
+  if rcall("LREM", queueKey(KEYS[6] .. job.step, job.priority), 1, id) == 0 then keyForget(KEYS[6], KEYS[4], job) end
 else
-  -- failed (a retry) or delayed (a start time): both wait in the delayed ZSET.
+  -- failed (a retry) or delayed (a start time): both wait in the delayed ZSET, counted apart.
   rcall("ZREM", KEYS[2], id)
-  if status == "failed" then rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":delayed", -1) end
+  if status == "failed" then
+    rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":delayed", -1)
+  else
+    rcall("HINCRBY", KEYS[4], "delayed", -1)
+    rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":delayedStart", -1)
+  end
 end
 job.status = "cancelled"
 job.error = ARGV[2]
