@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +71,10 @@ describe("the npm tarball, installed in a fresh project", { timeout: 600_000 }, 
   });
 
   it("the tarball holds bin/, dist/ (JavaScript, declarations, Lua scripts, dashboard assets) and the container file init writes; no tests, bench, fixtures or sources", () => {
-    for (const file of ["bin/mario.js", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/entries/client.js", "dist/adapters/fetch.js", "dist/src/storage/redis/lua/enqueue-5.lua", "dist/src/gateway/dashboard/assets/index.html"]) {
+    // Every Lua script of the sources (their names change with their key counts), preludes included.
+    const scripts = readdirSync(join(REPO_ROOT, "src/storage/redis/lua")).filter((f) => f.endsWith(".lua")).map((f) => `dist/src/storage/redis/lua/${f}`);
+    assert.ok(scripts.length > 10, "the sources hold the Lua scripts");
+    for (const file of ["bin/mario.js", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/entries/client.js", "dist/adapters/fetch.js", ...scripts, "dist/src/gateway/dashboard/assets/index.html"]) {
       assert.ok(packedFiles.includes(file), `${file} is packed`);
     }
     assert.deepEqual(packedFiles.filter((p) => !/^(bin\/mario\.js|package\.json|README\.md|LICENSE|docker\/project\.Dockerfile)$/.test(p) && !p.startsWith("dist/")), []);
