@@ -3,7 +3,8 @@
  * memory storage): a queued job is cancelled at once (200); a running one is stopped (202): its
  * `ctx.signal` aborts with a CancelledError and it ends cancelled, its attempt kept with outcome
  * `cancelled`; a handler that ignores the signal has its result discarded; a finished job is 409,
- * an unknown one 404, a missing token 401; a cancelled job can be redriven; the metric counts it.
+ *  an unknown one 404, a missing token 401; a cancelled job can be redriven; the metric counts it;
+ * a delayed job (`?delay`) is cancelled at once, never run.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -124,5 +125,24 @@ describe("gateway: POST /jobs/:id/cancel (in process)", () => {
     assert.equal(line, 'mario_jobs_cancelled_total{pipeline="obedient"} 5', "two queued, three running; a redriven one cancelled again counts again");
     const stats = (await runner.dispatcher.stats()).find((s) => s.pipeline === "obedient");
     assert.equal(stats?.cancelled, 4, "cancelled now: the redriven job counts once");
+  });
+
+  it("cancels a delayed job (enqueued with ?delay over HTTP) at once: 200, cancelled, no longer counted delayed, never run", async () => {
+    const enqueued = await app.request("/pipelines/quick/jobs?delay=60000", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ d: 1 }) });
+    assert.equal(enqueued.status, 202);
+    const { id, status } = (await enqueued.json()) as { id: string; status: string };
+    assert.equal(status, "delayed");
+    const delayedBefore = (await runner.dispatcher.stats()).find((s) => s.pipeline === "quick")?.delayed;
+    assert.equal(delayedBefore, 1);
+
+    const answer = await cancel(id);
+    assert.equal(answer.status, 200);
+    const cancelled = (await answer.json()) as JobRecord;
+    assert.equal(cancelled.status, "cancelled");
+    assert.equal(cancelled.startedAt, undefined, "it never ran");
+    assert.equal(cancelled.history, undefined, "no attempt");
+    const stats = (await runner.dispatcher.stats()).find((s) => s.pipeline === "quick");
+    assert.equal(stats?.delayed, 0, "no longer counted delayed");
+    assert.equal((await cancel(id)).status, 409, "cancelled is final");
   });
 });
