@@ -3,7 +3,7 @@
  * memory storage): a queued job is cancelled at once (200); a running one is stopped (202): its
  * `ctx.signal` aborts with a CancelledError and it ends cancelled, its attempt kept with outcome
  * `cancelled`; a handler that ignores the signal has its result discarded; a finished job is 409,
- *  an unknown one 404, a missing token 401; a cancelled job can be redriven; the metric counts it;
+ * an unknown one 404, a missing token 401; a cancelled job can be redriven; the metric counts it;
  * a delayed job (`?delay`) is cancelled at once, never run.
  */
 import assert from "node:assert/strict";
