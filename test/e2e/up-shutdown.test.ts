@@ -53,6 +53,10 @@ describe("mario up: graceful shutdown", () => {
       { timeoutMs: 10_000, message: "the requests did not all arrive" },
     );
 
+    // And one delayed job, waiting for its start time: it is dropped too, and counted.
+    const delayed = await fetch(`${url}pipelines/slow/jobs?delay=600000`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n: "later" }) });
+    assert.equal(delayed.status, 202);
+
     up.child.kill("SIGTERM");
     const results = await Promise.all(answers);
     for (const result of results) assert.ok(result.status === 200 || result.status === 202, `an HTTP answer, got ${JSON.stringify(result)}`);
@@ -65,6 +69,6 @@ describe("mario up: graceful shutdown", () => {
     assert.deepEqual(await up.exited, { code: 0, signal: null });
     // The running step finished before the exit; the queued ones are dropped, and said so.
     assert.match(up.stderr, /slow ok/);
-    assert.match(up.stderr, new RegExp(`memory storage: ${WAITS - 1} unfinished jobs dropped at exit`));
+    assert.match(up.stderr, new RegExp(`memory storage: ${WAITS} unfinished jobs dropped at exit \\(${WAITS - 1} queued, 0 waiting for a retry, 1 delayed\\)`));
   });
 });

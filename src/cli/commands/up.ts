@@ -123,13 +123,15 @@ const SHUTDOWN_GRACE_MS = 5000;
 async function reportDropped(runner: LocalRunner, logger: Logger): Promise<void> {
   let queued = 0;
   let retrying = 0;
+  let delayed = 0;
   for (const stats of await runner.dispatcher.stats()) {
     queued += stats.queued + stats.running;
     retrying += stats.failed;
+    delayed += stats.delayed ?? 0;
   }
-  const dropped = queued + retrying;
-  const line = `memory storage: ${dropped} unfinished job${dropped === 1 ? "" : "s"} dropped at exit (${queued} queued, ${retrying} waiting for a retry); run with --redis to keep them`;
-  if (dropped > 0) logger.warn(line, { dropped, queued, retrying });
+  const dropped = queued + retrying + delayed;
+  const line = `memory storage: ${dropped} unfinished job${dropped === 1 ? "" : "s"} dropped at exit (${queued} queued, ${retrying} waiting for a retry, ${delayed} delayed); run with --redis to keep them`;
+  if (dropped > 0) logger.warn(line, { dropped, queued, retrying, delayed });
   else logger.info(line, { dropped });
 }
 
