@@ -7,6 +7,7 @@
  * per single request, `replies` messages for batched ones. Every rule (pipeline, instructions,
  * depth, idempotency key) is the engine's: the same code and limit as over HTTP.
  */
+import { setMaxListeners } from "node:events";
 import { BusyError } from "../core/errors/busy-error.ts";
 import { asMarioError } from "../core/errors/error-from-code.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
@@ -41,6 +42,8 @@ export class ClientIntake {
     this.#dispatcher = options.dispatcher;
     this.#replies = options.replies;
     this.#logger = options.logger;
+    // Every pending wait listens on it (and stops listening when it ends): many at once is normal.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   enqueue(request: Body<"enqueue">): void {

@@ -11,6 +11,7 @@
  * ```
  */
 import { defineCommand } from "citty";
+import { setMaxListeners } from "node:events";
 import { relative } from "node:path";
 import type { FunctionStep } from "../../functions/step-from-module.ts";
 import { loadProject, type Project } from "../../config/load-project.ts";
@@ -91,6 +92,8 @@ export default defineCommand({
     }
     let served;
     const shutdown = new AbortController();
+    // Every open ?wait listens on it (and stops when it is answered): many at once is normal.
+    setMaxListeners(0, shutdown.signal);
     try {
       const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal, cors: corsOrigins(args.cors) });
       served = await serveGateway(app, { port, host: args.host, ...http, tokenRequired: token !== undefined, warn: (line) => logger.warn(line) });
