@@ -25,45 +25,49 @@ interface Run {
   finals: { status: string; result?: unknown }[];
 }
 
-/** Server and worker bound on 127.0.0.2, every peer reaching them through a relay on 127.0.0.1. */
+/**
+ * Server and worker bound on 127.0.0.2, every peer reaching them through a relay on 127.0.0.1. Each
+ * relay takes a free port on 127.0.0.1 first; its part then binds the same port on 127.0.0.2 (a
+ * port the OS gave out on 127.0.0.2 could be taken on 127.0.0.1 by anyone: EADDRINUSE).
+ */
 async function runThroughRelays(marker: string, curve: { server: Curve; worker: Curve; client: Curve } | undefined, cleanup: (f: () => unknown) => void): Promise<Run> {
+  const relay = async (): Promise<Relay> => {
+    const r = await startRelay({ host: "127.0.0.1", port: 0 }, { host: "127.0.0.2", port: 0 });
+    cleanup(() => r.close());
+    return r;
+  };
+  const announcements = await relay();
+  const intake = await relay();
   const server = new PipelineServer({
     pipelines: [{ name: "echo", steps: ["echo"] }],
     storage: new MemoryStorageBackend(),
-    subBind: "tcp://127.0.0.2:0",
-    jobPullBind: "tcp://127.0.0.2:0",
+    subBind: `tcp://127.0.0.2:${announcements.port}`,
+    jobPullBind: `tcp://127.0.0.2:${intake.port}`,
     curve: curve?.server,
   });
   cleanup(() => server.stop());
   await server.start();
-  const relay = async (address: string): Promise<Relay> => {
-    const r = await startRelay({ host: "127.0.0.1", port: portOf(address) }, { host: "127.0.0.2", port: portOf(address) });
-    cleanup(() => r.close());
-    return r;
-  };
-  const announcements = await relay(server.subAddress);
-  const intake = await relay(server.jobPullAddress);
+  const jobs = await relay();
   const worker = new StepWorker({
     executor: new InProcessExecutor({ jobType: "echo", handler: (input) => ({ echoed: input.note }) }),
     subConnect: `tcp://127.0.0.1:${portOf(server.subAddress)}`,
-    pullBind: "tcp://127.0.0.2:0",
+    pullBind: `tcp://127.0.0.2:${jobs.port}`,
     advertiseHost: "127.0.0.1",
     heartbeatMs: 200,
     curve: curve?.worker,
   });
   cleanup(() => worker.stop({ graceMs: 0 }));
   await worker.start();
-  const jobs = await relay(worker.address);
   await eventually(() => server.workerIds().length === 1, { message: "the worker joined through the relay" });
+  const replies = await relay();
   const client = new PipelineClient(`tcp://127.0.0.1:${portOf(server.jobPullAddress)}`, {
-    replyBind: "tcp://127.0.0.2:0",
+    replyBind: `tcp://127.0.0.2:${replies.port}`,
     replyHost: "127.0.0.1",
     timeoutMs: 5000,
     curve: curve?.client,
   });
   cleanup(() => client.close());
   await client.connect();
-  const replies = await relay(client.replyAddress!);
   const finals = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
       const [ok, job] = await client.enqueueJob({ name: "echo", instructions: { note: `${marker} #${i}` } });

@@ -1,6 +1,8 @@
 /**
  * A TCP relay that records every byte it passes, both ways: put it between two ZeroMQ peers to see
- * what crosses the wire. Listens on `listen` (host, port: 0 for a free one), forwards to `target`.
+ * what crosses the wire. Listens on `listen` (host, port: 0 for a free one), forwards to `target`
+ * (port 0: the relay's own port on the target's host, so a part may bind that port on another
+ * loopback address after the relay took it on this one, with no race for the number).
  * `cut()` makes it a blackhole: it stops passing bytes both ways (connections stay open, nothing is
  * closed or reset, new ones are accepted and held), until `heal()` lets everything flow again.
  *
@@ -55,7 +57,7 @@ export async function startRelay(listen: { host: string; port: number }, target:
   };
   const server = createServer((inbound) => {
     track(inbound);
-    const outbound = createConnection(target);
+    const outbound = createConnection({ host: target.host, port: target.port === 0 ? ownPort : target.port });
     track(outbound);
     const pair = { inbound, outbound };
     pairs.add(pair);
@@ -78,8 +80,9 @@ export async function startRelay(listen: { host: string; port: number }, target:
     server.listen(listen.port, listen.host, () => resolve());
   });
   const address = server.address();
+  const ownPort = typeof address === "object" && address !== null ? address.port : 0;
   return {
-    port: typeof address === "object" && address !== null ? address.port : 0,
+    port: ownPort,
     recorded: () => Buffer.concat(chunks),
     get bytes() {
       return bytes;
