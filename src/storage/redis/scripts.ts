@@ -49,10 +49,11 @@ interface ScriptSource {
 /** Shared Lua functions (`./lua/_<name>.lua`) put before the scripts that call them. */
 const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "utf8");
 const PRIORITY_QUEUES = readFileSync(new URL("./lua/_priority-queues.lua", import.meta.url), "utf8");
+const CANCEL_AT_LEASE_END = readFileSync(new URL("./lua/_cancel-at-lease-end.lua", import.meta.url), "utf8");
 const PRELUDES: Partial<Record<ScriptFile, string>> = {
   "settle-8": PRIORITY_QUEUES + KEY_LEFT,
-  "release-6": PRIORITY_QUEUES + KEY_LEFT,
-  "reclaim-6": PRIORITY_QUEUES + KEY_LEFT,
+  "release-6": PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+  "reclaim-6": PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
   "enqueue-6": PRIORITY_QUEUES,
   "lease-next-7": PRIORITY_QUEUES,
   "redrive-4": PRIORITY_QUEUES,

@@ -3,7 +3,8 @@
   attempt counts. Their lease tokens become stale. A job counted against its concurrency key goes
   first among its key's held jobs, when there are any (_key-left.lua, prepended).
   A job a cancel was asked for while it ran (`cancelRequestedAt`, see cancel-6.lua) is not
-  requeued: it becomes `cancelled` (final), and nothing else is counted.
+  requeued: it becomes `cancelled` (final), and nothing else is counted (_cancel-at-lease-end.lua,
+  prepended).
 
   KEYS[1] jobs          HASH id -> job JSON
   KEYS[2] leases        HASH id -> current lease token
@@ -20,26 +21,6 @@
 local rcall = redis.call
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local CANCELLED = '{"name":"CancelledError","code":"CANCELLED","message":"the job was cancelled while it ran","retryable":false}'
-
--- A cancel was asked for while it ran: its lease has ended, so it is cancelled now (its place
--- under its concurrency key, if it held one, is given back).
-local function cancelled(job)
-  keyLeft(KEYS[5], job)
-  job.status = "cancelled"
-  job.error = CANCELLED
-  job.cancelRequestedAt = nil
-  job.workerId = nil
-  job.leaseExpiresAt = nil
-  job.dueAt = nil
-  job.updatedAt = now
-  job.finishedAt = now
-  rcall("HSET", KEYS[1], job.id, cjson.encode(job))
-  rcall("ZADD", KEYS[6], now, job.id)
-  rcall("HINCRBY", KEYS[4], "unfinished", -1)
-  rcall("HINCRBY", KEYS[4], "cancelled", 1)
-  rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":cancelled", 1)
-end
 local reclaimed = 0
 
 for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))) do
@@ -51,7 +32,7 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
     if job.status == "running" then
       rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
       if job.cancelRequestedAt then
-        cancelled(job)
+        cancelAtLeaseEnd(KEYS, job, now)
       else
         job.status = "queued"
         job.error = ARGV[1]
