@@ -1,7 +1,8 @@
 /**
  * Mario's wire protocol over ZeroMQ. Every message is three frames: `[version, type, body]`:
  * the version tag `"MARIO1"`, an explicit string type, and a JSON body validated by a zod schema
- * for that type. A ROUTER prepends the peer's routing id, which the socket code strips first.
+ * for that type (the types sent per job, `jobs`, `results`, `ack`, `enqueues`, `waits` and
+ * `replies`, by hand-written checks that accept exactly what their schema accepts: _hot-checks.ts). A ROUTER prepends the peer's routing id, which the socket code strips first.
  *
  * ```ts
  * const frames = encode("ack", { acks: [{ jobId, token }] });        // [Buffer, Buffer, Buffer]
@@ -35,6 +36,7 @@ import { DEFAULT_LOG_LIMITS } from "../core/job-logs.ts";
 import { parseAddress } from "../core/address.ts";
 import { ProtocolError } from "../core/errors/protocol-error.ts";
 import { OversizedMessageError } from "./oversized-message-error.ts";
+import { HOT_CHECKS } from "./_hot-checks.ts";
 
 export const PROTOCOL_VERSION = "MARIO1";
 
@@ -231,6 +233,13 @@ export function decode(frames: readonly Buffer[], options: DecodeOptions = {}): 
     json = JSON.parse(bodyFrame.toString("utf8"));
   } catch (error) {
     return new ProtocolError(`"${type}" body is not JSON`, { cause: error });
+  }
+  // The per-job types have hand-written checks (_hot-checks.ts, equal to their schemas); a body
+  // one refuses is parsed by zod below, so the refusal names what zod names.
+  const hot = HOT_CHECKS[type];
+  if (hot !== undefined) {
+    const body = hot(json);
+    if (body !== undefined) return { type, body } as Message;
   }
   const parsed = schemas[type as MessageType].safeParse(json);
   if (!parsed.success) {
