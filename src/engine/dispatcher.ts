@@ -18,13 +18,14 @@
  */
 import { checkEnqueue, checkInstructions, type EnqueueOptions, type UncheckedEnqueueOptions } from "../core/enqueue-rules.ts";
 import { deadJobsQuery, type RedriveDeadAnswer, type RedriveDeadFilter, type RedriveOptions } from "../core/redrive-rules.ts";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StorageLostError } from "../core/errors/storage-lost-error.ts";
 import { StorageUnavailableError } from "../core/errors/storage-unavailable-error.ts";
-import type { JobRecord } from "../core/job.ts";
+import type { JobError, JobRecord } from "../core/job.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter, type EventSource } from "../core/typed-emitter.ts";
@@ -446,6 +447,8 @@ export class Dispatcher {
    */
   report(outcomes: readonly StepOutcome[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
+    const lost = outcomes.filter((o) => !o.ok && o.error.code === ERROR_CODES.ATTEMPT_LOST);
+    if (lost.length > 0) return Promise.all([this.#handBackLost(lost), this.report(outcomes.filter((o) => !lost.includes(o)))]).then(() => {});
     const done = this.#settler.settle(
       outcomes.map((outcome) => {
         const slot = this.#workers.get(outcome.workerId);
@@ -455,6 +458,33 @@ export class Dispatcher {
     );
     this.#loop.kick();
     return done;
+  }
+
+  /**
+   * Attempts a worker lost through no fault of their own (ATTEMPT_LOST: the thread they shared was
+   * terminated for another attempt, or crashed): their jobs go back to the front of their queue
+   * as stalls, not attempts (bounded by the step's `maxStalls`). A lease not handed out here is
+   * left to expire.
+   */
+  async #handBackLost(outcomes: readonly StepOutcome[]): Promise<void> {
+    const byReason = new Map<string, { reason: JobError; leases: LeaseRef[] }>();
+    for (const outcome of outcomes) {
+      const slot = this.#workers.get(outcome.workerId);
+      slot?.answered();
+      const flight = slot?.take(outcome.jobId, outcome.token);
+      if (flight === undefined || outcome.ok) continue;
+      const group = byReason.get(outcome.error.message) ?? { reason: outcome.error, leases: [] };
+      group.leases.push(leaseOf(flight));
+      byReason.set(outcome.error.message, group);
+    }
+    try {
+      for (const { reason, leases } of byReason.values()) {
+        await this.#storage.releaseLeases(leases, reason, "stall");
+        this.#logger.warn("attempts lost with their thread, jobs handed back as stalls", { jobs: leases.length, reason: reason.message });
+      }
+    } finally {
+      this.#loop.kick();
+    }
   }
 
   /** Lines running attempts wrote, told to listeners as they come (`job:log`); they are kept with the outcome. */

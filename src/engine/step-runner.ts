@@ -11,6 +11,7 @@ import { cloneData } from "../core/clone-data.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { CancelledError } from "../core/errors/cancelled-error.ts";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { toJobError } from "../core/job.ts";
 import type { LogLine } from "../core/job-logs.ts";
 import type { Logger } from "../log/logger.ts";
@@ -183,7 +184,10 @@ function succeeded(base: Base, output: unknown): StepOutcome {
 }
 
 function failed(base: Base, thrown: unknown): StepOutcome {
-  return { ...base, ok: false, error: toJobError(thrown), finishedAt: Date.now() };
+  const error = toJobError(thrown);
+  // Only a worker says an attempt was lost (a stall); a handler that throws that code just failed.
+  if (error.code === ERROR_CODES.ATTEMPT_LOST) delete error.code;
+  return { ...base, ok: false, error, finishedAt: Date.now() };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -45,6 +45,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   TIMEOUT: 504,
   INVALID_OUTPUT: 500,
   LEASE_LOST: 500,
+  ATTEMPT_LOST: 500,
   STALLED: 500,
   DELIVERY_FAILED: 502,
   HANDLER_CRASHED: 500,

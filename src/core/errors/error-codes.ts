@@ -75,6 +75,11 @@ export const ERROR_CODES = {
   INVALID_OUTPUT: "INVALID_OUTPUT",
   /** The lease expired or the worker was lost before the attempt was acknowledged. */
   LEASE_LOST: "LEASE_LOST",
+  /**
+   * An attempt a worker lost through no fault of its own (the thread it shared was terminated for
+   * another attempt, or crashed): its job goes back to its queue as a stall, not a failed attempt.
+   */
+  ATTEMPT_LOST: "ATTEMPT_LOST",
   /** Handed back by lost or stopped workers more often than the step's `maxStalls`: dead. */
   STALLED: "STALLED",
   /** A job could not be delivered to its worker. */

@@ -9,6 +9,7 @@
  * ```
  */
 import { AlreadyFinishedError } from "./already-finished-error.ts";
+import { AttemptLostError } from "./attempt-lost-error.ts";
 import { BusyError } from "./busy-error.ts";
 import { CancelledError } from "./cancelled-error.ts";
 import { DeliveryError } from "./delivery-error.ts";
@@ -66,6 +67,7 @@ const CLASS_OF: { readonly [C in ErrorCode]?: Make } = {
   TIMEOUT: (message, options) => new StepTimeoutError(message, options),
   INVALID_OUTPUT: (message, options) => new InvalidOutputError(message, options),
   LEASE_LOST: (message, options) => new LeaseLostError(message, options),
+  ATTEMPT_LOST: (message, options) => new AttemptLostError(message, options),
   STALLED: (message, options) => new StalledError(message, options),
   DELIVERY_FAILED: (message, options) => new DeliveryError(message, [], options),
   PROTOCOL: (message, options) => new ProtocolError(message, options),
