@@ -1,31 +1,36 @@
 /**
- * A StepExecutor that runs a function in worker threads: one pool per function, one attempt per
- * thread, as many threads as the function's concurrency (started on demand, kept warm).
+ * A StepExecutor that runs a function in a small pool of worker threads, each running many
+ * attempts at once (async tasks on its event loop), as an in-process worker does.
  *
  * ```ts
- * const executor = await ThreadExecutor.load(await bundleFunction("functions/resize.ts"));
+ * const executor = await ThreadExecutor.load(await bundleFunction("functions/resize.ts"), { threads: 2 });
  * new LocalRunner({ pipelines, steps, executorFor: () => executor });   // or a StepWorker
  * ```
  *
+ * Pool size: `threads`, default min(concurrency, os.availableParallelism()). Threads start on
+ * demand: one at load, another only when every started one already has an attempt in flight. An
+ * attempt goes to the thread with the fewest in flight.
+ *
  * Why threads and not child processes: `Worker.terminate()` stops a thread even inside
  * `while (true) {}`, `process.exit()` in a thread ends that thread only, and an uncaught error
- * ends it with an `error` event: the isolation a hard timeout needs. A thread starts in tens of
- * milliseconds and costs a V8 isolate (a few MB), not a Node process (~40 MB, ~100+ ms), and
- * messages are structured clones, not pipes. What threads do not give is memory isolation from
- * native addons; a segfaulting addon takes the host down (run such code under `mario step`).
+ * ends it with an `error` event: the isolation a hard timeout needs. What threads do not give is
+ * memory isolation from native addons (run such code under `mario step`).
  *
- * Timeout: at `delivery.timeoutMs` the attempt fails at once with a StepTimeoutError (code
- * TIMEOUT); inside the thread `ctx.signal` aborts at the same deadline. The thread is retired:
- * it gets `killGraceMs` to wind down, is then terminated, and a fresh one takes its place.
+ * Timeout: at `delivery.timeoutMs` the attempt fails with a StepTimeoutError (code TIMEOUT) and
+ * its `ctx.signal` aborts inside the thread. The thread is terminated only if that attempt has
+ * still not ended `killGraceMs` later (its event loop is blocked: `while (true) {}`); the other
+ * attempts on it then come back as ATTEMPT_LOST, which the dispatcher hands back as stalls, not
+ * attempts, and a fresh thread takes its place when needed.
  *
- * Cancel (`hooks.cancelSignal`: the job was cancelled): `ctx.signal` aborts inside the thread with
- * a CancelledError. A handler that ends within the cancel grace (`cancelGraceMs`, default 5 s, or
- * the step's timeout when shorter) ends the attempt as it does; one that ignores the signal (a
- * `while (true) {}`) has its thread terminated at the end of the grace and replaced, and the
- * attempt fails with the CancelledError. One thread runs one attempt, so no other attempt is lost
- * with it.
+ * Cancel (`hooks.cancelSignal`): `ctx.signal` aborts with a CancelledError and the attempt ends
+ * with it. If the attempt has not ended within the cancel grace (`cancelGraceMs`, default 5 s,
+ * or the step's timeout when shorter), its thread is terminated as above.
+ *
+ * Crash (process.exit, a throw in a timer, an unhandled rejection): the attempt whose code did it
+ * fails with a HandlerCrashedError (retried per policy); the others on the thread are stalls;
+ * the crash is logged and counted (`crashes`), and the thread replaced when needed.
  */
-import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import { availableParallelism } from "node:os";
 import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
@@ -36,7 +41,7 @@ import type { Delivery, StepOutcome } from "../engine/delivery.ts";
 import type { ExecuteHooks, StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import type { BundledFunction } from "../functions/bundle-function.ts";
-import { ThreadSlot, type AttemptResult } from "./thread-slot.ts";
+import { PoolThread, type AttemptResult, type ThreadEnd } from "./pool-thread.ts";
 
 export interface ThreadExecutorOptions {
   bundle: BundledFunction;
@@ -44,16 +49,18 @@ export interface ThreadExecutorOptions {
   policy: StepPolicy;
   /** The shape the file was recognised as (execute, fetch, lambda), for listings. */
   shape?: string | undefined;
-  /** Milliseconds a timed-out or shut-down handler gets before its thread is terminated. Default 500. */
+  /** Most threads of the pool. Default min(concurrency, os.availableParallelism()). */
+  threads?: number | undefined;
+  /** Milliseconds an attempt past its timeout (or a shutdown) gets to end before its thread is terminated. Default 500. */
   killGraceMs?: number | undefined;
   /** Milliseconds a cancelled handler gets to end before its thread is terminated (capped by the step's timeout). Default 5000. */
   cancelGraceMs?: number | undefined;
   /** Milliseconds a thread may take to import the function. Default 30 000. */
   loadTimeoutMs?: number | undefined;
-  /** For thread deaths outside an attempt. Default silent. */
+  /** For thread deaths and terminations. Default silent. */
   logger?: Logger | undefined;
   /** Threads already started (by `load`). */
-  warm?: ThreadSlot[] | undefined;
+  warm?: PoolThread[] | undefined;
 }
 
 /** Settings that replace the file's own `config` and `jobType` (command-line overrides). */
@@ -64,33 +71,41 @@ export interface FunctionOverrides extends StepConfig {
 /** How long a cancelled handler may take to end before its thread is terminated, ms (or the step's timeout, when shorter). */
 export const DEFAULT_CANCEL_GRACE_MS = 5000;
 
+/** The default pool size of a function: min(concurrency, available parallelism). */
+export function defaultThreads(concurrency: number): number {
+  return Math.max(1, Math.min(concurrency, availableParallelism()));
+}
+
+type Waiter = { resolve(thread: PoolThread): void; reject(error: unknown): void };
+
 export class ThreadExecutor implements StepExecutor {
   readonly jobType: string;
   readonly policy: StepPolicy;
   readonly shape: string | undefined;
   readonly bundle: BundledFunction;
+  /** Most threads of the pool. */
+  readonly size: number;
   readonly #killGraceMs: number;
   readonly #cancelGraceMs: number;
   readonly #loadTimeoutMs: number | undefined;
   readonly #logger: Logger;
-  /** Live threads of the pool (busy, idle or starting); retired ones are not counted. */
-  readonly #slots = new Set<ThreadSlot>();
-  readonly #idle: ThreadSlot[] = [];
-  readonly #waiters: { resolve(slot: ThreadSlot): void; reject(error: unknown): void }[] = [];
-  readonly #retiring = new Set<ThreadSlot>();
-  readonly #starting = new Set<ThreadSlot>();
+  /** Threads of the pool, started or starting; terminated and crashed ones leave it. */
+  readonly #threads = new Set<PoolThread>();
+  readonly #waiters: Waiter[] = [];
   #closed = false;
-  /** Threads replaced after a timeout or crash, since start. */
+  /** Threads terminated (an attempt did not end at its timeout or cancel) or crashed, since start. */
   replaced = 0;
+  /** Threads a function crashed (process.exit, an uncaught exception), since start. */
+  crashes = 0;
 
   /** Starts one thread to read the function's job type, shape and config, and keeps it warm. */
-  static async load(bundle: BundledFunction, options: { overrides?: FunctionOverrides; killGraceMs?: number; loadTimeoutMs?: number; logger?: Logger } = {}): Promise<ThreadExecutor> {
-    const first = new ThreadSlot(bundle, { loadTimeoutMs: options.loadTimeoutMs });
+  static async load(bundle: BundledFunction, options: { overrides?: FunctionOverrides; threads?: number | undefined; killGraceMs?: number | undefined; cancelGraceMs?: number | undefined; loadTimeoutMs?: number; logger?: Logger } = {}): Promise<ThreadExecutor> {
+    const first = new PoolThread(bundle, { loadTimeoutMs: options.loadTimeoutMs });
     let meta;
     try {
       meta = await first.ready;
     } catch (error) {
-      await first.terminate();
+      await first.terminate("its module failed to load");
       throw error;
     }
     const { jobType, ...overrides } = options.overrides ?? {};
@@ -104,16 +119,22 @@ export class ThreadExecutor implements StepExecutor {
     this.jobType = options.jobType;
     this.policy = options.policy;
     this.shape = options.shape;
+    this.size = Math.max(1, Math.min(options.threads ?? defaultThreads(this.policy.concurrency), this.policy.concurrency));
     this.#killGraceMs = options.killGraceMs ?? 500;
     this.#cancelGraceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     this.#loadTimeoutMs = options.loadTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
-    for (const slot of options.warm ?? []) this.#adopt(slot, true);
+    for (const thread of options.warm ?? []) this.#adopt(thread);
   }
 
-  /** Live threads (for listings and tests). */
+  /** Live threads of the pool (for listings and tests). */
   get threads(): number {
-    return this.#slots.size;
+    return this.#threads.size;
+  }
+
+  /** Attempts in flight on each live thread (for tests). */
+  get inFlight(): number[] {
+    return [...this.#threads].map((thread) => thread.inFlight);
   }
 
   async execute(delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome> {
@@ -121,20 +142,23 @@ export class ThreadExecutor implements StepExecutor {
     const base = { jobId: delivery.jobId, token: delivery.token, workerId: hooks.workerId };
     const failed = (error: JobError, at = startedAt): StepOutcome => ({ ...base, ok: false, error, startedAt: at, finishedAt: Date.now() });
     if (this.#closed || hooks.signal.aborted) return failed(toJobError(new ShutdownError("the function host is shutting down")));
-    let slot: ThreadSlot;
+    let thread: PoolThread;
     try {
-      slot = await this.#acquire();
+      thread = await this.#acquire();
     } catch (error) {
       return failed(toJobError(error));
     }
-    const logger = hooks.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
+    let logger: Logger | undefined;
     let settled = false;
     // Lines arrive as they are written, so a timed-out or crashed attempt keeps what it wrote.
     const lines: LogLine[] = [];
     let dropped = 0;
-    const withLogs = (outcome: StepOutcome): StepOutcome => ({ ...outcome, ...(lines.length > 0 ? { logs: lines } : {}), ...(dropped > 0 ? { dropped } : {}) });
-    const running = slot.run(delivery, {
-      onLog: (level, message, fields) => logger[level](message, fields),
+    const withLogs = (outcome: StepOutcome): StepOutcome => (lines.length === 0 && dropped === 0 ? outcome : { ...outcome, ...(lines.length > 0 ? { logs: lines } : {}), ...(dropped > 0 ? { dropped } : {}) });
+    const { id, result } = thread.run(delivery, {
+      onLog: (level, message, fields) => {
+        logger ??= hooks.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
+        logger[level](message, fields);
+      },
       onLine: (line) => {
         if (settled) return;
         if (lines.length >= DEFAULT_LOG_LIMITS.maxLines) {
@@ -148,137 +172,130 @@ export class ThreadExecutor implements StepExecutor {
         if (!settled) hooks.onProgress(fraction, message);
       },
     });
-    let timer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), delivery.timeoutMs);
-    });
-    let onShutdown = (): void => {};
-    const shutDown = new Promise<"shutdown">((resolve) => {
-      onShutdown = () => {
-        slot.abort();
-        graceTimer = setTimeout(() => resolve("shutdown"), this.#killGraceMs);
-      };
-      hooks.signal.addEventListener("abort", onShutdown, { once: true });
-    });
-    if (hooks.signal.aborted) onShutdown();
-    let onCancel = (): void => {};
-    let cancelTimer: NodeJS.Timeout | undefined;
-    const cancelled = new Promise<"cancelled">((resolve) => {
-      onCancel = () => {
-        slot.abort({ cancel: true });
-        cancelTimer = setTimeout(() => resolve("cancelled"), Math.min(this.#cancelGraceMs, delivery.timeoutMs));
-      };
-      hooks.cancelSignal?.addEventListener("abort", onCancel, { once: true });
-    });
-    if (hooks.cancelSignal?.aborted === true) onCancel();
-    const first = await Promise.race([running, timedOut, shutDown, cancelled]);
+    const first = await this.#race(thread, id, result, delivery, hooks);
     settled = true;
-    clearTimeout(timer);
-    clearTimeout(graceTimer);
-    clearTimeout(cancelTimer);
-    hooks.signal.removeEventListener("abort", onShutdown);
-    hooks.cancelSignal?.removeEventListener("abort", onCancel);
     if (first === "cancelled") {
-      this.#retire(slot, running);
-      this.#logger.warn("a cancelled handler ignored ctx.signal: its thread was terminated and is replaced", { jobId: delivery.jobId, jobType: delivery.jobType });
-      return withLogs(failed(toJobError(new CancelledError(`the job was cancelled; its handler ignored ctx.signal for ${Math.min(this.#cancelGraceMs, delivery.timeoutMs)} ms and its thread was terminated`))));
+      const graceMs = Math.min(this.#cancelGraceMs, delivery.timeoutMs);
+      this.#kill(thread, `a cancelled attempt of job ${delivery.jobId} ignored ctx.signal for ${graceMs} ms`);
+      return withLogs(failed(toJobError(new CancelledError(`the job was cancelled; its handler ignored ctx.signal for ${graceMs} ms and its thread was terminated`))));
     }
     if (first === "timeout") {
-      this.#retire(slot, running);
-      return withLogs(failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms; its thread was terminated`))));
+      this.#killUnlessEnds(thread, result, `an attempt of job ${delivery.jobId} did not end at its timeout (${delivery.timeoutMs} ms) nor ${this.#killGraceMs} ms later`);
+      return withLogs(failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms`))));
     }
     if (first === "shutdown") {
-      this.#retire(slot, running);
+      this.#kill(thread, "the function host is shutting down");
       return withLogs(failed(toJobError(new ShutdownError("the function host is shutting down"))));
     }
-    this.#afterAttempt(slot, running, first);
     return withLogs(first.ok ? { ...base, ok: true, output: first.output, startedAt: first.startedAt, finishedAt: first.finishedAt } : failed(first.error, first.startedAt));
   }
 
-  /** Terminates every thread; attempts still running fail with a ShutdownError. */
+  /** Terminates every thread; attempts still running end as lost. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new ShutdownError("the function host is shutting down"));
-    const reason = toJobError(new ShutdownError("the function host is shutting down"));
-    const all = [...this.#slots, ...this.#retiring];
-    this.#slots.clear();
-    this.#idle.length = 0;
-    await Promise.all(all.map((slot) => slot.terminate(reason)));
+    const all = [...this.#threads];
+    this.#threads.clear();
+    await Promise.all(all.map((thread) => thread.terminate("the function host closed its threads")));
   }
 
-  #acquire(): Promise<ThreadSlot> {
-    const idle = this.#idle.pop();
-    if (idle !== undefined) return Promise.resolve(idle);
-    const waiting = new Promise<ThreadSlot>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (this.#slots.size < this.policy.concurrency) this.#spawn();
-    return waiting;
+  /** The attempt's result, or what ended it first: its timeout, a shutdown past the kill grace, a cancel past the cancel grace. */
+  async #race(thread: PoolThread, id: number, result: Promise<AttemptResult>, delivery: Delivery, hooks: ExecuteHooks): Promise<AttemptResult | "timeout" | "shutdown" | "cancelled"> {
+    const timers: NodeJS.Timeout[] = [];
+    let onShutdown = (): void => {};
+    let onCancel = (): void => {};
+    const ended = new Promise<"timeout" | "shutdown" | "cancelled">((resolve) => {
+      timers.push(setTimeout(() => resolve("timeout"), delivery.timeoutMs));
+      onShutdown = () => {
+        thread.abort(id);
+        timers.push(setTimeout(() => resolve("shutdown"), this.#killGraceMs));
+      };
+      onCancel = () => {
+        thread.abort(id, { cancel: true });
+        timers.push(setTimeout(() => resolve("cancelled"), Math.min(this.#cancelGraceMs, delivery.timeoutMs)));
+      };
+    });
+    hooks.signal.addEventListener("abort", onShutdown, { once: true });
+    hooks.cancelSignal?.addEventListener("abort", onCancel, { once: true });
+    if (hooks.signal.aborted) onShutdown();
+    if (hooks.cancelSignal?.aborted === true) onCancel();
+    try {
+      return await Promise.race([result, ended]);
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      hooks.signal.removeEventListener("abort", onShutdown);
+      hooks.cancelSignal?.removeEventListener("abort", onCancel);
+    }
+  }
+
+  #acquire(): Promise<PoolThread> {
+    let best: PoolThread | undefined;
+    let starting = 0;
+    for (const thread of this.#threads) {
+      if (!thread.usable) {
+        if (thread.alive) starting++;
+        continue;
+      }
+      if (best === undefined || thread.inFlight < best.inFlight) best = thread;
+    }
+    // Another thread only when every started one is busy and none is on its way.
+    if ((best === undefined || best.inFlight > 0) && starting === 0 && this.#threads.size < this.size) this.#spawn();
+    if (best !== undefined) return Promise.resolve(best);
+    return new Promise<PoolThread>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   #spawn(): void {
     if (this.#closed) return;
-    this.#adopt(new ThreadSlot(this.bundle, { loadTimeoutMs: this.#loadTimeoutMs }), false);
-  }
-
-  #adopt(slot: ThreadSlot, ready: boolean): void {
-    this.#slots.add(slot);
-    slot.onExit((dead, code) => {
-      if (this.#starting.has(dead)) return; // the `ready` rejection below handles it
-      const wasMember = this.#slots.delete(dead);
-      const index = this.#idle.indexOf(dead);
-      if (index >= 0) this.#idle.splice(index, 1);
-      this.#retiring.delete(dead);
-      if (wasMember && !this.#closed) this.#logger.warn("a function thread exited; it is replaced when needed", { jobType: this.jobType, code });
-      // An attempt waiting for a thread must not wait forever.
-      if (this.#waiters.length > 0 && this.#slots.size < this.policy.concurrency) this.#spawn();
-    });
-    if (ready) return this.#release(slot);
-    this.#starting.add(slot);
-    slot.ready.then(
+    const thread = new PoolThread(this.bundle, { loadTimeoutMs: this.#loadTimeoutMs });
+    this.#adopt(thread);
+    thread.ready.then(
       () => {
-        this.#starting.delete(slot);
-        this.#release(slot);
+        if (!thread.usable || !this.#threads.has(thread)) return;
+        for (const waiter of this.#waiters.splice(0)) waiter.resolve(thread);
       },
       (error: unknown) => {
-        this.#starting.delete(slot);
-        if (!this.#slots.delete(slot) || this.#closed) return;
-        // The load failed: the attempt waiting for this thread fails with the reason (no respawn loop).
-        this.#waiters.shift()?.reject(error);
+        if (!this.#threads.delete(thread) || this.#closed) return;
         this.#logger.error("a function thread failed to start", { jobType: this.jobType, error: String(error) });
+        // Attempts waiting with no thread to run on fail with the reason (no respawn loop).
+        if (![...this.#threads].some((t) => t.usable)) for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
       },
     );
   }
 
-  #release(slot: ThreadSlot): void {
-    if (!slot.alive || !this.#slots.has(slot)) return;
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(slot);
-    else this.#idle.push(slot);
+  #adopt(thread: PoolThread): void {
+    this.#threads.add(thread);
+    thread.onExit((dead, end) => this.#onExit(dead, end));
   }
 
-  #afterAttempt(slot: ThreadSlot, running: Promise<AttemptResult>, result: AttemptResult): void {
-    const timedOutInside = !result.ok && result.error.code === ERROR_CODES.TIMEOUT;
-    if (timedOutInside) this.#retire(slot, running);
-    else if (!slot.alive) this.#replace();
-    else this.#release(slot);
+  #onExit(thread: PoolThread, end: ThreadEnd): void {
+    if (!thread.loaded) return; // its `ready` rejection handles it (see #spawn)
+    const member = this.#threads.delete(thread);
+    if (this.#closed) return;
+    if (!end.terminated && member) {
+      this.crashes++;
+      this.replaced++;
+      const others = end.inFlight - (end.culprit === undefined ? 0 : 1);
+      this.#logger.warn(
+        `a function thread crashed${end.culprit === undefined ? "" : ` in an attempt of job ${end.culprit}`}: ${others} other attempt(s) on it handed back as stalls; it is replaced when needed`,
+        { jobType: this.jobType, code: end.code, ...(end.error === undefined ? {} : { error: end.error.message }) },
+      );
+    }
+    // Attempts waiting for a thread must not wait forever.
+    if (this.#waiters.length > 0 && this.#threads.size === 0) this.#spawn();
   }
 
-  /** Takes a thread out of the pool: it gets `killGraceMs` to finish, then is terminated. */
-  #retire(slot: ThreadSlot, running: Promise<AttemptResult>): void {
-    this.#slots.delete(slot);
-    this.#retiring.add(slot);
-    const timer = setTimeout(() => void slot.terminate(), this.#killGraceMs);
-    void running.then(() => {
-      clearTimeout(timer);
-      return slot.terminate();
-    });
-    void slot.exited.then(() => this.#retiring.delete(slot));
-    this.#replace();
-  }
-
-  /** Starts a fresh thread in place of one that died or was retired after an attempt. */
-  #replace(): void {
+  /** Terminates `thread` now: it leaves the pool, the attempts still on it come back lost (stalls). */
+  #kill(thread: PoolThread, why: string): void {
+    if (!this.#threads.delete(thread)) return;
     this.replaced++;
-    if (!this.#closed && this.#slots.size < this.policy.concurrency) this.#spawn();
+    const others = Math.max(0, thread.inFlight - 1);
+    if (!this.#closed) this.#logger.warn(`${why}: its thread was terminated (${others} other attempt(s) on it handed back as stalls) and is replaced when needed`, { jobType: this.jobType });
+    void thread.terminate(why);
+  }
+
+  /** Terminates `thread` if `result` (an attempt past its timeout) has not come in `killGraceMs` from now. */
+  #killUnlessEnds(thread: PoolThread, result: Promise<AttemptResult>, why: string): void {
+    const timer = setTimeout(() => this.#kill(thread, why), this.#killGraceMs);
+    void result.then(() => clearTimeout(timer));
   }
 }
