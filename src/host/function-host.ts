@@ -1,6 +1,6 @@
 /**
- * Hosts every function of a folder: bundles each file (esbuild), runs it in a pool of worker
- * threads (ThreadExecutor), and serves it through `serve` — a ZeroMQ StepWorker for
+ * Hosts every function of a folder: bundles each file (esbuild), runs it in a small pool of worker
+ * threads, many attempts on each (ThreadExecutor), and serves it through `serve` — a ZeroMQ StepWorker for
  * `mario host`, or a local dispatcher (serveInProcess). A file that fails to build or fits no
  * shape is reported (`problem` event) and the others still start.
  *
@@ -74,6 +74,8 @@ export interface FunctionHostOptions {
   debounceMs?: number | undefined;
   /** See ThreadExecutor. Default 500. */
   killGraceMs?: number | undefined;
+  /** Most threads of each function's pool. Default min(its concurrency, os.availableParallelism()). */
+  threads?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -182,7 +184,7 @@ export class FunctionHost {
     if (!isBundle(bundled)) return bundled instanceof Error ? bundled : new Error(String(bundled));
     if (this.#hosted.get(file)?.hash === bundled.hash) return undefined;
     try {
-      const executor = await ThreadExecutor.load(bundled, { overrides: this.#options.overrides, killGraceMs: this.#options.killGraceMs, logger: this.#logger });
+      const executor = await ThreadExecutor.load(bundled, { overrides: this.#options.overrides, killGraceMs: this.#options.killGraceMs, threads: this.#options.threads, logger: this.#logger });
       return { bundle: bundled, executor };
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));

@@ -36,6 +36,8 @@ export interface WatchedProjectOptions {
   /** The project's mario.config.*, watched too. None for a bare functions folder. */
   configFile?: string | undefined;
   overrides?: FunctionHostOptions["overrides"];
+  /** Most threads of each function's pool (see ThreadExecutor). */
+  threads?: number | undefined;
   /** Quiet time after a change before reloading, ms. Default 100. */
   debounceMs?: number | undefined;
   logger?: Logger | undefined;
@@ -60,6 +62,7 @@ export class WatchedProject {
       dir: options.functionsDir,
       serve: serveInProcess(options.dispatcher, this.#logger),
       overrides: options.overrides,
+      threads: options.threads,
       watch: true,
       debounceMs: options.debounceMs,
       logger: this.#logger,

@@ -58,9 +58,9 @@ describe("mario host (child process) behind a pipeline server", () => {
   });
 
   it("prints one ready line per function (with --concurrency applied), reports the file that fits no shape, and serves every shape", async () => {
-    host = procs.start(["host", project.functionsDir, `--sub-connect=${server.subAddress}`, "--heartbeat-ms=200", "--concurrency=3"]);
+    host = procs.start(["host", project.functionsDir, `--sub-connect=${server.subAddress}`, "--heartbeat-ms=200", "--concurrency=3", "--threads=2"]);
     await host.waitForLine(/mario host: serving 8 function\(s\)/, 30_000);
-    for (const jobType of JOB_TYPES) assert.match(host.stdout, new RegExp(`^ready ${jobType} \\(.*concurrency=3 `, "m"), "--concurrency overrides each file's config");
+    for (const jobType of JOB_TYPES) assert.match(host.stdout, new RegExp(`^ready ${jobType} \\(.*concurrency=3 .*threads=2$`, "m"), "--concurrency and --threads override each file's config");
     assert.match(host.stderr, /not-a-function\.ts: no handler found; expected one of/);
     assert.deepEqual((await run("echo-execute", { n: 2 })).result, { shape: "execute", n: 4, attempt: 1 });
     assert.deepEqual((await run("workers-fetch", { n: 2 })).result, { shape: "fetch", method: "POST", n: 3 });
@@ -84,6 +84,12 @@ describe("mario host (child process) behind a pipeline server", () => {
     assert.ok(host);
     const exit = await host.stop("SIGTERM");
     assert.deepEqual(exit, { code: 0, signal: null });
+  });
+
+  it("--threads below 1: one clear line, exit code 2", async () => {
+    const result = await runMario(["host", project.functionsDir, `--sub-connect=${server.subAddress}`, "--threads=0"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^mario host: --threads must be a whole number of at least 1, got "0"\n$/);
   });
 
   it("without --sub-connect: one clear line, exit code 2", async () => {

@@ -1,7 +1,7 @@
 /**
  * `mario host [dir]`: serves every function of a folder (default functions/) as step workers
- * announcing themselves to `--sub-connect`, each handler running in worker threads with hard
- * timeouts. `--watch` reloads changed, added and deleted files without dropping in-flight jobs.
+ * announcing themselves to `--sub-connect`, each handler running in a small pool of worker threads
+ * (`--threads`, many jobs at once on each) with hard timeouts. `--watch` reloads changed, added and deleted files without dropping in-flight jobs.
  *
  * ```
  * mario host functions --sub-connect=tcp://127.0.0.1:6000 --watch
@@ -25,7 +25,8 @@ export default defineCommand({
     "sub-connect": { type: "string", alias: ["pub-connect"], description: "where workers announce themselves: pipeline servers' --sub-bind or a forwarder (repeatable or comma-separated)" },
     "pull-bind": { type: "string", description: "job socket of each function; port 0 = a free port each, else consecutive ports from it (default tcp://127.0.0.1:0, loopback; tcp://0.0.0.0:0 when an advertise host is given)" },
     "advertise-host": { type: "string", description: "host announced when bound to 0.0.0.0 (default MARIO_ADVERTISE_HOST, else 127.0.0.1)" },
-    concurrency: { type: "string", description: "jobs at once per function (threads), overriding each file's config" },
+    concurrency: { type: "string", description: "jobs at once per function, overriding each file's config" },
+    threads: { type: "string", description: "most worker threads per function, each running many of its jobs at once (default min(concurrency, CPUs))" },
     "timeout-ms": { type: "string", description: "attempt timeout in ms, overriding each file's config" },
     retries: { type: "string", description: "retries after the first attempt, overriding each file's config" },
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted files" },
@@ -43,6 +44,7 @@ export default defineCommand({
     const host = new FunctionHost({
       dir: args.dir,
       watch: args.watch,
+      threads: optionalInt("--threads", args.threads, 1),
       logger,
       overrides: {
         concurrency: optionalInt("--concurrency", args.concurrency),
@@ -85,17 +87,17 @@ export default defineCommand({
 });
 
 function describe(fn: HostedFunction): string {
-  return `${fn.jobType} (${fn.shape}) ${relative(process.cwd(), fn.file)} → ${fn.served.address ?? "?"} concurrency=${fn.executor.policy.concurrency} timeoutMs=${fn.executor.policy.timeoutMs}`;
+  return `${fn.jobType} (${fn.shape}) ${relative(process.cwd(), fn.file)} → ${fn.served.address ?? "?"} concurrency=${fn.executor.policy.concurrency} timeoutMs=${fn.executor.policy.timeoutMs} threads=${fn.executor.size}`;
 }
 
 function print(line: string): void {
   process.stdout.write(line + "\n");
 }
 
-function optionalInt(flag: string, raw: string | undefined): number | undefined {
+function optionalInt(flag: string, raw: string | undefined, min = 0): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new InvalidConfigError(`${flag} must be a whole number, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) throw new InvalidConfigError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${raw}"`);
   return value;
 }
 

@@ -52,6 +52,7 @@ export default defineCommand({
     cors: { type: "string", description: "origin allowed to call the API from a browser (CORS), e.g. https://app.example.com; comma-separated for several, * for any (default none)" },
     "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted function files and mario.config without dropping in-flight jobs" },
+    threads: { type: "string", description: "most worker threads per function file, each running many of its jobs at once (default min(concurrency, CPUs))" },
     ...storageFlags,
     ...redisFlags,
     ...httpFlags,
@@ -71,8 +72,9 @@ export default defineCommand({
     const redisUri = args.redis ?? nonEmpty(process.env.REDIS_URL);
     const functionsDir = project.functionsDir;
     if (args.watch && functionsDir === undefined) throw new UsageError("--watch needs a functions folder or a mario.config (a class-DSL module is not watched)");
+    const threads = wholeNumberFlag(args.threads, "--threads", 1);
     const storage = await chooseStorage(redisUri, args.namespace, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
-    const executors = args.watch ? new Map<string, StepExecutor>() : await isolatedExecutors(project, logger);
+    const executors = args.watch ? new Map<string, StepExecutor>() : await isolatedExecutors(project, logger, threads);
     const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
     // Watching: the functions are hosted (and reloaded) by WatchedProject, the runner only dispatches.
     const runner = args.watch ? new LocalRunner({ pipelines: [], steps: [], storage, logger }) : new LocalRunner({ pipelines: project.pipelines, steps: project.steps, storage, logger, executorFor, schedules: project.schedules });
@@ -81,7 +83,7 @@ export default defineCommand({
     try {
       await runner.start();
       if (functionsDir !== undefined && args.watch) {
-        watched = await watchProject(runner, functionsDir, project.configFile, logger);
+        watched = await watchProject(runner, functionsDir, project.configFile, logger, threads);
         // Once their pipelines are served (schedules are read at start; a change takes a restart).
         await runner.dispatcher.setSchedules(project.schedules);
       }
@@ -139,8 +141,8 @@ async function reportDropped(runner: LocalRunner, logger: Logger): Promise<void>
 }
 
 /** `--watch`: functions hosted in threads and reloaded; what changes is printed as `mario host` prints it. */
-async function watchProject(runner: LocalRunner, functionsDir: string, configFile: string | undefined, logger: Logger): Promise<WatchedProject> {
-  const watched = new WatchedProject({ dispatcher: runner.dispatcher, functionsDir, configFile, logger });
+async function watchProject(runner: LocalRunner, functionsDir: string, configFile: string | undefined, logger: Logger, threads: number | undefined): Promise<WatchedProject> {
+  const watched = new WatchedProject({ dispatcher: runner.dispatcher, functionsDir, configFile, logger, threads });
   const print = (line: string): boolean => process.stdout.write(line + "\n");
   let started = false;
   watched.events.on("ready", (fn, reloaded) => {
@@ -163,14 +165,14 @@ async function watchProject(runner: LocalRunner, functionsDir: string, configFil
  * as `mario host` runs it (a runaway handler cannot stall the gateway); a class-DSL step, which
  * has no file of its own, in this process.
  */
-async function isolatedExecutors(project: Project, logger: Logger): Promise<Map<string, StepExecutor>> {
+async function isolatedExecutors(project: Project, logger: Logger, threads: number | undefined): Promise<Map<string, StepExecutor>> {
   const executors = new Map<string, StepExecutor>();
   try {
     for (const step of project.steps) {
       const file = (step as Partial<FunctionStep>).file;
       if (file === undefined) continue;
       const bundle = await bundleFunction(file);
-      executors.set(step.jobType, await ThreadExecutor.load(bundle, { overrides: { jobType: step.jobType }, logger }));
+      executors.set(step.jobType, await ThreadExecutor.load(bundle, { overrides: { jobType: step.jobType }, threads, logger }));
     }
   } catch (error) {
     await Promise.all([...executors.values()].map((e) => e.close()));
