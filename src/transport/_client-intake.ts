@@ -3,8 +3,11 @@
  * PULL socket are decoded, handed to the engine's front door, and answered. `enqueue` requests
  * that arrive together go to `Dispatcher.enqueueMany` as one batch (one storage call); `wait`
  * requests to `Dispatcher.waitForFinal`. Each request alone or many in one message (`enqueues`,
- * `waits`); `cancelJob` to `Dispatcher.cancel`; replies go back over ReplySockets to each request's `replyTo`: one `reply` message
- * per single request, `replies` messages for batched ones. Every rule (pipeline, instructions,
+ * `waits`); `cancelJob` to `Dispatcher.cancel`; `runs` (enqueue and wait, one request each) join
+ * the enqueue batch, and each job taken is then waited for as a `wait` is, and answered once (a
+ * `pending` reply first when it is not final within the request's `ackMs`). Replies go back over
+ * ReplySockets to each request's `replyTo`: one `reply` message per single request, `replies`
+ * messages for batched ones. Every rule (pipeline, instructions,
  * depth, idempotency key) is the engine's: the same code and limit as over HTTP.
  */
 import { setMaxListeners } from "node:events";
@@ -13,16 +16,25 @@ import { asMarioError } from "../core/errors/error-from-code.ts";
 import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
 import type { MarioError } from "../core/errors/mario-error.ts";
 import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
+import { isFinal, type JobRecord } from "../core/job.ts";
 import { summarize } from "../core/job-summary.ts";
 import type { Dispatcher } from "../engine/dispatcher.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
 import type { Body, BodyInput } from "./protocol.ts";
 
-/** A request as the intake holds it: `batched` when it came in an `enqueues`/`waits` message. */
-type Enqueue = Body<"enqueue"> & { batched?: boolean };
+/** A request as the intake holds it: `batched` when it came in an `enqueues`/`waits`/`runs` message; `run`: wait for it too. */
+type Enqueue = Body<"enqueue"> & { batched?: boolean; run?: { timeoutMs: number; ackMs?: number | undefined } };
 type Wait = Body<"wait"> & { batched?: boolean };
 type Requester = { requestId: string; replyTo: string; batched?: boolean };
+
+/** What the intake has answered since it started (read by tests and the bench). */
+export interface IntakeCounts {
+  /** Request messages taken, by type. */
+  messages: Record<string, number>;
+  /** Enqueues (and runs) answered BUSY. */
+  busy: number;
+}
 
 /** Longest `wait` a client may ask for, ms (1 hour). */
 const MAX_WAIT_MS = 3_600_000;
@@ -37,6 +49,7 @@ export class ClientIntake {
   readonly #waits = new Set<Promise<void>>();
   /** Aborted by `close`: pending waits end without an answer. */
   readonly #closing = new AbortController();
+  readonly counts: IntakeCounts = { messages: {}, busy: 0 };
 
   constructor(options: { dispatcher: Dispatcher; replies: ReplySockets; logger: Logger }) {
     this.#dispatcher = options.dispatcher;
@@ -44,6 +57,11 @@ export class ClientIntake {
     this.#logger = options.logger;
     // Every pending wait listens on it (and stops listening when it ends): many at once is normal.
     setMaxListeners(0, this.#closing.signal);
+  }
+
+  /** Counts a request message of `type` (the server calls it for each one it decodes). */
+  took(type: string): void {
+    this.counts.messages[type] = (this.counts.messages[type] ?? 0) + 1;
   }
 
   enqueue(request: Body<"enqueue">): void {
@@ -54,6 +72,12 @@ export class ClientIntake {
   /** Many enqueue requests from one message; each gets its own reply, sent in `replies` messages. */
   enqueueMany(message: Body<"enqueues">): void {
     for (const item of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true });
+    this.#schedule();
+  }
+
+  /** Many runs: enqueued with the other enqueues of this turn, then each job waited for and answered once it is final. */
+  runMany(message: Body<"runs">): void {
+    for (const { timeoutMs, ackMs, ...item } of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true, run: { timeoutMs, ackMs } });
     this.#schedule();
   }
 
@@ -130,27 +154,48 @@ export class ClientIntake {
     batch.forEach((request, i) => {
       const answer = answers[i]!;
       if (answer.status === "refused") this.#fail(request, answer.error);
-      else if (answer.status === "busy") this.#fail(request, new BusyError("busy, try again later"));
+      else if (answer.status === "busy") {
+        this.counts.busy++;
+        this.#fail(request, new BusyError("busy, try again later"));
+      } else if (request.run !== undefined) this.#track(this.#run(request, request.run, answer.job, answer.status === "duplicate"));
       else void this.#answer(request, { requestId: request.requestId, ok: true, job: summarize(answer.job), duplicate: answer.status === "duplicate" });
     });
   }
 
-  async #wait(request: Wait): Promise<void> {
+  #wait(request: Wait): Promise<void> {
+    return this.#waitAndAnswer(request, request.jobId, request.timeoutMs, {});
+  }
+
+  /** A run's job, taken: answered at once when already final (a repeated key), else once it is; `pending` first after `ackMs`. */
+  async #run(request: Enqueue, run: { timeoutMs: number; ackMs?: number | undefined }, job: JobRecord, duplicate: boolean): Promise<void> {
+    if (isFinal(job.status)) return this.#answer(request, { requestId: request.requestId, ok: true, job: job as unknown as Record<string, unknown>, duplicate });
+    const ack = run.ackMs === undefined ? undefined : setTimeout(() => {
+      void this.#answer(request, { requestId: request.requestId, ok: true, job: summarize(job), duplicate, pending: true });
+    }, run.ackMs);
+    try {
+      await this.#waitAndAnswer(request, job.id, run.timeoutMs, { duplicate });
+    } finally {
+      clearTimeout(ack);
+    }
+  }
+
+  /** Waits for the job to be final and answers its record; WAIT_TIMEOUT with its current record when not within `timeoutMs`. */
+  async #waitAndAnswer(request: Requester, jobId: string, timeoutMs: number, extra: { duplicate?: boolean }): Promise<void> {
     try {
       const signal = this.#closing.signal;
-      const record = await this.#dispatcher.waitForFinal(request.jobId, { timeoutMs: Math.min(request.timeoutMs, MAX_WAIT_MS), signal });
+      const record = await this.#dispatcher.waitForFinal(jobId, { timeoutMs: Math.min(timeoutMs, MAX_WAIT_MS), signal });
       if (signal.aborted) return;
       if (record !== undefined) {
-        await this.#answer(request, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown> });
+        await this.#answer(request, { requestId: request.requestId, ok: true, job: record as unknown as Record<string, unknown>, ...extra });
         return;
       }
-      const current = await this.#dispatcher.get(request.jobId);
+      const current = await this.#dispatcher.get(jobId);
       if (current === undefined) {
-        this.#fail(request, new JobNotFoundError(`no job with id "${request.jobId}"`));
+        this.#fail(request, new JobNotFoundError(`no job with id "${jobId}"`));
         return;
       }
-      const error = new WaitTimeoutError(`job ${request.jobId} is still ${current.status} after ${request.timeoutMs} ms`);
-      await this.#answer(request, { requestId: request.requestId, ok: false, job: current as unknown as Record<string, unknown>, error: wireError(error) });
+      const error = new WaitTimeoutError(`job ${jobId} is still ${current.status} after ${timeoutMs} ms`);
+      await this.#answer(request, { requestId: request.requestId, ok: false, job: current as unknown as Record<string, unknown>, error: wireError(error), ...extra });
     } catch (error) {
       this.#fail(request, asMarioError(error));
     }

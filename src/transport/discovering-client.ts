@@ -17,7 +17,7 @@ import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
 import { isFinal, type JobRecord } from "../core/job.ts";
 import { FailoverIntake } from "./failover-intake.ts";
-import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions } from "./pipeline-client.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions, RunJobAnswer, RunJobRequest } from "./pipeline-client.ts";
 import { cancelThrough } from "./_cancel-through.ts";
 import { ServerDirectory } from "./server-directory.ts";
 
@@ -47,6 +47,20 @@ export class DiscoveringClient {
   }
 
   async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    const result = await this.#through<EnqueueJobResult>(request, (intake) => intake.enqueueJob(request), (unknown) => [false, unknown]);
+    if (result[0]) this.#own(result[1].id, request.name);
+    return result;
+  }
+
+  /** Enqueues and waits as one request on a server of the pipeline, the next one (same key) when one does not answer. */
+  async runJob(request: RunJobRequest): Promise<RunJobAnswer> {
+    const answer = await this.#through(request, (intake) => intake.runJob(request), (error): RunJobAnswer => ({ status: "refused", error }));
+    if (answer.status === "pending") this.#own(answer.job.id, request.name);
+    return answer;
+  }
+
+  /** The pipeline's failover intake does it; a pipeline no registered server serves is refused here. */
+  async #through<R>(request: EnqueueJobRequest, send: (intake: FailoverIntake) => Promise<R>, refuse: (error: { code: UnknownPipelineError["code"]; message: string }) => R): Promise<R> {
     const directory = this.#connected();
     let intake = this.#intakes.get(request.name);
     if (intake === undefined) {
@@ -56,14 +70,14 @@ export class DiscoveringClient {
     if (directory.candidates(request.name).length === 0 && directory.all().length > 0) {
       const known = directory.pipelines().map((p) => p.pipeline.name);
       const unknown = new UnknownPipelineError(request.name, known);
-      return [false, { code: unknown.code, message: unknown.message }];
+      return refuse({ code: unknown.code, message: unknown.message });
     }
-    const result = await intake.enqueueJob(request);
-    if (result[0]) {
-      this.#owners.set(result[1].id, request.name);
-      if (this.#owners.size > OWNERS_MAX) this.#owners.delete(this.#owners.keys().next().value!);
-    }
-    return result;
+    return send(intake);
+  }
+
+  #own(jobId: string, pipeline: string): void {
+    this.#owners.set(jobId, pipeline);
+    if (this.#owners.size > OWNERS_MAX) this.#owners.delete(this.#owners.keys().next().value!);
   }
 
   async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {

@@ -13,11 +13,12 @@
  *
  * A server that did not answer is *suspect* for `suspectMs` and chosen only when no other is left.
  */
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
-import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult } from "./pipeline-client.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, RunJobAnswer, RunJobRequest } from "./pipeline-client.ts";
 import { cancelThrough } from "./_cancel-through.ts";
 
 /** Whatever takes enqueue requests for a server: `PipelineClient` fits. */
@@ -28,6 +29,8 @@ export interface Enqueuer {
   waitFor(jobId: string, options: { timeoutMs?: number }): Promise<JobRecord>;
   /** Cancels a job (see PipelineClient.cancel). */
   cancel?(jobId: string): Promise<CancelAnswer>;
+  /** Enqueues and waits as one request (see PipelineClient.runJob). */
+  runJob?(request: RunJobRequest): Promise<RunJobAnswer>;
 }
 
 export interface IntakeCandidate<C extends Enqueuer = Enqueuer> {
@@ -75,9 +78,31 @@ export class FailoverIntake implements Enqueuer {
   }
 
   async enqueueJob(request: EnqueueJobRequest): Promise<EnqueueJobResult> {
+    return this.#keyed(request, 0, (intake, keyed) => intake.enqueueJob(keyed), (result) => (result[0] ? [true, { ...result[1], duplicate: false }] : result));
+  }
+
+  /**
+   * Enqueues and waits as one request, sent again to another server, with the same key, when one
+   * does not answer (that one then answers the job the first took, and waits for it). Every
+   * server must have `runJob` (a PipelineClient has).
+   */
+  async runJob(request: RunJobRequest): Promise<RunJobAnswer> {
+    const extraMs = request.timeoutMs ?? 60_000;
+    return this.#keyed(request, extraMs, (intake, keyed) => {
+      if (intake.runJob === undefined) throw new MarioError(ERROR_CODES.INTERNAL, `FailoverIntake: an intake of "${this.pipeline}" cannot run jobs`);
+      return intake.runJob(keyed);
+    }, (answer) => (answer.status === "refused" ? answer : { ...answer, duplicate: false }));
+  }
+
+  /**
+   * Sends a request with an idempotency key (made here when the caller gave none) to one server
+   * after another until one answers; `extraMs` more than the deadline (a run's wait).
+   * `firstTime`: the answer as a first attempt gives it, for a key made here taken by an earlier attempt.
+   */
+  async #keyed<R>(request: EnqueueJobRequest, extraMs: number, send: (intake: Enqueuer, keyed: EnqueueJobRequest & { idempotencyKey: string }) => Promise<R>, firstTime: (answer: R) => R): Promise<R> {
     const generated = request.idempotencyKey === undefined;
-    const keyed: EnqueueJobRequest = { ...request, idempotencyKey: request.idempotencyKey ?? newId() };
-    const deadline = Date.now() + this.#deadlineMs;
+    const keyed = { ...request, idempotencyKey: request.idempotencyKey ?? newId() };
+    const deadline = Date.now() + this.#deadlineMs + extraMs;
     const tried = new Set<string>();
     let lastError: unknown;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && Date.now() < deadline; attempt++) {
@@ -89,11 +114,10 @@ export class FailoverIntake implements Enqueuer {
         continue;
       }
       try {
-        const result = await candidate.intake.enqueueJob(keyed);
+        const answer = await send(candidate.intake, keyed);
         this.#suspects.delete(candidate.id);
         // A key made here that turns out taken was taken by this request's own earlier attempt.
-        if (result[0] && attempt > 0 && generated) return [true, { ...result[1], duplicate: false }];
-        return result;
+        return attempt > 0 && generated ? firstTime(answer) : answer;
       } catch (error) {
         // A server's own refusal (a MarioError other than NO_ANSWER) is the answer; anything
         // else (no answer, a client closed because its server left) is worth another server.
@@ -105,7 +129,7 @@ export class FailoverIntake implements Enqueuer {
       }
     }
     if (lastError instanceof NoAnswerError) throw lastError;
-    throw new NoAnswerError(`no pipeline server of "${this.pipeline}" answered within ${this.#deadlineMs} ms`, { cause: lastError });
+    throw new NoAnswerError(`no pipeline server of "${this.pipeline}" answered within ${this.#deadlineMs + extraMs} ms`, { cause: lastError });
   }
 
   /** Any server of the pipeline answers a wait (they share storage): one not suspect. */

@@ -25,13 +25,11 @@
 import * as zmq from "zeromq";
 import { parseAddress } from "../core/address.ts";
 import { DiscoveringClient } from "./discovering-client.ts";
-import { ERROR_CODES, type ErrorCode } from "../core/errors/error-codes.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
-import { MarioError } from "../core/errors/mario-error.ts";
+import { WaitTimeoutError } from "../core/errors/wait-timeout-error.ts";
 import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { JobSummary } from "../core/job-summary.ts";
-import type { CancelResult } from "../storage/storage-backend.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
 import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
@@ -40,6 +38,9 @@ import { SendQueue } from "./send-queue.ts";
 import { silentLogger } from "../log/logger.ts";
 import type { Curve } from "./curve/curve.ts";
 import { secureClient } from "./curve/secure-socket.ts";
+import { CLIENT_KEY_PREFIX, DEFAULT_RUN_WAIT_MS, noAnswer, replyError, runAnswer, startOf, type EnqueueJobRequest, type EnqueueJobResult, type CancelAnswer, type RunJobAnswer, type RunJobRequest } from "./_client-requests.ts";
+
+export { CLIENT_KEY_PREFIX, DEFAULT_RUN_WAIT_MS, type CancelAnswer, type EnqueueJobRequest, type EnqueueJobResult, type RequestError, type RunJobAnswer, type RunJobRequest } from "./_client-requests.ts";
 
 export interface PipelineClientOptions {
   /** A request without an answer fails after this many ms. Default 10 000. */
@@ -62,44 +63,13 @@ export interface PipelineClientOptions {
   curve?: Curve | undefined;
 }
 
-export interface EnqueueJobRequest {
-  /** The pipeline's name. */
-  name: string;
-  instructions: unknown;
-  /**
-   * Same key, same job. Default: a key of the client's own, one per call, so that a resend after
-   * NO_ANSWER (with `NoAnswerError.idempotencyKey`) never doubles the job.
-   */
-  idempotencyKey?: string | undefined;
-  /** Start no sooner than this many ms after the server's storage takes the job (0 to 30 days). Not with `runAt`. */
-  delayMs?: number | string | undefined;
-  /** Start no sooner than this time by storage's clock: epoch ms or ISO 8601 text with a zone (future, at most 30 days ahead). */
-  runAt?: number | string | undefined;
-  /** 0 (default) to 9: higher runs first at every step, FIFO within one priority. */
-  priority?: number | string | undefined;
-}
-
-export interface RequestError {
-  code: ErrorCode;
-  message: string;
-}
-
-/** An accepted job answers its summary (id, status, …), not its instructions: see `waitFor` for the record. */
-export type EnqueueJobResult = [ok: true, job: JobSummary & { duplicate?: boolean }] | [ok: false, error: RequestError];
-
-/**
- * What `cancel` did: `cancelled` now (it was queued, delayed or waiting for a retry);
- * `cancelling` (running: its worker is told, and it ends cancelled when its attempt ends);
- * `final` (it had already finished: `job.status` says how; after a resend that followed
- * NO_ANSWER, `cancelled` there means the first request did it).
- */
-export type CancelAnswer = Exclude<CancelResult, { status: "missing" }>;
-
 interface Pending {
   requestId: string;
   timeoutMs: number;
   /** An enqueue's idempotency key, told with NO_ANSWER. */
   idempotencyKey?: string | undefined;
+  /** A run's: once the server says `pending` (it took the job), the deadline becomes this many ms from then. */
+  extendMs?: number | undefined;
   resolve: (reply: Body<"reply">) => void;
   reject: (error: unknown) => void;
   deadline: DeadlineEntry<Pending> | undefined;
@@ -107,6 +77,7 @@ interface Pending {
 
 type EnqueueItem = Body<"enqueues">["requests"][number];
 type WaitItem = Body<"waits">["requests"][number];
+type RunItem = Body<"runs">["requests"][number];
 
 /** Most requests in one message. */
 const REQUESTS_PER_MESSAGE = 512;
@@ -131,6 +102,10 @@ export class PipelineClient {
   #enqueuesPending: Pending[] = [];
   #waits: WaitItem[] = [];
   #waitsPending: Pending[] = [];
+  #runs: RunItem[] = [];
+  #runsPending: Pending[] = [];
+  /** Whether the server takes `runs`: unknown until it answers one (an older server drops them). */
+  #serverRuns: boolean | undefined;
   #flushScheduled = false;
   #replyTo: string | undefined;
   #reading: Promise<void> | undefined;
@@ -207,14 +182,72 @@ export class PipelineClient {
    */
   async waitFor(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobRecord> {
     if (this.#discovery !== undefined) return this.#discovery.waitFor(jobId, options);
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const reply = await this.#request(timeoutMs + this.#timeoutMs, (requestId, pending) => {
+    const reply = await this.#waitRequest(jobId, options.timeoutMs ?? 60_000);
+    if (reply.ok && reply.job !== undefined) return reply.job as unknown as JobRecord;
+    throw replyError(reply);
+  }
+
+  #waitRequest(jobId: string, timeoutMs: number): Promise<Body<"reply">> {
+    return this.#request(timeoutMs + this.#timeoutMs, (requestId, pending) => {
       this.#waits.push({ requestId, jobId, timeoutMs });
       this.#waitsPending.push(pending);
       return this.#waits.length;
     });
-    if (reply.ok && reply.job !== undefined) return reply.job as unknown as JobRecord;
-    throw replyError(reply);
+  }
+
+  /**
+   * Enqueues a job and waits for it, as one request: resolves with the job's final record
+   * (succeeded, dead or cancelled), as `waitFor` does. Takes every option of `enqueueJob`, and
+   * `timeoutMs`, how long to wait for the job (default 60 000). Rejects with the server's refusal
+   * as its class (BusyError for BUSY, UnknownPipelineError…), WaitTimeoutError when the job is not
+   * final in time (its id is in the message; `runJob` answers its record), NoAnswerError (resend
+   * with its `idempotencyKey`: never doubles the job).
+   */
+  async run(request: RunJobRequest): Promise<JobRecord> {
+    const answer = await this.runJob(request);
+    if (answer.status === "refused") throw errorFromCode(answer.error.code, answer.error.message);
+    if (answer.status === "pending") throw new WaitTimeoutError(`job ${answer.job.id} is still ${answer.job.status} after ${request.timeoutMs ?? DEFAULT_RUN_WAIT_MS} ms`);
+    return answer.job;
+  }
+
+  /**
+   * `run`, answered without throwing for what the server says: `final` (the record), `pending`
+   * (not final within `timeoutMs`: the record as it is), or `refused` (BUSY, UNKNOWN_PIPELINE…).
+   * Against a server older than `runs`, which drops them, it enqueues and waits instead (the
+   * first time after one `timeoutMs` of the client without an answer; it remembers).
+   */
+  async runJob(request: RunJobRequest): Promise<RunJobAnswer> {
+    if (this.#discovery !== undefined) return this.#discovery.runJob(request);
+    const keyed = { ...request, idempotencyKey: request.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}` };
+    const waitMs = request.timeoutMs ?? DEFAULT_RUN_WAIT_MS;
+    if (this.#serverRuns === false) return this.#enqueueThenWait(keyed, waitMs);
+    let reply: Body<"reply">;
+    try {
+      reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
+        pending.idempotencyKey = keyed.idempotencyKey;
+        pending.extendMs = waitMs + this.#timeoutMs;
+        // The server says `pending` if the job is not final by half this client's timeout: a server that says nothing is gone.
+        this.#runs.push({ requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey: keyed.idempotencyKey, ...startOf(request), timeoutMs: waitMs, ackMs: this.#timeoutMs >> 1 });
+        this.#runsPending.push(pending);
+        return this.#runs.length;
+      });
+    } catch (error) {
+      if (!(error instanceof NoAnswerError) || this.#serverRuns !== undefined) throw error;
+      return this.#enqueueThenWait(keyed, waitMs, true);
+    }
+    this.#serverRuns = true;
+    return runAnswer(reply);
+  }
+
+  /** A run as two requests, for a server that does not take `runs`. `probing`: the run was just sent unanswered. */
+  async #enqueueThenWait(request: RunJobRequest & { idempotencyKey: string }, waitMs: number, probing = false): Promise<RunJobAnswer> {
+    const [ok, summary] = await this.enqueueJob(request);
+    if (!ok) return { status: "refused", error: summary };
+    // The same key answered a new job: the run was not taken, so this server does not know `runs`.
+    if (probing && summary.duplicate !== true) this.#serverRuns = false;
+    const reply = await this.#waitRequest(summary.id, waitMs);
+    const answer = runAnswer(reply);
+    return answer.status === "refused" ? answer : { ...answer, duplicate: summary.duplicate ?? false };
   }
 
   /**
@@ -239,6 +272,8 @@ export class PipelineClient {
     this.#enqueuesPending = [];
     this.#waits = [];
     this.#waitsPending = [];
+    this.#runs = [];
+    this.#runsPending = [];
     for (const [id, pending] of this.#pending) {
       pending.reject(new Error("client closed"));
       this.#pending.delete(id);
@@ -256,6 +291,15 @@ export class PipelineClient {
   #answer(reply: Body<"reply">): void {
     const pending = this.#pending.get(reply.requestId);
     if (pending === undefined) return;
+    if (reply.pending === true) {
+      // A run's job was taken and is not final yet: its deadline is now the wait's.
+      if (pending.extendMs !== undefined && pending.deadline !== undefined) {
+        this.#deadlines.cancel(pending.deadline);
+        pending.deadline = this.#deadlines.add(pending.extendMs, pending);
+        pending.extendMs = undefined;
+      }
+      return;
+    }
     this.#pending.delete(reply.requestId);
     if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
     pending.resolve(reply);
@@ -280,7 +324,7 @@ export class PipelineClient {
     });
   }
 
-  /** Sends the requests gathered so far: one `enqueues` and one `waits` message at most. */
+  /** Sends the requests gathered so far: one `enqueues`, one `waits` and one `runs` message at most (each split when too big). */
   #flush(): void {
     const replyTo = this.#replyTo;
     if (replyTo === undefined) return;
@@ -297,6 +341,13 @@ export class PipelineClient {
       this.#waits = [];
       this.#waitsPending = [];
       this.#sendSplit(requests, pending, (part) => encode("waits", { replyTo, requests: part }));
+    }
+    if (this.#runs.length > 0) {
+      const requests = this.#runs;
+      const pending = this.#runsPending;
+      this.#runs = [];
+      this.#runsPending = [];
+      this.#sendSplit(requests, pending, (part) => encode("runs", { replyTo, requests: part }));
     }
   }
 
@@ -339,30 +390,6 @@ export class PipelineClient {
       for (const pending of batch) this.#settleFailed(pending, noAnswer(this.address, this.#timeoutMs, pending.idempotencyKey, error));
     });
   }
-}
-
-/** The error a reply carries, as its class. */
-function replyError(reply: Body<"reply">): MarioError {
-  if (reply.error === undefined) return new MarioError(ERROR_CODES.INTERNAL, "the server answered without a job");
-  return errorFromCode(reply.error.code, reply.error.message);
-}
-
-/** The request's delay, start time and priority, only those given (the wire stays as it was without them). */
-function startOf(request: EnqueueJobRequest): Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> {
-  const start: Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> = {};
-  if (request.delayMs !== undefined) start.delayMs = request.delayMs;
-  if (request.runAt !== undefined) start.runAt = request.runAt;
-  if (request.priority !== undefined) start.priority = request.priority;
-  return start;
-}
-
-/** Keys the client makes for enqueues the caller gave none: this prefix, then a new id. */
-export const CLIENT_KEY_PREFIX = "client-";
-
-function noAnswer(address: string, timeoutMs: number, idempotencyKey: string | undefined, cause?: unknown): NoAnswerError {
-  const base = `no answer from ${address} within ${timeoutMs} ms: is a pipeline server listening there?`;
-  const message = idempotencyKey === undefined ? base : `${base} The job may still have been taken: send it again with idempotency key ${idempotencyKey} (never doubles it)`;
-  return new NoAnswerError(message, { cause, idempotencyKey });
 }
 
 /** A Redis URL (single node or cluster) rather than a ZeroMQ address. */

@@ -27,7 +27,7 @@ import { resolveStepPolicy, type StepConfig } from "../core/step-config.ts";
 import { Dispatcher, type QuarantineRules } from "../engine/dispatcher.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import type { StorageBackend } from "../storage/storage-backend.ts";
-import { ClientIntake } from "./_client-intake.ts";
+import { ClientIntake, type IntakeCounts } from "./_client-intake.ts";
 import { ReplySockets } from "./_reply-sockets.ts";
 import { bindAndRead, closeSocket, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
 import type { Curve } from "./curve/curve.ts";
@@ -98,7 +98,7 @@ export interface PipelineServerOptions {
   schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
-const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait", "cancelJob"] as const;
+const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait", "cancelJob", "runs"] as const;
 
 /** Liveness is checked this often, ms. */
 const CHECK_MS = 100;
@@ -123,6 +123,11 @@ export class PipelineServer {
   readonly #replies: ReplySockets;
   readonly #intake: ClientIntake;
   readonly #remotes = new Map<string, RemoteWorker>();
+
+  /** Client request messages taken, by type, and enqueues answered BUSY, since start. */
+  get intakeCounts(): IntakeCounts {
+    return this.#intake.counts;
+  }
   readonly #jobTypes: Set<string>;
   readonly #loops: Promise<void>[] = [];
   readonly #unhook: (() => void)[] = [];
@@ -462,10 +467,12 @@ export class PipelineServer {
       this.drops.record("pull", message);
       return;
     }
+    this.#intake.took(message.type);
     if (message.type === "enqueues") this.#intake.enqueueMany(message.body);
     else if (message.type === "enqueue") this.#intake.enqueue(message.body);
     else if (message.type === "waits") this.#intake.waitMany(message.body);
     else if (message.type === "wait") this.#intake.wait(message.body);
     else if (message.type === "cancelJob") this.#intake.cancel(message.body);
+    else if (message.type === "runs") this.#intake.runMany(message.body);
   }
 }

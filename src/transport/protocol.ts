@@ -24,12 +24,15 @@
  *   (a `cancelJob`'s reply says what became of the job in `cancel`: cancelled, cancelling, final)
  * - the same, batched (what PipelineClient sends): `enqueues`, `waits` (many requests, one
  *   `replyTo`); the server answers a batched request with `replies` (many replies in one message)
+ * - `runs`: enqueue and wait as one request (`PipelineClient.run`): answered once, in `replies`,
+ *   with the final record (or WAIT_TIMEOUT and the current one), and, when the job is not final
+ *   within the request's `ackMs`, first with a `pending` reply (the job's summary: it was taken)
  *
  * Additions within MARIO1 are backward compatible: `hello`, `announce.stranded`, `cancel`,
- * `cancelJob` and `reply.cancel` were added later; a server that does not know `stranded` ignores
+ * `cancelJob`, `reply.cancel`, `runs` and `reply.pending` were added later; a server that does not know `stranded` ignores
  * it, a worker that does not know `hello` or `cancel` counts it as a dropped message (a cancelled
  * job's result is then discarded by storage), a server that does not know `cancelJob` drops it
- * (the client gets NO_ANSWER).
+ * (the client gets NO_ANSWER), and so a `runs` (the client then enqueues and waits instead).
  */
 import { z } from "zod";
 import { DEFAULT_LOG_LIMITS } from "../core/job-logs.ts";
@@ -111,6 +114,8 @@ const enqueueItem = {
   priority: z.unknown().optional(),
 };
 const waitItem = { requestId: id, jobId: id, timeoutMs: z.number().int().nonnegative() };
+/** Enqueue, then wait up to `timeoutMs` for the job to be final; `ackMs`: say `pending` if it is not by then. */
+const runItem = { ...enqueueItem, timeoutMs: z.number().int().nonnegative(), ackMs: z.number().int().nonnegative().optional() };
 const reply = z.object({
   requestId: id,
   ok: z.boolean(),
@@ -118,6 +123,8 @@ const reply = z.object({
   duplicate: z.boolean().optional(),
   /** A `cancelJob`'s answer: cancelled now, cancelling (running: it ends cancelled), or final (already finished; `job` says how). */
   cancel: z.enum(["cancelled", "cancelling", "final"]).optional(),
+  /** A run's first answer when its job is not final within `ackMs`: taken (`job` is its summary); the final reply follows. */
+  pending: z.boolean().optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
@@ -184,6 +191,8 @@ export const schemas = {
   enqueues: z.object({ replyTo, requests: z.array(z.object(enqueueItem)).min(1) }),
   /** Many wait requests answered to one `replyTo`. */
   waits: z.object({ replyTo, requests: z.array(z.object(waitItem)).min(1) }),
+  /** Many runs (enqueue, then wait for the final record) answered to one `replyTo`. */
+  runs: z.object({ replyTo, requests: z.array(z.object(runItem)).min(1) }),
   /** Answers to batched requests, in no particular order. */
   replies: z.object({ replies: z.array(reply).min(1) }),
 } as const;
