@@ -5,7 +5,8 @@
  *
  * Throughput clock: from the first enqueue to the moment the server reports the last job finished.
  * Latency under load: per job, from the producer's send to the server's finish (same machine clock).
- * Latency with one job in flight: enqueue then `client.waitFor`, one job at a time.
+ * Latency with one job in flight: enqueue then `client.waitFor`, one job at a time; and `client.run`
+ * (enqueue + wait as one request), one at a time (`runP50Ms`, `runP99Ms` in the row's extra figures).
  */
 import { PipelineClient } from "../src/transport/pipeline-client.ts";
 import { ask, forkReady, nextMessage, spawnReady, stopChild, type ReadyChild } from "./_children.ts";
@@ -90,6 +91,14 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       if (record.status !== "succeeded") throw new Error(`idle job ${job.id} ended ${record.status}`);
       idle.push(performance.now() - started);
     }
+    // The same, as one request each (client.run: enqueue + wait).
+    const runs: number[] = [];
+    for (let i = 0; i < options.idleJobs; i++) {
+      const started = performance.now();
+      const record = await c.run({ name: pipeline, instructions: instructionsOf(i), timeoutMs: 30_000 });
+      if (record.status !== "succeeded") throw new Error(`idle run ${record.id} ended ${record.status}`);
+      runs.push(performance.now() - started);
+    }
 
     // Warm-up burst: every slot busy once (mario host starts a function's threads on demand).
     await Promise.all(
@@ -158,7 +167,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       idleP99Ms: percentile(idle, 99),
       peakRssMb: rss,
       cpuUsPerJob,
-      extra: { enqueueSeconds, busyRetries: busy, ...(options.redisUrl === undefined ? {} : { redisScriptCallsPerJob: scriptCalls / options.jobs }) },
+      extra: { enqueueSeconds, busyRetries: busy, runP50Ms: percentile(runs, 50), runP99Ms: percentile(runs, 99), ...(options.redisUrl === undefined ? {} : { redisScriptCallsPerJob: scriptCalls / options.jobs }) },
     };
   } finally {
     client.current?.close();

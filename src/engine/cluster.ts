@@ -15,6 +15,15 @@ import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilte
 /** What an enqueue answers through a cluster: the job's summary (a remote server sends no more), or busy. */
 export type ClusterEnqueueOutcome = { status: "created" | "duplicate"; job: JobSummary } | { status: "busy" };
 
+/** What an enqueue-and-wait answers: the job's record (final, or as it is when the wait ran out or `signal` aborted), or busy. */
+export type ClusterRunOutcome = { status: "created" | "duplicate"; job: JobRecord } | { status: "busy" };
+
+/** An enqueue's options, and how long to wait for the job (`waitMs`), or until `signal` aborts. */
+export interface ClusterRunOptions extends EnqueueOptions {
+  waitMs: number;
+  signal?: AbortSignal | undefined;
+}
+
 export interface ClusterEvents extends Record<string, unknown[]> {
   "job:accepted": [job: { jobId: string; pipeline: string }];
   "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
@@ -34,6 +43,11 @@ export interface Cluster {
   pipelines(): readonly PipelineDefinition[];
   /** Throws UnknownPipelineError, InvalidInstructionsError; answers `busy` when saturated. */
   enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<ClusterEnqueueOutcome>;
+  /**
+   * Enqueues and waits (`POST …/jobs?wait`): one request to a remote server. Throws as `enqueue`
+   * does. Optional: without it the gateway enqueues, then waits.
+   */
+  run?(pipeline: string, instructions: unknown, options: ClusterRunOptions): Promise<ClusterRunOutcome>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** The job's record once final, or its current record when `timeoutMs` passes or `signal` aborts first. */
   waitFor(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined>;

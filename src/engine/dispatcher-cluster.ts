@@ -4,7 +4,8 @@
  */
 import type { JobRecord } from "../core/job.ts";
 import type { EventSource } from "../core/typed-emitter.ts";
-import type { ClusterEnqueueOutcome } from "./cluster.ts";
+import { isFinal } from "../core/job.ts";
+import type { ClusterEnqueueOutcome, ClusterRunOptions, ClusterRunOutcome } from "./cluster.ts";
 import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Cluster, ClusterEvents, Readiness } from "./cluster.ts";
 import type { ScheduleView } from "./schedule-views.ts";
@@ -29,6 +30,14 @@ export class DispatcherCluster implements Cluster {
 
   enqueue(pipeline: string, instructions: unknown, options?: EnqueueOptions): Promise<ClusterEnqueueOutcome> {
     return this.#dispatcher.enqueue(pipeline, instructions, options);
+  }
+
+  async run(pipeline: string, instructions: unknown, options: ClusterRunOptions): Promise<ClusterRunOutcome> {
+    const { waitMs, signal, ...enqueue } = options;
+    const outcome = await this.#dispatcher.enqueue(pipeline, instructions, enqueue);
+    if (outcome.status === "busy" || isFinal(outcome.job.status)) return outcome;
+    const job = (await this.#dispatcher.waitForFinal(outcome.job.id, { timeoutMs: waitMs, signal })) ?? (await this.getJob(outcome.job.id)) ?? outcome.job;
+    return { status: outcome.status, job };
   }
 
   getJob(jobId: string): Promise<JobRecord | undefined> {

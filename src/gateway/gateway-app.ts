@@ -20,7 +20,7 @@
  * parameter a 400; `cors` sends CORS headers for one origin (or a list).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { ownPackage } from "../_own-package.ts";
 import { BusyError } from "../core/errors/busy-error.ts";
@@ -28,7 +28,7 @@ import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
 import { isFinal } from "../core/job.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
-import type { Cluster } from "../engine/cluster.ts";
+import type { Cluster, ClusterRunOutcome } from "../engine/cluster.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { bearerAuth } from "./_auth.ts";
 import { createDashboardApp } from "./dashboard/dashboard-app.ts";
@@ -97,7 +97,10 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     if (options.shutdown?.aborted === true) throw new ShutdownError("shutting down: send the job to another server, or again once this one is back");
     const instructions = await readInstructions(c, pipeline, maxBodyBytes);
-    const outcome = await cluster.enqueue(pipeline, instructions, { idempotencyKey, delayMs: delay, runAt, priority });
+    const enqueue = { idempotencyKey, delayMs: delay, runAt, priority };
+    // ?wait: one request where the cluster can (a remote server's `runs`), else enqueue then wait.
+    if (wait !== undefined && cluster.run !== undefined) return answerRun(c, pipeline, await cluster.run(pipeline, instructions, { ...enqueue, waitMs: wait, signal: options.shutdown })) as never;
+    const outcome = await cluster.enqueue(pipeline, instructions, enqueue);
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;
     c.header("Location", `/jobs/${job.id}`);
@@ -140,4 +143,12 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
   app.route("/", createDashboardApp(cluster, { token: options.token }));
   app.notFound(notFoundOrNotAllowed(app));
   return app;
+}
+
+/** `POST …/jobs?wait` answered from a run: 200 with the record when final, else 202 with it as it is. */
+function answerRun(c: Context, pipeline: string, outcome: ClusterRunOutcome): Response {
+  if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
+  c.header("Location", `/jobs/${outcome.job.id}`);
+  if (outcome.status === "duplicate") c.header("Idempotent-Replayed", "true");
+  return c.json(outcome.job, isFinal(outcome.job.status) ? 200 : 202);
 }

@@ -26,12 +26,14 @@ import { isFinal, type JobRecord } from "../core/job.ts";
 import { encodeCursor, pageLimit, pageOf } from "../storage/job-query.ts";
 import { findPipeline, type PipelineDefinition } from "../core/pipeline-definition.ts";
 import { TypedEmitter } from "../core/typed-emitter.ts";
-import type { Cluster, ClusterEnqueueOutcome, ClusterEvents, Readiness } from "../engine/cluster.ts";
+import type { Cluster, ClusterEnqueueOutcome, ClusterEvents, ClusterRunOptions, ClusterRunOutcome, Readiness } from "../engine/cluster.ts";
 import { scheduleViews, type ScheduleView } from "../engine/schedule-views.ts";
 
 import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
-import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult } from "../transport/pipeline-client.ts";
+import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, RunJobAnswer, RunJobRequest } from "../transport/pipeline-client.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
+import { newId } from "../core/ids.ts";
+import { CLIENT_KEY_PREFIX } from "../transport/_client-requests.ts";
 
 /** What the cluster needs of a pipeline server's client: `PipelineClient` fits. */
 export interface JobIntake {
@@ -43,6 +45,8 @@ export interface JobIntake {
   probe?(): Promise<void>;
   /** Cancels a job on its server (which tells the worker holding its lease). */
   cancel?(jobId: string): Promise<CancelAnswer>;
+  /** Enqueues and waits as one request (`PipelineClient.runJob`); without it, `?wait` enqueues, then waits. */
+  runJob?(request: RunJobRequest): Promise<RunJobAnswer>;
 }
 
 export interface RemotePipeline {
@@ -151,6 +155,41 @@ export class RemoteCluster implements Cluster {
     throw error;
   }
 
+  /**
+   * Enqueue and wait as one request to the pipeline's server (`runs`), when its intake can;
+   * else enqueue, then wait. When `signal` aborts first, the job's record as storage has it.
+   */
+  async run(pipeline: string, instructions: unknown, options: ClusterRunOptions): Promise<ClusterRunOutcome> {
+    const route = this.#route(pipeline);
+    if (route.intake.runJob === undefined || options.signal?.aborted === true) return this.#enqueueThenWait(pipeline, instructions, options);
+    const { waitMs, signal, delayMs, runAt, priority } = options;
+    // A key of ours when the caller gave none: it names the job if the wait is cut short.
+    const idempotencyKey = options.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}`;
+    const running = route.intake.runJob({ name: pipeline, instructions, idempotencyKey, delayMs, runAt, priority, timeoutMs: waitMs });
+    const answer = await untilAborted(running, signal);
+    if (answer === undefined) {
+      // Shutting down: the run goes on at the server; answer the job as storage has it now.
+      running.catch(() => {});
+      const now = await this.#enqueueThenWait(pipeline, instructions, { ...options, idempotencyKey, waitMs: 0, signal: undefined });
+      return now.status === "duplicate" && options.idempotencyKey === undefined ? { ...now, status: "created" } : now;
+    }
+    if (answer.status === "refused") {
+      const error = errorFromCode(answer.error.code, answer.error.message);
+      if (error instanceof BusyError) return { status: "busy" };
+      throw error;
+    }
+    if (!answer.duplicate) this.events.emit("job:accepted", { jobId: answer.job.id, pipeline: answer.job.pipeline });
+    return { status: answer.duplicate ? "duplicate" : "created", job: answer.job };
+  }
+
+  async #enqueueThenWait(pipeline: string, instructions: unknown, options: ClusterRunOptions): Promise<ClusterRunOutcome> {
+    const { waitMs, signal, ...enqueue } = options;
+    const outcome = await this.enqueue(pipeline, instructions, enqueue);
+    if (outcome.status === "busy") return outcome;
+    const job = (await this.waitFor(outcome.job.id, waitMs, signal)) ?? (await this.getJob(outcome.job.id));
+    return { status: outcome.status, job: job ?? (outcome.job as JobRecord) };
+  }
+
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     for (const storage of this.#storages) {
       const job = await storage.getJob(jobId);
@@ -164,18 +203,12 @@ export class RemoteCluster implements Cluster {
     const job = await this.getJob(jobId);
     const route = job === undefined ? undefined : this.#routes.get(job.pipeline);
     if (job === undefined || route === undefined || isFinal(job.status) || signal?.aborted === true) return job;
-    let onAbort = (): void => {};
-    const aborted = new Promise<undefined>((resolve) => {
-      onAbort = () => resolve(undefined);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    const waiting = route.intake.waitFor(jobId, { timeoutMs });
     try {
-      return (await Promise.race([route.intake.waitFor(jobId, { timeoutMs }), aborted])) ?? (await this.getJob(jobId));
+      return (await untilAborted(waiting, signal)) ?? (await this.getJob(jobId));
     } catch (error) {
       if (error instanceof WaitTimeoutError) return this.getJob(jobId);
       throw error;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -296,4 +329,19 @@ export class RemoteCluster implements Cluster {
 
 function isRouteSource(value: readonly RemotePipeline[] | RouteSource): value is RouteSource {
   return !Array.isArray(value);
+}
+
+/** The promise's value, or undefined as soon as `signal` aborts. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return promise;
+  let onAbort = (): void => {};
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }

@@ -116,7 +116,7 @@ describe("mario gateway --redis finds the pipeline servers; failover between two
     assert.equal((await fetch(`${url}ready`)).status, 200);
   });
 
-  it("PipelineClient given the Redis URL finds the servers: enqueue, wait, unknown pipeline refused", async () => {
+  it("PipelineClient given the Redis URL finds the servers: enqueue, wait, run, unknown pipeline refused", async () => {
     const client = new PipelineClient(redis!.url);
     await client.connect();
     try {
@@ -126,6 +126,9 @@ describe("mario gateway --redis finds the pipeline servers; failover between two
         return client.waitFor((job as { id: string }).id, { timeoutMs: 20_000 });
       }));
       assert.deepEqual(results.map((j) => (j.result as { n: number }).n), Array.from({ length: 20 }, (_, n) => 4 * n));
+      // Enqueue and wait as one request, on a server the client found.
+      const runs = await Promise.all(Array.from({ length: 10 }, (_, n) => client.run({ name: "twice", instructions: { n }, timeoutMs: 20_000 })));
+      assert.deepEqual(runs.map((j) => [j.status, (j.result as { n: number }).n]), Array.from({ length: 10 }, (_, n) => ["succeeded", 4 * n]));
       const [ok, error] = await client.enqueueJob({ name: "nope", instructions: {} });
       assert.equal(ok, false);
       assert.equal((error as { code: string }).code, "UNKNOWN_PIPELINE");

@@ -2,7 +2,7 @@
  * `mario enqueue <address> <pipeline-name> ['<json>'] [--wait] [--timeout=ms] [--delay=ms | --run-at=ISO] [--priority=n]`
  *
  * Sends one job to a pipeline server (or a streamer) and prints its id; with `--wait`, prints the
- * final job record as JSON (exit 1 if the job ended dead). Bad JSON, an unknown pipeline, a busy
+ * final job record as JSON (exit 1 if the job ended dead), asked as one request (`runJob`). Bad JSON, an unknown pipeline, a busy
  * pipeline, a bad delay or priority (checked by the server, as over HTTP) or no answer within the
  * timeout: one line on stderr ending in its code, exit 1.
  */
@@ -10,6 +10,7 @@ import { defineCommand } from "citty";
 import { InvalidInstructionsError } from "../../core/errors/invalid-instructions-error.ts";
 import { PipelineClient } from "../../transport/pipeline-client.ts";
 import { errorFromCode } from "../../core/errors/error-from-code.ts";
+import { WaitTimeoutError } from "../../core/errors/wait-timeout-error.ts";
 import { curveClientFlags, curveFrom } from "../_curve-flags.ts";
 import { wholeNumberFlag } from "../_flags.ts";
 
@@ -35,23 +36,26 @@ export default defineCommand({
       throw new InvalidInstructionsError(`instructions are not valid JSON: ${(error as Error).message}`);
     }
     const timeoutMs = wholeNumberFlag(args.timeout, "--timeout", 1) ?? (args.wait === true ? 300_000 : 10_000);
-    const deadline = Date.now() + timeoutMs;
     const client = new PipelineClient(args.address, { timeoutMs: Math.min(timeoutMs, 10_000), curve: curveFrom(args) });
     try {
       await client.connect();
-      const [ok, payload] = await client.enqueueJob({
+      const request = {
         name: args.pipeline, instructions, idempotencyKey: args["idempotency-key"],
         delayMs: args.delay, runAt: args["run-at"], priority: args.priority,
-      });
+      };
+      if (args.wait === true) {
+        // Enqueue and wait as one request (an older server: enqueue, then wait).
+        const answer = await client.runJob({ ...request, timeoutMs });
+        if (answer.status === "refused") throw errorFromCode(answer.error.code, `${answer.error.message} (${answer.error.code})`);
+        if (answer.status === "pending") throw new WaitTimeoutError(`job ${answer.job.id} is still ${answer.job.status} after ${timeoutMs} ms`);
+        process.stdout.write(JSON.stringify(answer.job, null, 2) + "\n");
+        return answer.job.status === "succeeded" ? 0 : 1;
+      }
+      const [ok, payload] = await client.enqueueJob(request);
       // The server's refusal, with its code: the same code and message as POST /pipelines/:name/jobs.
       if (!ok) throw errorFromCode(payload.code, `${payload.message} (${payload.code})`);
-      if (args.wait !== true) {
-        process.stdout.write(payload.id + "\n");
-        return 0;
-      }
-      const job = await client.waitFor(payload.id, { timeoutMs: Math.max(1, deadline - Date.now()) });
-      process.stdout.write(JSON.stringify(job, null, 2) + "\n");
-      return job.status === "succeeded" ? 0 : 1;
+      process.stdout.write(payload.id + "\n");
+      return 0;
     } finally {
       client.close();
     }

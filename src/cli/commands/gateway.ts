@@ -103,6 +103,7 @@ export default defineCommand({
       return {
         address,
         enqueueJob: (request) => failover.enqueueJob(request),
+        runJob: (request) => failover.runJob(request),
         waitFor: (jobId, options) => c.waitFor(jobId, options),
         probe: async () => {
           try {
