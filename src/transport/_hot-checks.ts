@@ -185,6 +185,10 @@ function reply(v: unknown): Obj | undefined {
     if (typeof v.cancel !== "string" || !CANCEL_ANSWERS.has(v.cancel)) return undefined;
     out.cancel = v.cancel;
   }
+  if ("pending" in v) {
+    if (typeof v.pending !== "boolean") return undefined;
+    out.pending = v.pending;
+  }
   if ("error" in v) {
     const e = v.error;
     if (!isObject(e) || typeof e.code !== "string" || typeof e.message !== "string") return undefined;

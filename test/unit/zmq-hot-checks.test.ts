@@ -54,6 +54,8 @@ const valid: Record<string, unknown[]> = {
         { requestId: "r2", ok: false, error: { code: "BUSY", message: "busy" } },
         { requestId: "r3", ok: true, cancel: "final", job: {} },
         { requestId: "r4", ok: true, cancel: "cancelling", duplicate: true },
+        { requestId: "r5", ok: true, job: { id: "j5", status: "queued" }, duplicate: false, pending: true },
+        { requestId: "r6", ok: false, job: { id: "j6" }, pending: false, error: { code: "WAIT_TIMEOUT", message: "still queued" } },
       ],
     },
   ],
