@@ -3,7 +3,7 @@
  * (`timingSafeEqual` on SHA-256 digests, so neither the length nor a prefix of the token leaks).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { HttpError } from "./http-error.ts";
 
@@ -17,14 +17,23 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
   return timingSafeEqual(given, expected) && match !== null;
 }
 
-/** A middleware answering 401 unless the request carries `token`; a no-op without a token. */
-export function bearerAuth(token: string | undefined): MiddlewareHandler {
-  if (token === undefined || token === "") return async (_c, next) => next();
+/** A check throwing 401 unless the request carries `token`; undefined without a token (nothing to check). */
+export function bearerCheck(token: string | undefined): ((c: Context) => void) | undefined {
+  if (token === undefined || token === "") return undefined;
   const expected = digest(token);
-  return async (c, next) => {
+  return (c) => {
     if (!bearerMatches(c.req.header("authorization"), expected)) {
       throw new HttpError(ERROR_CODES.UNAUTHORIZED, "missing or wrong bearer token (send Authorization: Bearer <token>)");
     }
+  };
+}
+
+/** A middleware answering 401 unless the request carries `token`; a no-op without a token. */
+export function bearerAuth(token: string | undefined): MiddlewareHandler {
+  const check = bearerCheck(token);
+  if (check === undefined) return async (_c, next) => next();
+  return async (c, next) => {
+    check(c);
     await next();
   };
 }

@@ -14,6 +14,7 @@ import { HttpError } from "./http-error.ts";
 
 /** `application/json`, any `application/*+json`, with no charset or charset=utf-8. */
 export function isJsonContentType(header: string): boolean {
+  if (header === "application/json") return true;
   const [type = "", ...params] = header.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
   return params.every((param) => !param.startsWith("charset=") || /^charset="?utf-8"?$/.test(param));
@@ -25,12 +26,17 @@ export function isJsonContentType(header: string): boolean {
  * with a hint to add the header.
  */
 export const requireJson: MiddlewareHandler = async (c, next) => {
+  checkJsonContentType(c);
+  await next();
+};
+
+/** `requireJson` as a plain check (the enqueue route's hot path, _enqueue-request.ts). */
+export function checkJsonContentType(c: Context): void {
   const type = c.req.header("content-type");
   if (type !== undefined && type.trim() !== "" && !isJsonContentType(type)) {
     throw new HttpError(ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, `content type "${type}" is not accepted: send JSON with -H 'content-type: application/json'`);
   }
-  await next();
-};
+}
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
