@@ -18,11 +18,15 @@ export async function peakRssMb(pid: number): Promise<number> {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc), or NaN when unreadable. */
-export async function cpuMs(pid: number): Promise<number> {
+/**
+ * CPU time (user + system) a process has used so far, in ms (Linux /proc), or NaN when unreadable.
+ * `mainThread`: only its main thread's (node's event loop: in `mario up`, the gateway and the
+ * engine, without the function threads, GC helpers and libuv's pool).
+ */
+export async function cpuMs(pid: number, mainThread = false): Promise<number> {
   const { readFile } = await import("node:fs/promises");
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const stat = await readFile(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces) start at ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) * 10;

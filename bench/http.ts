@@ -36,6 +36,8 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
     const meterSources: [string, () => Promise<number>][] = [[options.target === "up" ? "mario up" : "hono", () => cpuMs(server.pid)]];
     if (options.redisUrl !== undefined) meterSources.push(["redis-server", () => redisCpuMs(options.redisUrl!)]);
     const meter = new CpuMeter(meterSources);
+    // The server's main thread apart (in mario up: gateway + engine, not the function threads).
+    const mainThread = new CpuMeter([["main thread", () => cpuMs(server.pid, true)]]);
     const postUrl = options.target === "up" ? `${url}pipelines/noop/jobs` : `${url}${options.wait === true ? "run" : "pipelines"}/noop${options.wait === true ? "" : "/jobs"}`;
     if (options.wait === true) {
       const waitUrl = options.target === "up" ? `${postUrl}?wait=10000` : postUrl;
@@ -52,17 +54,18 @@ export async function benchHttp(options: HttpBenchOptions): Promise<RunFigures> 
     const warm = await postLoad(postUrl, BODY, options.connections * 10, options.connections, 30);
     if (warm.ok < warm.requests) process.stderr.write(`bench: ${options.name}: warm-up burst: ${warm.ok} of ${warm.requests} answered 2xx (${warm.errors} errors, ${warm.non2xx} not 2xx${warm.firstRefusal === undefined ? "" : `, first: ${warm.firstRefusal}`})\n`);
     const before = options.target === "up" ? await untilSettled(url, 60_000) : 0;
-    await meter.start();
+    await Promise.all([meter.start(), mainThread.start()]);
     const started = performance.now();
     const load = await postLoad(postUrl, BODY, options.jobs, options.connections);
     // A few refusals (503 when storage is slow to answer) are counted and shown; most must pass.
     if (load.ok < options.jobs / 2) throw new Error(`${options.name}: ${load.ok} of ${options.jobs} POSTs answered 2xx (statuses ${JSON.stringify(load.statuses)}, ${load.errors} errors)`);
     if (options.target === "up") await untilSucceeded(url, before + load.ok, 120_000);
     const seconds = (performance.now() - started) / 1000;
-    const cpu = await meter.stop(options.jobs);
+    const [cpu, main] = await Promise.all([meter.stop(options.jobs), mainThread.stop(options.jobs)]);
     if (load.firstRefusal !== undefined) process.stderr.write(`bench: ${options.name}: ${load.non2xx} not 2xx, first: ${load.firstRefusal}\n`);
     const refused = Object.fromEntries(Object.entries(load.statuses).filter(([code]) => !code.startsWith("2")).map(([code, n]) => [`status${code}`, n]));
     return await figures(options, seconds, options.jobs, cpu, load, { p50Ms: Number.NaN, p99Ms: Number.NaN }, server, {
+      mainThreadUsPerJob: main["main thread"] ?? Number.NaN,
       postSeconds: load.seconds,
       postsPerSecond: options.jobs / load.seconds,
       errors: load.errors,
