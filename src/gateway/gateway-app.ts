@@ -102,7 +102,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     const instructions = await readInstructions(c, pipeline, maxBodyBytes);
     const enqueue = { idempotencyKey, delayMs: delay, runAt, priority };
     // ?wait: one request where the cluster can (a remote server's `runs`), else enqueue then wait.
-    if (wait !== undefined && cluster.run !== undefined) return answerRun(c, pipeline, await cluster.run(pipeline, instructions, { ...enqueue, waitMs: wait, signal: options.shutdown })) as never;
+    if (wait !== undefined && cluster.run !== undefined) return answerRun(c, pipeline, await cluster.run(pipeline, instructions, { ...enqueue, waitMs: wait, signal: options.shutdown }));
     const outcome = await cluster.enqueue(pipeline, instructions, enqueue);
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;
