@@ -5,7 +5,7 @@
  *
  * argv: JSON `{ pipeline, steps, redisUrl?, maxQueued? }`. IPC out: `{ type: "ready", sub, pull }`, then for
  * each `{ type: "track", count }` received, `{ type: "tracking" }` at once and
- * `{ type: "done", finished: [jobId, epochMs][] }` once
+ * `{ type: "done", finished: [jobId, epochMs][], serverBusy }` (BUSY answers since `track`) once
  * `count` more jobs have finished. For the dispatch-only figure: `pause` (→ `paused`), `preload`
  * `count` jobs straight into storage (→ `preloaded`), `resume` (→ `resumed`).
  */
@@ -35,10 +35,11 @@ const server = new PipelineServer({
 
 let target = Number.POSITIVE_INFINITY;
 let finished: [string, number][] = [];
+let busyBefore = 0;
 server.dispatcher.events.on("job:finished", (event) => {
   finished.push([event.jobId, Date.now()]);
   if (finished.length >= target) {
-    process.send?.({ type: "done", finished });
+    process.send?.({ type: "done", finished, serverBusy: server.intakeCounts.busy - busyBefore });
     finished = [];
     target = Number.POSITIVE_INFINITY;
   }
@@ -47,6 +48,7 @@ server.dispatcher.events.on("job:finished", (event) => {
 process.on("message", (message: { type: string; count?: number }) => {
   if (message.type === "track") {
     finished = [];
+    busyBefore = server.intakeCounts.busy;
     target = message.count ?? 0;
     process.send?.({ type: "tracking" });
   } else if (message.type === "pause") {

@@ -110,7 +110,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     );
 
     await ask(server.ready.child, { type: "track", count: options.jobs }, "tracking");
-    const done = nextMessage<{ type: string; finished: [string, number][] }>(server.ready.child, "done", timeoutMs);
+    const done = nextMessage<{ type: string; finished: [string, number][]; serverBusy: number }>(server.ready.child, "done", timeoutMs);
     // Rejections are read when the loaded phase is over (or the run fails earlier, in finally).
     done.catch(() => {});
     const workerName = (k: number): string => (host ? "mario host" : `step ${steps[k]}`);
@@ -148,7 +148,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
     };
     await Promise.all(Array.from({ length: Math.min(options.window, options.jobs) }, lane));
     const enqueueSeconds = (performance.now() - started) / 1000;
-    const { finished } = await done;
+    const { finished, serverBusy } = await done;
     const seconds = (performance.now() - started) / 1000;
     const cpuUsPerJob = await meter.stop(options.jobs);
     const scriptCalls = options.redisUrl === undefined ? 0 : (await redisScriptCalls(options.redisUrl)) - scriptsBefore;
@@ -167,7 +167,7 @@ export async function benchMario(options: MarioBenchOptions): Promise<RunFigures
       idleP99Ms: percentile(idle, 99),
       peakRssMb: rss,
       cpuUsPerJob,
-      extra: { enqueueSeconds, busyRetries: busy, runP50Ms: percentile(runs, 50), runP99Ms: percentile(runs, 99), ...(options.redisUrl === undefined ? {} : { redisScriptCallsPerJob: scriptCalls / options.jobs }) },
+      extra: { enqueueSeconds, busyRetries: busy, serverBusy, runP50Ms: percentile(runs, 50), runP99Ms: percentile(runs, 99), ...(options.redisUrl === undefined ? {} : { redisScriptCallsPerJob: scriptCalls / options.jobs }) },
     };
   } finally {
     client.current?.close();

@@ -21,10 +21,11 @@ import { summarize } from "../core/job-summary.ts";
 import type { Dispatcher } from "../engine/dispatcher.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ReplySockets } from "./_reply-sockets.ts";
+import { CreditDesk } from "./_credit-desk.ts";
 import type { Body, BodyInput } from "./protocol.ts";
 
 /** A request as the intake holds it: `batched` when it came in an `enqueues`/`waits`/`runs` message; `run`: wait for it too. */
-type Enqueue = Body<"enqueue"> & { batched?: boolean; run?: { timeoutMs: number; ackMs?: number | undefined } };
+type Enqueue = Body<"enqueue"> & { batched?: boolean; run?: { timeoutMs: number; ackMs?: number | undefined }; flow?: boolean };
 type Wait = Body<"wait"> & { batched?: boolean };
 type Requester = { requestId: string; replyTo: string; batched?: boolean };
 
@@ -50,6 +51,9 @@ export class ClientIntake {
   /** Aborted by `close`: pending waits end without an answer. */
   readonly #closing = new AbortController();
   readonly counts: IntakeCounts = { messages: {}, busy: 0 };
+  /** Credit for clients that hold requests back at the queue limit (see _credit-desk.ts). */
+  readonly credit: CreditDesk;
+  readonly #offFinished: () => void;
 
   constructor(options: { dispatcher: Dispatcher; replies: ReplySockets; logger: Logger }) {
     this.#dispatcher = options.dispatcher;
@@ -57,6 +61,8 @@ export class ClientIntake {
     this.#logger = options.logger;
     // Every pending wait listens on it (and stops listening when it ends): many at once is normal.
     setMaxListeners(0, this.#closing.signal);
+    this.credit = new CreditDesk({ send: (replyTo, grants) => this.#replies.send(replyTo, "credit", { grants }) });
+    this.#offFinished = this.#dispatcher.events.on("job:finished", (event) => this.credit.finished(event.pipeline));
   }
 
   /** Counts a request message of `type` (the server calls it for each one it decodes). */
@@ -71,13 +77,22 @@ export class ClientIntake {
 
   /** Many enqueue requests from one message; each gets its own reply, sent in `replies` messages. */
   enqueueMany(message: Body<"enqueues">): void {
-    for (const item of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true });
+    const flow = message.held !== undefined;
+    if (flow) this.credit.heard(message.replyTo, message.held!);
+    for (const item of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true, flow });
     this.#schedule();
+  }
+
+  /** A client holding requests back says how many, per pipeline. */
+  wants(message: Body<"wants">): void {
+    this.credit.heard(message.replyTo, message.held);
   }
 
   /** Many runs: enqueued with the other enqueues of this turn, then each job waited for and answered once it is final. */
   runMany(message: Body<"runs">): void {
-    for (const { timeoutMs, ackMs, ...item } of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true, run: { timeoutMs, ackMs } });
+    const flow = message.held !== undefined;
+    if (flow) this.credit.heard(message.replyTo, message.held!);
+    for (const { timeoutMs, ackMs, ...item } of message.requests) this.#batch.push({ ...item, replyTo: message.replyTo, batched: true, run: { timeoutMs, ackMs }, flow });
     this.#schedule();
   }
 
@@ -122,6 +137,7 @@ export class ClientIntake {
    * server that goes away): no timer or storage read outlives the server.
    */
   async close(): Promise<void> {
+    this.#offFinished();
     await this.#drain();
     this.#closing.abort();
     await Promise.allSettled([...this.#waits]);
@@ -156,6 +172,7 @@ export class ClientIntake {
       if (answer.status === "refused") this.#fail(request, answer.error);
       else if (answer.status === "busy") {
         this.counts.busy++;
+        if (request.flow === true) this.credit.busy(request.replyTo, request.pipeline);
         this.#fail(request, new BusyError("busy, try again later"));
       } else if (request.run !== undefined) this.#track(this.#run(request, request.run, answer.job, answer.status === "duplicate"));
       else void this.#answer(request, { requestId: request.requestId, ok: true, job: summarize(answer.job), duplicate: answer.status === "duplicate" });

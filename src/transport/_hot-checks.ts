@@ -221,12 +221,28 @@ function ack(v: unknown): Obj | undefined {
   return acks === undefined ? undefined : { acks };
 }
 
-function batch(item: (v: unknown) => Obj | undefined): HotCheck {
+function batch(item: (v: unknown) => Obj | undefined, withHeld = false): HotCheck {
   return (v) => {
     if (!isObject(v) || !isString(v.replyTo, 1)) return undefined;
     const requests = array(v.requests, item, 1);
-    return requests === undefined ? undefined : { replyTo: v.replyTo, requests };
+    if (requests === undefined) return undefined;
+    if (!withHeld || !("held" in v)) return { replyTo: v.replyTo, requests };
+    const counts = heldCounts(v.held);
+    return counts === undefined ? undefined : { replyTo: v.replyTo, requests, held: counts };
   };
+}
+
+/** `enqueues.held`: pipeline name (non-empty) → whole number ≥ 0, at most 1000 of them. */
+function heldCounts(v: unknown): Obj | undefined {
+  const counts = record(v);
+  if (counts === undefined) return undefined;
+  const keys = Object.keys(counts);
+  if (keys.length > 1000) return undefined;
+  for (const key of keys) {
+    const n = counts[key];
+    if (key.length === 0 || !isInt(n) || n < 0) return undefined;
+  }
+  return counts;
 }
 
 function replies(v: unknown): Obj | undefined {
@@ -240,7 +256,7 @@ export const HOT_CHECKS: Readonly<Record<string, HotCheck | undefined>> = {
   jobs,
   results,
   ack,
-  enqueues: batch(enqueueItem),
+  enqueues: batch(enqueueItem, true),
   waits: batch(waitItem),
   replies,
 };

@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger.ts";
 import { closeSocket, LINK_OPTIONS } from "./_sockets.ts";
 import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import { BATCH_TARGET_BYTES, fitsIn, jsonBatches, MESSAGE_OVERHEAD_BYTES } from "./_json-batches.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES, encodeJson, type BodyInput } from "./protocol.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, encodeJson, type BodyInput, type MessageType } from "./protocol.ts";
 import { SendQueue } from "./send-queue.ts";
 
 interface ReplySocket {
@@ -71,6 +71,15 @@ export class ReplySockets {
     if (socket === undefined) return;
     await socket.queue.send(encodeJson("reply", this.#encodeReply(body))).catch((error: unknown) => {
       this.#logger.debug("reply not delivered", { replyTo, error: String(error) });
+    });
+  }
+
+  /** Sends a message of another type than a reply (e.g. `credit`) on its own; never throws. */
+  send(replyTo: string, type: MessageType, body: object): void {
+    const socket = this.#use(replyTo);
+    if (socket === undefined) return;
+    socket.queue.send(encodeJson(type, JSON.stringify(body))).catch((error: unknown) => {
+      this.#logger.debug("message not delivered", { replyTo, type, error: String(error) });
     });
   }
 

@@ -31,7 +31,10 @@ import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { JobSummary } from "../core/job-summary.ts";
 import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop } from "./_sockets.ts";
-import { DeadlineSweep, type DeadlineEntry } from "../engine/_deadline-sweep.ts";
+import { DeadlineSweep } from "../engine/_deadline-sweep.ts";
+import { ERROR_CODES } from "../core/errors/error-codes.ts";
+import { CreditGate } from "./_client-credit.ts";
+import { Outbox, sendSplit, type Flowing, type Pending } from "./_client-outbox.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { decode, DEFAULT_MAX_MESSAGE_BYTES, encode, type Body } from "./protocol.ts";
 import { SendQueue } from "./send-queue.ts";
@@ -56,23 +59,17 @@ export interface PipelineClientOptions {
   /** Largest reply accepted, bytes. Default 16 MiB. */
   maxMessageBytes?: number | undefined;
   /**
+   * At the queue limit, how long an enqueue (or run) may wait in this client for room before it
+   * is answered BUSY, ms: it is held here and sent when the server grants credit, not resent to be
+   * refused. Default 1000; 0: no waiting, each BUSY answered at once (as before credit).
+   */
+  busyWaitMs?: number | undefined;
+  /**
    * CurveZMQ: requests and replies are encrypted, and only the holder of `curve.serverKey`'s
    * secret key (the pipeline server, or a streamer) can take requests or send replies. This
    * client's own key must be allowed by the server. Default: off.
    */
   curve?: Curve | undefined;
-}
-
-interface Pending {
-  requestId: string;
-  timeoutMs: number;
-  /** An enqueue's idempotency key, told with NO_ANSWER. */
-  idempotencyKey?: string | undefined;
-  /** A run's: once the server says `pending` (it took the job), the deadline becomes this many ms from then. */
-  extendMs?: number | undefined;
-  resolve: (reply: Body<"reply">) => void;
-  reject: (error: unknown) => void;
-  deadline: DeadlineEntry<Pending> | undefined;
 }
 
 type EnqueueItem = Body<"enqueues">["requests"][number];
@@ -96,14 +93,13 @@ export class PipelineClient {
   readonly #pending = new Map<string, Pending>();
   readonly #deadlines = new DeadlineSweep<Pending>((pending) => {
     this.#pending.delete(pending.requestId);
+    if (pending.flow !== undefined) this.#gate.dropped(pending.flow);
     pending.reject(noAnswer(this.address, pending.timeoutMs, pending.idempotencyKey));
   });
-  #enqueues: EnqueueItem[] = [];
-  #enqueuesPending: Pending[] = [];
-  #waits: WaitItem[] = [];
-  #waitsPending: Pending[] = [];
-  #runs: RunItem[] = [];
-  #runsPending: Pending[] = [];
+  readonly #enqueues = new Outbox<EnqueueItem>();
+  readonly #waits = new Outbox<WaitItem>();
+  readonly #runs = new Outbox<RunItem>();
+  readonly #gate: CreditGate<Flowing>;
   /** Whether the server takes `runs`: unknown until it answers one (an older server drops them). */
   #serverRuns: boolean | undefined;
   #flushScheduled = false;
@@ -122,6 +118,23 @@ export class PipelineClient {
     this.#timeoutMs = options.timeoutMs ?? (found ? 1000 : 10_000);
     this.#replyHost = advertiseHostOf(options.replyHost);
     this.#replyBind = options.replyBind;
+    this.#gate = new CreditGate<Flowing>({
+      busyWaitMs: options.busyWaitMs ?? 1000,
+      release: (entries) => {
+        for (const entry of entries) {
+          entry.pending.deadline ??= this.#deadlines.add(entry.pending.timeoutMs, entry.pending);
+          entry.queue();
+        }
+        this.#scheduleFlush();
+      },
+      expire: (entry) => {
+        this.#pending.delete(entry.pending.requestId);
+        entry.pending.resolve({ requestId: entry.pending.requestId, ok: false, error: { code: ERROR_CODES.BUSY, message: "busy, try again later" } });
+      },
+      wants: (held) => {
+        if (this.#replyTo !== undefined) this.#send(encode("wants", { replyTo: this.#replyTo, held }), []);
+      },
+    });
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // `immediate`: requests only go to a connected server. Without it they would wait in the socket
     // while the server is down, and be taken in when it comes back, after the caller was told
@@ -147,10 +160,11 @@ export class PipelineClient {
     const bound = await bindAndRead(this.#pull, this.#replyBind ?? `tcp://${local ? "127.0.0.1" : "0.0.0.0"}:0`);
     this.#replyTo = connectableAddress(bound, this.#replyHost);
     this.#reading = readLoop(this.#pull, "client", silentLogger, (frames) => {
-      const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["replies", "reply"] });
+      const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["replies", "reply", "credit"] });
       if (message instanceof Error) return;
       if (message.type === "replies") for (const reply of message.body.replies) this.#answer(reply);
       else if (message.type === "reply") this.#answer(message.body);
+      else if (message.type === "credit") this.#gate.grant(message.body.grants);
     });
   }
 
@@ -165,9 +179,7 @@ export class PipelineClient {
     const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
       pending.idempotencyKey = idempotencyKey;
       const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey, ...startOf(request) };
-      this.#enqueues.push(item);
-      this.#enqueuesPending.push(pending);
-      return this.#enqueues.length;
+      return this.#gated(pending, request.name, () => this.#enqueues.push(item, pending));
     });
     if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobSummary), duplicate: reply.duplicate ?? false }];
     const error = replyError(reply);
@@ -189,9 +201,7 @@ export class PipelineClient {
 
   #waitRequest(jobId: string, timeoutMs: number): Promise<Body<"reply">> {
     return this.#request(timeoutMs + this.#timeoutMs, (requestId, pending) => {
-      this.#waits.push({ requestId, jobId, timeoutMs });
-      this.#waitsPending.push(pending);
-      return this.#waits.length;
+      return this.#waits.push({ requestId, jobId, timeoutMs }, pending);
     });
   }
 
@@ -227,9 +237,8 @@ export class PipelineClient {
         pending.idempotencyKey = keyed.idempotencyKey;
         pending.extendMs = waitMs + this.#timeoutMs;
         // The server says `pending` if the job is not final by half this client's timeout: a server that says nothing is gone.
-        this.#runs.push({ requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey: keyed.idempotencyKey, ...startOf(request), timeoutMs: waitMs, ackMs: this.#timeoutMs >> 1 });
-        this.#runsPending.push(pending);
-        return this.#runs.length;
+        const item: RunItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey: keyed.idempotencyKey, ...startOf(request), timeoutMs: waitMs, ackMs: this.#timeoutMs >> 1 };
+        return this.#gated(pending, request.name, () => this.#runs.push(item, pending));
       });
     } catch (error) {
       if (!(error instanceof NoAnswerError) || this.#serverRuns !== undefined) throw error;
@@ -268,12 +277,10 @@ export class PipelineClient {
   close(): void {
     this.#discovery?.close();
     this.#deadlines.clear();
-    this.#enqueues = [];
-    this.#enqueuesPending = [];
-    this.#waits = [];
-    this.#waitsPending = [];
-    this.#runs = [];
-    this.#runsPending = [];
+    this.#gate.close();
+    this.#enqueues.clear();
+    this.#waits.clear();
+    this.#runs.clear();
     for (const [id, pending] of this.#pending) {
       pending.reject(new Error("client closed"));
       this.#pending.delete(id);
@@ -291,6 +298,11 @@ export class PipelineClient {
   #answer(reply: Body<"reply">): void {
     const pending = this.#pending.get(reply.requestId);
     if (pending === undefined) return;
+    // An enqueue's (or run's) first answer: BUSY within its wait holds it back for credit.
+    if (pending.flow?.inFlight === true && this.#gate.answered(pending.flow, reply.error?.code === ERROR_CODES.BUSY)) {
+      this.#unwatch(pending);
+      return;
+    }
     if (reply.pending === true) {
       // A run's job was taken and is not final yet: its deadline is now the wait's.
       if (pending.extendMs !== undefined && pending.deadline !== undefined) {
@@ -314,72 +326,55 @@ export class PipelineClient {
       pending.deadline = this.#deadlines.add(timeoutMs, pending);
       this.#pending.set(requestId, pending);
       if (add(requestId, pending) >= REQUESTS_PER_MESSAGE) this.#flush();
-      else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => {
-          this.#flushScheduled = false;
-          this.#flush();
-        });
-      }
+      else this.#scheduleFlush();
     });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** An enqueue or run goes to its outbox (`queue`), or is held back by the credit gate (answers 0 then). */
+  #gated(pending: Pending, pipeline: string, queue: () => number): number {
+    const flow: Flowing = { pipeline, calledAt: Date.now(), pending, queue };
+    pending.flow = flow;
+    if (this.#gate.admit(flow)) return queue();
+    this.#unwatch(pending);
+    return 0;
+  }
+
+  /** Held back: its deadline waits until it is sent. */
+  #unwatch(pending: Pending): void {
+    if (pending.deadline === undefined) return;
+    this.#deadlines.cancel(pending.deadline);
+    pending.deadline = undefined;
   }
 
   /** Sends the requests gathered so far: one `enqueues`, one `waits` and one `runs` message at most (each split when too big). */
   #flush(): void {
     const replyTo = this.#replyTo;
     if (replyTo === undefined) return;
-    if (this.#enqueues.length > 0) {
-      const requests = this.#enqueues;
-      const pending = this.#enqueuesPending;
-      this.#enqueues = [];
-      this.#enqueuesPending = [];
-      this.#sendSplit(requests, pending, (part) => encode("enqueues", { replyTo, requests: part }));
-    }
-    if (this.#waits.length > 0) {
-      const requests = this.#waits;
-      const pending = this.#waitsPending;
-      this.#waits = [];
-      this.#waitsPending = [];
-      this.#sendSplit(requests, pending, (part) => encode("waits", { replyTo, requests: part }));
-    }
-    if (this.#runs.length > 0) {
-      const requests = this.#runs;
-      const pending = this.#runsPending;
-      this.#runs = [];
-      this.#runsPending = [];
-      this.#sendSplit(requests, pending, (part) => encode("runs", { replyTo, requests: part }));
-    }
-  }
-
-  /**
-   * Sends a batch as one message, or halves of it while it is over BATCH_BYTES: a request too big
-   * for the server is then dropped there alone, as it would be sent on its own.
-   */
-  #sendSplit<T>(items: T[], pending: Pending[], build: (items: T[]) => Buffer[]): void {
-    let frames: Buffer[] | undefined;
-    let error: unknown;
-    try {
-      frames = build(items);
-    } catch (thrown) {
-      // Instructions JSON cannot carry (a cycle, a BigInt, too deep): only their request fails.
-      error = thrown;
-    }
-    if (frames === undefined && items.length === 1) {
-      this.#settleFailed(pending[0]!, error);
-      return;
-    }
-    if (frames === undefined || (items.length > 1 && frames[2]!.length > BATCH_BYTES)) {
-      const half = items.length >> 1;
-      this.#sendSplit(items.slice(0, half), pending.slice(0, half), build);
-      this.#sendSplit(items.slice(half), pending.slice(half), build);
-      return;
-    }
-    this.#send(frames, pending);
+    const send = (frames: Buffer[], pending: Pending[]): void => this.#send(frames, pending);
+    const fail = (pending: Pending, error: unknown): void => this.#settleFailed(pending, error);
+    // `held`: this client holds requests back for credit (what, per pipeline); absent with busyWaitMs 0.
+    const held = this.#gate.heldCounts();
+    const enqueues = this.#enqueues.take();
+    if (enqueues !== undefined) sendSplit(...enqueues, BATCH_BYTES, (requests) => encode("enqueues", held === undefined ? { replyTo, requests } : { replyTo, requests, held }), send, fail);
+    const waits = this.#waits.take();
+    if (waits !== undefined) sendSplit(...waits, BATCH_BYTES, (requests) => encode("waits", { replyTo, requests }), send, fail);
+    const runs = this.#runs.take();
+    if (runs !== undefined) sendSplit(...runs, BATCH_BYTES, (requests) => encode("runs", held === undefined ? { replyTo, requests } : { replyTo, requests, held }), send, fail);
   }
 
   #settleFailed(pending: Pending, error: unknown): void {
     if (this.#pending.get(pending.requestId) !== pending) return;
     this.#pending.delete(pending.requestId);
+    if (pending.flow !== undefined) this.#gate.dropped(pending.flow);
     if (pending.deadline !== undefined) this.#deadlines.cancel(pending.deadline);
     pending.reject(error);
   }

@@ -98,7 +98,7 @@ export interface PipelineServerOptions {
   schedules?: readonly ScheduleDefinition[] | undefined;
 }
 
-const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait", "cancelJob", "runs"] as const;
+const REQUEST_TYPES = ["enqueues", "enqueue", "waits", "wait", "cancelJob", "runs", "wants"] as const;
 
 /** Liveness is checked this often, ms. */
 const CHECK_MS = 100;
@@ -127,6 +127,11 @@ export class PipelineServer {
   /** Client request messages taken, by type, and enqueues answered BUSY, since start. */
   get intakeCounts(): IntakeCounts {
     return this.#intake.counts;
+  }
+
+  /** Credit given to clients that hold requests back at the queue limit, and waiters forgotten unheard. */
+  get creditCounts(): { granted: number; expired: number } {
+    return this.#intake.credit.counts;
   }
   readonly #jobTypes: Set<string>;
   readonly #loops: Promise<void>[] = [];
@@ -474,5 +479,6 @@ export class PipelineServer {
     else if (message.type === "wait") this.#intake.wait(message.body);
     else if (message.type === "cancelJob") this.#intake.cancel(message.body);
     else if (message.type === "runs") this.#intake.runMany(message.body);
+    else if (message.type === "wants") this.#intake.wants(message.body);
   }
 }

@@ -27,12 +27,18 @@
  * - `runs`: enqueue and wait as one request (`PipelineClient.run`): answered once, in `replies`,
  *   with the final record (or WAIT_TIMEOUT and the current one), and, when the job is not final
  *   within the request's `ackMs`, first with a `pending` reply (the job's summary: it was taken)
+ * - credit (flow control at the queue limit): a client that sends `held` with its `enqueues`/`runs`
+ *   (the requests it holds back per pipeline, waiting for room) is told by `credit` messages how
+ *   many more it may send as this server's jobs of that pipeline finish; while it holds some, it
+ *   says so again with `wants` (what it holds), or is forgotten after a few seconds
  *
  * Additions within MARIO1 are backward compatible: `hello`, `announce.stranded`, `cancel`,
- * `cancelJob`, `reply.cancel`, `runs` and `reply.pending` were added later; a server that does not know `stranded` ignores
+ * `cancelJob`, `reply.cancel`, `runs`, `reply.pending`, `held`, `wants` and `credit` were added later; a server that does not know `stranded` ignores
  * it, a worker that does not know `hello` or `cancel` counts it as a dropped message (a cancelled
  * job's result is then discarded by storage), a server that does not know `cancelJob` drops it
- * (the client gets NO_ANSWER), and so a `runs` (the client then enqueues and waits instead).
+ * (the client gets NO_ANSWER), and so a `runs` (the client then enqueues and waits instead); a
+ * server that does not know `held` ignores it (it never sends `credit`: the client probes for room
+ * now and then), and a client that does not know `credit` drops it (it is answered BUSY as before).
  */
 import { z } from "zod";
 import { DEFAULT_LOG_LIMITS } from "../core/job-logs.ts";
@@ -98,6 +104,8 @@ const backoff = z.object({
 });
 
 const replyTo = z.string().min(1);
+/** Requests a client holds back per pipeline, waiting for room (at most 1000 pipelines). */
+const held = z.record(z.string().min(1), z.number().int().nonnegative()).refine((h) => Object.keys(h).length <= 1000, "more than 1000 pipelines");
 const enqueueItem = {
   requestId: id,
   pipeline: z.string().min(1),
@@ -188,11 +196,15 @@ export const schemas = {
   cancelJob: z.object({ requestId: id, jobId: id, replyTo }),
   reply,
   /** Many enqueue requests answered to one `replyTo`, each with its own requestId. */
-  enqueues: z.object({ replyTo, requests: z.array(z.object(enqueueItem)).min(1) }),
+  enqueues: z.object({ replyTo, requests: z.array(z.object(enqueueItem)).min(1), held: held.optional() }),
   /** Many wait requests answered to one `replyTo`. */
   waits: z.object({ replyTo, requests: z.array(z.object(waitItem)).min(1) }),
   /** Many runs (enqueue, then wait for the final record) answered to one `replyTo`. */
-  runs: z.object({ replyTo, requests: z.array(z.object(runItem)).min(1) }),
+  runs: z.object({ replyTo, requests: z.array(z.object(runItem)).min(1), held: held.optional() }),
+  /** A client holding requests back: how many, per pipeline (0: none any more). */
+  wants: z.object({ replyTo, held }),
+  /** Room for that many more enqueues per pipeline, for the client that is told. */
+  credit: z.object({ grants: z.record(z.string().min(1), z.number().int().positive()) }),
   /** Answers to batched requests, in no particular order. */
   replies: z.object({ replies: z.array(reply).min(1) }),
 } as const;

@@ -11,6 +11,7 @@ import { BusyError } from "../../src/core/errors/busy-error.ts";
 import { UnknownPipelineError } from "../../src/core/errors/unknown-pipeline-error.ts";
 import { WaitTimeoutError } from "../../src/core/errors/wait-timeout-error.ts";
 import { FailoverIntake } from "../../src/transport/failover-intake.ts";
+import { PipelineClient } from "../../src/transport/pipeline-client.ts";
 import { IntakeRelay } from "../support/intake-relay.ts";
 import { Cluster } from "./zmq-fixture.ts";
 
@@ -60,7 +61,10 @@ describe("PipelineClient.run", () => {
     const cluster = Cluster.memory({ maxQueued: 1 });
     t.after(() => cluster.close());
     const server = await cluster.startServer(P);
-    const client = await cluster.client();
+    // busyWaitMs 0: each BUSY answered at once (with credit, a run would wait for room up to 1 s, probing).
+    const client = new PipelineClient(server.jobPullAddress, { timeoutMs: 5000, busyWaitMs: 0 });
+    t.after(() => client.close());
+    await client.connect();
     assert.equal((await client.runJob({ name: "p", instructions: {}, timeoutMs: 10 })).status, "pending");
     const busy = await client.runJob({ name: "p", instructions: {}, timeoutMs: 10 });
     assert.deepEqual(busy, { status: "refused", error: { code: "BUSY", message: "busy, try again later" } });

@@ -3,7 +3,7 @@
  * on a PULL of its own, counts them by message type, and forwards them to the server (or drops
  * them, as a server that does not know a type does). `loseReplies`: requests are forwarded with
  * their `replyTo` pointing to a socket of the relay that discards what it gets (a server that took
- * the request in, whose answer never came back).
+ * the request in, whose answer never came back); `strip`: fields taken out of each body.
  *
  * ```ts
  * const relay = await IntakeRelay.start(server.jobPullAddress, { drop: ["runs"] });
@@ -19,6 +19,8 @@ export interface IntakeRelayOptions {
   drop?: readonly string[];
   /** Forward with `replyTo` rewritten to a sink of the relay: the server's answers are lost. */
   loseReplies?: boolean;
+  /** Body fields taken out of every message forwarded (e.g. `held`: a client as an older server reads it). */
+  strip?: readonly string[];
 }
 
 export class IntakeRelay {
@@ -58,9 +60,10 @@ export class IntakeRelay {
         this.counts.set(type, this.count(type) + 1);
         if (options.drop?.includes(type) === true) continue;
         let out = frames;
-        if (options.loseReplies === true && frames[2] !== undefined) {
-          const body = JSON.parse(frames[2].toString()) as { replyTo?: string };
-          body.replyTo = sink;
+        if ((options.loseReplies === true || options.strip !== undefined) && frames[2] !== undefined) {
+          const body = JSON.parse(frames[2].toString()) as Record<string, unknown>;
+          if (options.loseReplies === true) body.replyTo = sink;
+          for (const field of options.strip ?? []) delete body[field];
           out = [frames[0]!, frames[1]!, Buffer.from(JSON.stringify(body))];
         }
         await this.#push.send(out);

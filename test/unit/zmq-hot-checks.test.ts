@@ -45,6 +45,8 @@ const valid: Record<string, unknown[]> = {
         { requestId: "r3", pipeline: "p", instructions: [1, 2], delayMs: null, runAt: { x: 1 }, priority: "high" },
       ],
     },
+    { replyTo: "x", requests: [{ requestId: "r1", pipeline: "p", instructions: {} }], held: {} },
+    { replyTo: "x", requests: [{ requestId: "r1", pipeline: "p", instructions: {} }], held: { p: 3, q: 0 } },
   ],
   waits: [{ replyTo: "x", requests: [{ requestId: "r1", jobId: "j1", timeoutMs: 0 }, { requestId: "r2", jobId: "j2", timeoutMs: 60_000 }] }],
   replies: [
