@@ -143,7 +143,9 @@ export class CreditGate<T extends FlowEntry> {
   heldCounts(): Record<string, number> | undefined {
     if (!this.enabled) return undefined;
     const held: Record<string, number> = {};
-    for (const [pipeline, flow] of this.#flows) if (flow.limited) held[pipeline] = flow.held.length + flow.retry.length;
+    let count = 0;
+    // At most 1000 pipelines, as the wire allows.
+    for (const [pipeline, flow] of this.#flows) if (flow.limited && count++ < 1000) held[pipeline] = flow.held.length + flow.retry.length;
     return held;
   }
 

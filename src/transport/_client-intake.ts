@@ -61,7 +61,11 @@ export class ClientIntake {
     this.#logger = options.logger;
     // Every pending wait listens on it (and stops listening when it ends): many at once is normal.
     setMaxListeners(0, this.#closing.signal);
-    this.credit = new CreditDesk({ send: (replyTo, grants) => this.#replies.send(replyTo, "credit", { grants }) });
+    this.credit = new CreditDesk({
+      send: (replyTo, grants) => this.#replies.send(replyTo, "credit", { grants }),
+      // Asked for new waiters only: the pipelines served now (a project reloaded may change them).
+      serves: (pipeline) => this.#dispatcher.pipelines.some((p) => p.name === pipeline),
+    });
     this.#offFinished = this.#dispatcher.events.on("job:finished", (event) => this.credit.finished(event.pipeline));
   }
 

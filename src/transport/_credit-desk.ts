@@ -29,6 +29,10 @@ export interface CreditDeskOptions {
   send: (replyTo: string, grants: Record<string, number>) => void;
   /** A waiter not heard for this long is forgotten, ms. Default 3000. */
   ttlMs?: number | undefined;
+  /** Whether this server serves the pipeline: what a client says it holds of others is ignored. Default: all. */
+  serves?: ((pipeline: string) => boolean) | undefined;
+  /** Most waiters per pipeline (more are not kept: they find room by probing). Default 1000. */
+  maxWaiters?: number | undefined;
   now?: () => number;
 }
 
@@ -36,6 +40,8 @@ export class CreditDesk {
   readonly #send: CreditDeskOptions["send"];
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #serves: (pipeline: string) => boolean;
+  readonly #maxWaiters: number;
   /** Pipeline → replyTo → waiter, in the order they started waiting (the round robin's order). */
   readonly #waiters = new Map<string, Map<string, Waiter>>();
   /** Places freed since the last hand-out, per pipeline. */
@@ -48,6 +54,8 @@ export class CreditDesk {
     this.#send = options.send;
     this.#ttlMs = options.ttlMs ?? 3000;
     this.#now = options.now ?? Date.now;
+    this.#serves = options.serves ?? (() => true);
+    this.#maxWaiters = options.maxWaiters ?? 1000;
   }
 
   /** What a client holds, per pipeline (from `held` or `wants`): it waits for those, or no longer (0). */
@@ -63,15 +71,30 @@ export class CreditDesk {
       if (waiter !== undefined) {
         waiter.held = count;
         waiter.heardAt = now;
-      } else this.#waitersOf(pipeline).set(replyTo, { held: count, heardAt: now });
+      } else this.#add(pipeline, replyTo, count);
+    }
+  }
+
+  /** A new waiter, unless the pipeline is not served here or has its most waiters (after forgetting those unheard). */
+  #add(pipeline: string, replyTo: string, held: number): void {
+    if (!this.#serves(pipeline)) return;
+    const waiters = this.#waitersOf(pipeline);
+    if (waiters.size >= this.#maxWaiters) this.#forgetUnheard(waiters, this.#now());
+    if (waiters.size < this.#maxWaiters) waiters.set(replyTo, { held, heardAt: this.#now() });
+  }
+
+  #forgetUnheard(waiters: Map<string, Waiter>, now: number): void {
+    for (const [replyTo, waiter] of waiters) {
+      if (now - waiter.heardAt <= this.#ttlMs) continue;
+      waiters.delete(replyTo);
+      this.counts.expired++;
     }
   }
 
   /** A request of a client that holds requests back was answered BUSY: it holds one more. */
   busy(replyTo: string, pipeline: string): void {
-    const waiters = this.#waitersOf(pipeline);
-    const waiter = waiters.get(replyTo);
-    if (waiter === undefined) waiters.set(replyTo, { held: 1, heardAt: this.#now() });
+    const waiter = this.#waiters.get(pipeline)?.get(replyTo);
+    if (waiter === undefined) this.#add(pipeline, replyTo, 1);
     else {
       waiter.held++;
       waiter.heardAt = this.#now();
@@ -108,11 +131,7 @@ export class CreditDesk {
     for (const [pipeline, freed] of this.#freed) {
       const waiters = this.#waiters.get(pipeline);
       if (waiters === undefined) continue;
-      for (const [replyTo, waiter] of waiters) {
-        if (now - waiter.heardAt <= this.#ttlMs) continue;
-        waiters.delete(replyTo);
-        this.counts.expired++;
-      }
+      this.#forgetUnheard(waiters, now);
       let left = freed;
       const given = new Map<string, number>();
       // One place each in turn, oldest waiter first; a waiter that got all it holds leaves the round.

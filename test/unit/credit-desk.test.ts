@@ -83,3 +83,20 @@ describe("CreditDesk", () => {
     assert.deepEqual(Object.fromEntries(sent), { a: { p: 1, q: 1 }, b: { q: 1 } });
   });
 });
+
+describe("CreditDesk bounds", () => {
+  it("keeps no waiter for a pipeline it does not serve, and at most maxWaiters per pipeline", async () => {
+    const sent: [string, Record<string, number>][] = [];
+    const d = new CreditDesk({ send: (replyTo, grants) => sent.push([replyTo, grants]), serves: (p) => p === "p", maxWaiters: 2 });
+    d.heard("a", { bogus: 5, p: 1 });
+    d.busy("a", "other");
+    d.heard("b", { p: 1 });
+    d.heard("c", { p: 1 });
+    assert.equal(d.waiting("bogus"), 0);
+    assert.equal(d.waiting("other"), 0);
+    assert.equal(d.waiting("p"), 2);
+    for (let i = 0; i < 3; i++) d.finished("p");
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(Object.fromEntries(sent), { a: { p: 1 }, b: { p: 1 } });
+  });
+});
