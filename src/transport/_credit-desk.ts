@@ -2,8 +2,8 @@
  * Credit at the queue limit, the server's half. A client that holds requests back while a
  * pipeline is full (it sends `held` with its enqueues: a PipelineClient does) is a *waiter* of
  * that pipeline once it is answered BUSY, for as many requests as it holds. Each job of the
- * pipeline that finishes here frees a place: the places freed in a turn of the event loop are
- * handed round robin to the waiters, one each in turn, none more than it holds, and each waiter
+ * pipeline that finishes here frees a place: the places freed (gathered for up to 2 ms, or until
+ * 32 are, so that one message carries many) are handed round robin to the waiters, one each in turn, none more than it holds, and each waiter
  * told in one `credit` message. A waiter says again what it holds (`wants`, `held` in its next
  * enqueues); one not heard for `ttlMs` is forgotten, so a client that vanished holds no credit for
  * long (and what it was given stays free room in storage: the next enqueue takes it).
@@ -19,6 +19,9 @@
  * another took is answered BUSY and waits again. Places freed while nobody waits are not kept.
  */
 
+/** Places handed out at once when this many are free; fewer wait up to `gapMs` for others. */
+const HAND_OUT_BATCH = 32;
+
 interface Waiter {
   held: number;
   heardAt: number;
@@ -33,6 +36,8 @@ export interface CreditDeskOptions {
   serves?: ((pipeline: string) => boolean) | undefined;
   /** Most waiters per pipeline (more are not kept: they find room by probing). Default 1000. */
   maxWaiters?: number | undefined;
+  /** Fewer than 32 places freed wait this long for others before they are handed out, ms. Default 2. */
+  gapMs?: number | undefined;
   now?: () => number;
 }
 
@@ -42,11 +47,13 @@ export class CreditDesk {
   readonly #now: () => number;
   readonly #serves: (pipeline: string) => boolean;
   readonly #maxWaiters: number;
+  readonly #gapMs: number;
   /** Pipeline → replyTo → waiter, in the order they started waiting (the round robin's order). */
   readonly #waiters = new Map<string, Map<string, Waiter>>();
   /** Places freed since the last hand-out, per pipeline. */
   readonly #freed = new Map<string, number>();
   #scheduled = false;
+  #lastHandOut = 0;
   /** Credit given since start, and waiters forgotten unheard (read by tests). */
   readonly counts = { granted: 0, expired: 0 };
 
@@ -56,6 +63,7 @@ export class CreditDesk {
     this.#now = options.now ?? Date.now;
     this.#serves = options.serves ?? (() => true);
     this.#maxWaiters = options.maxWaiters ?? 1000;
+    this.#gapMs = options.gapMs ?? 2;
   }
 
   /** What a client holds, per pipeline (from `held` or `wants`): it waits for those, or no longer (0). */
@@ -104,10 +112,14 @@ export class CreditDesk {
   /** A job of `pipeline` finished here: a place to hand out (this turn, with the others). */
   finished(pipeline: string): void {
     if (!this.#waiters.has(pipeline)) return;
-    this.#freed.set(pipeline, (this.#freed.get(pipeline) ?? 0) + 1);
+    const freed = (this.#freed.get(pipeline) ?? 0) + 1;
+    this.#freed.set(pipeline, freed);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.#handOut());
+    // Many places in one message: at once when a batch's worth is free, else at most every `gapMs`.
+    const wait = freed >= HAND_OUT_BATCH ? 0 : this.#lastHandOut + this.#gapMs - this.#now();
+    if (wait <= 0) setImmediate(() => this.#handOut());
+    else setTimeout(() => this.#handOut(), wait);
   }
 
   /** Waiters of `pipeline` now (tests). */
@@ -127,6 +139,7 @@ export class CreditDesk {
   #handOut(): void {
     this.#scheduled = false;
     const now = this.#now();
+    this.#lastHandOut = now;
     const grants = new Map<string, Record<string, number>>();
     for (const [pipeline, freed] of this.#freed) {
       const waiters = this.#waiters.get(pipeline);

@@ -10,7 +10,7 @@ import { CreditDesk } from "../../src/transport/_credit-desk.ts";
 function desk(): { desk: CreditDesk; sent: [string, Record<string, number>][]; clock: { now: number }; handOut: () => Promise<void> } {
   const sent: [string, Record<string, number>][] = [];
   const clock = { now: 1_000 };
-  const d = new CreditDesk({ send: (replyTo, grants) => sent.push([replyTo, grants]), ttlMs: 3000, now: () => clock.now });
+  const d = new CreditDesk({ send: (replyTo, grants) => sent.push([replyTo, grants]), ttlMs: 3000, now: () => clock.now, gapMs: 0 });
   // Places are handed out on the next turn of the event loop.
   const handOut = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   return { desk: d, sent, clock, handOut };
@@ -87,7 +87,7 @@ describe("CreditDesk", () => {
 describe("CreditDesk bounds", () => {
   it("keeps no waiter for a pipeline it does not serve, and at most maxWaiters per pipeline", async () => {
     const sent: [string, Record<string, number>][] = [];
-    const d = new CreditDesk({ send: (replyTo, grants) => sent.push([replyTo, grants]), serves: (p) => p === "p", maxWaiters: 2 });
+    const d = new CreditDesk({ send: (replyTo, grants) => sent.push([replyTo, grants]), serves: (p) => p === "p", maxWaiters: 2, gapMs: 0 });
     d.heard("a", { bogus: 5, p: 1 });
     d.busy("a", "other");
     d.heard("b", { p: 1 });
