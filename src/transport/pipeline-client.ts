@@ -2,16 +2,19 @@
  * The native client of a pipeline server (or of a streamer in front of several). Requests go out
  * on a PUSH to the server's job-pull address; replies come back on a PULL this client binds, whose
  * address travels with each request as `replyTo`. Requests made in the same turn of the event loop
- * leave together, one `enqueues` and one `waits` message (at most REQUESTS_PER_MESSAGE each), and
- * the server answers them with `replies` messages; one timer watches every request's deadline.
+ * leave together, one `enqueues`, one `waits` and one `runs` message (at most REQUESTS_PER_MESSAGE
+ * each), and the server answers them with `replies` messages; one timer watches every request's
+ * deadline. At the queue limit, enqueues and runs wait here for credit from the server instead of
+ * being sent to be refused (see _client-credit.ts; `busyWaitMs`).
  *
  * ```ts
  * const client = new PipelineClient("tcp://127.0.0.1:5050");
  * await client.connect();
  * const [ok, payload] = await client.enqueueJob({ name: "example-one", instructions: { size: 10 } });
  * if (ok) console.log((await client.waitFor(payload.id, { timeoutMs: 30_000 })).result);
- * await client.cancel(jobId);   // { status: "cancelled" | "cancelling" | "final", job }
  * else console.error(payload.code, payload.message);   // BUSY: "busy, try again later"
+ * const done = await client.run({ name: "example-one", instructions: { size: 10 } });   // enqueue + wait, one request
+ * await client.cancel(jobId);   // { status: "cancelled" | "cancelling" | "final", job }
  * client.close();
  *
  * const found = new PipelineClient("redis://127.0.0.1:6379");   // or redis+cluster://…
