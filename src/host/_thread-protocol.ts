@@ -102,7 +102,7 @@ function readOne(item: unknown): FromThread | undefined {
   const m = item as Record<string, unknown>;
   if (m.type === "done") {
     if (!isId(m.id) || typeof m.ok !== "boolean" || typeof m.startedAt !== "number" || typeof m.finishedAt !== "number") return undefined;
-    if (m.ok) return { type: "done", id: m.id, ok: true, output: m.output, startedAt: m.startedAt, finishedAt: m.finishedAt };
+    if (m.ok) return m as unknown as DoneMessage; // checked above; `output` is anything JSON-like
     const error = jobErrorSchema.safeParse(m.error);
     return { type: "done", id: m.id, ok: false, error: error.success ? error.data : undefined, startedAt: m.startedAt, finishedAt: m.finishedAt };
   }

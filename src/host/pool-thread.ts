@@ -32,17 +32,19 @@ export type AttemptResult =
   | { ok: true; output: unknown; startedAt: number; finishedAt: number }
   | { ok: false; error: JobError; startedAt: number; finishedAt: number };
 
-export interface AttemptCallbacks {
+/** An attempt as its thread reports to it. */
+export interface ThreadAttempt {
   onLog(level: LogLevel, message: string, fields: LogFields): void;
   /** A line kept with the job (what the attempt wrote through ctx.logger or console.*). */
   onLine(line: LogLine): void;
   onProgress(fraction: number, message?: string): void;
+  /** Its result, or as above when the thread died with it; called once. */
+  onEnd(result: AttemptResult): void;
 }
 
 interface Running {
   jobId: string;
-  callbacks: AttemptCallbacks;
-  resolve(result: AttemptResult): void;
+  attempt: ThreadAttempt;
   startedAt: number;
 }
 
@@ -85,7 +87,7 @@ export class PoolThread {
       bundleUrl: bundleUrl(bundle),
       ...(bundle.needsTsx ? { tsxUrl: tsxApiUrl() } : {}),
     };
-    this.#worker = new Worker(new URL(threadRuntimeUrl()), { workerData, execArgv: [] });
+    this.#worker = new Worker(new URL(threadRuntimeUrl()), { workerData, execArgv: process.env.MARIO_THREAD_PROF === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.MARIO_THREAD_PROF}`] });
     let onReady: (meta: FunctionMeta) => void = () => {};
     let onLoadFailed: (error: Error) => void = () => {};
     this.ready = new Promise<FunctionMeta>((resolve, reject) => {
@@ -152,16 +154,17 @@ export class PoolThread {
     this.#onExit = listener;
   }
 
-  /** Runs one attempt alongside the others; resolves with its result, or as above if the thread dies. */
-  run(delivery: Delivery, callbacks: AttemptCallbacks): { id: number; result: Promise<AttemptResult> } {
+  /** Runs one attempt alongside the others; it hears of its end (`onEnd`), also when the thread dies. Answers its id. */
+  run(delivery: Delivery, attempt: ThreadAttempt): number {
     const startedAt = Date.now();
     const id = this.#nextId++;
-    if (!this.#alive) return { id, result: Promise.resolve({ ok: false, error: this.#lost("its thread had ended"), startedAt, finishedAt: startedAt }) };
-    const result = new Promise<AttemptResult>((resolve) => {
-      this.#running.set(id, { jobId: delivery.jobId, callbacks, resolve, startedAt });
-    });
+    if (!this.#alive) {
+      queueMicrotask(() => attempt.onEnd({ ok: false, error: this.#lost("its thread had ended"), startedAt, finishedAt: startedAt }));
+      return id;
+    }
+    this.#running.set(id, { jobId: delivery.jobId, attempt, startedAt });
     this.#send({ type: "run", id, delivery });
-    return { id, result };
+    return id;
   }
 
   /** Aborts one attempt's `ctx.signal` (shutdown, or with `cancel` a CancelledError); it ends at once unless its thread's event loop is blocked. */
@@ -195,13 +198,17 @@ export class PoolThread {
     }
     const running = this.#running.get(message.id);
     if (running === undefined) return;
-    if (message.type === "log") running.callbacks.onLog(message.level, message.message, message.fields);
-    else if (message.type === "progress") running.callbacks.onProgress(message.fraction, message.message);
-    else if (message.type === "line") running.callbacks.onLine({ t: message.t, level: message.level, msg: message.msg });
+    if (message.type === "log") running.attempt.onLog(message.level, message.message, message.fields);
+    else if (message.type === "progress") running.attempt.onProgress(message.fraction, message.message);
+    else if (message.type === "line") running.attempt.onLine({ t: message.t, level: message.level, msg: message.msg });
     else {
       this.#running.delete(message.id);
-      const times = { startedAt: message.startedAt, finishedAt: message.finishedAt };
-      running.resolve(message.ok ? { ok: true, output: message.output ?? null, ...times } : { ok: false, error: message.error ?? { name: "Error", message: "unknown error" }, ...times });
+      if (message.ok) {
+        message.output ??= null;
+        running.attempt.onEnd(message as AttemptResult);
+      } else {
+        running.attempt.onEnd({ ok: false, error: message.error ?? { name: "Error", message: "unknown error" }, startedAt: message.startedAt, finishedAt: message.finishedAt });
+      }
     }
   }
 
@@ -214,12 +221,14 @@ export class PoolThread {
     const finishedAt = Date.now();
     const why =
       this.#endedBy ?? (culprit === undefined ? `it crashed, from no attempt's code (${crashError?.message ?? `code ${code}`})` : `an attempt of job ${culprit.jobId} crashed it (${crashError?.message ?? `code ${code}`})`);
-    for (const [id, running] of this.#running) {
-      const error = id === culpritId && crashError !== undefined ? crashError : this.#lost(why);
-      running.resolve({ ok: false, error, startedAt: running.startedAt, finishedAt });
-    }
+    const ended = [...this.#running];
     this.#running.clear();
+    // The pool hears first (the thread leaves it), then each attempt.
     this.#onExit?.(this, end);
+    for (const [id, running] of ended) {
+      const error = id === culpritId && crashError !== undefined ? crashError : this.#lost(why);
+      running.attempt.onEnd({ ok: false, error, startedAt: running.startedAt, finishedAt });
+    }
   }
 
   #lost(why: string): JobError {

@@ -31,17 +31,15 @@
  * the crash is logged and counted (`crashes`), and the thread replaced when needed.
  */
 import { availableParallelism } from "node:os";
-import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { ShutdownError } from "../core/errors/shutdown-error.ts";
-import { StepTimeoutError } from "../core/errors/step-timeout-error.ts";
-import { toJobError, type JobError } from "../core/job.ts";
-import { DEFAULT_LOG_LIMITS, type LogLine } from "../core/job-logs.ts";
+import { toJobError } from "../core/job.ts";
 import { resolveStepPolicy, type StepConfig, type StepPolicy } from "../core/step-config.ts";
 import type { Delivery, StepOutcome } from "../engine/delivery.ts";
 import type { ExecuteHooks, StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import type { BundledFunction } from "../functions/bundle-function.ts";
-import { PoolThread, type AttemptResult, type ThreadEnd } from "./pool-thread.ts";
+import { PooledAttempt, type AttemptPool } from "./_pooled-attempt.ts";
+import { PoolThread, type ThreadEnd } from "./pool-thread.ts";
 
 export interface ThreadExecutorOptions {
   bundle: BundledFunction;
@@ -78,15 +76,17 @@ export function defaultThreads(concurrency: number): number {
 
 type Waiter = { resolve(thread: PoolThread): void; reject(error: unknown): void };
 
-export class ThreadExecutor implements StepExecutor {
+export class ThreadExecutor implements StepExecutor, AttemptPool {
   readonly jobType: string;
   readonly policy: StepPolicy;
   readonly shape: string | undefined;
   readonly bundle: BundledFunction;
   /** Most threads of the pool. */
   readonly size: number;
-  readonly #killGraceMs: number;
-  readonly #cancelGraceMs: number;
+  /** Milliseconds an attempt past its timeout (or a shutdown) gets to end before its thread is terminated. */
+  readonly killGraceMs: number;
+  /** Milliseconds a cancelled attempt gets to end before its thread is terminated (at most its timeout). */
+  readonly cancelGraceMs: number;
   readonly #loadTimeoutMs: number | undefined;
   readonly #logger: Logger;
   /** Threads of the pool, started or starting; terminated and crashed ones leave it. */
@@ -120,8 +120,8 @@ export class ThreadExecutor implements StepExecutor {
     this.policy = options.policy;
     this.shape = options.shape;
     this.size = Math.max(1, Math.min(options.threads ?? defaultThreads(this.policy.concurrency), this.policy.concurrency));
-    this.#killGraceMs = options.killGraceMs ?? 500;
-    this.#cancelGraceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+    this.killGraceMs = options.killGraceMs ?? 500;
+    this.cancelGraceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     this.#loadTimeoutMs = options.loadTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
     for (const thread of options.warm ?? []) this.#adopt(thread);
@@ -137,57 +137,14 @@ export class ThreadExecutor implements StepExecutor {
     return [...this.#threads].map((thread) => thread.inFlight);
   }
 
-  async execute(delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome> {
-    const startedAt = Date.now();
-    const base = { jobId: delivery.jobId, token: delivery.token, workerId: hooks.workerId };
-    const failed = (error: JobError, at = startedAt): StepOutcome => ({ ...base, ok: false, error, startedAt: at, finishedAt: Date.now() });
-    if (this.#closed || hooks.signal.aborted) return failed(toJobError(new ShutdownError("the function host is shutting down")));
-    let thread: PoolThread;
-    try {
-      thread = await this.#acquire();
-    } catch (error) {
-      return failed(toJobError(error));
-    }
-    let logger: Logger | undefined;
-    let settled = false;
-    // Lines arrive as they are written, so a timed-out or crashed attempt keeps what it wrote.
-    const lines: LogLine[] = [];
-    let dropped = 0;
-    const withLogs = (outcome: StepOutcome): StepOutcome => (lines.length === 0 && dropped === 0 ? outcome : { ...outcome, ...(lines.length > 0 ? { logs: lines } : {}), ...(dropped > 0 ? { dropped } : {}) });
-    const { id, result } = thread.run(delivery, {
-      onLog: (level, message, fields) => {
-        logger ??= hooks.logger.child({ jobId: delivery.jobId, jobType: delivery.jobType, attempt: delivery.attempt });
-        logger[level](message, fields);
-      },
-      onLine: (line) => {
-        if (settled) return;
-        if (lines.length >= DEFAULT_LOG_LIMITS.maxLines) {
-          dropped += 1;
-          return;
-        }
-        lines.push(line);
-        hooks.onLog?.(line);
-      },
-      onProgress: (fraction, message) => {
-        if (!settled) hooks.onProgress(fraction, message);
-      },
-    });
-    const first = await this.#race(thread, id, result, delivery, hooks);
-    settled = true;
-    if (first === "cancelled") {
-      const graceMs = Math.min(this.#cancelGraceMs, delivery.timeoutMs);
-      this.#kill(thread, `a cancelled attempt of job ${delivery.jobId} ignored ctx.signal for ${graceMs} ms`);
-      return withLogs(failed(toJobError(new CancelledError(`the job was cancelled; its handler ignored ctx.signal for ${graceMs} ms and its thread was terminated`))));
-    }
-    if (first === "timeout") {
-      this.#killUnlessEnds(thread, result, `an attempt of job ${delivery.jobId} did not end at its timeout (${delivery.timeoutMs} ms) nor ${this.#killGraceMs} ms later`);
-      return withLogs(failed(toJobError(new StepTimeoutError(`step "${delivery.jobType}" timed out after ${delivery.timeoutMs} ms`))));
-    }
-    if (first === "shutdown") {
-      this.#kill(thread, "the function host is shutting down");
-      return withLogs(failed(toJobError(new ShutdownError("the function host is shutting down"))));
-    }
-    return withLogs(first.ok ? { ...base, ok: true, output: first.output, startedAt: first.startedAt, finishedAt: first.finishedAt } : failed(first.error, first.startedAt));
+  execute(delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome> {
+    if (this.#closed || hooks.signal.aborted) return Promise.resolve(this.#failed(delivery, hooks, new ShutdownError("the function host is shutting down")));
+    const thread = this.#pick();
+    if (thread !== undefined) return this.#start(thread, delivery, hooks);
+    return new Promise<PoolThread>((resolve, reject) => this.#waiters.push({ resolve, reject })).then(
+      (ready) => this.#start(ready, delivery, hooks),
+      (error: unknown) => this.#failed(delivery, hooks, error),
+    );
   }
 
   /** Terminates every thread; attempts still running end as lost. */
@@ -199,36 +156,17 @@ export class ThreadExecutor implements StepExecutor {
     await Promise.all(all.map((thread) => thread.terminate("the function host closed its threads")));
   }
 
-  /** The attempt's result, or what ended it first: its timeout, a shutdown past the kill grace, a cancel past the cancel grace. */
-  async #race(thread: PoolThread, id: number, result: Promise<AttemptResult>, delivery: Delivery, hooks: ExecuteHooks): Promise<AttemptResult | "timeout" | "shutdown" | "cancelled"> {
-    const timers: NodeJS.Timeout[] = [];
-    let onShutdown = (): void => {};
-    let onCancel = (): void => {};
-    const ended = new Promise<"timeout" | "shutdown" | "cancelled">((resolve) => {
-      timers.push(setTimeout(() => resolve("timeout"), delivery.timeoutMs));
-      onShutdown = () => {
-        thread.abort(id);
-        timers.push(setTimeout(() => resolve("shutdown"), this.#killGraceMs));
-      };
-      onCancel = () => {
-        thread.abort(id, { cancel: true });
-        timers.push(setTimeout(() => resolve("cancelled"), Math.min(this.#cancelGraceMs, delivery.timeoutMs)));
-      };
-    });
-    hooks.signal.addEventListener("abort", onShutdown, { once: true });
-    hooks.cancelSignal?.addEventListener("abort", onCancel, { once: true });
-    if (hooks.signal.aborted) onShutdown();
-    if (hooks.cancelSignal?.aborted === true) onCancel();
-    try {
-      return await Promise.race([result, ended]);
-    } finally {
-      for (const timer of timers) clearTimeout(timer);
-      hooks.signal.removeEventListener("abort", onShutdown);
-      hooks.cancelSignal?.removeEventListener("abort", onCancel);
-    }
+  #start(thread: PoolThread, delivery: Delivery, hooks: ExecuteHooks): Promise<StepOutcome> {
+    return new Promise<StepOutcome>((resolve) => new PooledAttempt(this, thread, delivery, hooks, resolve).begin());
   }
 
-  #acquire(): Promise<PoolThread> {
+  #failed(delivery: Delivery, hooks: ExecuteHooks, error: unknown): StepOutcome {
+    const now = Date.now();
+    return { jobId: delivery.jobId, token: delivery.token, workerId: hooks.workerId, ok: false, error: toJobError(error), startedAt: now, finishedAt: now };
+  }
+
+  /** The usable thread with the fewest attempts in flight (undefined: none yet); starts another when every one is busy. */
+  #pick(): PoolThread | undefined {
     let best: PoolThread | undefined;
     let starting = 0;
     for (const thread of this.#threads) {
@@ -240,8 +178,7 @@ export class ThreadExecutor implements StepExecutor {
     }
     // Another thread only when every started one is busy and none is on its way.
     if ((best === undefined || best.inFlight > 0) && starting === 0 && this.#threads.size < this.size) this.#spawn();
-    if (best !== undefined) return Promise.resolve(best);
-    return new Promise<PoolThread>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return best;
   }
 
   #spawn(): void {
@@ -285,17 +222,11 @@ export class ThreadExecutor implements StepExecutor {
   }
 
   /** Terminates `thread` now: it leaves the pool, the attempts still on it come back lost (stalls). */
-  #kill(thread: PoolThread, why: string): void {
+  kill(thread: PoolThread, why: string): void {
     if (!this.#threads.delete(thread)) return;
     this.replaced++;
     const others = Math.max(0, thread.inFlight - 1);
     if (!this.#closed) this.#logger.warn(`${why}: its thread was terminated (${others} other attempt(s) on it handed back as stalls) and is replaced when needed`, { jobType: this.jobType });
     void thread.terminate(why);
-  }
-
-  /** Terminates `thread` if `result` (an attempt past its timeout) has not come in `killGraceMs` from now. */
-  #killUnlessEnds(thread: PoolThread, result: Promise<AttemptResult>, why: string): void {
-    const timer = setTimeout(() => this.#kill(thread, why), this.#killGraceMs);
-    void result.then(() => clearTimeout(timer));
   }
 }
