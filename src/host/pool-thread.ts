@@ -77,6 +77,7 @@ export class PoolThread {
   /** Set when the host ends the thread: why the attempts still on it were lost. */
   #endedBy: string | undefined;
   #outbox: ToThread[] = [];
+  #elu: ReturnType<Worker["performance"]["eventLoopUtilization"]> | undefined;
   #flushing = false;
   #onExit: ((thread: PoolThread, end: ThreadEnd) => void) | undefined;
 
@@ -142,6 +143,17 @@ export class PoolThread {
   /** Loaded and alive: attempts can run on it. */
   get usable(): boolean {
     return this.#alive && this.#loaded && this.#endedBy === undefined;
+  }
+
+  /**
+   * How busy its event loop was since the previous call (0 to 1: the share of the time it ran
+   * code; 1 for a loop blocked in `while (true) {}`), or undefined before a first window.
+   */
+  busy(): number | undefined {
+    const now = this.#worker.performance.eventLoopUtilization();
+    const previous = this.#elu;
+    this.#elu = now;
+    return previous === undefined ? undefined : this.#worker.performance.eventLoopUtilization(now, previous).utilization;
   }
 
   /** Attempts in flight on this thread. */

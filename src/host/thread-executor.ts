@@ -8,8 +8,10 @@
  * ```
  *
  * Pool size: `threads`, default min(concurrency, os.availableParallelism()). Threads start on
- * demand: one at load, another only when every started one already has an attempt in flight. An
- * attempt goes to the thread with the fewest in flight.
+ * demand: one at load, another only when every started one is busy (its event loop ran code 75 %
+ * of the last 100 ms or more: CPU-bound work, or a blocked loop). Attempts that await I/O share
+ * one thread, which costs the least CPU (fewer wake-ups, bigger batches). An attempt goes to the
+ * thread with the fewest in flight.
  *
  * Why threads and not child processes: `Worker.terminate()` stops a thread even inside
  * `while (true) {}`, `process.exit()` in a thread ends that thread only, and an uncaught error
@@ -74,6 +76,11 @@ export function defaultThreads(concurrency: number): number {
   return Math.max(1, Math.min(concurrency, availableParallelism()));
 }
 
+/** Another thread starts only when every started one ran code at least this share of the last window. */
+const BUSY_SHARE = 0.75;
+/** The window over which a thread's business is judged, ms (at most one look per window). */
+const GROW_CHECK_MS = 100;
+
 type Waiter = { resolve(thread: PoolThread): void; reject(error: unknown): void };
 
 export class ThreadExecutor implements StepExecutor, AttemptPool {
@@ -93,6 +100,8 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
   readonly #threads = new Set<PoolThread>();
   readonly #waiters: Waiter[] = [];
   #closed = false;
+  /** When the threads' business was last looked at (see #allBusy). */
+  #checkedAt = 0;
   /** Threads terminated (an attempt did not end at its timeout or cancel) or crashed, since start. */
   replaced = 0;
   /** Threads a function crashed (process.exit, an uncaught exception), since start. */
@@ -132,6 +141,13 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
     return this.#threads.size;
   }
 
+  /** Threads that have loaded the function and take attempts (for tests). */
+  get readyThreads(): number {
+    let ready = 0;
+    for (const thread of this.#threads) if (thread.usable) ready++;
+    return ready;
+  }
+
   /** Attempts in flight on each live thread (for tests). */
   get inFlight(): number[] {
     return [...this.#threads].map((thread) => thread.inFlight);
@@ -165,20 +181,36 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
     return { jobId: delivery.jobId, token: delivery.token, workerId: hooks.workerId, ok: false, error: toJobError(error), startedAt: now, finishedAt: now };
   }
 
-  /** The usable thread with the fewest attempts in flight (undefined: none yet); starts another when every one is busy. */
+  /**
+   * The usable thread with the fewest attempts in flight (undefined: none yet). Starts another
+   * thread (up to `size`) only when every started one is busy: its event loop ran code most of the
+   * last window (BUSY_SHARE of at least GROW_CHECK_MS). Attempts that wait on I/O share one thread
+   * at no cost; a thread adds CPU only for work that needs it (and a blocked thread does not hold
+   * up the attempts that come after it).
+   */
   #pick(): PoolThread | undefined {
     let best: PoolThread | undefined;
-    let starting = 0;
+    let starting = false;
     for (const thread of this.#threads) {
       if (!thread.usable) {
-        if (thread.alive) starting++;
+        if (thread.alive) starting = true;
         continue;
       }
       if (best === undefined || thread.inFlight < best.inFlight) best = thread;
     }
-    // Another thread only when every started one is busy and none is on its way.
-    if ((best === undefined || best.inFlight > 0) && starting === 0 && this.#threads.size < this.size) this.#spawn();
+    if (starting || this.#threads.size >= this.size) return best;
+    if (best === undefined || this.#allBusy()) this.#spawn();
     return best;
+  }
+
+  /** True when every usable thread was busy over the last window (checked at most every GROW_CHECK_MS). */
+  #allBusy(now = Date.now()): boolean {
+    if (now - this.#checkedAt < GROW_CHECK_MS) return false;
+    this.#checkedAt = now;
+    let all = true;
+    // Every thread's window restarts now, so each check looks at the same stretch of time.
+    for (const thread of this.#threads) if (!thread.usable || (thread.busy() ?? 0) < BUSY_SHARE) all = false;
+    return all;
   }
 
   #spawn(): void {

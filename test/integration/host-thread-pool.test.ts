@@ -199,3 +199,41 @@ describe("thread pool: hard timeouts (the executor itself)", () => {
     assert.deepEqual(again.map((o) => o.ok && o.output), [{ n: 11 }, { n: 12 }, { n: 13 }]);
   });
 });
+
+describe("thread pool: growing", () => {
+  let f: Fixture;
+  before(async () => {
+    f = await fixture(2);
+  });
+  after(() => teardown(f));
+
+  const hooks = { workerId: "w", logger: createLogger({ level: "silent" }), signal: new AbortController().signal, onProgress: () => {} };
+  let seq = 0;
+  const delivery = (input: object, timeoutMs: number): Delivery => ({ jobId: `g${++seq}`, token: "t", pipeline: "gated", jobType: "gated", stepIndex: 0, attempt: 1, input: input as Delivery["input"], timeoutMs });
+
+  it("attempts that wait on I/O share one thread; a second starts once the first is busy (here: blocked)", async () => {
+    f.gate.open();
+    const waiting = await Promise.all(Array.from({ length: 16 }, (_, n) => f.executor.execute(delivery({ gate: f.gate.url, n }, 30_000), hooks)));
+    assert.ok(waiting.every((o) => o.ok));
+    assert.equal(f.executor.threads, 1, "16 attempts waiting on I/O: one thread");
+    const spin = f.executor.execute(delivery({ spin: true, n: 99 }, 5000), hooks);
+    const queued: Promise<StepOutcome>[] = [];
+    // Each attempt handed out looks at how busy the threads were; the blocked one is, fully.
+    await eventually(() => {
+      queued.push(f.executor.execute(delivery({ gate: f.gate.url, n: 100 + queued.length }, 30_000), hooks));
+      return f.executor.threads === 2;
+    }, { intervalMs: 50, timeoutMs: 10_000, message: "a second thread started" });
+    await eventually(() => f.executor.readyThreads === 2, { timeoutMs: 10_000, message: "the second thread is ready" });
+    const fresh = f.executor.execute(delivery({ gate: f.gate.url, n: 200 }, 30_000), hooks);
+    assert.equal(await Promise.race([fresh.then(() => "fresh"), spin.then(() => "spin")]), "fresh", "the next attempt ran beside the blocked thread");
+    const ran = await fresh;
+    assert.deepEqual(ran.ok && ran.output, { n: 200 });
+    assert.equal(code(await spin), "TIMEOUT");
+    const outcomes = await Promise.all(queued);
+    assert.ok(outcomes.every((o) => o.ok || code(o) === "ATTEMPT_LOST"), "those handed to the blocked thread were lost with it, or ran on the new one");
+  });
+});
+
+function code(outcome: StepOutcome): string | undefined {
+  return outcome.ok ? undefined : outcome.error.code;
+}
