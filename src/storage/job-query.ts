@@ -67,7 +67,7 @@ export function isAfter(job: Position, position: Position | undefined): boolean 
   return position === undefined || newestFirst(position, job) < 0;
 }
 
-export function matches(job: JobRecord, query: JobQuery): boolean {
+export function matches(job: Pick<JobRecord, "pipeline" | "status" | "step" | "createdAt" | "id">, query: JobQuery): boolean {
   return (
     (query.pipeline === undefined || job.pipeline === query.pipeline) &&
     (query.status === undefined || job.status === query.status) &&

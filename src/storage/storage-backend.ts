@@ -56,9 +56,16 @@ export type EnqueueOutcome =
   /** The pipeline holds `maxQueued` jobs not yet finished: nothing was written. */
   | { status: "busy" };
 
+/**
+ * What a lease carries of its job: its record, with its `input` (and `error`, `history` when it
+ * has them), but not necessarily its `instructions` or `steps`, which a worker does not need
+ * (Redis leaves them in storage; memory hands its whole record).
+ */
+export type LeasedJob = Omit<JobRecord, "instructions" | "steps"> & Partial<Pick<JobRecord, "instructions" | "steps">>;
+
 /** A job handed out for one attempt of its current step. */
 export interface Lease {
-  job: JobRecord;
+  job: LeasedJob;
   /** Proof of this lease; required to settle. */
   token: string;
   /** 1-based attempt at the current step. */

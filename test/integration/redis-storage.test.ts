@@ -98,7 +98,7 @@ describe("redis storage", () => {
     const outcome = await storage.enqueueJob({ pipeline: P, route: ["a", "b"], instructions });
     assert.equal(outcome.status, "created");
     const [lease] = await storage.leaseNext(P, "a", 1, 10_000);
-    assert.deepEqual(lease?.job.instructions, instructions);
+    assert.deepEqual(lease?.job.input, instructions, "a lease carries the input (the instructions at the first step)");
     const now = Date.now();
     const step = { jobType: "a", output: { out: [], f: 0.1 + 0.2 }, attempts: 1, startedAt: now, finishedAt: now };
     await storage.settle([{ kind: "advance", pipeline: P, jobId: lease.job.id, token: lease.token, step, nextIndex: 1, input: { out: [] } }]);
@@ -171,7 +171,7 @@ describe("redis storage", () => {
       const outcomes = await storage.enqueueJobs(Array.from({ length: 1200 }, (_, i) => ({ pipeline: P, route: ["a"], instructions: { i } })));
       assert.equal(outcomes.filter((o) => o.status === "created").length, 1200);
       const leases = await storage.leaseNext(P, "a", 1200, 60_000);
-      assert.deepEqual(leases.map((l) => l.job.instructions.i), Array.from({ length: 1200 }, (_, i) => i));
+      assert.deepEqual(leases.map((l) => l.job.input.i), Array.from({ length: 1200 }, (_, i) => i));
       const now = Date.now();
       const results = await storage.settle(
         leases.map((l) => ({ kind: "succeed", pipeline: P, jobId: l.job.id, token: l.token, step: { jobType: "a", output: 1, attempts: 1, startedAt: now, finishedAt: now }, result: 1 })),

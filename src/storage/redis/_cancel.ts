@@ -19,9 +19,9 @@ export interface CancelContext {
 
 /** Cancels job `jobId` of the pipeline whose keys are `keys` (the caller found it). */
 export async function cancelJob(context: CancelContext, keys: PipelineKeys, jobId: string): Promise<CancelResult> {
-  const { outcome, raw } = await context.scripts.cancel(keys, jobId, CANCELLED_TEXT, context.maxFinished, context.maxAgeMs);
+  const { outcome, raw, data } = await context.scripts.cancel(keys, jobId, CANCELLED_TEXT, context.maxFinished, context.maxAgeMs);
   if (outcome === "missing" || raw === undefined) return { status: "missing" };
-  return { status: outcome, job: decodeJob(raw) };
+  return { status: outcome, job: decodeJob(raw, data) };
 }
 
 /** At most this many ids per script call. */

@@ -2,7 +2,9 @@
  * Every Redis key name the Redis backend uses, made here and nowhere else.
  *
  * Layout (`P` = key prefix, `N` = namespace, `p` = pipeline):
- * - `P:N:{p}:jobs`      HASH  job id → job JSON (see `job-codec.ts`)
+ * - `P:N:{p}:jobs`      HASH  job id → job record JSON: status, step, times (see `job-codec.ts`)
+ * - `P:N:{p}:jobs:<id>` HASH  the job's caller data: instructions, input, steps, result, error,
+ *                             progress, history, as JSON text no script decodes (lua/_job-data.lua)
  * - `P:N:{p}:leases`    HASH  job id → current lease token
  * - `P:N:{p}:queue:<t>` LIST  ids waiting at job type `t` at priority 0, oldest at the head
  * - `P:N:{p}:queue:<t>:<n>` LIST  the same at priority n (1–9; see lua/_priority-queues.lua)
@@ -106,6 +108,11 @@ export class RedisKeys {
   queue(pipeline: string, jobType: string, priority = 0): string {
     return queueLevel(this.pipeline(pipeline).queuePrefix + jobType, priority);
   }
+}
+
+/** The caller data HASH of job `id` (as lua/_job-data.lua names it). */
+export function jobDataKey(keys: PipelineKeys, id: string): string {
+  return `${keys.jobs}:${id}`;
 }
 
 /** Priority levels, 0 (default) to 9. */

@@ -8,7 +8,7 @@
 import type { RedisClient } from "./connection.ts";
 import type { JobRecord } from "../../core/job.ts";
 import { decodeCursor, isAfter, matches, pageLimit, pageOf, type JobPage, type JobQuery } from "../job-query.ts";
-import { decodeMaybe } from "./job-codec.ts";
+import { readJobsWhere } from "./redis-job-reads.ts";
 import type { PipelineKeys } from "./keys.ts";
 
 const CHUNK = 200;
@@ -20,14 +20,13 @@ async function candidatesOf(client: RedisClient, keys: PipelineKeys, query: JobQ
   for (let start = 0; ; start += CHUNK) {
     const ids = await client.zrevrange(keys.index, start, start + CHUNK - 1);
     if (ids.length === 0) break;
-    const raws = await client.hmget(keys.jobs, ...ids);
     let chunkOldest = Number.POSITIVE_INFINITY;
-    for (const raw of raws) {
-      const job = decodeMaybe(raw);
-      if (job === undefined) continue;
-      chunkOldest = Math.min(chunkOldest, job.createdAt);
-      if (isAfter(job, position) && matches(job, query)) found.push(job);
-    }
+    // Filtered on the records (no caller data decoded); only matches are read whole.
+    const jobs = await readJobsWhere(client, keys, ids, (head) => {
+      chunkOldest = Math.min(chunkOldest, head.createdAt);
+      return isAfter(head, position) && matches(head, query);
+    });
+    found.push(...jobs);
     if (ids.length < CHUNK) break;
     // Acceptance order is createdAt order (Redis' clock), ties within a millisecond aside: later
     // chunks hold only older jobs. Stop once they cannot enter the page, or are before `since`.

@@ -10,8 +10,9 @@
 import type { LeaseLimits } from "../../core/step-limits.ts";
 import type { PipelineKeys } from "./keys.ts";
 import type { LimitArgs, Scripts } from "./scripts.ts";
+import { leasedId, type LeaseReply } from "./job-codec.ts";
 
-/** Answers [token, job JSON] pairs, held jobs first. */
+/** Answers the leases, held jobs first. */
 export async function leaseLimited(
   scripts: Scripts,
   keys: PipelineKeys,
@@ -20,18 +21,23 @@ export async function leaseLimited(
   leaseMs: number,
   workerId: string,
   limits: LeaseLimits,
-): Promise<[string, string][]> {
+): Promise<LeaseReply[]> {
   const args: LimitArgs = { maxPerKey: limits.maxPerKey ?? 0, rateMax: limits.rate?.max ?? 0, perMs: limits.rate?.perMs ?? 0 };
   const held = await scripts.leaseHeld(keys, jobType, args, count, leaseMs, workerId);
-  const out = held.pairs;
+  const out = held.leases;
   let room = held.left;
   // Jobs handed back to wait leave room: the queue is asked again, a few times at most.
   for (let round = 0; round < MAX_ROUNDS && room > 0; round++) {
     const leased = await scripts.leaseNext(keys, keys.queuePrefix + jobType, room, leaseMs, workerId);
     if (leased.length === 0) break;
-    const ids = leased.map(([token, raw]): [string, string] => [(JSON.parse(raw) as { id: string }).id, token]);
+    const ids = leased.map((reply): [string, string] => [leasedId(reply), reply[0]]);
     const { rateRoom, pairs: kept } = await scripts.holdBusy(keys, jobType, args, leaseMs, ids);
-    out.push(...kept);
+    // Those kept: their record as hold-busy left it, their data as lease-next read it.
+    const byToken = new Map(leased.map((reply) => [reply[0], reply]));
+    for (const [token, raw] of kept) {
+      const reply = byToken.get(token);
+      if (reply !== undefined) out.push([token, raw, reply[2], reply[3], reply[4]]);
+    }
     room -= kept.length;
     // The queue ran dry, nothing was held back, or the window is full: done.
     if (leased.length < room + kept.length || kept.length === leased.length || rateRoom === 0) break;

@@ -7,7 +7,8 @@ import type { RedisClient } from "./connection.ts";
 import type { JobRecord, JobStatus } from "../../core/job.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
-import { decodeMaybe } from "./job-codec.ts";
+import { decodeHead } from "./job-codec.ts";
+import { readJobsWhere } from "./redis-job-reads.ts";
 import { PRIORITY_LEVELS, queueLevel, type PipelineKeys } from "./keys.ts";
 
 type Replies = [Error | null, unknown][] | null;
@@ -63,12 +64,12 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
   const at = (i: number, level: number, what: 0 | 1): unknown => queueReplies[(i * PRIORITY_LEVELS + level) * 2 + what];
   const levelHeads = ordered.map((_, i) => Array.from({ length: PRIORITY_LEVELS }, (_, level) => at(i, level, 1) as string | null).filter((id): id is string => id !== null));
   const headIds = [...new Set(levelHeads.flat())];
-  const headJobs = new Map<string, JobRecord>();
+  const headJobs = new Map<string, { updatedAt: number }>();
   if (headIds.length > 0) {
     const raws = await client.hmget(keys.jobs, ...headIds);
     headIds.forEach((id, i) => {
-      const job = decodeMaybe(raws[i]);
-      if (job !== undefined) headJobs.set(id, job);
+      const raw = raws[i];
+      if (raw !== null && raw !== undefined) headJobs.set(id, decodeHead(raw));
     });
   }
 
@@ -132,13 +133,8 @@ export async function readRecentJobs(client: RedisClient, keys: PipelineKeys, li
   for (let start = 0; found.length < limit; start += page) {
     const ids = await client.zrevrange(keys.index, start, start + page - 1);
     if (ids.length === 0) break;
-    const raws = await client.hmget(keys.jobs, ...ids);
-    for (const raw of raws) {
-      const job = decodeMaybe(raw);
-      if (job === undefined || (status !== undefined && job.status !== status)) continue;
-      found.push(job);
-      if (found.length === limit) break;
-    }
+    const jobs = await readJobsWhere(client, keys, ids.slice(0, status === undefined ? limit - found.length : ids.length), (head) => status === undefined || head.status === status);
+    found.push(...jobs.slice(0, limit - found.length));
     if (ids.length < page) break;
   }
   return found;

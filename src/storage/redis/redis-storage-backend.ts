@@ -16,7 +16,6 @@
 import { LeaseLostError } from "../../core/errors/lease-lost-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 import { UnknownPipelineError } from "../../core/errors/unknown-pipeline-error.ts";
-import { newId } from "../../core/ids.ts";
 import type { Instructions, JobError, JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import {
@@ -45,12 +44,14 @@ import { silentLogger, type Logger } from "../../log/logger.ts";
 import { createClient, DEFAULT_REDIS_URI, redactUri, storageError, waitReady, type RedisClient } from "./connection.ts";
 import { checkRedisSafety } from "./safety-checks.ts";
 import { StoreEpoch } from "./_store-epoch.ts";
-import { decodeJob, decodeMaybe } from "./job-codec.ts";
+import { decodeLeased } from "./job-codec.ts";
+import { probeJobs } from "./redis-job-reads.ts";
+import { enqueueJobs } from "./redis-enqueue.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { findJobs } from "./redis-find-jobs.ts";
 import { RedisScheduleStore } from "./redis-schedules.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
-import { type EnqueueItem, Scripts, type SettleBatch, settleItem } from "./scripts.ts";
+import { Scripts, type SettleBatch, settleItem } from "./scripts.ts";
 import { leaseLimited } from "./redis-limited-lease.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
 import { cancelJob, cancelRequested } from "./_cancel.ts";
@@ -72,13 +73,8 @@ export interface RedisStorageOptions extends StorageOptions {
   logger?: Logger | undefined;
 }
 
-/** Most items per script call, so one call never blocks Redis for long. */
+/** Most settlements per script call, so one call never blocks Redis for long. */
 const BATCH_CHUNK = 500;
-/**
- * Most bytes of instructions per script call and per round trip: 1000 enqueues of 100 KB each
- * go as about 100 calls in turn, each well within the command timeout, not one 100 MB call.
- */
-const BATCH_BYTES = 1024 * 1024;
 const RECLAIM_LIMIT = 1000;
 const LEASE_LOST: JobError = new LeaseLostError("lease expired before the attempt was acknowledged").toJobError();
 
@@ -181,47 +177,16 @@ export class RedisStorageBackend implements StorageBackend {
 
   async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
     this.#epoch.assert();
-    const batches: { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[]; positions: number[]; bytes: number }[] = [];
-    const open = new Map<string, (typeof batches)[number]>();
-    requests.forEach((request, position) => {
-      const keys = this.#pipelineKeys(request.pipeline);
-      if (request.route.length === 0) throw new UnknownPipelineError(request.pipeline, [...this.#definitions.keys()]);
-      const instructions = JSON.stringify(request.instructions);
-      let batch = open.get(request.pipeline);
-      if (batch === undefined || batch.items.length >= BATCH_CHUNK || (batch.bytes > 0 && batch.bytes + instructions.length > BATCH_BYTES)) {
-        batch = { keys, maxQueued: this.#maxQueued, items: [], positions: [], bytes: 0 };
-        batches.push(batch);
-        open.set(request.pipeline, batch);
-      }
-      batch.items.push({
-        id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], instructions, idempotencyKey: request.idempotencyKey,
-        concurrencyKey: request.concurrencyKey, delayMs: request.delayMs, runAt: request.runAt, priority: request.priority,
-      });
-      batch.positions.push(position);
-      batch.bytes += instructions.length;
-    });
-    if (batches.length === 0) return [];
-    // Batches go together in one round trip while they are small, in turn once they are big.
-    const replies: string[][] = [];
-    for (let from = 0; from < batches.length; ) {
-      let to = from + 1;
-      for (let bytes = batches[from]!.bytes; to < batches.length && bytes + batches[to]!.bytes <= BATCH_BYTES; to++) bytes += batches[to]!.bytes;
-      const trip = batches.slice(from, to);
-      replies.push(...(await this.#io(() => this.#scripts.enqueue(trip))));
-      from = to;
-    }
-    const outcomes = new Array<EnqueueOutcome>(requests.length);
-    batches.forEach((batch, b) => {
-      replies[b]!.forEach((reply, i) => {
-        if (reply === "b") {
-          outcomes[batch.positions[i]!] = { status: "busy" };
-          return;
-        }
-        const job = decodeJob(reply.slice(1));
-        outcomes[batch.positions[i]!] = { status: reply[0] === "c" ? "created" : "duplicate", job };
-      });
-    });
-    return outcomes;
+    return enqueueJobs({
+      scripts: this.#scripts,
+      maxQueued: this.#maxQueued,
+      keysFor: (request) => {
+        const keys = this.#pipelineKeys(request.pipeline);
+        if (request.route.length === 0) throw new UnknownPipelineError(request.pipeline, [...this.#definitions.keys()]);
+        return keys;
+      },
+      io: (work) => this.#io(work),
+    }, requests);
   }
 
   async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string, limits?: LeaseLimits): Promise<Lease[]> {
@@ -229,14 +194,14 @@ export class RedisStorageBackend implements StorageBackend {
     const keys = this.#pipelineKeys(pipeline);
     const n = Math.max(0, Math.floor(count));
     const ms = Math.max(0, Math.round(leaseMs));
-    const pairs = await this.#io(() =>
+    const replies = await this.#io(() =>
       limits === undefined
         ? this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, n, ms, workerId ?? "")
         : leaseLimited(this.#scripts, keys, jobType, n, ms, workerId ?? "", limits),
     );
-    return pairs.map(([token, raw]) => {
-      const job = decodeJob(raw);
-      return { job, token, attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
+    return replies.map((reply) => {
+      const job = decodeLeased(reply);
+      return { job, token: reply[0], attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
     });
   }
 
@@ -341,11 +306,7 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async getJobs(jobIds: readonly string[], pipeline?: string): Promise<(JobRecord | undefined)[]> {
-    const found = new Map<string, JobRecord>();
-    for (const [id, raw] of await this.#find(jobIds, pipeline)) {
-      const job = decodeMaybe(raw);
-      if (job !== undefined) found.set(id, job);
-    }
+    const found = await this.#find(jobIds, pipeline);
     return jobIds.map((id) => found.get(id));
   }
 
@@ -415,52 +376,28 @@ export class RedisStorageBackend implements StorageBackend {
 
   /**
    * Reads jobs by id: from `pipeline` when the caller knows it; otherwise from every stored
-   * pipeline (one pipelined round trip), then from pipelines the registry gained since.
+   * pipeline (one round trip), then from pipelines the registry gained since.
    */
-  async #find(jobIds: readonly string[], pipeline?: string): Promise<Map<string, string | null>> {
-    const found = new Map<string, string | null>();
-    const lookIn = async (ids: readonly string[], candidates: (id: string) => readonly string[]): Promise<void> => {
-      const probes: [string, string][] = ids.flatMap((id) => candidates(id).map((p): [string, string] => [id, p]));
-      if (probes.length === 0) return;
-      // One pipelined round trip; on a cluster, one per pipeline (its slot), all at once.
-      const groups = this.#client.isCluster ? bySlot(probes) : [probes];
-      await Promise.all(groups.map(async (group) => {
-        const batch = this.#client.pipeline();
-        for (const [id, pipeline] of group) batch.hget(this.#keys.pipeline(pipeline).jobs, id);
-        const replies = (await this.#io(() => batch.exec())) ?? [];
-        group.forEach(([id], i) => {
-          const [error, raw] = replies[i] ?? [null, null];
-          if (error) throw storageError(this.#uri, error);
-          if (typeof raw === "string") found.set(id, raw);
-        });
-      }));
+  async #find(jobIds: readonly string[], pipeline?: string): Promise<Map<string, JobRecord>> {
+    const found = new Map<string, JobRecord>();
+    const lookIn = async (ids: readonly string[], candidates: readonly string[]): Promise<void> => {
+      const probes = ids.flatMap((id) => candidates.map((p): [string, string] => [id, p]));
+      const jobs = await this.#io(() => probeJobs(this.#client, probes, (p) => this.#keys.pipeline(p)));
+      for (const [id, job] of jobs) found.set(id, job);
     };
     const unique = [...new Set(jobIds)];
     if (pipeline !== undefined) {
       this.#pipelineKeys(pipeline);
-      await lookIn(unique, () => [pipeline]);
+      await lookIn(unique, [pipeline]);
       return found;
     }
-    await lookIn(unique, () => [...this.#stored]);
+    await lookIn(unique, [...this.#stored]);
     const unplaced = unique.filter((id) => !found.has(id));
     if (unplaced.length > 0) {
       const before = new Set(this.#stored);
       await this.#refreshRegistry();
-      const added = [...this.#stored].filter((p) => !before.has(p));
-      await lookIn(unplaced, () => added);
+      await lookIn(unplaced, [...this.#stored].filter((p) => !before.has(p)));
     }
     return found;
   }
-
-}
-
-/** Probes grouped by pipeline (one hash slot each). */
-function bySlot(probes: readonly [string, string][]): [string, string][][] {
-  const groups = new Map<string, [string, string][]>();
-  for (const probe of probes) {
-    const group = groups.get(probe[1]);
-    if (group === undefined) groups.set(probe[1], [probe]);
-    else group.push(probe);
-  }
-  return [...groups.values()];
 }

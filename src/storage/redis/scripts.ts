@@ -11,7 +11,8 @@ import type { RedisClient } from "./connection.ts";
 import { newLeaseTokens } from "../../core/ids.ts";
 import type { ReleaseKind, Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
-import { toJsonText } from "./job-codec.ts";
+import { leaseReplies, toJsonText, type LeaseReply } from "./job-codec.ts";
+import { usageOf } from "../../core/job-logs.ts";
 import type { PipelineKeys } from "./keys.ts";
 
 const FILES = [
@@ -50,14 +51,20 @@ interface ScriptSource {
 const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "utf8");
 const PRIORITY_QUEUES = readFileSync(new URL("./lua/_priority-queues.lua", import.meta.url), "utf8");
 const CANCEL_AT_LEASE_END = readFileSync(new URL("./lua/_cancel-at-lease-end.lua", import.meta.url), "utf8");
+const JOB_DATA = readFileSync(new URL("./lua/_job-data.lua", import.meta.url), "utf8");
 const PRELUDES: Partial<Record<ScriptFile, string>> = {
-  "settle-8": PRIORITY_QUEUES + KEY_LEFT,
-  "release-6": PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
-  "reclaim-6": PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
-  "enqueue-6": PRIORITY_QUEUES,
-  "lease-next-7": PRIORITY_QUEUES,
-  "redrive-4": PRIORITY_QUEUES,
-  "cancel-6": PRIORITY_QUEUES + KEY_LEFT,
+  "settle-8": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
+  "release-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+  "reclaim-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+  "enqueue-6": JOB_DATA + PRIORITY_QUEUES,
+  "lease-next-7": JOB_DATA + PRIORITY_QUEUES,
+  "redrive-4": JOB_DATA + PRIORITY_QUEUES,
+  "cancel-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
+  "trim-4": JOB_DATA,
+  "delete-5": JOB_DATA,
+  "set-progress-2": JOB_DATA,
+  "lease-held-5": JOB_DATA,
+  "hold-busy-5": JOB_DATA,
 };
 
 /** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
@@ -95,12 +102,13 @@ export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
   }
 }
 
-/** One enqueue item as `enqueue-6.lua` reads it. */
+/** One enqueue item as `enqueue-6.lua` reads it (its instructions go apart, raw: `EnqueueBatch.texts`). */
 export interface EnqueueItem {
   id: string;
   pipeline: string;
   route: readonly string[];
-  instructions: string;
+  /** ARGV index of its instructions' JSON text. */
+  t: number;
   idempotencyKey?: string | undefined;
   concurrencyKey?: string | undefined;
   /** Stored delayed until Redis TIME + delayMs (ms, > 0). */
@@ -126,6 +134,8 @@ export interface SettleItem {
   bucket?: number | undefined;
   /** The attempt record, JSON text, appended to the job's history. */
   a?: string | undefined;
+  /** 1: the attempt logged (a lease then hands back the job's attempt records). */
+  lg?: number | undefined;
   /** advance: the job's concurrency key at its next step. */
   ck?: string | undefined;
   /** The attempt's wait from due to start, ms, and its histogram bucket. */
@@ -138,6 +148,17 @@ export interface SettleItem {
    */
   o?: number | undefined;
 }
+
+/** One pipeline's enqueues as `enqueue-6.lua` reads them: items, and their instructions as JSON text (ARGV[3] onwards). */
+export interface EnqueueBatch {
+  keys: PipelineKeys;
+  maxQueued: number;
+  items: EnqueueItem[];
+  texts: string[];
+}
+
+/** Per item: "c" + record JSON (created), ["d" + record JSON, caller data flat] (duplicate) or "b" (busy). */
+export type EnqueueReply = string | [string, string[]];
 
 export interface SettleBatch {
   keys: PipelineKeys;
@@ -207,23 +228,23 @@ export class Scripts {
     return sizes.map((size) => replies.slice(at, (at += size)));
   }
 
-  /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", "d…" or "b". */
-  async enqueue(batches: readonly { keys: PipelineKeys; maxQueued: number; items: EnqueueItem[] }[]): Promise<string[][]> {
-    const args = (b: (typeof batches)[number]): Arg[] => [
-      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items),
+  /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", ["d…", data] or "b". */
+  async enqueue(batches: readonly EnqueueBatch[]): Promise<EnqueueReply[][]> {
+    const args = (b: EnqueueBatch): Arg[] => [
+      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items), ...b.texts,
     ];
-    if (batches.length === 1) return [(await this.#call("enqueue-6", ...args(batches[0]!))) as string[]];
+    if (batches.length === 1) return [(await this.#call("enqueue-6", ...args(batches[0]!))) as EnqueueReply[]];
     const replies = await this.#execGroups(batches.map((batch) => (pipeline) => this.#queue(pipeline, "enqueue-6", ...args(batch))));
-    return replies.map((r) => r[0] as string[]);
+    return replies.map((r) => r[0] as EnqueueReply[]);
   }
 
-  /** Leases from one queue, each with a fresh 128-bit random token; answers [token, job JSON] pairs. */
-  async leaseNext(keys: PipelineKeys, queue: string, count: number, leaseMs: number, workerId: string): Promise<[string, string][]> {
+  /** Leases from one queue, each with a fresh 128-bit random token; answers what a worker needs of each. */
+  async leaseNext(keys: PipelineKeys, queue: string, count: number, leaseMs: number, workerId: string): Promise<LeaseReply[]> {
     const flat = (await this.#call(
       "lease-next-7", keys.jobs, keys.leases, keys.running, keys.delayed, keys.counters, queue, keys.queuePrefix,
       count, leaseMs, workerId, PROMOTE_LIMIT, ...newLeaseTokens(count),
-    )) as string[];
-    return pairsOf(flat);
+    )) as unknown[];
+    return leaseReplies(flat);
   }
 
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
@@ -240,19 +261,19 @@ export class Scripts {
 
   /**
    * A lease at a step with limits, first part: the rate window's room and held jobs whose turn
-   * came. Answers the room left for the queue and [token, job JSON] pairs.
+   * came. Answers the room left for the queue and the leases.
    */
-  async leaseHeld(keys: PipelineKeys, step: string, limits: LimitArgs, room: number, leaseMs: number, workerId: string): Promise<{ left: number; pairs: [string, string][] }> {
+  async leaseHeld(keys: PipelineKeys, step: string, limits: LimitArgs, room: number, leaseMs: number, workerId: string): Promise<{ left: number; leases: LeaseReply[] }> {
     const flat = (await this.#call(
       "lease-held-5", keys.jobs, keys.leases, keys.running, keys.counters, keys.queuePrefix,
       step, limits.maxPerKey, limits.rateMax, limits.perMs, room, leaseMs, workerId, ...newLeaseTokens(room),
-    )) as [number, ...string[]];
-    return { left: Number(flat[0]), pairs: pairsOf(flat.slice(1) as string[]) };
+    )) as [number, ...unknown[]];
+    return { left: Number(flat[0]), leases: leaseReplies(flat.slice(1)) };
   }
 
   /**
    * A lease at a step with limits, last part: hands back the jobs just leased that must wait;
-   * answers those kept and the rate window's room left (-1: no rate limit).
+   * answers those kept ([token, record JSON]) and the rate window's room left (-1: no rate limit).
    */
   async holdBusy(keys: PipelineKeys, step: string, limits: LimitArgs, leaseMs: number, leases: readonly [string, string][]): Promise<{ rateRoom: number; pairs: [string, string][] }> {
     const flat = (await this.#call(
@@ -277,16 +298,16 @@ export class Scripts {
    * now, `cancelling` (running: its lease ends in cancelled), `final` or `missing`, with the
    * job's JSON (but when missing).
    */
-  async cancel(keys: PipelineKeys, jobId: string, error: string, maxFinished: number, maxAgeMs: number): Promise<{ outcome: "cancelled" | "cancelling" | "final" | "missing"; raw?: string }> {
+  async cancel(keys: PipelineKeys, jobId: string, error: string, maxFinished: number, maxAgeMs: number): Promise<{ outcome: "cancelled" | "cancelling" | "final" | "missing"; raw?: string; data?: string[] }> {
     const pipeline = this.#client.pipeline();
     this.#queue(pipeline, "cancel-6", keys.jobs, keys.delayed, keys.finished, keys.counters, keys.cancels, keys.queuePrefix, jobId, error);
     this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
-    const [reply] = (await this.#exec(pipeline)) as [[number, string?]];
-    const [code, raw] = reply;
-    if (code === 1) return { outcome: "cancelled", raw };
-    if (code === 2) return { outcome: "cancelling", raw };
+    const [reply] = (await this.#exec(pipeline)) as [[number, string?, string[]?]];
+    const [code, raw, data] = reply;
+    if (code === 1) return { outcome: "cancelled", raw, data };
+    if (code === 2) return { outcome: "cancelling", raw, data };
     const outcome = outcomeOf("cancel-6", code);
-    if (outcome === "final") return { outcome, raw };
+    if (outcome === "final") return { outcome, raw, data };
     if (outcome === "missing") return { outcome };
     throw new RangeError(`script cancel-6 answered ${code}`);
   }
@@ -379,6 +400,7 @@ export function settleItem(settlement: Settlement, texts: string[]): SettleItem 
     jobId: settlement.jobId,
     token: settlement.token,
     ...(attempt === undefined ? {} : { a: JSON.stringify(attempt) }),
+    ...(attempt !== undefined && usageOf([attempt]).lines > 0 ? { lg: 1 } : {}),
     ...(wait === undefined ? {} : { w: wait, wb: bucketIndex(wait) }),
   };
   const timing = settlement.kind === "advance" || settlement.kind === "succeed" ? settlement.step : settlement.timing;

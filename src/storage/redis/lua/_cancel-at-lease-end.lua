@@ -11,7 +11,7 @@ local CANCELLED_WHILE_RUNNING = '{"name":"CancelledError","code":"CANCELLED","me
 local function cancelAtLeaseEnd(keys, job, now)
   keyLeft(keys[5], job)
   job.status = "cancelled"
-  job.error = CANCELLED_WHILE_RUNNING
+  setData(keys[1], job.id, "e", CANCELLED_WHILE_RUNNING)
   job.cancelRequestedAt = nil
   job.workerId = nil
   job.leaseExpiresAt = nil

@@ -5,7 +5,7 @@
   lease holder reads, see cancel-requested-3.lua): it becomes `cancelled` when its lease ends, in
   settle-8, release-6 or reclaim-6. A finished job (succeeded, dead, cancelled) is left as it is.
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] delayed       ZSET id by runAt
   KEYS[3] finished      ZSET id by finishedAt
   KEYS[4] counters      HASH (unfinished, cancelled, delayed, step:<t>:delayed|delayedStart|cancelled)
@@ -16,8 +16,9 @@
   ARGV[1] job id
   ARGV[2] the cancelled job's error: JobError JSON text
 
-  Returns { code, job JSON }: 1 cancelled now, 2 running (cancel requested; it was already, or is
-  now), -4 already finished (job JSON as it is); or { -2 } when there is no such job.
+  Returns { code, record JSON, caller data HASH flat }: 1 cancelled now, 2 running (cancel
+  requested; it was already, or is now), -4 already finished (the job as it is); or { -2 } when
+  there is no such job.
 ]]
 local rcall = redis.call
 local id = ARGV[1]
@@ -25,16 +26,20 @@ local raw = rcall("HGET", KEYS[1], id)
 if not raw then return { -2 } end
 local job = cjson.decode(raw)
 local status = job.status
-if status == "succeeded" or status == "dead" or status == "cancelled" then return { -4, raw } end
+local function reply(code, json)
+  return { code, json, rcall("HGETALL", dataKey(KEYS[1], id)) }
+end
+if status == "succeeded" or status == "dead" or status == "cancelled" then return reply(-4, raw) end
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if status == "running" then
-  if job.cancelRequestedAt then return { 2, raw } end
+  if job.cancelRequestedAt then return reply(2, raw) end
+  upgradeJob(KEYS[1], job)
   job.cancelRequestedAt = now
   local json = cjson.encode(job)
   rcall("HSET", KEYS[1], id, json)
   rcall("SADD", KEYS[5], id)
-  return { 2, json }
+  return reply(2, json)
 end
 if status == "queued" then
   -- In its queue, or held back by its step's limits (keyForget, lua/_key-left.lua, prepended).
@@ -50,8 +55,9 @@ else
     rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":delayedStart", -1)
   end
 end
+upgradeJob(KEYS[1], job)
 job.status = "cancelled"
-job.error = ARGV[2]
+setData(KEYS[1], id, "e", ARGV[2])
 job.runAt = nil
 job.updatedAt = now
 job.finishedAt = now
@@ -61,4 +67,4 @@ rcall("HINCRBY", KEYS[4], "cancelled", 1)
 rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":cancelled", 1)
 local json = cjson.encode(job)
 rcall("HSET", KEYS[1], id, json)
-return { 1, json }
+return reply(1, json)

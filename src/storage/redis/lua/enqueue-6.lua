@@ -5,7 +5,7 @@
   start time still ahead (runAt, or Redis TIME + delayMs) is stored `delayed` in the delayed ZSET
   instead, scored by that time; lease-next moves it to its queue once due.
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] idem          HASH idempotency key -> id
   KEYS[3] counters      HASH (accepted, unfinished, seq, delayed, step:<t>:delayedStart)
   KEYS[4] index         ZSET id by acceptance sequence
@@ -13,11 +13,12 @@
   KEYS[6] delayed       ZSET id by runAt (retries and delayed starts)
 
   ARGV[1] maxQueued
-  ARGV[2] JSON array of { id, pipeline, route, instructions (JSON text), idempotencyKey?, concurrencyKey?,
-          delayMs? (> 0), runAt? (epoch ms), priority? (1-9) }
+  ARGV[2] JSON array of { id, pipeline, route, t (ARGV index of its instructions), idempotencyKey?,
+          concurrencyKey?, delayMs? (> 0), runAt? (epoch ms), priority? (1-9) }
+  ARGV[3..] the items' instructions, JSON text, raw: stored as they are, never decoded
 
-  Returns one string per item, in order: "c" .. job JSON (created), "d" .. job JSON (duplicate)
-  or "b" (busy).
+  Returns one reply per item, in order: "c" .. record JSON (created: the caller has the rest),
+  { "d" .. record JSON, caller data HASH flat } (duplicate) or "b" (busy).
 
   Counters, the index and the queues are written once per call (variadic, in chunks), not once
   per job: the script is atomic, so nobody sees the difference, and Redis does far less work.
@@ -41,17 +42,19 @@ for i, item in ipairs(items) do
   local existing = false
   if item.idempotencyKey then
     local id = rcall("HGET", KEYS[2], item.idempotencyKey)
-    if id then existing = rcall("HGET", KEYS[1], id) end
+    if id then
+      existing = rcall("HGET", KEYS[1], id)
+      if existing then existing = { "d" .. existing, rcall("HGETALL", dataKey(KEYS[1], id)) } end
+    end
   end
   if existing then
-    out[i] = "d" .. existing
+    out[i] = existing
   elseif unfinished >= maxQueued then
     out[i] = "b"
   else
     local job = {
       id = item.id, pipeline = item.pipeline, route = item.route, stepIndex = 0, step = item.route[1],
-      status = "queued", attempts = 0, instructions = item.instructions, input = item.instructions,
-      steps = "[]", idempotencyKey = item.idempotencyKey, concurrencyKey = item.concurrencyKey, createdAt = now, updatedAt = now,
+      status = "queued", attempts = 0, idempotencyKey = item.idempotencyKey, concurrencyKey = item.concurrencyKey, createdAt = now, updatedAt = now,
     }
     if item.priority and item.priority > 0 then job.priority = item.priority end
     local due = item.runAt
@@ -62,6 +65,7 @@ for i, item in ipairs(items) do
     end
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)
+    rcall("HSET", dataKey(KEYS[1], item.id), "i", ARGV[item.t])
     if item.idempotencyKey then rcall("HSET", KEYS[2], item.idempotencyKey, item.id) end
     unfinished = unfinished + 1
     created = created + 1

@@ -6,7 +6,7 @@
   its attempt not counted. The others stay leased: their key counts them, the rate window records
   them, and their lease time becomes this script's time (the window's).
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running|held|over|rate-until)
@@ -20,7 +20,7 @@
   ARGV[6] JSON array of [jobId, token] pairs, as leased
 
   Returns a flat array: the rate window's room left (-1 without a rate limit), then the leases
-  kept: token1, job JSON 1, ...
+  kept: token1, record JSON 1, ... (the caller has their data from lease-next-7.lua)
 ]]
 local rcall = redis.call
 local t = rcall("TIME")
@@ -47,7 +47,7 @@ local function unlease(job, list, field)
   handedBack = handedBack + 1
   job.attempts = math.max(0, job.attempts - 1)
   -- The lease set startedAt only when the job had never started.
-  if job.startedAt == job.updatedAt and job.history == nil then job.startedAt = nil end
+  if job.startedAt == job.updatedAt and (job.nh or 0) == 0 and job.history == nil then job.startedAt = nil end
   if job.dueAt then job.updatedAt = job.dueAt end
   job.dueAt = nil
   job.status = "queued"
@@ -63,6 +63,7 @@ for _, pair in ipairs(cjson.decode(ARGV[6])) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw and rcall("HGET", KEYS[2], id) == token then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     local key = job.concurrencyKey
     if maxPerKey > 0 and key and (tonumber(rcall("HGET", base .. ":keys", key) or "0") >= maxPerKey or rcall("EXISTS", base .. ":held:" .. key) == 1) then
       unlease(job, base .. ":held:" .. key, "held")

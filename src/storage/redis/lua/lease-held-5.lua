@@ -5,7 +5,7 @@
   (`unheld`). A held job whose key is still busy stays held. Each lease is recorded in the rate
   window at this script's time, which is also the job's lease time.
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running|held|over|rate-until)
@@ -20,7 +20,8 @@
   ARGV[7] workerId, "" for none
   ARGV[8..7+room] lease tokens
 
-  Returns a flat array: room left for the queue, then token1, job JSON 1, token2, job JSON 2, ...
+  Returns a flat array: room left for the queue, then five entries per job leased (leaseReply,
+  _job-data.lua): token, record JSON, input, error, attempt records.
 ]]
 local rcall = redis.call
 local t = rcall("TIME")
@@ -70,8 +71,7 @@ local function lease(job)
   rcall("HSET", KEYS[2], job.id, token)
   rcall("ZADD", KEYS[3], expiresAt, job.id)
   if rateMax > 0 then rcall("ZADD", starts, now, token) end
-  out[#out + 1] = token
-  out[#out + 1] = json
+  leaseReply(out, KEYS[1], job, token, json)
   n = n - 1
 end
 local function busy(key)
@@ -90,6 +90,7 @@ while n > 0 do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     if job.status == "queued" then
       if maxPerKey > 0 and job.concurrencyKey and (busy(job.concurrencyKey) or rcall("EXISTS", base .. ":held:" .. job.concurrencyKey) == 1) then
         hold(job)
@@ -111,6 +112,7 @@ if maxPerKey > 0 and n > 0 then
       local raw = rcall("HGET", KEYS[1], id)
       if raw then
         local job = cjson.decode(raw)
+        upgradeJob(KEYS[1], job)
         if job.status == "queued" then lease(job) end
       end
     end

@@ -7,7 +7,7 @@
   caller: Lua has no source of secure randomness) and counts an attempt. A leased job's `dueAt` is
   when it was queued (its `updatedAt` before the lease; a promoted retry counts from its retry time).
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] delayed       ZSET id by runAt
@@ -21,7 +21,9 @@
   ARGV[4] most retries promoted in this call
   ARGV[5..4+count] lease tokens, one per job that may be leased
 
-  Returns a flat array: token1, job JSON 1, token2, job JSON 2, ... (oldest first).
+  Returns a flat array, five entries per job leased (oldest first): what a worker needs of it
+  (leaseReply in _job-data.lua, prepended): token, record JSON, input, error, attempt records.
+  Caller data is copied as it is stored, never decoded.
 ]]
 local rcall = redis.call
 local t = rcall("TIME")
@@ -34,6 +36,7 @@ for _, id in ipairs(due) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     if job.status == "delayed" then
       rcall("HINCRBY", KEYS[5], "delayed", -1)
       rcall("HINCRBY", KEYS[5], "step:" .. job.step .. ":delayedStart", -1)
@@ -59,6 +62,7 @@ for _, id in ipairs(ids) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     n = n + 1
     local token = ARGV[4 + n]
     job.status = "running"
@@ -74,8 +78,7 @@ for _, id in ipairs(ids) do
     rcall("HSET", KEYS[2], id, token)
     rcall("ZADD", KEYS[3], expiresAt, id)
     running[job.step] = (running[job.step] or 0) + 1
-    out[#out + 1] = token
-    out[#out + 1] = json
+    leaseReply(out, KEYS[1], job, token, json)
   end
 end
 for step, n in pairs(running) do rcall("HINCRBY", KEYS[5], "step:" .. step .. ":running", n) end

@@ -6,7 +6,7 @@
   requeued: it becomes `cancelled` (final), and nothing else is counted (_cancel-at-lease-end.lua,
   prepended).
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running, unfinished, cancelled, step:<t>:cancelled)
@@ -29,13 +29,14 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
   local raw = rcall("HGET", KEYS[1], id)
   if raw then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     if job.status == "running" then
       rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
       if job.cancelRequestedAt then
         cancelAtLeaseEnd(KEYS, job, now)
       else
         job.status = "queued"
-        job.error = ARGV[1]
+        setData(KEYS[1], id, "e", ARGV[1])
         job.workerId = nil
         job.leaseExpiresAt = nil
         job.updatedAt = now

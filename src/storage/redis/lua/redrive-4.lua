@@ -2,7 +2,7 @@
   Requeues a dead or cancelled job at the tail of the queue of the step it ended at, with its
   attempts reset (its history kept).
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] finished      ZSET id by finishedAt
   KEYS[3] counters      HASH (dead, cancelled, unfinished)
   KEYS[4] queue prefix  queue LIST of job type t is KEYS[4] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
@@ -17,13 +17,14 @@ local raw = rcall("HGET", KEYS[1], ARGV[1])
 if not raw then return -2 end
 local job = cjson.decode(raw)
 if job.status ~= "dead" and job.status ~= "cancelled" then return -3 end
+upgradeJob(KEYS[1], job)
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 rcall("ZREM", KEYS[2], ARGV[1])
 rcall("HINCRBY", KEYS[3], job.status, -1)
 rcall("HINCRBY", KEYS[3], "unfinished", 1)
 job.status = "queued"
-if ARGV[2] ~= nil and ARGV[2] ~= "" then job.input = ARGV[2] end
+if ARGV[2] ~= nil and ARGV[2] ~= "" then setData(KEYS[1], ARGV[1], "in", ARGV[2]) end
 job.attempts = 0
 job.cancelRequestedAt = nil
 job.finishedAt = nil

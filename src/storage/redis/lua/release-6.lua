@@ -8,7 +8,7 @@
   requeued: it becomes `cancelled` (final), and nothing else is counted (_cancel-at-lease-end.lua,
   prepended).
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] counters      HASH (step:<t>:running, step:<t>:stalled, unfinished, cancelled, step:<t>:cancelled)
@@ -31,6 +31,7 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
   local raw = rcall("HGET", KEYS[1], id)
   if raw and rcall("HGET", KEYS[2], id) == token then
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     if job.status == "running" then
       rcall("HDEL", KEYS[2], id)
       rcall("ZREM", KEYS[3], id)
@@ -44,7 +45,7 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
           rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":stalled", 1)
         end
         job.status = "queued"
-        job.error = ARGV[1]
+        setData(KEYS[1], id, "e", ARGV[1])
         job.workerId = nil
         job.leaseExpiresAt = nil
         job.updatedAt = now

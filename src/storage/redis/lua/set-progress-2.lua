@@ -1,7 +1,7 @@
 --[[
   Records the progress of a running attempt, if the token is the job's current lease.
 
-  KEYS[1] jobs    HASH id -> job JSON
+  KEYS[1] jobs    HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases  HASH id -> current lease token
 
   ARGV[1] job id
@@ -16,8 +16,9 @@ if not raw then return -2 end
 if rcall("HGET", KEYS[2], ARGV[1]) ~= ARGV[2] then return -1 end
 local job = cjson.decode(raw)
 if job.status ~= "running" then return -1 end
+upgradeJob(KEYS[1], job)
 local t = rcall("TIME")
-job.progress = ARGV[3]
+setData(KEYS[1], ARGV[1], "p", ARGV[3])
 job.updatedAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 rcall("HSET", KEYS[1], ARGV[1], cjson.encode(job))
 return 1

@@ -10,7 +10,7 @@
   in its history with outcome "cancelled" (step:<t>:cancelled counts it).
   Finished jobs enter the finished ZSET; trim-4.lua applies retention.
 
-  KEYS[1] jobs          HASH id -> job JSON
+  KEYS[1] jobs          HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[2] leases        HASH id -> current lease token
   KEYS[3] running       ZSET id by lease expiry
   KEYS[4] delayed       ZSET id by runAt
@@ -25,7 +25,7 @@
           a? (the attempt record as JSON text, appended to the job's history), w? and wb? (the
           attempt's wait from due to start, ms, and its bucket: the step's queue-wait histogram,
           fields wait:<t>:<bucket|sum|count> of KEYS[7]), ck? (advance: the job's concurrency key
-          at its next step) }
+          at its next step), lg? (1: the attempt logged) }
   A job counted against its concurrency key gives its place back (_key-left.lua, prepended).
   ARGV[2..] step outputs as JSON text: an item with `o` has its output in ARGV[o], which is also
           its next input (advance) or its result (succeed), and `step` is then the step record
@@ -67,28 +67,16 @@ local function observeWait(job, s)
   add(latency, "wait:" .. job.step .. ":count", 1)
 end
 
--- History is JSON text in the job (like steps): an attempt's JSON text is appended to it.
-local function appendAttempt(job, text)
-  if text == nil then return end
-  if job.history == nil or job.history == "[]" then
-    job.history = "[" .. text .. "]"
+-- The step record as field s<n> of the job's data, and its output, when ARGV carries it, as o<n>
+-- (copied, never decoded: _job-data.lua).
+local function addStep(job, s)
+  local n = job.ns or 0
+  if s.o == nil then
+    rcall("HSET", dataKey(KEYS[1], job.id), "s" .. n, s.step)
   else
-    job.history = string.sub(job.history, 1, -2) .. "," .. text .. "]"
+    rcall("HSET", dataKey(KEYS[1], job.id), "s" .. n, s.step, "o" .. n, ARGV[s.o])
   end
-end
-
--- The step record's JSON, with the output from ARGV when the item carries it there.
-local function stepJson(s)
-  if s.o == nil then return s.step end
-  return string.sub(s.step, 1, -2) .. ',"output":' .. ARGV[s.o] .. "}"
-end
-
-local function appendStep(job, stepJson)
-  if job.steps == "[]" then
-    job.steps = "[" .. stepJson .. "]"
-  else
-    job.steps = string.sub(job.steps, 1, -2) .. "," .. stepJson .. "]"
-  end
+  job.ns = n + 1
 end
 
 -- The attempt record's outcome, rewritten: the first "outcome" key of its JSON text is its own
@@ -101,7 +89,7 @@ local CANCELLED = '{"name":"CancelledError","code":"CANCELLED","message":"the jo
 
 local function finish(job)
   job.finishedAt = now
-  if job.status == "succeeded" then job.progress = '{"fraction":1}' end
+  if job.status == "succeeded" then setData(KEYS[1], job.id, "p", '{"fraction":1}') end
   add(counts, "unfinished", -1)
   rcall("ZADD", KEYS[5], now, job.id)
 end
@@ -114,6 +102,7 @@ for i, s in ipairs(settlements) do
     out[i] = -1
   else
     local job = cjson.decode(raw)
+    upgradeJob(KEYS[1], job)
     if job.status ~= "running" then
       out[i] = -1
     else
@@ -126,45 +115,49 @@ for i, s in ipairs(settlements) do
       job.dueAt = nil
       job.updatedAt = now
       observeWait(job, s)
+      if s.lg then job.lg = 1 end
       if job.cancelRequestedAt then
-        appendAttempt(job, cancelledAttempt(s.a))
+        addAttempt(KEYS[1], job, cancelledAttempt(s.a))
         count(job, "cancelled", 1)
-        job.error = CANCELLED
+        setData(KEYS[1], job.id, "e", CANCELLED)
         job.status = "cancelled"
         job.cancelRequestedAt = nil
         add(counts, "cancelled", 1)
         finish(job)
       else
-        appendAttempt(job, s.a)
+        addAttempt(KEYS[1], job, s.a)
       end
       if job.status == "cancelled" then
         -- settled above
       elseif s.kind == "advance" then
         count(job, "succeeded", 1)
         observe(job, s)
-        appendStep(job, stepJson(s))
+        addStep(job, s)
         job.stepIndex = s.nextIndex
         job.step = job.route[s.nextIndex + 1] or job.step
-        if s.o ~= nil then job.input = ARGV[s.o] else job.input = s.input end
+        local input = s.input
+        if s.o ~= nil then input = ARGV[s.o] end
+        rcall("HSET", dataKey(KEYS[1], job.id), "in", input or "null")
+        rcall("HDEL", dataKey(KEYS[1], job.id), "p", "e")
         job.concurrencyKey = s.ck
         job.attempts = 0
-        job.progress = nil
-        job.error = nil
         job.status = "queued"
         pushTail(KEYS[8], job, job.id)
       elseif s.kind == "succeed" then
         count(job, "succeeded", 1)
         observe(job, s)
-        appendStep(job, stepJson(s))
-        if s.o ~= nil then job.result = ARGV[s.o] else job.result = s.result end
-        job.error = nil
+        addStep(job, s)
+        local result = s.result
+        if s.o ~= nil then result = ARGV[s.o] end
+        setData(KEYS[1], job.id, "r", result)
+        rcall("HDEL", dataKey(KEYS[1], job.id), "e")
         job.status = "succeeded"
         add(counts, "succeeded", 1)
         finish(job)
       elseif s.kind == "retry" then
         count(job, "failed", 1)
         observe(job, s)
-        job.error = s.error
+        setData(KEYS[1], job.id, "e", s.error)
         job.status = "failed"
         job.runAt = now + math.max(0, s.delayMs)
         rcall("ZADD", KEYS[4], job.runAt, job.id)
@@ -173,7 +166,7 @@ for i, s in ipairs(settlements) do
         count(job, "failed", 1)
         count(job, "dead", 1)
         observe(job, s)
-        job.error = s.error
+        setData(KEYS[1], job.id, "e", s.error)
         job.status = "dead"
         add(counts, "dead", 1)
         finish(job)

@@ -1,10 +1,11 @@
 --[[
   Retention: drops the oldest finished jobs of one pipeline beyond maxFinished, then those that
   finished more than maxAgeMs ago (Redis TIME), at most ARGV[3] of each per call. A dropped job
-  leaves the jobs HASH, the index and, when it holds one, its idempotency key. Counters stay.
+  leaves the jobs HASH, the index and, when it holds one, its idempotency key; its caller data
+  HASH is deleted. Counters stay.
 
   KEYS[1] finished  ZSET id by finishedAt
-  KEYS[2] jobs      HASH id -> job JSON
+  KEYS[2] jobs      HASH id -> job record JSON (caller data: <jobs>:<id>, see _job-data.lua)
   KEYS[3] idem      HASH idempotency key -> id
   KEYS[4] index     ZSET id by acceptance sequence
 
@@ -37,6 +38,9 @@ local function forget(ids)
   end
   for from = 1, #ids, CHUNK do
     local to = math.min(from + CHUNK - 1, #ids)
+    local data = {}
+    for i = from, to do data[#data + 1] = dataKey(KEYS[2], ids[i]) end
+    rcall("DEL", unpack(data))
     rcall("HDEL", KEYS[2], unpack(ids, from, to))
     rcall("ZREM", KEYS[4], unpack(ids, from, to))
     rcall("ZREM", KEYS[1], unpack(ids, from, to))

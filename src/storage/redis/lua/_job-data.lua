@@ -1,0 +1,80 @@
+--[[
+  Prepended (by scripts.ts) to every script that changes a job. A job is two things:
+  - its record, in the pipeline's jobs HASH (KEYS: `jobs`): the small fields scripts read and
+    change (status, step, attempts, times, ...), one JSON object that scripts cjson-decode;
+  - its caller data, in its own HASH `<jobs>:<id>` (same hash tag, so the same Cluster slot),
+    whose fields scripts write, delete or copy as opaque strings and never decode:
+      i     instructions (JSON text), written once at enqueue
+      in    the current step's input, when it is not the instructions
+      r     result            e  error            p  progress
+      s<n>  step record n (0-based; without `output` when o<n> holds it), o<n> that output
+      h<n>  attempt record n
+      s, h  steps and history (JSON array text) of a record upgraded from the old layout
+    The record counts the numbered fields: `ns` steps, `nh` attempts; `lg` is set once an
+    attempt logged (a lease then hands back the attempt records: the log budget is counted on them).
+  A record of the old layout (caller data as JSON text inside it: `instructions` is set) is moved
+  to this layout by the first script that changes it (upgradeJob); readers decode both.
+]]
+local function dataKey(jobs, id)
+  return jobs .. ":" .. id
+end
+
+local OLD_FIELDS = { { "input", "in" }, { "steps", "s" }, { "history", "h" }, { "result", "r" }, { "error", "e" }, { "progress", "p" } }
+
+-- Moves an old-layout record's caller data to its data HASH (changes `job`; the caller writes it).
+local function upgradeJob(jobs, job)
+  if job.instructions == nil then return end
+  local fields = { "i", job.instructions }
+  for _, pair in ipairs(OLD_FIELDS) do
+    local value = job[pair[1]]
+    local skip = value == nil or (pair[1] == "input" and value == job.instructions) or ((pair[1] == "steps" or pair[1] == "history") and value == "[]")
+    if not skip then
+      fields[#fields + 1] = pair[2]
+      fields[#fields + 1] = value
+    end
+    job[pair[1]] = nil
+  end
+  for i = 3, #fields, 2 do
+    if fields[i] == "h" then job.lg = 1 end
+  end
+  job.instructions = nil
+  redis.call("HSET", dataKey(jobs, job.id), unpack(fields))
+end
+
+-- Sets (value a string) or deletes (value nil) one caller-data field of a job.
+local function setData(jobs, id, field, value)
+  if value == nil then
+    redis.call("HDEL", dataKey(jobs, id), field)
+  else
+    redis.call("HSET", dataKey(jobs, id), field, value)
+  end
+end
+
+-- Appends an attempt record (JSON text) to a job's history.
+local function addAttempt(jobs, job, text)
+  if text == nil then return end
+  local n = job.nh or 0
+  redis.call("HSET", dataKey(jobs, job.id), "h" .. n, text)
+  job.nh = n + 1
+end
+
+-- What a worker needs of a job just leased, appended to `out`: token, record JSON, input, error
+-- ("" when none), and its attempt records ("" before any logged; else a list of JSON texts: the
+-- old layout's array text or "" first, then one per attempt).
+local function leaseReply(out, jobs, job, token, json)
+  local key = dataKey(jobs, job.id)
+  local got = redis.call("HMGET", key, "in", "i", "e")
+  out[#out + 1] = token
+  out[#out + 1] = json
+  out[#out + 1] = got[1] or got[2] or "null"
+  out[#out + 1] = got[3] or ""
+  if job.lg then
+    local names = { "h" }
+    for n = 0, (job.nh or 0) - 1 do names[#names + 1] = "h" .. n end
+    local texts = redis.call("HMGET", key, unpack(names))
+    for i = 1, #names do texts[i] = texts[i] or "" end
+    out[#out + 1] = texts
+  else
+    out[#out + 1] = ""
+  end
+end
