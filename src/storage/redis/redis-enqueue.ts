@@ -1,8 +1,8 @@
 /**
  * `enqueueJobs` on Redis: requests are grouped per pipeline into script calls (`lua/enqueue-6.lua`)
  * of at most BATCH_CHUNK items and BATCH_BYTES of instructions, which go together in one round
- * trip while they are small, in turn once they are big. Instructions travel as raw ARGV strings
- * (never inside the items' JSON) and are stored as they are: no script decodes them.
+ * trip while they are small, in turn once they are big. Instructions are written with plain HSETs
+ * in the same MULTI as the script (never through Lua) and stored as they are: no script decodes them.
  */
 import { newId } from "../../core/ids.ts";
 import type { Instructions, JobRecord } from "../../core/job.ts";
@@ -46,7 +46,7 @@ export async function enqueueJobs(context: EnqueueContext, requests: readonly En
     }
     batch.texts.push(instructions);
     batch.items.push({
-      id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], t: batch.texts.length + 2, idempotencyKey: request.idempotencyKey,
+      id: request.id ?? newId(), pipeline: request.pipeline, route: [...request.route], idempotencyKey: request.idempotencyKey,
       concurrencyKey: request.concurrencyKey, delayMs: request.delayMs, runAt: request.runAt, priority: request.priority,
     });
     batch.positions.push(position);

@@ -44,8 +44,8 @@ import { silentLogger, type Logger } from "../../log/logger.ts";
 import { createClient, DEFAULT_REDIS_URI, redactUri, storageError, waitReady, type RedisClient } from "./connection.ts";
 import { checkRedisSafety } from "./safety-checks.ts";
 import { StoreEpoch } from "./_store-epoch.ts";
-import { decodeLeased } from "./job-codec.ts";
-import { probeJobs } from "./redis-job-reads.ts";
+import { decodeLeased, leasedId } from "./job-codec.ts";
+import { probeJobs, readInputs } from "./redis-job-reads.ts";
 import { enqueueJobs } from "./redis-enqueue.ts";
 import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { findJobs } from "./redis-find-jobs.ts";
@@ -199,8 +199,9 @@ export class RedisStorageBackend implements StorageBackend {
         ? this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, n, ms, workerId ?? "")
         : leaseLimited(this.#scripts, keys, jobType, n, ms, workerId ?? "", limits),
     );
-    return replies.map((reply) => {
-      const job = decodeLeased(reply);
+    const inputs = await this.#io(() => readInputs(this.#client, keys, replies.map(leasedId)));
+    return replies.map((reply, i) => {
+      const job = decodeLeased(reply, inputs[i]!);
       return { job, token: reply[0], attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
     });
   }

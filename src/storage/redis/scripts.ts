@@ -13,7 +13,7 @@ import type { ReleaseKind, Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
 import { leaseReplies, toJsonText, type LeaseReply } from "./job-codec.ts";
 import { usageOf } from "../../core/job-logs.ts";
-import type { PipelineKeys } from "./keys.ts";
+import { jobDataKey, type PipelineKeys } from "./keys.ts";
 
 const FILES = [
   "enqueue-6",
@@ -102,13 +102,11 @@ export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
   }
 }
 
-/** One enqueue item as `enqueue-6.lua` reads it (its instructions go apart, raw: `EnqueueBatch.texts`). */
+/** One enqueue item as `enqueue-6.lua` reads it (its instructions go apart: `EnqueueBatch.texts`). */
 export interface EnqueueItem {
   id: string;
   pipeline: string;
   route: readonly string[];
-  /** ARGV index of its instructions' JSON text. */
-  t: number;
   idempotencyKey?: string | undefined;
   concurrencyKey?: string | undefined;
   /** Stored delayed until Redis TIME + delayMs (ms, > 0). */
@@ -149,7 +147,7 @@ export interface SettleItem {
   o?: number | undefined;
 }
 
-/** One pipeline's enqueues as `enqueue-6.lua` reads them: items, and their instructions as JSON text (ARGV[3] onwards). */
+/** One pipeline's enqueues: items, and their instructions as JSON text (one per item, in order). */
 export interface EnqueueBatch {
   keys: PipelineKeys;
   maxQueued: number;
@@ -228,14 +226,18 @@ export class Scripts {
     return sizes.map((size) => replies.slice(at, (at += size)));
   }
 
-  /** Enqueues batches (one per pipeline) in one round trip. Replies per item: "c…", ["d…", data] or "b". */
+  /**
+   * Enqueues batches (one per pipeline) in one round trip: per batch one MULTI, the items'
+   * instructions written with plain HSETs (big strings stay out of Lua), then the script.
+   * Replies per item: "c…", ["d…", data] or "b".
+   */
   async enqueue(batches: readonly EnqueueBatch[]): Promise<EnqueueReply[][]> {
-    const args = (b: EnqueueBatch): Arg[] => [
-      b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items), ...b.texts,
-    ];
-    if (batches.length === 1) return [(await this.#call("enqueue-6", ...args(batches[0]!))) as EnqueueReply[]];
-    const replies = await this.#execGroups(batches.map((batch) => (pipeline) => this.#queue(pipeline, "enqueue-6", ...args(batch))));
-    return replies.map((r) => r[0] as EnqueueReply[]);
+    return Promise.all(batches.map(async (b) => {
+      const multi = this.#client.multi();
+      b.items.forEach((item, i) => multi.hset(jobDataKey(b.keys, item.id), "i", b.texts[i]!));
+      this.#queue(multi, "enqueue-6", b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items));
+      return (await this.#exec(multi)).at(-1) as EnqueueReply[];
+    }));
   }
 
   /** Leases from one queue, each with a fresh 128-bit random token; answers what a worker needs of each. */

@@ -13,9 +13,12 @@
   KEYS[6] delayed       ZSET id by runAt (retries and delayed starts)
 
   ARGV[1] maxQueued
-  ARGV[2] JSON array of { id, pipeline, route, t (ARGV index of its instructions), idempotencyKey?,
-          concurrencyKey?, delayMs? (> 0), runAt? (epoch ms), priority? (1-9) }
-  ARGV[3..] the items' instructions, JSON text, raw: stored as they are, never decoded
+  ARGV[2] JSON array of { id, pipeline, route, idempotencyKey?, concurrencyKey?, delayMs? (> 0),
+          runAt? (epoch ms), priority? (1-9) }
+  Each item's instructions are already in its data HASH (field i, see _job-data.lua): the caller
+  wrote them with a plain HSET in the same MULTI, just before (no script reads them: a big string
+  through Lua is slow). An item not created (busy, duplicate) has that HASH deleted again, unless
+  its id names a stored job (a replay with the same id).
 
   Returns one reply per item, in order: "c" .. record JSON (created: the caller has the rest),
   { "d" .. record JSON, caller data HASH flat } (duplicate) or "b" (busy).
@@ -47,10 +50,9 @@ for i, item in ipairs(items) do
       if existing then existing = { "d" .. existing, rcall("HGETALL", dataKey(KEYS[1], id)) } end
     end
   end
-  if existing then
-    out[i] = existing
-  elseif unfinished >= maxQueued then
-    out[i] = "b"
+  if existing or unfinished >= maxQueued then
+    if existing then out[i] = existing else out[i] = "b" end
+    if rcall("HEXISTS", KEYS[1], item.id) == 0 then rcall("DEL", dataKey(KEYS[1], item.id)) end
   else
     local job = {
       id = item.id, pipeline = item.pipeline, route = item.route, stepIndex = 0, step = item.route[1],
@@ -65,7 +67,6 @@ for i, item in ipairs(items) do
     end
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)
-    rcall("HSET", dataKey(KEYS[1], item.id), "i", ARGV[item.t])
     if item.idempotencyKey then rcall("HSET", KEYS[2], item.idempotencyKey, item.id) end
     unfinished = unfinished + 1
     created = created + 1
