@@ -12,6 +12,7 @@ import { observabilityContract } from "./storage-contract-observe.ts";
 import { limitsContract, type LimitsTarget } from "./storage-contract-limits.ts";
 import { whenContract } from "./storage-contract-when.ts";
 import { schedulesContract } from "./storage-contract-schedules.ts";
+import { dataContract } from "./storage-contract-data.ts";
 
 export interface ContractTarget {
   /** A fresh, empty backend (its own key prefix), connected or not. */
@@ -385,5 +386,7 @@ export function storageContract(name: string, target: ContractTarget): void {
     // Cron schedules: definitions, first seen, last tick (issue #17).
     schedulesContract(name, open);
     cancelContract(name, open);
+    // Caller data kept exactly through every transition (issue #16: Redis keeps it apart from the record).
+    dataContract(name, open);
   });
 }
