@@ -112,10 +112,15 @@ export function isUnavailable(error: unknown): boolean {
 
 /**
  * True when Redis refused a write for lack of memory (`maxmemory` under `noeviction`). Redis
- * checks it before a script's first write, so nothing of that script was written.
+ * checks it before a script's first write, so nothing of that script was written; in a MULTI,
+ * it refuses the command as it is queued and discards the whole transaction (EXECABORT, the
+ * OOM among ioredis' `previousErrors`): nothing of it was written either.
  */
 export function isOutOfMemory(error: unknown): boolean {
-  return error instanceof Error && error.name === "ReplyError" && /^OOM\b/.test(error.message);
+  if (!(error instanceof Error)) return false;
+  if (error.name === "ReplyError" && /^OOM\b/.test(error.message)) return true;
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  return /^EXECABORT\b/.test(error.message) && Array.isArray(previous) && previous.some((e) => isOutOfMemory(e));
 }
 
 /** A driver error as the storage port speaks it: STORAGE_FULL, STORAGE_UNAVAILABLE, or itself. */
