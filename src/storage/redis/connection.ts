@@ -11,8 +11,8 @@
  * Commands never wait for a connection: `enableOfflineQueue: false` rejects them at once while
  * the client is not ready, and `maxRetriesPerRequest: 0` rejects commands in flight when the
  * connection drops. Meanwhile `retryStrategy` keeps reconnecting, so the same client works again
- * when Redis is back. A command without an answer after `commandTimeoutMs` (default 1000 ms)
- * rejects too, so a stalled Redis (a long fork, a slow script, SIGSTOP) is a fast
+ * when Redis is back. A command without an answer after `commandTimeoutMs` (default 1000 ms),
+ * while Redis answers nothing else on its connection (see _command-timeout.ts), rejects too, so a stalled Redis (a long fork, a slow script, SIGSTOP) is a fast
  * STORAGE_UNAVAILABLE instead of a request that waits it out. Such a command may still run once
  * Redis wakes: every enqueue carries an idempotency key, so sending it again is safe.
  */
@@ -20,6 +20,7 @@ import { Cluster, Redis } from "ioredis";
 import { StorageFullError } from "../../core/errors/storage-full-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
 import { DEFAULT_COMMAND_TIMEOUT_MS } from "./defaults.ts";
+import { applyCommandTimeout } from "./_command-timeout.ts";
 
 export const DEFAULT_REDIS_URI = "redis://127.0.0.1:6379";
 
@@ -72,28 +73,28 @@ export function createClient(uri: string, options: ClientOptions = {}): RedisCli
     // TCP keepalive on the Redis link (first probe after 10 s idle): a peer gone without a word
     // is noticed by the kernel, and ioredis reconnects.
     keepAlive: 10_000,
-    ...commandTimeout(options.commandTimeoutMs),
   };
+  // The command timeout is ours, not ioredis' (see _command-timeout.ts).
+  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const seeds = clusterSeedsOf(uri);
   if (seeds !== undefined) {
-    return new Cluster(seeds.nodes, {
+    const cluster = new Cluster(seeds.nodes, {
       lazyConnect: true,
       enableOfflineQueue: false,
       clusterRetryStrategy: (times: number) => Math.min(50 * times, 1000),
       redisOptions: { ...common, username: seeds.username, password: seeds.password, ...(seeds.tls ? { tls: {} } : {}) },
     });
+    applyCommandTimeout(cluster, timeoutMs);
+    return cluster;
   }
-  return new Redis(uri, {
+  const redis = new Redis(uri, {
     lazyConnect: true,
     enableOfflineQueue: false,
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
     ...common,
   });
-}
-
-function commandTimeout(ms: number | undefined): { commandTimeout?: number } {
-  const value = ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  return value > 0 ? { commandTimeout: value } : {};
+  applyCommandTimeout(redis, timeoutMs);
+  return redis;
 }
 
 const CONNECTION_TROUBLE =
