@@ -28,6 +28,7 @@ import { bundleFunction } from "../../functions/bundle-function.ts";
 import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { WatchedProject } from "../../host/watched-project.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
+import { writeBatchedStderr } from "../../log/stderr-batch.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
@@ -58,7 +59,8 @@ export default defineCommand({
     ...httpFlags,
   },
   async run({ args }) {
-    const logger = createLogger();
+    // Two lines per job: written a turn at a time (stderr-batch.ts), not a write(2) each.
+    const logger = createLogger({ write: writeBatchedStderr });
     const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
