@@ -67,15 +67,35 @@ local function observeWait(job, s)
   add(latency, "wait:" .. job.step .. ":count", 1)
 end
 
+-- Caller-data changes of the job being settled, gathered and written at its end in one HSET and
+-- one HDEL (these shadow _job-data.lua's setData and addAttempt, which write at once).
+local pendingSet, pendingDel = {}, {}
+local function setData(_, _, field, value)
+  if value == nil then
+    pendingDel[#pendingDel + 1] = field
+  else
+    pendingSet[#pendingSet + 1] = field
+    pendingSet[#pendingSet + 1] = value
+  end
+end
+local function addAttempt(_, job, text)
+  if text == nil then return end
+  local n = job.nh or 0
+  setData(nil, nil, "h" .. n, text)
+  job.nh = n + 1
+end
+local function flushData(id)
+  if #pendingSet > 0 then rcall("HSET", dataKey(KEYS[1], id), unpack(pendingSet)) end
+  if #pendingDel > 0 then rcall("HDEL", dataKey(KEYS[1], id), unpack(pendingDel)) end
+  pendingSet, pendingDel = {}, {}
+end
+
 -- The step record as field s<n> of the job's data, and its output, when ARGV carries it, as o<n>
 -- (copied, never decoded: _job-data.lua).
 local function addStep(job, s)
   local n = job.ns or 0
-  if s.o == nil then
-    rcall("HSET", dataKey(KEYS[1], job.id), "s" .. n, s.step)
-  else
-    rcall("HSET", dataKey(KEYS[1], job.id), "s" .. n, s.step, "o" .. n, ARGV[s.o])
-  end
+  setData(nil, nil, "s" .. n, s.step)
+  if s.o ~= nil then setData(nil, nil, "o" .. n, ARGV[s.o]) end
   job.ns = n + 1
 end
 
@@ -137,8 +157,9 @@ for i, s in ipairs(settlements) do
         job.step = job.route[s.nextIndex + 1] or job.step
         local input = s.input
         if s.o ~= nil then input = ARGV[s.o] end
-        rcall("HSET", dataKey(KEYS[1], job.id), "in", input or "null")
-        rcall("HDEL", dataKey(KEYS[1], job.id), "p", "e")
+        setData(nil, nil, "in", input or "null")
+        setData(nil, nil, "p", nil)
+        setData(nil, nil, "e", nil)
         job.concurrencyKey = s.ck
         job.attempts = 0
         job.status = "queued"
@@ -150,7 +171,7 @@ for i, s in ipairs(settlements) do
         local result = s.result
         if s.o ~= nil then result = ARGV[s.o] end
         setData(KEYS[1], job.id, "r", result)
-        rcall("HDEL", dataKey(KEYS[1], job.id), "e")
+        setData(nil, nil, "e", nil)
         job.status = "succeeded"
         add(counts, "succeeded", 1)
         finish(job)
@@ -171,6 +192,7 @@ for i, s in ipairs(settlements) do
         add(counts, "dead", 1)
         finish(job)
       end
+      flushData(job.id)
       rcall("HSET", KEYS[1], job.id, cjson.encode(job))
       if job.status == "cancelled" then out[i] = 2 else out[i] = 1 end
     end
