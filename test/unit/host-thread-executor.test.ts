@@ -155,8 +155,10 @@ describe("host: hard timeouts and crashes", () => {
     assert.match(job.error?.message ?? "", /timed out after 300 ms/);
     const executor = executors.get("runaway");
     assert.ok(executor);
-    // Each runaway thread is terminated once its attempt has not ended `killGraceMs` past its timeout.
-    await eventually(() => executor.replaced >= 2, { message: "each runaway thread was terminated and replaced" });
+    // A runaway thread is terminated once its attempt has not ended `killGraceMs` past its timeout.
+    // The retry may land on that same blocked thread before it is terminated (one termination ends
+    // both attempts) or on another (two terminations): at least one, either way.
+    await eventually(() => executor.replaced >= 1, { message: "the runaway thread was terminated and replaced" });
     await eventually(() => executor.threads <= executor.policy.concurrency, { message: "retired threads are gone" });
     const after = await run(runner, "echo-execute", { n: 50 });
     assert.equal(after.status, "succeeded");
