@@ -35,14 +35,7 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
       if job.cancelRequestedAt then
         cancelAtLeaseEnd(KEYS, job, now)
       else
-        job.status = "queued"
-        setData(KEYS[1], id, "e", ARGV[1])
-        job.workerId = nil
-        job.leaseExpiresAt = nil
-        job.updatedAt = now
-        local held = keyBackInLine(KEYS[5], KEYS[4], job)
-        rcall("HSET", KEYS[1], id, cjson.encode(job))
-        if not held then pushHead(KEYS[5], job, id) end
+        queueAtLeaseEnd(KEYS, job, ARGV[1], now)
       end
       reclaimed = reclaimed + 1
     end

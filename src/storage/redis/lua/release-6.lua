@@ -44,14 +44,7 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
           job.stalls = (job.stalls or 0) + 1
           rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":stalled", 1)
         end
-        job.status = "queued"
-        setData(KEYS[1], id, "e", ARGV[1])
-        job.workerId = nil
-        job.leaseExpiresAt = nil
-        job.updatedAt = now
-        local held = keyBackInLine(KEYS[5], KEYS[4], job)
-        rcall("HSET", KEYS[1], id, cjson.encode(job))
-        if not held then pushHead(KEYS[5], job, id) end
+        queueAtLeaseEnd(KEYS, job, ARGV[1], now)
       end
       released = released + 1
     end
