@@ -176,4 +176,38 @@ describe("CurveZMQ", () => {
     assert.deepEqual(done.map((d) => d.result), Array.from({ length: 10 }, (_, n) => ({ echoed: n })));
     assert.equal(ran, 0);
   });
+
+  it("a server stopped and started again at once in this process guards its sockets again (the ZAP endpoint is free at once)", async () => {
+    // libzmq frees a closed socket's inproc endpoint later, on its reaper thread: without unbinding
+    // first, the next handler's bind failed with EADDRINUSE (most rounds of ten did).
+    const k = keys();
+    for (let round = 0; round < 10; round++) {
+      const server = new PipelineServer({
+        pipelines: [{ name: "echo", steps: ["echo"] }],
+        storage: new MemoryStorageBackend(),
+        subBind: "tcp://127.0.0.1:0",
+        jobPullBind: "tcp://127.0.0.1:0",
+        curve: k.server,
+      });
+      await server.start();
+      await server.stop();
+    }
+    const intruder = new Curve({ keys: zmq.curveKeyPair(), serverKey: k.server.publicKey });
+    const server = new PipelineServer({
+      pipelines: [{ name: "echo", steps: ["echo"] }],
+      storage: new MemoryStorageBackend(),
+      subBind: "tcp://127.0.0.1:0",
+      jobPullBind: "tcp://127.0.0.1:0",
+      curve: k.server,
+    });
+    await server.start();
+    try {
+      const rogue = new PipelineClient(server.jobPullAddress, { timeoutMs: 300, curve: intruder });
+      await rogue.connect();
+      await assert.rejects(rogue.enqueueJob({ name: "echo", instructions: {} }), { code: "NO_ANSWER" }, "the last handler still refuses a key not allowed");
+      rogue.close();
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -47,6 +47,8 @@ class ZapHandler {
   #router: zmq.Router | undefined;
   #queue: SendQueue | undefined;
   #ready: Promise<void> | undefined;
+  /** The last handler's stop: its endpoint is unbound before a new one binds it (else EADDRINUSE). */
+  #stopping: Promise<void> = Promise.resolve();
   #next = 0;
 
   async guard(name: string, guard: DomainGuard): Promise<GuardRegistration> {
@@ -71,6 +73,7 @@ class ZapHandler {
   }
 
   async #start(): Promise<void> {
+    await this.#stopping;
     const router = new zmq.Router({ linger: 0 });
     await router.bind(ZAP_ENDPOINT);
     this.#router = router;
@@ -122,11 +125,24 @@ class ZapHandler {
     if (this.#domains.size > 0 || this.#router === undefined) return;
     // The last guarded socket is closed: stop, so that the process can exit.
     this.#queue?.close();
-    this.#router.close();
+    this.#stopping = stopRouter(this.#router);
     this.#router = undefined;
     this.#queue = undefined;
     this.#ready = undefined;
   }
+}
+
+/**
+ * libzmq frees a closed socket's inproc endpoint later, on its reaper thread: unbinding first
+ * frees it now, so that a handler started next (a server started again in this process) can bind.
+ */
+async function stopRouter(router: zmq.Router): Promise<void> {
+  try {
+    await router.unbind(ZAP_ENDPOINT);
+  } catch {
+    // closing anyway
+  }
+  router.close();
 }
 
 const handler = new ZapHandler();
