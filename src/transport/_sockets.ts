@@ -30,8 +30,11 @@ export function hardFrameLimit(maxMessageBytes: number): number {
  *   waiting out the kernel's SYN backoff. A connection stuck in its handshake (a stopped peer
  *   accepts TCP) is cut after `handshakeInterval` (5000 ms).
  * - TCP keepalive: first probe after 10 s idle, then every 5 s, dead after 3 unanswered.
+ * - `linger` 0 until `closeSocket` sets the socket's own: libzmq's default (-1) would make the
+ *   process wait forever at exit for a message to a peer that is gone, on a socket never closed.
  */
 export const LINK_OPTIONS = {
+  linger: 0,
   heartbeatInterval: 500,
   heartbeatTimeout: 2000,
   heartbeatTimeToLive: 2000,

@@ -6,8 +6,11 @@
  * heartbeats nothing would notice for the kernel's minutes; with them the link goes down within a
  * few seconds (LinkWatch: down), and once the relay passes bytes again it is up again (a new
  * handshake) and a request makes the round trip. The times are printed as diagnostics.
+ * Also: LINK_OPTIONS' linger 0 lets a process exit with a socket left open and a message queued.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { LinkWatch } from "../../src/transport/_link-watch.ts";
@@ -75,5 +78,29 @@ describe("keepalive on a worker link (real ZeroMQ sockets, TCP relay)", () => {
     assert.equal(link.downFor(Date.now()), undefined);
     assert.equal(await roundTrip("two"), "re:two");
     t.diagnostic(`blackhole noticed in ${noticedMs} ms; healed link up again in ${rejoinedMs} ms`);
+  });
+
+  it("a socket with LINK_OPTIONS never holds up the process's exit, even unclosed with a message queued for a peer that is gone", async (t) => {
+    // libzmq's default linger (-1) makes zeromq.js wait forever at exit for such a message.
+    const script = [
+      'import * as zmq from "zeromq";',
+      'import { LINK_OPTIONS } from "./src/transport/_sockets.ts";',
+      "const dealer = new zmq.Dealer({ ...LINK_OPTIONS });",
+      'dealer.connect("tcp://127.0.0.1:1");',
+      'await dealer.send("never delivered");',
+      'console.log("queued");',
+    ].join("\n");
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../../", import.meta.url), stdio: ["ignore", "pipe", "pipe"] });
+    const bound = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    t.after(() => {
+      clearTimeout(bound);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const [code, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
+    assert.match(out, /queued/, out);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `the process exited by itself (not killed after 20 s): ${out}`);
   });
 });
