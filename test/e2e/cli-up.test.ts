@@ -83,7 +83,7 @@ describe("mario up (e2e)", () => {
     await eventually(async () => {
       job = (await (await fetch(`${url}jobs/${id}`)).json()) as Job;
       return job.status === "dead";
-    }, { timeoutMs: 15_000 });
+    }, { timeoutMs: 60_000 });
     assert.equal(job?.attempts, 2);
     assert.equal(job?.error?.code, "TIMEOUT");
     assert.equal((await fetch(`${url}health`)).status, 200);

@@ -88,9 +88,9 @@ export class MarioProcess {
 
   /**
    * Resolves with the first line of stdout or stderr matching `pattern`. Rejects if the process
-   * exits first or after `timeoutMs` (default 15 000), with the output so far in the message.
+   * exits first or after `timeoutMs` (default 60 000), with the output so far in the message.
    */
-  async waitForLine(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  async waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = (this.#stdout + "\n" + this.#stderr).split("\n").find((l) => pattern.test(l));
@@ -116,7 +116,7 @@ export class MarioProcess {
   }
 
   /** Sends `signal` (default SIGTERM) to this pid and waits for the exit (SIGKILL after `timeoutMs`). */
-  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000): Promise<Exit> {
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 30_000): Promise<Exit> {
     if (this.#exit !== undefined) return this.#exit;
     this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
