@@ -45,6 +45,10 @@ export interface QuarantineRules {
   forMs: number;
 }
 
+/** This machine's name, read once (os.hostname() is a system call, and was one per job held). */
+let ownHost: string | undefined;
+const thisHost = (): string => (ownHost ??= hostname());
+
 const FIRST_SUSPENSION_MS = 1000;
 const LONGEST_SUSPENSION_MS = 60_000;
 
@@ -105,7 +109,7 @@ export class WorkerSlot {
 
   /** Holds a job sent to this worker; `seen`: what its lease said of its wait and its logs so far. */
   hold(delivery: Delivery, route: readonly string[], seen: { dueAt?: number | undefined; logUsed?: LogUsage | undefined } = {}, now = Date.now()): void {
-    this.#inFlight.set(delivery.jobId, { delivery, route, heldAt: now, ...seen, host: this.target.host ?? hostname() });
+    this.#inFlight.set(delivery.jobId, { delivery, route, heldAt: now, ...seen, host: this.target.host ?? thisHost() });
   }
 
   /** True when it holds `jobId` (under `token`, when given). */

@@ -203,9 +203,23 @@ export class Dispatcher {
    * when the pipeline's buffer is full.
    */
   async enqueue(pipeline: string, instructions: unknown, options: EnqueueOptions = {}): Promise<EnqueueOutcome> {
-    const [answer] = await this.enqueueMany([{ ...options, pipeline, instructions }]);
-    if (answer!.status === "refused") throw answer!.error;
-    return answer!;
+    // enqueueMany of one, without its arrays (the busiest door: every HTTP POST comes here).
+    let request: EnqueueRequest;
+    try {
+      request = this.#requestOf(pipeline, instructions, options, Date.now());
+    } catch (error) {
+      throw refusal(error);
+    }
+    let outcomes: EnqueueOutcome[];
+    try {
+      outcomes = await this.#storage.enqueueJobs([request]);
+    } catch (error) {
+      throw storageRefusal(error);
+    }
+    const outcome = outcomes[0] ?? { status: "busy" };
+    if (outcome.status === "created") this.#events.emit("job:accepted", outcome.job);
+    this.#loop.kick();
+    return outcome;
   }
 
   /** Enqueues many jobs in one storage call; each is answered on its own (a refused one does not fail the others). */
@@ -216,12 +230,7 @@ export class Dispatcher {
     const now = Date.now();
     items.forEach((item, i) => {
       try {
-        const job = checkEnqueue(this.#pipelines, item.pipeline, item.instructions, item, now);
-        const concurrencyKey = this.policyFor(job.pipeline.steps[0]!).limits?.keyOf?.(job.instructions);
-        requests.push({
-          pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id,
-          ...(concurrencyKey === undefined ? {} : { concurrencyKey }), delayMs: job.delayMs, runAt: job.runAt, priority: job.priority,
-        });
+        requests.push(this.#requestOf(item.pipeline, item.instructions, item, now));
         positions.push(i);
       } catch (error) {
         answers[i] = { status: "refused", error: refusal(error) };
@@ -232,8 +241,7 @@ export class Dispatcher {
     try {
       outcomes = await this.#storage.enqueueJobs(requests);
     } catch (error) {
-      const failure = refusal(error);
-      for (const i of positions) answers[i] = { status: "refused", error: errorFromCode(failure.code, `storage failed: ${failure.message}`, { cause: error }) };
+      for (const i of positions) answers[i] = { status: "refused", error: storageRefusal(error) };
       return answers;
     }
     positions.forEach((i, n) => {
@@ -243,6 +251,16 @@ export class Dispatcher {
     });
     this.#loop.kick();
     return answers;
+  }
+
+  /** What storage is asked to store for one job, once the enqueue rules passed (they throw otherwise). */
+  #requestOf(pipeline: string, instructions: unknown, options: UncheckedEnqueueOptions, now: number): EnqueueRequest {
+    const job = checkEnqueue(this.#pipelines, pipeline, instructions, options, now);
+    const concurrencyKey = this.policyFor(job.pipeline.steps[0]!).limits?.keyOf?.(job.instructions);
+    return {
+      pipeline: job.pipeline.name, route: job.pipeline.steps, instructions: job.instructions, idempotencyKey: job.idempotencyKey, id: job.id,
+      ...(concurrencyKey === undefined ? {} : { concurrencyKey }), delayMs: job.delayMs, runAt: job.runAt, priority: job.priority,
+    };
   }
 
   /** A job by id (from any pipeline of this storage), or undefined. */
@@ -566,4 +584,10 @@ function leaseOf({ delivery }: InFlight): LeaseRef {
 /** A refused enqueue's error: Mario's own, or storage trouble (a driver's error never travels on). */
 function refusal(error: unknown): MarioError {
   return error instanceof MarioError ? error : new StorageUnavailableError(String(error), { cause: error });
+}
+
+/** The error of an enqueue whose storage call failed. */
+function storageRefusal(error: unknown): MarioError {
+  const failure = refusal(error);
+  return errorFromCode(failure.code, `storage failed: ${failure.message}`, { cause: error });
 }

@@ -48,9 +48,16 @@ export function enqueueRequestReader(route: EnqueueRoute, token: string | undefi
 }
 
 /**
- * A JSON answer with plain headers (lower-case names, as hono's Headers send them): @hono/node-server
- * writes it without building a WHATWG Headers, which `c.header()` then `c.json()` make.
+ * `202 {id, pipeline, status}` (200 when the job is already final: a replayed key), with
+ * `Location` and, for a replayed key, `Idempotent-Replayed: true`. The text is written directly
+ * (the bytes `JSON.stringify` of that object gives) and the headers are a plain object with
+ * lower-case names, as hono's Headers send them: @hono/node-server writes it without building a
+ * WHATWG Headers, which `c.header()` then `c.json()` make.
  */
-export function jsonAnswer(body: unknown, status: number, headers: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+export function acceptedAnswer(job: { id: string; pipeline: string; status: string }, status: number, replayed: boolean): Response {
+  const body = `{"id":${JSON.stringify(job.id)},"pipeline":${JSON.stringify(job.pipeline)},"status":${JSON.stringify(job.status)}}`;
+  const headers: Record<string, string> = replayed
+    ? { "content-type": "application/json", location: `/jobs/${job.id}`, "idempotent-replayed": "true" }
+    : { "content-type": "application/json", location: `/jobs/${job.id}` };
+  return new Response(body, { status, headers });
 }

@@ -33,7 +33,7 @@ import { silentLogger, type Logger } from "../log/logger.ts";
 import { bearerAuth } from "./_auth.ts";
 import { createDashboardApp } from "./dashboard/dashboard-app.ts";
 import { errorResponse } from "./_error-response.ts";
-import { enqueueRequestReader, jsonAnswer } from "./_enqueue-request.ts";
+import { acceptedAnswer, enqueueRequestReader } from "./_enqueue-request.ts";
 import { registerJobRoutes } from "./_job-routes.ts";
 import { notFoundOrNotAllowed } from "./_method-guard.ts";
 import { readInstructions, requireJson } from "./_read-json.ts";
@@ -106,11 +106,10 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     const outcome = await cluster.enqueue(pipeline, instructions, enqueue);
     if (outcome.status === "busy") throw new BusyError(`pipeline "${pipeline}" is saturated, try again later`);
     const job = outcome.job;
-    const headers: Record<string, string> = { location: `/jobs/${job.id}` };
-    if (outcome.status === "duplicate") headers["idempotent-replayed"] = "true";
     // 202 while the job runs; a replayed key whose job is already final answers 200.
-    if (wait === undefined) return jsonAnswer({ id: job.id, pipeline: job.pipeline, status: job.status }, isFinal(job.status) ? 200 : 202, headers);
-    for (const [header, value] of Object.entries(headers)) c.header(header, value);
+    if (wait === undefined) return acceptedAnswer(job, isFinal(job.status) ? 200 : 202, outcome.status === "duplicate");
+    c.header("location", `/jobs/${job.id}`);
+    if (outcome.status === "duplicate") c.header("idempotent-replayed", "true");
     const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? (await cluster.getJob(job.id));
     if (record === undefined) return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, 202);
     return c.json(record, isFinal(record.status) ? 200 : 202);

@@ -1,7 +1,7 @@
 /**
  * `POST /pipelines/:name/jobs` reads its token, content type, query and Idempotency-Key by hand
  * (_enqueue-request.ts) instead of hono middleware and zod-openapi validators, and answers with
- * plain headers (jsonAnswer). What those gave is kept: the order of the refusals (401, then 415,
+ * plain headers (acceptedAnswer). What those gave is kept: the order of the refusals (401, then 415,
  * then 400 for the query, then 404 for the pipeline), the query schema's messages (an unknown,
  * a repeated or a malformed parameter), an empty query string, Location and Idempotent-Replayed,
  * CORS headers on the answer, 405 for another method, and the same over a real socket.
@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { serveGateway, type ServedGateway } from "../../src/gateway/serve-gateway.ts";
 import { gatewayFixture, post, type ErrorBody, type GatewayFixture } from "./gateway-fixture.ts";
+// After the fixture: the gateway app loads @hono/zod-openapi, which extends zod before _schemas.ts is read.
+import { acceptedAnswer } from "../../src/gateway/_enqueue-request.ts";
 
 const TOKEN = "s3cret-token";
 const ORIGIN = "https://app.example.com";
@@ -101,5 +103,19 @@ describe("gateway: the enqueue route over a real socket", () => {
     assert.equal(Number(res.headers.get("content-length")), JSON.stringify(body).length);
     const bad = await fetch(`${served.url}pipelines/double/jobs?nope=1`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     assert.equal(await refusal(bad, 400, "INVALID_REQUEST"), 'query: unknown parameter "nope"');
+  });
+});
+
+describe("gateway: the accepted answer's text", () => {
+  it("is the bytes JSON.stringify({id, pipeline, status}) gives, for any pipeline name, with Location (and Idempotent-Replayed when replayed)", async () => {
+    const job = { id: "0mz1x4k2p9a8b7c6d5e4f3", pipeline: 'we"ird \\ näme ✓\u0001', status: "queued" };
+    const fresh = acceptedAnswer(job, 202, false);
+    assert.equal(fresh.status, 202);
+    assert.equal(await fresh.text(), JSON.stringify({ id: job.id, pipeline: job.pipeline, status: job.status }));
+    assert.deepEqual([...fresh.headers], [["content-type", "application/json"], ["location", `/jobs/${job.id}`]]);
+    const replayed = acceptedAnswer({ ...job, status: "succeeded" }, 200, true);
+    assert.equal(replayed.status, 200);
+    assert.deepEqual(JSON.parse(await replayed.text()), { id: job.id, pipeline: job.pipeline, status: "succeeded" });
+    assert.equal(replayed.headers.get("idempotent-replayed"), "true");
   });
 });

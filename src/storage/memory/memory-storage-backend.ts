@@ -91,11 +91,15 @@ export class MemoryStorageBackend implements StorageBackend {
 
   async enqueueJobs(requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
     // All or nothing: what can throw (copying instructions, an empty route) happens before the first write.
-    const copies = requests.map((request) => {
-      if (request.route[0] === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
-      return cloneData(request.instructions);
-    });
+    if (requests.length === 1) return [this.#enqueue(requests[0]!, this.#copyOf(requests[0]!))];
+    const copies = requests.map((request) => this.#copyOf(request));
     return requests.map((request, i) => this.#enqueue(request, copies[i]!));
+  }
+
+  /** The instructions storage keeps: its own copy (the caller's object stays the caller's). */
+  #copyOf(request: EnqueueRequest): Instructions {
+    if (request.route[0] === undefined) throw new UnknownPipelineError(request.pipeline, [...this.#pipelines.keys()]);
+    return cloneData(request.instructions);
   }
 
   /** `instructions` is the request's own copy, already made. */
@@ -133,7 +137,10 @@ export class MemoryStorageBackend implements StorageBackend {
     state.accepted++;
     state.unfinished++;
     placeNew(state, record, request, now);
-    return { status: "created", job: cloneData(record) };
+    // The answer shares nothing with what is stored: its fields are primitives but for the route,
+    // the (empty) steps and the instructions, which are the caller's own object (storage keeps a copy).
+    const answered = request.instructions;
+    return { status: "created", job: { ...record, route: [...record.route], steps: [], instructions: answered, input: answered } };
   }
 
   async leaseNext(pipeline: string, jobType: string, count: number, leaseMs: number, workerId?: string, limits?: LeaseLimits): Promise<Lease[]> {
