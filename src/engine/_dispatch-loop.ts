@@ -3,7 +3,9 @@
  * pipeline in turn) and hand them over; a delivery that fails goes back to the queue and its
  * worker is suspended; a job whose lease expired more often than its attempts allow, or that was
  * handed back by lost workers more often than its step's `maxStalls`, is dead.
- * One pass at a time: a kick during a pass runs another one after it.
+ * One pass at a time: a kick during a pass runs another one after it. A pass leases round after
+ * round while a lease came back full (the queue may hold more); a lease that came back short
+ * emptied its queue, so no round goes to ask it again unless something kicked meanwhile.
  */
 import { DeliveryError } from "../core/errors/delivery-error.ts";
 import { LeaseLostError } from "../core/errors/lease-lost-error.ts";
@@ -88,7 +90,8 @@ export class DispatchLoop {
     const { roster, storage } = this.#host;
     for (let round = 0; round < 1000 && this.#running; round++) {
       this.#again = false;
-      let leasedAny = false;
+      /** A lease came back with all it asked for: its queue may hold more. */
+      let full = false;
       for (const [jobType, pipelines] of this.#host.pipelinesByType()) {
         let free = roster.freeCredit(jobType, Date.now());
         if (free <= 0 || pipelines.length === 0) continue;
@@ -98,12 +101,12 @@ export class DispatchLoop {
           const policy = this.#host.policyFor(jobType);
           const leases = await storage.leaseNext(pipeline, jobType, free, policy.leaseMs, undefined, policy.limits?.lease);
           if (leases.length === 0) continue;
-          leasedAny = true;
+          if (leases.length >= free) full = true;
           free -= leases.length;
           await this.#distribute(jobType, leases, policy);
         }
       }
-      if (!leasedAny && !this.#again) return;
+      if (!full && !this.#again) return;
     }
   }
 

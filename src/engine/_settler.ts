@@ -144,11 +144,20 @@ export class Settler {
       settlements.push(settlement);
       meta.push({ outcome, context, settlement });
     });
-    this.#host.kick();
+    // The workers' capacity was freed, and the dispatcher kicked, when the outcomes were reported.
     if (settlements.length === 0) return;
     const results = await this.#host.storage.settle(settlements);
     this.#afterSettle(meta, results);
-    this.#host.kick();
+    if (meta.some(({ settlement, context }) => this.#queuesWork(settlement, context.jobType))) this.#host.kick();
+  }
+
+  /**
+   * Whether a settlement may leave work to lease: a next step queued, a retry, or a place freed at
+   * a step with limits (a job held back for its key or rate may go now). A job that succeeded or
+   * is dead at a step without limits leaves nothing new in any queue.
+   */
+  #queuesWork(settlement: Settlement, jobType: string): boolean {
+    return (settlement.kind !== "succeed" && settlement.kind !== "dead") || this.#host.policyFor(jobType).limits !== undefined;
   }
 
   #decide(outcome: StepOutcome, context: Context): Settlement {
