@@ -2,8 +2,9 @@
  * A step worker as the pipeline server sees it: a DispatchTarget holding a DEALER connected to
  * the worker's announced address. `welcome()` registers it (a secret of its own, in `credential`,
  * with which it seals what it sends on SUB); `send()` is one `jobs` message; `greet()` a `hello`
- * (the worker learns this server serves those pipelines); what the worker sends back (results,
- * progress, bye) is handed to the server's callbacks.
+ * (the worker learns this server serves those pipelines); `ack()` acknowledges results (those of
+ * one turn in one message); what the worker sends back (results, progress, bye) is handed to the
+ * server's callbacks.
  */
 import * as zmq from "zeromq";
 import { DeliveryError } from "../core/errors/delivery-error.ts";
@@ -20,6 +21,8 @@ import { SendQueue } from "./send-queue.ts";
 import { WorkerCredential } from "./_worker-proof.ts";
 
 const DELIVERIES_PER_MESSAGE = 256;
+/** Most leases acknowledged in one `ack` message. */
+const ACKS_PER_MESSAGE = 4096;
 
 /** Deliveries as `jobs` bodies of `serverId`, split by count and by size (a 100 KB input each must not make a 25 MB message). */
 function deliveryChunks(deliveries: readonly Delivery[], serverId: string): { body: string; deliveries: readonly Delivery[] }[] {
@@ -71,6 +74,8 @@ export class RemoteWorker implements DispatchTarget {
   readonly #reading: Promise<void>;
   readonly #logger: Logger;
   readonly #serverId: string;
+  /** Acks given this turn, sent together on the next (see `ack`). */
+  #acks: { acks: Body<"ack">["acks"]; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(options: RemoteWorkerOptions) {
     const a = options.announce;
@@ -176,8 +181,34 @@ export class RemoteWorker implements DispatchTarget {
     });
   }
 
-  async ack(acks: Body<"ack">["acks"]): Promise<void> {
-    if (acks.length > 0) await this.#queue.send(encode("ack", { acks }));
+  /**
+   * Acknowledges results: the acks given in one turn of the event loop leave together, in one
+   * `ack` message on the next turn, after what that turn sent to clients (a result's reply goes
+   * before its ack, which only frees the worker's copy). Resolves once the message is queued.
+   */
+  ack(acks: Body<"ack">["acks"]): Promise<void> {
+    if (acks.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#acks.push({ acks, resolve, reject });
+      if (this.#acks.length === 1) setImmediate(() => this.#sendAcks());
+    });
+  }
+
+  #sendAcks(): void {
+    const waiting = this.#acks;
+    this.#acks = [];
+    for (let from = 0; from < waiting.length; ) {
+      // At most ACKS_PER_MESSAGE leases per message (a whole turn's acks, rarely more).
+      let to = from;
+      let count = 0;
+      while (to < waiting.length && (count === 0 || count + waiting[to]!.acks.length <= ACKS_PER_MESSAGE)) count += waiting[to++]!.acks.length;
+      const part = waiting.slice(from, to);
+      this.#queue.send(encode("ack", { acks: part.flatMap((a) => a.acks) })).then(
+        () => part.forEach((a) => a.resolve()),
+        (error: unknown) => part.forEach((a) => a.reject(error)),
+      );
+      from = to;
+    }
   }
 
   /** Closes the DEALER; unsent messages are dropped after `lingerMs`. */

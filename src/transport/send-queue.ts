@@ -38,6 +38,11 @@ export class SendQueue {
     return this.#pending.length - this.#head;
   }
 
+  /** Nothing in flight and nothing waiting: a message sent now is handed to the socket at once. */
+  get idle(): boolean {
+    return !this.#sending && this.#pending.length === this.#head;
+  }
+
   /** Queues one multipart message; resolves once the socket has taken it. */
   send(frames: (Buffer | string)[]): Promise<void> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);

@@ -2,7 +2,8 @@
  * A step worker over ZeroMQ: binds a ROUTER for jobs, announces itself (and repeats it, with its
  * capacity and load) on a PUB connected to pipeline servers or a forwarder, runs
  * deliveries through a StepExecutor at most `concurrency` at once, and sends results back in
- * batches, keeping each until the pipeline acknowledges it (resent otherwise).
+ * batches (a lone job's result at once), keeping each until the pipeline acknowledges it (resent
+ * otherwise).
  *
  * ```ts
  * const worker = new StepWorker({ executor: new InProcessExecutor(step), subConnect: "tcp://127.0.0.1:6000" });
@@ -409,8 +410,18 @@ export class StepWorker {
 
   #flushScheduled = false;
 
+  /**
+   * Results leave together on the next turn of the event loop: those of every attempt that ends
+   * meanwhile go in one message. When this worker runs nothing else (no other attempt running or
+   * waiting, nothing being sent), there is nothing to wait for: the result leaves at once, so one
+   * job in flight waits for no turn.
+   */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
+    if (this.#running.size <= 1 && this.#waiting.length === 0 && this.#routerQueue.idle) {
+      this.#sendResults(this.#results.takeUnsent());
+      return;
+    }
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
