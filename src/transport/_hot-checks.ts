@@ -1,6 +1,6 @@
 /**
  * Hand-written checks for the messages sent once per job (or per batch of jobs): `jobs`
- * (deliveries), `results` (outcomes), `ack`, `enqueues`, `waits` and `replies`. Each accepts and
+ * (deliveries), `results` (outcomes), `ack`, `enqueues`, `waits`, `runs` and `replies`. Each accepts and
  * refuses exactly what its zod schema in protocol.ts accepts and refuses, and answers the same
  * value zod would: unknown keys stripped, keys in the schema's order, `__proto__` keys dropped
  * from records, strings measured in code points, integers safe, numbers finite. zod costs a
@@ -162,6 +162,20 @@ function enqueueItem(v: unknown): Obj | undefined {
   return out;
 }
 
+/** A run: an enqueue item, then how long to wait (`timeoutMs`) and when to say `pending` (`ackMs`), whole ms ≥ 0. */
+function runItem(v: unknown): Obj | undefined {
+  const out = enqueueItem(v);
+  if (out === undefined) return undefined;
+  const { timeoutMs, ackMs } = v as Obj;
+  if (!isInt(timeoutMs) || timeoutMs < 0) return undefined;
+  out.timeoutMs = timeoutMs;
+  if ("ackMs" in (v as Obj)) {
+    if (!isInt(ackMs) || ackMs < 0) return undefined;
+    out.ackMs = ackMs;
+  }
+  return out;
+}
+
 function waitItem(v: unknown): Obj | undefined {
   if (!isObject(v) || !isId(v.requestId) || !isId(v.jobId) || !isInt(v.timeoutMs) || v.timeoutMs < 0) return undefined;
   return { requestId: v.requestId, jobId: v.jobId, timeoutMs: v.timeoutMs };
@@ -258,5 +272,6 @@ export const HOT_CHECKS: Readonly<Record<string, HotCheck | undefined>> = {
   ack,
   enqueues: batch(enqueueItem, true),
   waits: batch(waitItem),
+  runs: batch(runItem, true),
   replies,
 };

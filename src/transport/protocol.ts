@@ -1,8 +1,8 @@
 /**
  * Mario's wire protocol over ZeroMQ. Every message is three frames: `[version, type, body]`:
  * the version tag `"MARIO1"`, an explicit string type, and a JSON body validated by a zod schema
- * for that type (the types sent per job, `jobs`, `results`, `ack`, `enqueues`, `waits` and
- * `replies`, by hand-written checks that accept exactly what their schema accepts: _hot-checks.ts). A ROUTER prepends the peer's routing id, which the socket code strips first.
+ * for that type (the types sent per job, `jobs`, `results`, `ack`, `enqueues`, `waits`, `runs`
+ * and `replies`, by hand-written checks that accept exactly what their schema accepts: _hot-checks.ts). A ROUTER prepends the peer's routing id, which the socket code strips first.
  *
  * ```ts
  * const frames = encode("ack", { acks: [{ jobId, token }] });        // [Buffer, Buffer, Buffer]

@@ -49,6 +49,18 @@ const valid: Record<string, unknown[]> = {
     { replyTo: "x", requests: [{ requestId: "r1", pipeline: "p", instructions: {} }], held: { p: 3, q: 0 } },
   ],
   waits: [{ replyTo: "x", requests: [{ requestId: "r1", jobId: "j1", timeoutMs: 0 }, { requestId: "r2", jobId: "j2", timeoutMs: 60_000 }] }],
+  runs: [
+    {
+      replyTo: "tcp://127.0.0.1:5000",
+      requests: [
+        { requestId: "r1", pipeline: "p", instructions: { a: 1 }, idempotencyKey: "k1", delayMs: 10, runAt: "2026-12-01T10:00:00Z", priority: 3, timeoutMs: 60_000, ackMs: 5000 },
+        { requestId: "r2", pipeline: "p", instructions: null, timeoutMs: 0 },
+        { timeoutMs: 1, ackMs: 0, requestId: "r3", pipeline: "p", instructions: [1, 2], delayMs: null, runAt: { x: 1 }, priority: "high" },
+      ],
+    },
+    { replyTo: "x", requests: [{ requestId: "r1", pipeline: "p", instructions: {}, timeoutMs: 10 }], held: {} },
+    { replyTo: "x", requests: [{ requestId: "r1", pipeline: "p", instructions: {}, timeoutMs: 10, ackMs: 3 }], held: { p: 3, q: 0 } },
+  ],
   replies: [
     {
       replies: [
@@ -63,7 +75,7 @@ const valid: Record<string, unknown[]> = {
   ],
 };
 
-const HOT: readonly MessageType[] = ["jobs", "results", "ack", "enqueues", "waits", "replies"];
+const HOT: readonly MessageType[] = ["jobs", "results", "ack", "enqueues", "waits", "runs", "replies"];
 
 const emoji = "\u{1F600}";
 /**
