@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import * as zmq from "zeromq";
 import { parseAddress } from "../../src/core/address.ts";
 import { Curve } from "../../src/transport/curve/curve.ts";
+import { zapHandlerListening } from "../../src/transport/curve/zap-handler.ts";
 import { InProcessExecutor } from "../../src/engine/step-executor.ts";
 import { MemoryStorageBackend } from "../../src/storage/memory/memory-storage-backend.ts";
 import { PipelineClient } from "../../src/transport/pipeline-client.ts";
@@ -177,11 +178,13 @@ describe("CurveZMQ", () => {
     assert.equal(ran, 0);
   });
 
-  it("a server stopped and started again at once in this process guards its sockets again (the ZAP endpoint is free at once)", async () => {
-    // libzmq frees a closed socket's inproc endpoint later, on its reaper thread: without unbinding
-    // first, the next handler's bind failed with EADDRINUSE (most rounds of ten did).
+  it("a server stopped and started again in this process guards its sockets again, at once or after the ZAP handler stopped", async () => {
+    // The handler stays up ZAP_IDLE_MS after its last socket closed (a restart at once reuses it);
+    // after that it stops, and the next one binds the endpoint again. libzmq frees a closed
+    // socket's inproc endpoint later, on its reaper thread: without unbinding first, that bind
+    // failed with EADDRINUSE.
     const k = keys();
-    for (let round = 0; round < 10; round++) {
+    const startAndStop = async (): Promise<void> => {
       const server = new PipelineServer({
         pipelines: [{ name: "echo", steps: ["echo"] }],
         storage: new MemoryStorageBackend(),
@@ -190,7 +193,13 @@ describe("CurveZMQ", () => {
         curve: k.server,
       });
       await server.start();
+      assert.ok(zapHandlerListening());
       await server.stop();
+    };
+    for (let round = 0; round < 10; round++) await startAndStop();
+    for (let round = 0; round < 3; round++) {
+      await eventually(() => !zapHandlerListening(), { message: "the idle ZAP handler stopped" });
+      await startAndStop();
     }
     const intruder = new Curve({ keys: zmq.curveKeyPair(), serverKey: k.server.publicKey });
     const server = new PipelineServer({

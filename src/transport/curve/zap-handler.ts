@@ -6,6 +6,12 @@
  * bound, so `guardDomain` resolves only once the handler listens: register before binding or
  * connecting the socket, release after closing it.
  *
+ * The handler outlives its last guarded socket by `ZAP_IDLE_MS`: libzmq ends a closed socket's
+ * connections later, on its own threads, and a connection in its handshake holds a pipe to the
+ * handler. Closing the handler while those pipes end too is the parallel termination libzmq gets
+ * wrong at times (a process that never exits, or an assertion in pipe.cpp), so it stays up until
+ * they are gone, and a socket guarded again meanwhile (a server restarted) reuses it.
+ *
  * ```ts
  * const guard = await guardDomain("sub", { allowed: new Set([workerPublicKey]), refused: (peer) => count(peer) });
  * const sub = new zmq.Subscriber({ curveServer: true, curveSecretKey, zapDomain: guard.domain });
@@ -18,6 +24,8 @@ import { z85Encode } from "./z85.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27). */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
+/** How long the handler stays up after its last guarded socket closed, ms (see above). */
+const ZAP_IDLE_MS = 1000;
 
 export interface RefusedPeer {
   /** The peer's public key (Z85), or "" when it did not use CURVE. */
@@ -49,11 +57,15 @@ class ZapHandler {
   #ready: Promise<void> | undefined;
   /** The last handler's stop: its endpoint is unbound before a new one binds it (else EADDRINUSE). */
   #stopping: Promise<void> = Promise.resolve();
+  /** Set while the handler has no domain left and waits ZAP_IDLE_MS before it stops. */
+  #idle: NodeJS.Timeout | undefined;
   #next = 0;
 
   async guard(name: string, guard: DomainGuard): Promise<GuardRegistration> {
     const domain = `mario-${name}-${++this.#next}`;
     this.#domains.set(domain, guard);
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
     try {
       this.#ready ??= this.#start();
       await this.#ready;
@@ -122,8 +134,19 @@ class ZapHandler {
 
   #release(domain: string): void {
     this.#domains.delete(domain);
+    if (this.#domains.size > 0 || this.#router === undefined || this.#idle !== undefined) return;
+    // The last guarded socket is closed: stop once its connections are gone, so that the process can exit.
+    this.#idle = setTimeout(() => this.#stop(), ZAP_IDLE_MS);
+  }
+
+  /** True while the handler is bound (serving, or idle before it stops). */
+  get listening(): boolean {
+    return this.#router !== undefined;
+  }
+
+  #stop(): void {
+    this.#idle = undefined;
     if (this.#domains.size > 0 || this.#router === undefined) return;
-    // The last guarded socket is closed: stop, so that the process can exit.
     this.#queue?.close();
     this.#stopping = stopRouter(this.#router);
     this.#router = undefined;
@@ -150,4 +173,9 @@ const handler = new ZapHandler();
 /** Registers a ZAP domain for one CURVE-server socket; resolves once the handler listens. */
 export function guardDomain(name: string, guard: DomainGuard): Promise<GuardRegistration> {
   return handler.guard(name, guard);
+}
+
+/** True while the process's ZAP handler is bound: guarding a socket, or idle for ZAP_IDLE_MS after the last (for tests). */
+export function zapHandlerListening(): boolean {
+  return handler.listening;
 }
