@@ -6,6 +6,7 @@ import { setMaxListeners } from "node:events";
 import { CancelledError } from "../core/errors/cancelled-error.ts";
 import { newId } from "../core/ids.ts";
 import type { Logger } from "../log/logger.ts";
+import { AttemptCancel } from "./attempt-cancel.ts";
 import type { Delivery, DispatchTarget } from "./delivery.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { encodableOutcome } from "./encodable-outcome.ts";
@@ -20,8 +21,8 @@ export class LocalWorker implements DispatchTarget {
   readonly #logger: Logger;
   readonly #shutdown = new AbortController();
   readonly #running = new Set<Promise<void>>();
-  /** One controller per running attempt, by job id and lease token: `cancel` aborts it. */
-  readonly #cancels = new Map<string, AbortController>();
+  /** One cancel per running attempt, by job id and lease token (no AbortController each: see AttemptCancel). */
+  readonly #cancels = new Map<string, AttemptCancel>();
 
   constructor(options: { executor: StepExecutor; dispatcher: Dispatcher; logger: Logger }) {
     this.jobType = options.executor.jobType;
@@ -42,7 +43,7 @@ export class LocalWorker implements DispatchTarget {
   }
 
   cancel(jobId: string, token: string): void {
-    this.#cancels.get(`${jobId}\u0000${token}`)?.abort(new CancelledError());
+    this.#cancels.get(`${jobId}\u0000${token}`)?.cancel(new CancelledError());
   }
 
   /** Aborts running attempts and waits for them to report. */
@@ -58,13 +59,13 @@ export class LocalWorker implements DispatchTarget {
 
   async #run(delivery: Delivery): Promise<void> {
     const key = `${delivery.jobId}\u0000${delivery.token}`;
-    const cancel = new AbortController();
+    const cancel = new AttemptCancel();
     this.#cancels.set(key, cancel);
     const outcome = await this.#executor.execute(delivery, {
       workerId: this.workerId,
       logger: this.#logger,
       signal: this.#shutdown.signal,
-      cancelSignal: cancel.signal,
+      cancel,
       onProgress: (fraction, message) => this.#dispatcher.progress([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction, message }]),
       onLog: (line) => this.#dispatcher.logLines([{ pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, line }]),
     }).finally(() => this.#cancels.delete(key));

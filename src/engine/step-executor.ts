@@ -5,6 +5,7 @@
 import type { LogLine } from "../core/job-logs.ts";
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import type { Logger } from "../log/logger.ts";
+import type { AttemptCancel } from "./attempt-cancel.ts";
 import type { Delivery, StepOutcome } from "./delivery.ts";
 import type { StepDefinition } from "./step-definition.ts";
 import { runAttempt } from "./step-runner.ts";
@@ -20,6 +21,11 @@ export interface ExecuteHooks {
    * grace period, one that cannot (in process) discards what it returns.
    */
   cancelSignal?: AbortSignal | undefined;
+  /**
+   * The same as `cancelSignal` (either may be given), without an AbortSignal per attempt: the
+   * executor listens with `onCancel` (or takes `cancel.signal`, made on first ask).
+   */
+  cancel?: AttemptCancel | undefined;
   onProgress(fraction: number, message?: string): void;
   /** Each line the attempt writes, as it is written (optional: the lines come with the outcome anyway). */
   onLog?: ((line: LogLine) => void) | undefined;
@@ -53,7 +59,7 @@ export class InProcessExecutor implements StepExecutor {
       workerId: hooks.workerId,
       logger: hooks.logger,
       shutdownSignal: hooks.signal,
-      cancelSignal: hooks.cancelSignal,
+      cancelSignal: hooks.cancelSignal ?? hooks.cancel?.signal,
       onProgress: (fraction, message) => hooks.onProgress(fraction, message),
       onLog: hooks.onLog,
       ownsInput: hooks.ownsInput,

@@ -75,9 +75,10 @@ export class PooledAttempt implements ThreadAttempt {
     this.#deadline = deadlines.add(this.#delivery.timeoutMs, this);
     if (this.#hooks.signal.aborted) this.shutDown();
     else (this.#shutdownSet = shutdownSetOf(this.#hooks.signal)).add(this);
-    const cancel = this.#hooks.cancelSignal;
-    if (cancel?.aborted === true) this.cancel();
-    else cancel?.addEventListener("abort", () => this.cancel(), { once: true });
+    const { cancel, cancelSignal } = this.#hooks;
+    if (cancel !== undefined) cancel.onCancel(() => this.cancel());
+    else if (cancelSignal?.aborted === true) this.cancel();
+    else cancelSignal?.addEventListener("abort", () => this.cancel(), { once: true });
   }
 
   onLog(level: LogLevel, message: string, fields: LogFields): void {

@@ -24,7 +24,7 @@
  * attempts on it then come back as ATTEMPT_LOST, which the dispatcher hands back as stalls, not
  * attempts, and a fresh thread takes its place when needed.
  *
- * Cancel (`hooks.cancelSignal`): `ctx.signal` aborts with a CancelledError and the attempt ends
+ * Cancel (`hooks.cancel`, or `hooks.cancelSignal`): `ctx.signal` aborts with a CancelledError and the attempt ends
  * with it. If the attempt has not ended within the cancel grace (`cancelGraceMs`, default 5 s,
  * or the step's timeout when shorter), its thread is terminated as above.
  *
