@@ -161,17 +161,20 @@ export function decodeHead(raw: string): Omit<JobRecord, "instructions" | "input
   return baseOf(JSON.parse(raw) as StoredJob);
 }
 
-/** One lease as the lease scripts answer it (leaseReply in lua/_job-data.lua); the input is read apart. */
-export type LeaseReply = [token: string, record: string, error: string, history: string | string[]];
+/**
+ * One lease as the lease scripts answer it (leaseReply in lua/_job-data.lua): the input is its
+ * JSON text when small, "" when the caller reads it apart (`readInputs`).
+ */
+export type LeaseReply = [token: string, record: string, error: string, history: string | string[], input: string];
 
-/** Groups a lease script's flat reply, four entries per lease. */
+/** Groups a lease script's flat reply, five entries per lease. */
 export function leaseReplies(flat: readonly unknown[]): LeaseReply[] {
   const out: LeaseReply[] = [];
-  for (let i = 0; i + 3 < flat.length; i += 4) out.push(flat.slice(i, i + 4) as LeaseReply);
+  for (let i = 0; i + 4 < flat.length; i += 5) out.push(flat.slice(i, i + 5) as LeaseReply);
   return out;
 }
 
-/** What a lease carries of its job: the record, its input (JSON text, read apart), error and attempt records (when any logged). */
+/** What a lease carries of its job: the record, its input (JSON text), error and attempt records (when any logged). */
 export function decodeLeased([, raw, error, history]: LeaseReply, input: string): LeasedJob {
   const stored = JSON.parse(raw) as StoredJob;
   const job: LeasedJob = { ...baseOf(stored), input: JSON.parse(input) as Instructions };

@@ -36,7 +36,7 @@ export async function leaseLimited(
     const byToken = new Map(leased.map((reply) => [reply[0], reply]));
     for (const [token, raw] of kept) {
       const reply = byToken.get(token);
-      if (reply !== undefined) out.push([token, raw, reply[2], reply[3]]);
+      if (reply !== undefined) out.push([token, raw, reply[2], reply[3], reply[4]]);
     }
     room -= kept.length;
     // The queue ran dry, nothing was held back, or the window is full: done.

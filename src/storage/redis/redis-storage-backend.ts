@@ -51,7 +51,7 @@ import { type PipelineKeys, RedisKeys } from "./keys.ts";
 import { findJobs } from "./redis-find-jobs.ts";
 import { RedisScheduleStore } from "./redis-schedules.ts";
 import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
-import { Scripts, type SettleBatch, settleItem } from "./scripts.ts";
+import { Scripts, type SettleBatch, settleArgs } from "./scripts.ts";
 import { leaseLimited } from "./redis-limited-lease.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
 import { cancelJob, cancelRequested } from "./_cancel.ts";
@@ -199,9 +199,12 @@ export class RedisStorageBackend implements StorageBackend {
         ? this.#scripts.leaseNext(keys, keys.queuePrefix + jobType, n, ms, workerId ?? "")
         : leaseLimited(this.#scripts, keys, jobType, n, ms, workerId ?? "", limits),
     );
-    const inputs = await this.#io(() => readInputs(this.#client, keys, replies.map(leasedId)));
-    return replies.map((reply, i) => {
-      const job = decodeLeased(reply, inputs[i]!);
+    // Big inputs are not in the lease's reply: read apart, in one round trip (none when all are small).
+    const apart = replies.filter((reply) => reply[4] === "");
+    const inputs = apart.length === 0 ? [] : await this.#io(() => readInputs(this.#client, keys, apart.map(leasedId)));
+    let next = 0;
+    return replies.map((reply) => {
+      const job = decodeLeased(reply, reply[4] === "" ? inputs[next++]! : reply[4]);
       return { job, token: reply[0], attempt: job.attempts, expiresAt: job.leaseExpiresAt ?? 0 };
     });
   }
@@ -220,12 +223,12 @@ export class RedisStorageBackend implements StorageBackend {
     settlements.forEach((settlement, position) => {
       const pipeline = settlement.pipeline;
       let batch = batches.get(pipeline);
-      if (batch === undefined || batch.items.length >= BATCH_CHUNK) {
-        batch = { keys: this.#pipelineKeys(pipeline), items: [], texts: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
+      if (batch === undefined || batch.positions.length >= BATCH_CHUNK) {
+        batch = { keys: this.#pipelineKeys(pipeline), args: [], maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs, positions: [] };
         batches.set(pipeline, batch);
         list.push(batch);
       }
-      batch.items.push(settleItem(settlement, batch.texts));
+      settleArgs(settlement, batch.args);
       batch.positions.push(position);
     });
     if (list.length === 0) return results;

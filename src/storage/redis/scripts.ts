@@ -117,36 +117,6 @@ export interface EnqueueItem {
   priority?: number | undefined;
 }
 
-/** One settlement as `settle-8.lua` reads it (caller data already JSON text). */
-export interface SettleItem {
-  kind: "advance" | "succeed" | "retry" | "dead";
-  jobId: string;
-  token: string;
-  step?: string | undefined;
-  nextIndex?: number | undefined;
-  input?: string | undefined;
-  result?: string | undefined;
-  error?: string | undefined;
-  delayMs?: number | undefined;
-  ms?: number | undefined;
-  bucket?: number | undefined;
-  /** The attempt record, JSON text, appended to the job's history. */
-  a?: string | undefined;
-  /** 1: the attempt logged (a lease then hands back the job's attempt records). */
-  lg?: number | undefined;
-  /** advance: the job's concurrency key at its next step. */
-  ck?: string | undefined;
-  /** The attempt's wait from due to start, ms, and its histogram bucket. */
-  w?: number | undefined;
-  wb?: number | undefined;
-  /**
-   * ARGV index of the step's output as JSON text, passed once and raw (not escaped inside the
-   * items' JSON): it is also the next step's input (advance) or the result (succeed). With it,
-   * `step` is the step record without its output.
-   */
-  o?: number | undefined;
-}
-
 /** One pipeline's enqueues: items, and their instructions as JSON text (one per item, in order). */
 export interface EnqueueBatch {
   keys: PipelineKeys;
@@ -160,14 +130,19 @@ export type EnqueueReply = string | [string, string[]];
 
 export interface SettleBatch {
   keys: PipelineKeys;
-  items: SettleItem[];
-  /** Step outputs as JSON text, ARGV[2] onwards (see `SettleItem.o`). */
-  texts: string[];
+  /** SETTLE_FIELDS entries per settlement, flat (`settleArgs`). */
+  args: Arg[];
   maxFinished: number;
   maxAgeMs: number;
 }
 
 const TRIM_LIMIT = 1000;
+/**
+ * Caller data up to this many characters of JSON text goes through the scripts (enqueue's
+ * instructions; a lease answers inputs up to SMALL_INPUT bytes, lua/_job-data.lua): one command
+ * and round trip less per job. Bigger strings cost more in Lua (~1.4 µs per KB) than a plain HSET.
+ */
+const SMALL_TEXT = 2048;
 const PROMOTE_LIMIT = 1000;
 /** Entries of the cancels SET checked (and dropped when stale) per `cancelRequested` call besides those asked. */
 const CANCELS_SWEPT = 20;
@@ -227,15 +202,29 @@ export class Scripts {
   }
 
   /**
-   * Enqueues batches (one per pipeline) in one round trip: per batch one MULTI, the items'
-   * instructions written with plain HSETs (big strings stay out of Lua), then the script.
-   * Replies per item: "c…", ["d…", data] or "b".
+   * Enqueues batches (one per pipeline) in one round trip. Small instructions (SMALL_TEXT) go to
+   * the script as ARGV, which stores them; big ones are written with plain HSETs before the
+   * script in the same MULTI (big strings stay out of Lua). A batch of small ones only is one
+   * command. Replies per item: "c…", ["d…", data] or "b".
    */
   async enqueue(batches: readonly EnqueueBatch[]): Promise<EnqueueReply[][]> {
     return Promise.all(batches.map(async (b) => {
+      const texts: string[] = [];
+      const big: number[] = [];
+      const items = b.items.map((item, i) => {
+        const text = b.texts[i]!;
+        if (text.length > SMALL_TEXT) {
+          big.push(i);
+          return item;
+        }
+        texts.push(text);
+        return { ...item, t: texts.length + 2 };
+      });
+      const args: Arg[] = [b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(items), ...texts];
+      if (big.length === 0) return (await this.#call("enqueue-6", ...args)) as EnqueueReply[];
       const multi = this.#client.multi();
-      b.items.forEach((item, i) => multi.hset(jobDataKey(b.keys, item.id), "i", b.texts[i]!));
-      this.#queue(multi, "enqueue-6", b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(b.items));
+      for (const i of big) multi.hset(jobDataKey(b.keys, b.items[i]!.id), "i", b.texts[i]!);
+      this.#queue(multi, "enqueue-6", ...args);
       return (await this.#exec(multi)).at(-1) as EnqueueReply[];
     }));
   }
@@ -251,11 +240,8 @@ export class Scripts {
 
   /** Settles batches (one per pipeline) and applies retention, all in one round trip. */
   async settle(batches: readonly SettleBatch[]): Promise<(ScriptOutcome | "cancelled")[][]> {
-    const replies = await this.#execGroups(batches.map(({ keys, items, texts, maxFinished, maxAgeMs }) => (pipeline) => {
-      this.#queue(
-        pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency,
-        keys.queuePrefix, JSON.stringify(items), ...texts,
-      );
+    const replies = await this.#execGroups(batches.map(({ keys, args, maxFinished, maxAgeMs }) => (pipeline) => {
+      this.#queue(pipeline, "settle-8", keys.jobs, keys.leases, keys.running, keys.delayed, keys.finished, keys.counters, keys.latency, keys.queuePrefix, ...args);
       this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
     }));
     return replies.map((r) => (r[0] as number[]).map((code) => (code === 2 ? "cancelled" : outcomeOf("settle-8", code))));
@@ -389,48 +375,60 @@ function pairsOf(flat: readonly string[]): [string, string][] {
   return pairs;
 }
 
+/** Entries per settlement in settle-8's ARGV (its header lists them). */
+export const SETTLE_FIELDS = 17;
+
 /**
- * A settlement as the settle script reads it: caller data as JSON text, latency pre-bucketed. A
- * successful step's output goes once into `texts` (raw ARGV, see `SettleItem.o`) when it is also
- * the next input or the result, as the pipeline flow decides; otherwise inline as before.
+ * Appends a settlement to `args` as settle-8.lua reads it: SETTLE_FIELDS flat strings or numbers
+ * ("" for none), caller data as JSON text (raw: never escaped inside another JSON text), latency
+ * pre-bucketed. A successful step's output goes once (field 5) when it is also the next input or
+ * the result, as the pipeline flow decides; the step record then leaves it out.
  */
-export function settleItem(settlement: Settlement, texts: string[]): SettleItem {
+export function settleArgs(settlement: Settlement, args: Arg[]): void {
   const attempt = settlement.attempt;
   const wait = attempt?.dueAt === undefined ? undefined : Math.max(0, attempt.startedAt - attempt.dueAt);
-  const base = {
-    kind: settlement.kind,
-    jobId: settlement.jobId,
-    token: settlement.token,
-    ...(attempt === undefined ? {} : { a: JSON.stringify(attempt) }),
-    ...(attempt !== undefined && usageOf([attempt]).lines > 0 ? { lg: 1 } : {}),
-    ...(wait === undefined ? {} : { w: wait, wb: bucketIndex(wait) }),
-  };
   const timing = settlement.kind === "advance" || settlement.kind === "succeed" ? settlement.step : settlement.timing;
-  const latency = timing === undefined ? {} : { ms: Math.max(0, timing.finishedAt - timing.startedAt), bucket: bucketIndex(Math.max(0, timing.finishedAt - timing.startedAt)) };
+  const ms = timing === undefined ? undefined : Math.max(0, timing.finishedAt - timing.startedAt);
+  let step = "";
+  let output = "";
+  let nextIndex: Arg = "";
+  let input = "";
+  let result = "";
+  let error = "";
+  let delayMs: Arg = "";
+  let ck = "";
   switch (settlement.kind) {
     case "advance":
     case "succeed": {
-      const output: unknown = settlement.step.output;
-      const shared = settlement.kind === "advance" ? settlement.input === output : settlement.result === output;
-      if (shared && output !== undefined) {
-        texts.push(JSON.stringify(output));
-        // JSON.stringify leaves out the undefined output; the script puts it back from ARGV.
-        const step = JSON.stringify({ ...settlement.step, output: undefined });
-        const next = settlement.kind === "advance" ? { nextIndex: settlement.nextIndex, ...keyOf(settlement) } : {};
-        return { ...base, ...latency, ...next, step, o: texts.length + 1 };
+      const out: unknown = settlement.step.output;
+      const shared = settlement.kind === "advance" ? settlement.input === out : settlement.result === out;
+      if (shared && out !== undefined) {
+        output = JSON.stringify(out);
+        // JSON.stringify leaves out the undefined output; the script puts it back from field 5.
+        step = JSON.stringify({ ...settlement.step, output: undefined });
+      } else {
+        step = JSON.stringify(settlement.step);
+        if (settlement.kind === "advance") input = toJsonText(settlement.input) ?? "";
+        else result = toJsonText(settlement.result) ?? "";
       }
       if (settlement.kind === "advance") {
-        return { ...base, ...latency, ...keyOf(settlement), step: JSON.stringify(settlement.step), nextIndex: settlement.nextIndex, input: JSON.stringify(settlement.input) };
+        nextIndex = settlement.nextIndex;
+        if (settlement.concurrencyKey !== undefined) ck = `k${settlement.concurrencyKey}`;
       }
-      return { ...base, ...latency, step: JSON.stringify(settlement.step), result: toJsonText(settlement.result) };
+      break;
     }
     case "retry":
-      return { ...base, ...latency, error: JSON.stringify(settlement.error), delayMs: Math.max(0, Math.round(settlement.delayMs)) };
+      error = JSON.stringify(settlement.error);
+      delayMs = Math.max(0, Math.round(settlement.delayMs));
+      break;
     case "dead":
-      return { ...base, ...latency, error: JSON.stringify(settlement.error) };
+      error = JSON.stringify(settlement.error);
+      break;
   }
-}
-
-function keyOf(settlement: Settlement & { kind: "advance" }): { ck?: string } {
-  return settlement.concurrencyKey === undefined ? {} : { ck: settlement.concurrencyKey };
+  args.push(
+    settlement.kind, settlement.jobId, settlement.token, step, output, nextIndex, input, result, error, delayMs,
+    ms ?? "", ms === undefined ? "" : bucketIndex(ms),
+    attempt === undefined ? "" : JSON.stringify(attempt), attempt !== undefined && usageOf([attempt]).lines > 0 ? "1" : "", ck,
+    wait ?? "", wait === undefined ? "" : bucketIndex(wait),
+  );
 }

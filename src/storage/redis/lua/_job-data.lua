@@ -16,8 +16,9 @@
   to this layout by the first script that changes it (upgradeJob); readers decode both.
   Big strings are kept out of Lua where they can be: a string crossing into or out of a script
   costs about 1.4 us per KB (Redis 7.0; a plain HSET or HGET of it, about 0.1), so the caller
-  writes a job's instructions with a plain HSET (enqueue-6.lua) and reads a leased job's input
-  with a plain HMGET after the lease.
+  writes a big job's instructions with a plain HSET (enqueue-6.lua) and reads a leased job's big
+  input with a plain HMGET after the lease; small ones (SMALL_INPUT) cross the scripts, which
+  saves a command and a round trip per job.
 ]]
 local function dataKey(jobs, id)
   return jobs .. ":" .. id
@@ -62,14 +63,32 @@ local function addAttempt(jobs, job, text)
   job.nh = n + 1
 end
 
--- What a worker needs of a job just leased but its input (the caller reads it: see above),
--- appended to `out`: token, record JSON, error ("" when none), and its attempt records ("" before
--- any logged; else a list of JSON texts: the old layout's array text or "" first, then one per attempt).
+-- Inputs up to this many bytes cross the lease script (one call answers all a worker needs);
+-- bigger ones are read by the caller with a plain HMGET after the lease (see above).
+local SMALL_INPUT = 2048
+
+-- What a worker needs of a job just leased, appended to `out`: token, record JSON, error (""
+-- when none), its attempt records ("" before any logged; else a list of JSON texts: the old
+-- layout's array text or "" first, then one per attempt), and its input: the JSON text when it is
+-- SMALL_INPUT bytes or less, else "" (the caller reads it). HSTRLEN sizes a field without reading it.
 local function leaseReply(out, jobs, job, token, json)
   local key = dataKey(jobs, job.id)
+  local field = "in"
+  local size = redis.call("HSTRLEN", key, "in")
+  if size == 0 then
+    field = "i"
+    size = redis.call("HSTRLEN", key, "i")
+  end
+  local error, input
+  if size <= SMALL_INPUT then
+    local values = redis.call("HMGET", key, "e", field)
+    error, input = values[1], values[2] or "null"
+  else
+    error, input = redis.call("HGET", key, "e"), ""
+  end
   out[#out + 1] = token
   out[#out + 1] = json
-  out[#out + 1] = redis.call("HGET", key, "e") or ""
+  out[#out + 1] = error or ""
   if job.lg then
     local names = { "h" }
     for n = 0, (job.nh or 0) - 1 do names[#names + 1] = "h" .. n end
@@ -79,4 +98,5 @@ local function leaseReply(out, jobs, job, token, json)
   else
     out[#out + 1] = ""
   end
+  out[#out + 1] = input
 end

@@ -14,11 +14,13 @@
 
   ARGV[1] maxQueued
   ARGV[2] JSON array of { id, pipeline, route, idempotencyKey?, concurrencyKey?, delayMs? (> 0),
-          runAt? (epoch ms), priority? (1-9) }
-  Each item's instructions are already in its data HASH (field i, see _job-data.lua): the caller
-  wrote them with a plain HSET in the same MULTI, just before (no script reads them: a big string
-  through Lua is slow). An item not created (busy, duplicate) has that HASH deleted again, unless
-  its id names a stored job (a replay with the same id).
+          runAt? (epoch ms), priority? (1-9), t? }
+  ARGV[3..] the instructions (JSON text) of the items with `t`: item's in ARGV[t], written by
+          this script to its data HASH (field i) when the job is created. Only small ones come
+          so (a big string through Lua is slow): a big item's instructions are already in its
+          data HASH, written by the caller with a plain HSET in the same MULTI, just before; an
+          item not created (busy, duplicate) has that HASH deleted again, unless its id names a
+          stored job (a replay with the same id).
 
   Returns one reply per item, in order: "c" .. record JSON (created: the caller has the rest),
   { "d" .. record JSON, caller data HASH flat } (duplicate) or "b" (busy).
@@ -52,7 +54,7 @@ for i, item in ipairs(items) do
   end
   if existing or unfinished >= maxQueued then
     if existing then out[i] = existing else out[i] = "b" end
-    if rcall("HEXISTS", KEYS[1], item.id) == 0 then rcall("DEL", dataKey(KEYS[1], item.id)) end
+    if item.t == nil and rcall("HEXISTS", KEYS[1], item.id) == 0 then rcall("DEL", dataKey(KEYS[1], item.id)) end
   else
     local job = {
       id = item.id, pipeline = item.pipeline, route = item.route, stepIndex = 0, step = item.route[1],
@@ -67,6 +69,7 @@ for i, item in ipairs(items) do
     end
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)
+    if item.t then rcall("HSET", dataKey(KEYS[1], item.id), "i", ARGV[item.t]) end
     if item.idempotencyKey then rcall("HSET", KEYS[2], item.idempotencyKey, item.id) end
     unfinished = unfinished + 1
     created = created + 1

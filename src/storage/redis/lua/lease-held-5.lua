@@ -20,8 +20,8 @@
   ARGV[7] workerId, "" for none
   ARGV[8..7+room] lease tokens
 
-  Returns a flat array: room left for the queue, then four entries per job leased (leaseReply,
-  _job-data.lua): token, record JSON, error, attempt records.
+  Returns a flat array: room left for the queue, then five entries per job leased (leaseReply,
+  _job-data.lua): token, record JSON, error, attempt records, input (small) or "".
 ]]
 local rcall = redis.call
 local t = rcall("TIME")

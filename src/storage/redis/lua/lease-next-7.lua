@@ -21,9 +21,10 @@
   ARGV[4] most retries promoted in this call
   ARGV[5..4+count] lease tokens, one per job that may be leased
 
-  Returns a flat array, four entries per job leased (oldest first): what a worker needs of it
-  but its input (leaseReply in _job-data.lua, prepended): token, record JSON, error, attempt
-  records. Caller data is copied as it is stored, never decoded; the input is read after.
+  Returns a flat array, five entries per job leased (oldest first): what a worker needs of it
+  (leaseReply in _job-data.lua, prepended): token, record JSON, error, attempt records, and its
+  input when small ("" otherwise: the caller reads it). Caller data is copied as it is stored,
+  never decoded.
 ]]
 local rcall = redis.call
 local t = rcall("TIME")

@@ -19,17 +19,21 @@
   KEYS[7] latency       HASH (<t>:<bucket>, <t>:sum, <t>:count)
   KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
-  ARGV[1] JSON array of { kind, jobId, token, step? (StepRecord JSON text), nextIndex?,
-          input? (JSON text), result? (JSON text), error? (JobError JSON text), delayMs?,
-          ms? and bucket? (latency to observe, and its histogram bucket index), o?,
-          a? (the attempt record as JSON text, appended to the job's history), w? and wb? (the
-          attempt's wait from due to start, ms, and its bucket: the step's queue-wait histogram,
-          fields wait:<t>:<bucket|sum|count> of KEYS[7]), ck? (advance: the job's concurrency key
-          at its next step), lg? (1: the attempt logged) }
+  ARGV: SETTLE_FIELDS (17) entries per settlement, flat, "" for none (no JSON to decode: caller
+  data stays raw strings, never escaped inside another JSON text):
+    +1 kind          advance | succeed | retry | dead
+    +2 jobId         +3 token
+    +4 step          the StepRecord as JSON text (without `output` when +5 holds it)
+    +5 output        the step's output as JSON text, when it is also the next input (advance)
+                     or the result (succeed): stored once as o<n>, the script adds it
+    +6 nextIndex     +7 input (JSON text)   +8 result (JSON text)   +9 error (JobError JSON text)
+    +10 delayMs      +11 ms and +12 bucket: latency to observe, and its histogram bucket index
+    +13 attempt      the attempt record as JSON text, appended to the job's history
+    +14 lg           "1": the attempt logged
+    +15 ck           advance: "k" .. the job's concurrency key at its next step
+    +16 w and +17 wb the attempt's wait from due to start, ms, and its bucket: the step's
+                     queue-wait histogram, fields wait:<t>:<bucket|sum|count> of KEYS[7]
   A job counted against its concurrency key gives its place back (_key-left.lua, prepended).
-  ARGV[2..] step outputs as JSON text: an item with `o` has its output in ARGV[o], which is also
-          its next input (advance) or its result (succeed), and `step` is then the step record
-          without `output` (the script adds it)
 
   Returns one integer per settlement, in order: 1 applied, 2 cancelled (a cancel was asked for:
   see above), -1 stale token, -2 no such job.
@@ -37,8 +41,25 @@
 local rcall = redis.call
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local settlements = cjson.decode(ARGV[1])
 local out = {}
+
+local FIELDS = 17
+local function opt(v)
+  if v == "" then return nil end
+  return v
+end
+-- Settlement i of ARGV (see above), with the field names the rest of the script reads.
+local function settlementAt(i)
+  local b = (i - 1) * FIELDS
+  local ck = ARGV[b + 15]
+  if ck == "" then ck = nil else ck = string.sub(ck, 2) end
+  return {
+    kind = ARGV[b + 1], jobId = ARGV[b + 2], token = ARGV[b + 3], step = opt(ARGV[b + 4]), o = opt(ARGV[b + 5]),
+    nextIndex = tonumber(ARGV[b + 6]), input = opt(ARGV[b + 7]), result = opt(ARGV[b + 8]), error = opt(ARGV[b + 9]),
+    delayMs = tonumber(ARGV[b + 10]), ms = tonumber(ARGV[b + 11]), bucket = ARGV[b + 12], a = opt(ARGV[b + 13]),
+    lg = opt(ARGV[b + 14]), ck = ck, w = tonumber(ARGV[b + 16]), wb = ARGV[b + 17],
+  }
+end
 
 -- Counter and histogram changes are summed here and written once at the end (atomic script:
 -- nobody sees the difference), instead of several HINCRBY per job.
@@ -90,12 +111,12 @@ local function flushData(id)
   pendingSet, pendingDel = {}, {}
 end
 
--- The step record as field s<n> of the job's data, and its output, when ARGV carries it, as o<n>
+-- The step record as field s<n> of the job's data, and its output, when passed apart, as o<n>
 -- (copied, never decoded: _job-data.lua).
 local function addStep(job, s)
   local n = job.ns or 0
   setData(nil, nil, "s" .. n, s.step)
-  if s.o ~= nil then setData(nil, nil, "o" .. n, ARGV[s.o]) end
+  if s.o ~= nil then setData(nil, nil, "o" .. n, s.o) end
   job.ns = n + 1
 end
 
@@ -114,7 +135,8 @@ local function finish(job)
   rcall("ZADD", KEYS[5], now, job.id)
 end
 
-for i, s in ipairs(settlements) do
+for i = 1, #ARGV / FIELDS do
+  local s = settlementAt(i)
   local raw = rcall("HGET", KEYS[1], s.jobId)
   if not raw then
     out[i] = -2
@@ -156,7 +178,7 @@ for i, s in ipairs(settlements) do
         job.stepIndex = s.nextIndex
         job.step = job.route[s.nextIndex + 1] or job.step
         local input = s.input
-        if s.o ~= nil then input = ARGV[s.o] end
+        if s.o ~= nil then input = s.o end
         setData(nil, nil, "in", input or "null")
         setData(nil, nil, "p", nil)
         setData(nil, nil, "e", nil)
@@ -169,7 +191,7 @@ for i, s in ipairs(settlements) do
         observe(job, s)
         addStep(job, s)
         local result = s.result
-        if s.o ~= nil then result = ARGV[s.o] end
+        if s.o ~= nil then result = s.o end
         setData(KEYS[1], job.id, "r", result)
         setData(nil, nil, "e", nil)
         job.status = "succeeded"
