@@ -68,6 +68,30 @@ function succeed(lease: Lease): Settlement {
 const count = (list: readonly string[], name: string): number => list.filter((c) => c === name).length;
 const scripts = (list: readonly string[]): number => count(list, "EVALSHA") + count(list, "EVAL");
 
+describe("redis storage: retention and idempotency keys", () => {
+  it("a job dropped by retention takes its idempotency key with it, whatever characters the key holds", async () => {
+    const redis = await startRedis();
+    const admin = new Redis(redis.url);
+    const prefix = `t${randomBytes(6).toString("hex")}`;
+    const storage = new RedisStorageBackend("spec", { redisUri: redis.url, keyPrefix: prefix, retention: { maxFinished: 1 } });
+    try {
+      await storage.connect();
+      await storage.initialize([{ name: P, steps: ["a"] }]);
+      const keys = ["plain-key", 'q"uote', "sl/ash", "back\\slash ✓ \u0001", "last"];
+      for (const key of keys) {
+        await storage.enqueueJob({ pipeline: P, route: ["a"], instructions: { key }, idempotencyKey: key });
+        const [lease] = await storage.leaseNext(P, "a", 1, 60_000);
+        assert.deepEqual(await storage.settle([succeed(lease!)]), ["ok"]);
+      }
+      assert.deepEqual(await admin.hkeys(`${prefix}:spec:{${P}}:idem`), ["last"]);
+    } finally {
+      await storage.close();
+      admin.disconnect();
+      await redis.destroy();
+    }
+  });
+});
+
 describe("redis storage: commands per batch of jobs", () => {
   let redis: RedisServer;
   let storage: RedisStorageBackend;

@@ -337,6 +337,24 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal((await storage.getStats(P)).dead, 5, "counters are not trimmed with the records");
     });
 
+    it("a job forgotten by retention frees its idempotency key, whatever characters the key holds", async () => {
+      const storage = await open({ retention: { maxFinished: 1 } });
+      const keys = ["plain-key", 'q"uote', "sl/ash", "back\\slash ✓ \u0001", "last"];
+      const first: string[] = [];
+      for (const key of keys) {
+        const job = await enqueue(storage, { key }, key);
+        first.push(job.id);
+        const [lease] = await storage.leaseNext(P, "first", 1, 10_000);
+        await storage.settle([{ kind: "dead", pipeline: P, jobId: job.id, token: lease!.token, error: boom }]);
+      }
+      assert.deepEqual((await storage.getJobs(first)).map((j) => j !== undefined), [false, false, false, false, true]);
+      for (const [i, key] of keys.entries()) {
+        const again = await storage.enqueueJob({ pipeline: P, route: ROUTE, instructions: { key }, idempotencyKey: key });
+        if (i < keys.length - 1) assert.equal(again.status, "created", `key ${JSON.stringify(key)} is free again`);
+        else assert.ok(again.status === "duplicate" && again.job.id === first[i], "the kept job still owns its key");
+      }
+    });
+
     it("registers workers and finds the one with the most free capacity", async () => {
       const storage = await open();
       const base = { address: "tcp://127.0.0.1:1", host: "h", pid: 1, lastSeen: Date.now() };
