@@ -337,6 +337,20 @@ export function storageContract(name: string, target: ContractTarget): void {
       assert.equal((await storage.getStats(P)).dead, 5, "counters are not trimmed with the records");
     });
 
+    it("answers an enqueue with the job exactly as stored: queued (with key, priority, concurrency key) or delayed", async () => {
+      const storage = await open();
+      const requests = [
+        { pipeline: P, route: ROUTE, instructions: { n: 1 } },
+        { pipeline: P, route: ROUTE, instructions: { n: 2, list: [] }, idempotencyKey: "answer-key", priority: 7, concurrencyKey: "tenant/\"1\"" },
+        { pipeline: P, route: ROUTE, instructions: { n: 3 }, priority: 0 },
+        { pipeline: P, route: ROUTE, instructions: { n: 4 }, delayMs: 3_600_000 },
+      ];
+      const outcomes = await storage.enqueueJobs(requests);
+      const jobs = outcomes.map((o) => (o.status === "created" ? o.job : assert.fail(`not created: ${o.status}`)));
+      assert.deepEqual(jobs.map((j) => j.status), ["queued", "queued", "queued", "delayed"]);
+      assert.deepEqual(await storage.getJobs(jobs.map((j) => j.id), P), jobs);
+    });
+
     it("a job forgotten by retention frees its idempotency key, whatever characters the key holds", async () => {
       const storage = await open({ retention: { maxFinished: 1 } });
       const keys = ["plain-key", 'q"uote', "sl/ash", "back\\slash ✓ \u0001", "last"];

@@ -9,7 +9,7 @@ import type { Instructions, JobRecord } from "../../core/job.ts";
 import type { EnqueueOutcome, EnqueueRequest } from "../storage-backend.ts";
 import { decodeHead, decodeJob } from "./job-codec.ts";
 import type { PipelineKeys } from "./keys.ts";
-import type { EnqueueBatch, EnqueueReply, Scripts } from "./scripts.ts";
+import type { EnqueueBatch, EnqueueItem, EnqueueReply, Scripts } from "./scripts.ts";
 
 /** Most items per script call, so one call never blocks Redis for long. */
 const BATCH_CHUNK = 500;
@@ -40,7 +40,7 @@ export async function enqueueJobs(context: EnqueueContext, requests: readonly En
     const instructions = JSON.stringify(request.instructions);
     let batch = open.get(request.pipeline);
     if (batch === undefined || batch.items.length >= BATCH_CHUNK || (batch.bytes > 0 && batch.bytes + instructions.length > BATCH_BYTES)) {
-      batch = { keys, maxQueued: context.maxQueued, items: [], texts: [], positions: [], bytes: 0 };
+      batch = { keys, pipeline: request.pipeline, maxQueued: context.maxQueued, items: [], texts: [], positions: [], bytes: 0 };
       batches.push(batch);
       open.set(request.pipeline, batch);
     }
@@ -66,16 +66,31 @@ export async function enqueueJobs(context: EnqueueContext, requests: readonly En
     replies[b]!.forEach((reply, i) => {
       const position = batch.positions[i]!;
       if (reply === "b") outcomes[position] = { status: "busy" };
-      else if (typeof reply === "string") outcomes[position] = { status: "created", job: created(reply.slice(1), batch.texts[i]!) };
+      else if (typeof reply === "string") outcomes[position] = { status: "created", job: created(reply, batch.items[i]!, batch.texts[i]!) };
       else outcomes[position] = { status: "duplicate", job: decodeJob(reply[0].slice(1), reply[1]) };
     });
   });
   return outcomes;
 }
 
-/** A job just created: its record as stored, with the instructions sent (read back from their text, as stored). */
-function created(raw: string, instructions: string): JobRecord {
+/**
+ * A job just created: its record as stored (from the script's JSON, or for a queued job made
+ * here from the item and the script's time, as enqueue-6.lua makes it), with the instructions sent
+ * (read back from their text, as stored).
+ */
+function created(reply: string, item: EnqueueItem, instructions: string): JobRecord {
   const copy = JSON.parse(instructions) as Instructions;
   // Never mutated in place, so the instructions and the first input share one copy (as on memory).
-  return { ...decodeHead(raw), instructions: copy, input: copy, steps: [] };
+  return { ...(reply[0] === "q" ? queuedHead(item, Number(reply.slice(1))) : decodeHead(reply.slice(1))), instructions: copy, input: copy, steps: [] };
+}
+
+/** The record enqueue-6.lua stores for a job queued at `now` (decodeHead of it, field for field). */
+function queuedHead(item: EnqueueItem, now: number): ReturnType<typeof decodeHead> {
+  const head: ReturnType<typeof decodeHead> = {
+    id: item.id, pipeline: item.pipeline, route: [...item.route], stepIndex: 0, step: item.route[0]!, status: "queued", attempts: 0, createdAt: now, updatedAt: now,
+  };
+  if (item.idempotencyKey !== undefined) head.idempotencyKey = item.idempotencyKey;
+  if (item.priority !== undefined && item.priority > 0) head.priority = item.priority;
+  if (item.concurrencyKey !== undefined) head.concurrencyKey = item.concurrencyKey;
+  return head;
 }

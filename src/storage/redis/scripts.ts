@@ -102,7 +102,7 @@ export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
   }
 }
 
-/** One enqueue item as `enqueue-6.lua` reads it (its instructions go apart: `EnqueueBatch.texts`). */
+/** One enqueue item as `enqueue-6.lua` reads it (its instructions go beside: `EnqueueBatch.texts`). */
 export interface EnqueueItem {
   id: string;
   pipeline: string;
@@ -117,15 +117,19 @@ export interface EnqueueItem {
   priority?: number | undefined;
 }
 
-/** One pipeline's enqueues: items, and their instructions as JSON text (one per item, in order). */
+/** One pipeline's enqueues (all of `pipeline`): items, and their instructions as JSON text (one per item, in order). */
 export interface EnqueueBatch {
+  pipeline: string;
   keys: PipelineKeys;
   maxQueued: number;
   items: EnqueueItem[];
   texts: string[];
 }
 
-/** Per item: "c" + record JSON (created), ["d" + record JSON, caller data flat] (duplicate) or "b" (busy). */
+/**
+ * Per item: "q" + Redis time in ms (created, queued: the record is the item's, made then),
+ * "c" + record JSON (created, delayed), ["d" + record JSON, caller data flat] (duplicate) or "b" (busy).
+ */
 export type EnqueueReply = string | [string, string[]];
 
 export interface SettleBatch {
@@ -209,18 +213,23 @@ export class Scripts {
    */
   async enqueue(batches: readonly EnqueueBatch[]): Promise<EnqueueReply[][]> {
     return Promise.all(batches.map(async (b) => {
-      const texts: string[] = [];
+      const args: Arg[] = [b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, b.pipeline];
       const big: number[] = [];
-      const items = b.items.map((item, i) => {
+      let routeOf: readonly string[] | undefined;
+      let routeText = "";
+      b.items.forEach((item, i) => {
         const text = b.texts[i]!;
-        if (text.length > SMALL_TEXT) {
-          big.push(i);
-          return item;
+        const small = text.length <= SMALL_TEXT;
+        if (!small) big.push(i);
+        if (item.route !== routeOf) {
+          routeOf = item.route;
+          routeText = JSON.stringify(item.route);
         }
-        texts.push(text);
-        return { ...item, t: texts.length + 2 };
+        args.push(
+          item.id, routeText, item.idempotencyKey === undefined ? "" : `k${item.idempotencyKey}`, item.concurrencyKey === undefined ? "" : `k${item.concurrencyKey}`,
+          item.delayMs ?? "", item.runAt ?? "", item.priority ?? "", small ? text : "",
+        );
       });
-      const args: Arg[] = [b.keys.jobs, b.keys.idem, b.keys.counters, b.keys.index, b.keys.queuePrefix, b.keys.delayed, b.maxQueued, JSON.stringify(items), ...texts];
       if (big.length === 0) return (await this.#call("enqueue-6", ...args)) as EnqueueReply[];
       const multi = this.#client.multi();
       for (const i of big) multi.hset(jobDataKey(b.keys, b.items[i]!.id), "i", b.texts[i]!);

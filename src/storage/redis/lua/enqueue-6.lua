@@ -13,17 +13,22 @@
   KEYS[6] delayed       ZSET id by runAt (retries and delayed starts)
 
   ARGV[1] maxQueued
-  ARGV[2] JSON array of { id, pipeline, route, idempotencyKey?, concurrencyKey?, delayMs? (> 0),
-          runAt? (epoch ms), priority? (1-9), t? }
-  ARGV[3..] the instructions (JSON text) of the items with `t`: item's in ARGV[t], written by
-          this script to its data HASH (field i) when the job is created. Only small ones come
-          so (a big string through Lua is slow): a big item's instructions are already in its
-          data HASH, written by the caller with a plain HSET in the same MULTI, just before; an
-          item not created (busy, duplicate) has that HASH deleted again, unless its id names a
-          stored job (a replay with the same id).
+  ARGV[2] the pipeline's name
+  ARGV[3..] ENQUEUE_FIELDS (8) entries per item, flat ("" for none; no JSON to decode but routes):
+    +1 id
+    +2 route         JSON array text (decoded once per distinct text)
+    +3 idempotency   "k" .. the idempotency key
+    +4 concurrency   "k" .. the concurrency key
+    +5 delayMs (> 0) +6 runAt (epoch ms)   +7 priority (1-9)
+    +8 instructions  JSON text, written by this script to the job's data HASH (field i) when the
+                     job is created; "" for a big one (a big string through Lua is slow): the
+                     caller wrote it already with a plain HSET in the same MULTI, just before, and
+                     an item not created (busy, duplicate) has that HASH deleted again, unless its
+                     id names a stored job (a replay with the same id)
 
-  Returns one reply per item, in order: "c" .. record JSON (created: the caller has the rest),
-  { "d" .. record JSON, caller data HASH flat } (duplicate) or "b" (busy).
+  Returns one reply per item, in order: "q" .. Redis TIME in ms (created, queued: the caller
+  knows the rest of the record, createdAt = updatedAt = that time), "c" .. record JSON (created,
+  delayed), { "d" .. record JSON, caller data HASH flat } (duplicate) or "b" (busy).
 
   Counters, the index and the queues are written once per call (variadic, in chunks), not once
   per job: the script is atomic, so nobody sees the difference, and Redis does far less work.
@@ -32,8 +37,31 @@ local rcall = redis.call
 local t = rcall("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local maxQueued = tonumber(ARGV[1])
-local items = cjson.decode(ARGV[2])
+local pipeline = ARGV[2]
 local out = {}
+
+local FIELDS = 8
+local routes = {}
+local function prefixed(v)
+  if v == "" then return nil end
+  return string.sub(v, 2)
+end
+-- Item i of ARGV (see above), with the field names the rest of the script reads.
+local function itemAt(i)
+  local b = 2 + (i - 1) * FIELDS
+  local routeText = ARGV[b + 2]
+  local route = routes[routeText]
+  if route == nil then
+    route = cjson.decode(routeText)
+    routes[routeText] = route
+  end
+  local text = ARGV[b + 8]
+  if text == "" then text = nil end
+  return {
+    id = ARGV[b + 1], pipeline = pipeline, route = route, idempotencyKey = prefixed(ARGV[b + 3]), concurrencyKey = prefixed(ARGV[b + 4]),
+    delayMs = tonumber(ARGV[b + 5]), runAt = tonumber(ARGV[b + 6]), priority = tonumber(ARGV[b + 7]), text = text,
+  }
+end
 local unfinished = tonumber(rcall("HGET", KEYS[3], "unfinished") or "0")
 local seq = tonumber(rcall("HGET", KEYS[3], "seq") or "0")
 local created = 0
@@ -43,7 +71,8 @@ local queueOrder = {}
 local delayedAt = {}
 local delayedSteps = {}
 
-for i, item in ipairs(items) do
+for i = 1, (#ARGV - 2) / FIELDS do
+  local item = itemAt(i)
   local existing = false
   if item.idempotencyKey then
     local id = rcall("HGET", KEYS[2], item.idempotencyKey)
@@ -54,7 +83,7 @@ for i, item in ipairs(items) do
   end
   if existing or unfinished >= maxQueued then
     if existing then out[i] = existing else out[i] = "b" end
-    if item.t == nil and rcall("HEXISTS", KEYS[1], item.id) == 0 then rcall("DEL", dataKey(KEYS[1], item.id)) end
+    if item.text == nil and rcall("HEXISTS", KEYS[1], item.id) == 0 then rcall("DEL", dataKey(KEYS[1], item.id)) end
   else
     local job = {
       id = item.id, pipeline = item.pipeline, route = item.route, stepIndex = 0, step = item.route[1],
@@ -69,7 +98,7 @@ for i, item in ipairs(items) do
     end
     local json = cjson.encode(job)
     rcall("HSET", KEYS[1], item.id, json)
-    if item.t then rcall("HSET", dataKey(KEYS[1], item.id), "i", ARGV[item.t]) end
+    if item.text then rcall("HSET", dataKey(KEYS[1], item.id), "i", item.text) end
     if item.idempotencyKey then rcall("HSET", KEYS[2], item.idempotencyKey, item.id) end
     unfinished = unfinished + 1
     created = created + 1
@@ -90,7 +119,7 @@ for i, item in ipairs(items) do
       end
       queue[#queue + 1] = item.id
     end
-    out[i] = "c" .. json
+    if job.status == "queued" then out[i] = "q" .. now else out[i] = "c" .. json end
   end
 end
 
