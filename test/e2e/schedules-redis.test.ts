@@ -135,8 +135,14 @@ describe("cron schedules on two mario pipeline servers sharing one Redis", () =>
     const earliest = ticks[0]!;
     assert.ok(earliest - last >= 4000, `several ticks were missed (${(earliest - last) / 1000 - 1}) and got no job`);
     assert.ok(earliest <= Date.now(), "the catch-up tick is one that was due");
-    assert.deepEqual(ticks.slice(0, 3).map((t) => t - earliest), [0, 1000, 2000], "then every regular tick, one job each");
     const created = servers.flatMap((s) => s.stderr.split("\n").filter((l) => l.includes("enqueued a job")).map((l) => JSON.parse(l) as { kind: string; tick: string }));
+    // Then the regular ticks, one job each (byTick). A timer that fired more than a tick late (a
+    // loaded machine) runs only the latest tick due, once, as kind "late": a gap is allowed only
+    // before such a run.
+    for (const [i, tick] of ticks.slice(1, 3).entries()) {
+      const gap = tick - ticks[i]!;
+      if (gap !== 1000) assert.ok(created.some((c) => Date.parse(c.tick) === tick && c.kind === "late"), `tick ${new Date(tick).toISOString()} came ${gap} ms after the one before it and was not a late run: ${JSON.stringify(created)}`);
+    }
     const catchUps = created.filter((c) => c.kind === "missed");
     assert.equal(catchUps.filter((c) => Date.parse(c.tick) === earliest).length, 1, `the earliest tick after the gap was a missed-tick run: ${JSON.stringify(created.slice(0, 4))}`);
     console.log(`missed ticks: last before the stop ${new Date(last).toISOString()}, restart ${new Date(restartAt).toISOString()}, catch-up ${new Date(earliest).toISOString()}, ${missed.length} jobs for the ticks in between`);
