@@ -90,6 +90,17 @@ function keys(): { server: Curve; worker: Curve; client: Curve } {
   };
 }
 
+/** A server on loopback (free ports) whose sockets are CURVE servers with `curve`'s keys. */
+function guardedServer(curve: Curve): PipelineServer {
+  return new PipelineServer({
+    pipelines: [{ name: "echo", steps: ["echo"] }],
+    storage: new MemoryStorageBackend(),
+    subBind: "tcp://127.0.0.1:0",
+    jobPullBind: "tcp://127.0.0.1:0",
+    curve,
+  });
+}
+
 describe("CurveZMQ", () => {
   it("without keys the relay reads the marker on every link (the control)", async (t) => {
     const marker = `MARKER-${randomBytes(8).toString("hex")}`;
@@ -117,13 +128,7 @@ describe("CurveZMQ", () => {
 
   it("refuses and counts a worker and a client whose keys are not allowed, and peers without keys", async (t) => {
     const k = keys();
-    const server = new PipelineServer({
-      pipelines: [{ name: "echo", steps: ["echo"] }],
-      storage: new MemoryStorageBackend(),
-      subBind: "tcp://127.0.0.1:0",
-      jobPullBind: "tcp://127.0.0.1:0",
-      curve: k.server,
-    });
+    const server = guardedServer(k.server);
     t.after(() => server.stop());
     await server.start();
     const refusedFor = (socket: string, reason: string): boolean =>
@@ -185,13 +190,7 @@ describe("CurveZMQ", () => {
     // failed with EADDRINUSE.
     const k = keys();
     const startAndStop = async (): Promise<void> => {
-      const server = new PipelineServer({
-        pipelines: [{ name: "echo", steps: ["echo"] }],
-        storage: new MemoryStorageBackend(),
-        subBind: "tcp://127.0.0.1:0",
-        jobPullBind: "tcp://127.0.0.1:0",
-        curve: k.server,
-      });
+      const server = guardedServer(k.server);
       await server.start();
       assert.ok(zapHandlerListening());
       await server.stop();
@@ -202,13 +201,7 @@ describe("CurveZMQ", () => {
       await startAndStop();
     }
     const intruder = new Curve({ keys: zmq.curveKeyPair(), serverKey: k.server.publicKey });
-    const server = new PipelineServer({
-      pipelines: [{ name: "echo", steps: ["echo"] }],
-      storage: new MemoryStorageBackend(),
-      subBind: "tcp://127.0.0.1:0",
-      jobPullBind: "tcp://127.0.0.1:0",
-      curve: k.server,
-    });
+    const server = guardedServer(k.server);
     await server.start();
     try {
       const rogue = new PipelineClient(server.jobPullAddress, { timeoutMs: 300, curve: intruder });
