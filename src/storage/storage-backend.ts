@@ -304,6 +304,13 @@ export interface StorageOptions {
   workerTtlMs?: number | undefined;
 }
 
+/** `getNextAvailableWorkerForType` over a listing: the worker of `jobType` with the most free capacity (the first of equals). */
+export function mostFreeWorker(workers: readonly WorkerInfo[], jobType: string): WorkerInfo | undefined {
+  let best: WorkerInfo | undefined;
+  for (const w of workers) if (w.jobType === jobType && w.capacity - w.inFlight > (best === undefined ? 0 : best.capacity - best.inFlight)) best = w;
+  return best;
+}
+
 export const DEFAULT_MAX_QUEUED = 100_000;
 export const DEFAULT_MAX_FINISHED = 10_000;
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;

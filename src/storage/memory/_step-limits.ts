@@ -40,8 +40,8 @@ export interface HeldBack {
 export class MemoryStepLimits {
   readonly #gates = new Map<string, StepGate>();
 
-  /** Leases up to `count` jobs within `limits`; answers the leased jobs in order. */
-  lease(pipeline: string, jobType: string, count: number, now: number, limits: LeaseLimits, hooks: LimitedLeaseHooks): StoredJob[] {
+  /** Leases up to `count` jobs within `limits` (through `hooks.lease`, in order). */
+  lease(pipeline: string, jobType: string, count: number, now: number, limits: LeaseLimits, hooks: LimitedLeaseHooks): void {
     const gate = this.#gate(pipeline, jobType);
     let room = count;
     let limited = false;
@@ -53,7 +53,7 @@ export class MemoryStepLimits {
         room = free;
       }
     }
-    const out: StoredJob[] = [];
+    let leased = 0;
     const take = (stored: StoredJob): void => {
       hooks.lease(stored);
       const key = stored.record.concurrencyKey;
@@ -61,7 +61,7 @@ export class MemoryStepLimits {
         gate.running.set(key, (gate.running.get(key) ?? 0) + 1);
         stored.keyCounted = true;
       }
-      out.push(stored);
+      leased++;
       room--;
     };
     const max = limits.maxPerKey;
@@ -95,10 +95,9 @@ export class MemoryStepLimits {
       take(stored);
     }
     if (limits.rate !== undefined) {
-      for (let i = 0; i < out.length; i++) gate.starts.push(now);
+      for (let i = 0; i < leased; i++) gate.starts.push(now);
       gate.rateUntil = limited ? gate.starts[gate.head]! + limits.rate.perMs : 0;
     }
-    return out;
   }
 
   /** A running job stops running (settled, released, reclaimed, cancelled): its key frees a place. */

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  mostFreeWorker,
   type CancelResult,
   type DeleteResult,
   type EnqueueOutcome,
@@ -76,11 +77,8 @@ export class MemoryStorageBackend implements StorageBackend {
   async initialize(pipelines: readonly PipelineDefinition[]): Promise<void> {
     for (const definition of pipelines) {
       const existing = this.#pipelines.get(definition.name);
-      if (existing !== undefined) {
-        existing.definition = definition;
-        continue;
-      }
-      this.#pipelines.set(definition.name, new PipelineState(definition));
+      if (existing === undefined) this.#pipelines.set(definition.name, new PipelineState(definition));
+      else existing.definition = definition;
     }
   }
 
@@ -237,20 +235,18 @@ export class MemoryStorageBackend implements StorageBackend {
         this.#finish(state, record, now);
         return "ok";
       }
-      case "retry": {
-        counters.failed++;
-        if (settlement.timing !== undefined) observe(counters.latency, settlement.timing.finishedAt - settlement.timing.startedAt);
-        record.error = settlement.error;
-        record.status = "failed";
-        record.runAt = now + Math.max(0, settlement.delayMs);
-        state.delayed.add(record.id);
-        return "ok";
-      }
+      case "retry":
       case "dead": {
         counters.failed++;
-        counters.dead++;
         if (settlement.timing !== undefined) observe(counters.latency, settlement.timing.finishedAt - settlement.timing.startedAt);
         record.error = settlement.error;
+        if (settlement.kind === "retry") {
+          record.status = "failed";
+          record.runAt = now + Math.max(0, settlement.delayMs);
+          state.delayed.add(record.id);
+          return "ok";
+        }
+        counters.dead++;
         record.status = "dead";
         state.dead++;
         this.#finish(state, record, now);
@@ -341,8 +337,7 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const stored = this.#jobs.get(jobId);
-    return stored === undefined ? undefined : cloneData(stored.record);
+    return (await this.getJobs([jobId]))[0];
   }
 
   async getJobs(jobIds: readonly string[]): Promise<(JobRecord | undefined)[]> {
@@ -389,7 +384,7 @@ export class MemoryStorageBackend implements StorageBackend {
   }
 
   async getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined> {
-    return this.#workers.nextAvailable(jobType, this.#now());
+    return mostFreeWorker(this.#workers.list(this.#now()), jobType);
   }
 
   #state(pipeline: string): PipelineState {
@@ -400,9 +395,7 @@ export class MemoryStorageBackend implements StorageBackend {
 
   #leased(jobId: string, token: string): StoredJob | undefined {
     const stored = this.#jobs.get(jobId);
-    if (stored === undefined || stored.token === undefined || stored.token !== token) return undefined;
-    if (stored.record.status !== "running") return undefined;
-    return stored;
+    return stored !== undefined && stored.token === token && stored.record.status === "running" ? stored : undefined;
   }
 
   /** `step` must be a copy the caller owns. */

@@ -23,11 +23,4 @@ export class WorkerRegistry {
     for (const [id, worker] of this.#workers) if (worker.lastSeen < cutoff) this.#workers.delete(id);
     return [...this.#workers.values()].map((w) => ({ ...w }));
   }
-
-  /** The live worker of `jobType` with the most free capacity. */
-  nextAvailable(jobType: string, now: number): WorkerInfo | undefined {
-    const candidates = this.list(now).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
-    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
-    return candidates[0];
-  }
 }

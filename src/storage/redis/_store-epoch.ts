@@ -29,11 +29,6 @@ export class StoreEpoch {
     this.#logger = logger;
   }
 
-  /** Why the store is lost, or undefined while it is the one this process started on. */
-  get lost(): StorageLostError | undefined {
-    return this.#lost;
-  }
-
   /** Reads (or writes, the first time) the epoch of each pipeline. */
   async claim(pipelines: readonly { name: string; keys: PipelineKeys }[]): Promise<void> {
     const candidate = newId();

@@ -16,6 +16,7 @@
  * STORAGE_UNAVAILABLE instead of a request that waits it out. Such a command may still run once
  * Redis wakes: every enqueue carries an idempotency key, so sending it again is safe.
  */
+import { once } from "node:events";
 import { Cluster, Redis } from "ioredis";
 import { StorageFullError } from "../../core/errors/storage-full-error.ts";
 import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
@@ -23,8 +24,6 @@ import { DEFAULT_COMMAND_TIMEOUT_MS } from "./defaults.ts";
 import { applyCommandTimeout } from "./_command-timeout.ts";
 
 export const DEFAULT_REDIS_URI = "redis://127.0.0.1:6379";
-
-export { DEFAULT_COMMAND_TIMEOUT_MS };
 
 export interface ClientOptions {
   connectTimeoutMs?: number | undefined;
@@ -129,12 +128,8 @@ export function storageError(uri: string, error: unknown): unknown {
   if (isOutOfMemory(error)) {
     return new StorageFullError(`Redis at ${redactUri(uri)} is out of memory (maxmemory reached), nothing was written: free memory or raise maxmemory`, { cause: error });
   }
-  return isUnavailable(error) ? unavailable(uri, error) : error;
-}
-
-export function unavailable(uri: string, error: unknown): StorageUnavailableError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StorageUnavailableError(`Redis at ${redactUri(uri)} is unavailable: ${reason}`, { cause: error });
+  if (!isUnavailable(error)) return error;
+  return new StorageUnavailableError(`Redis at ${redactUri(uri)} is unavailable: ${(error as Error).message}`, { cause: error });
 }
 
 /** The URI without its password, for messages. */
@@ -142,20 +137,34 @@ export function redactUri(uri: string): string {
   return uri.replace(/\/\/([^:@/]*):[^@/]*@/g, "//$1:***@");
 }
 
-/** Waits for a client someone else connects; rejects on its first error or after `timeoutMs`. */
-export async function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`not ready after ${timeoutMs} ms (status ${client.status})`)), timeoutMs);
-    const onReady = (): void => done();
-    const onError = (error: Error): void => done(error);
-    function done(error?: Error): void {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-      if (error === undefined) resolve();
-      else reject(error);
-    }
-    client.on("ready", onReady);
-    client.on("error", onError);
+/**
+ * Connects a client this process made and owns (status `wait` or `end`), or waits up to
+ * `timeoutMs` for one someone else connects. A failure is STORAGE_UNAVAILABLE naming `uri`; an
+ * owned client is disconnected then (no reconnecting in the background).
+ */
+export async function connectClient(client: RedisClient, uri: string, owned: boolean, timeoutMs: number): Promise<void> {
+  try {
+    if (owned && (client.status === "wait" || client.status === "end")) await client.connect();
+    else await once(client, "ready", { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    if (owned) client.disconnect();
+    const timedOut = error instanceof Error && error.name === "AbortError";
+    const reason = timedOut ? `not ready after ${timeoutMs} ms (status ${client.status})` : error instanceof Error ? error.message : String(error);
+    throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(uri)}: ${reason}`, { cause: error });
+  }
+}
+
+/** The replies of a pipeline's or a MULTI's `exec()`, in order; throws the first command error. */
+export function repliesOf(raw: [Error | null, unknown][] | null): unknown[] {
+  return (raw ?? []).map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
   });
+}
+
+/** A flat field, value, field, value… reply as pairs. */
+export function pairsOf(flat: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
 }

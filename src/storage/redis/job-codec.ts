@@ -17,6 +17,7 @@
  */
 import type { AttemptRecord, Instructions, JobError, JobProgress, JobRecord, JobStatus, StepRecord } from "../../core/job.ts";
 import type { LeasedJob } from "../storage-backend.ts";
+import { pairsOf } from "./connection.ts";
 
 /** The stored record, as the scripts see it (caller data fields only in the old layout). */
 interface StoredJob {
@@ -67,11 +68,7 @@ function parseText<T>(text: string | undefined): T | undefined {
 
 function dataMap(data: StoredData | undefined): ReadonlyMap<string, string> {
   if (data === undefined) return new Map();
-  if (!Array.isArray(data)) return new Map(Object.entries(data as Readonly<Record<string, string>>));
-  const flat = data as readonly string[];
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) map.set(flat[i]!, flat[i + 1]!);
-  return map;
+  return new Map(Array.isArray(data) ? pairsOf(data as readonly string[]) : Object.entries(data as Readonly<Record<string, string>>));
 }
 
 /** The record's own fields (no caller data), as callers see them. */
@@ -149,11 +146,6 @@ export function decodeJob(raw: string, data?: StoredData): JobRecord {
   if (fields.has("p")) record.progress = parseText<JobProgress>(fields.get("p"));
   if (history !== undefined) record.history = history;
   return record;
-}
-
-/** Decodes a reply that may be absent (HGET/HMGET of a missing field). */
-export function decodeMaybe(raw: string | null | undefined, data?: StoredData): JobRecord | undefined {
-  return raw === null || raw === undefined ? undefined : decodeJob(raw, data);
 }
 
 /** The record's own fields only (status, step, times…): enough to filter a listing or read `updatedAt`. */

@@ -68,12 +68,7 @@ export class RedisKeys {
   readonly #cache = new Map<string, PipelineKeys>();
 
   constructor(prefix: string, namespace: string) {
-    for (const [what, value] of [["key prefix", prefix], ["namespace", namespace]] as const) {
-      if (value === "" || /[{}]/.test(value)) {
-        throw new InvalidConfigError(`invalid Redis ${what} "${value}": it must be non-empty and hold no "{" or "}"`);
-      }
-    }
-    this.base = `${prefix}:${namespace}`;
+    this.base = `${segment("key prefix", prefix)}:${segment("namespace", namespace)}`;
     this.pipelines = `${this.base}:pipelines`;
     this.workers = `${this.base}:{workers}`;
     this.workersSeen = `${this.base}:{workers}:seen`;
@@ -103,11 +98,6 @@ export class RedisKeys {
     }
     return keys;
   }
-
-  /** The queue LIST of `jobType` at `priority` (0, the default, is the key stored data has always used). */
-  queue(pipeline: string, jobType: string, priority = 0): string {
-    return queueLevel(this.pipeline(pipeline).queuePrefix + jobType, priority);
-  }
 }
 
 /** The caller data HASH of job `id` (as lua/_job-data.lua names it). */
@@ -125,6 +115,11 @@ export function queueLevel(queue: string, priority: number): string {
 
 /** The registry of pipeline servers under key prefix `prefix`, shared by every namespace. */
 export function serversKey(prefix: string): string {
-  if (prefix === "" || /[{}]/.test(prefix)) throw new InvalidConfigError(`invalid Redis key prefix "${prefix}": it must be non-empty and hold no "{" or "}"`);
-  return `${prefix}:{servers}`;
+  return `${segment("key prefix", prefix)}:{servers}`;
+}
+
+/** `value`, checked: a key segment is non-empty and holds no hash tag braces. */
+function segment(what: string, value: string): string {
+  if (value === "" || /[{}]/.test(value)) throw new InvalidConfigError(`invalid Redis ${what} "${value}": it must be non-empty and hold no "{" or "}"`);
+  return value;
 }

@@ -12,8 +12,8 @@
  */
 import type { ChainableCommander } from "ioredis";
 import type { JobRecord } from "../../core/job.ts";
-import type { RedisClient } from "./connection.ts";
-import { decodeHead, decodeMaybe } from "./job-codec.ts";
+import { repliesOf, type RedisClient } from "./connection.ts";
+import { decodeHead, decodeJob } from "./job-codec.ts";
 import { jobDataKey, type PipelineKeys } from "./keys.ts";
 
 type Head = ReturnType<typeof decodeHead>;
@@ -28,14 +28,7 @@ function queueJobRead(batch: ChainableCommander, keys: PipelineKeys, id: string)
 
 /** The job the two replies of `queueJobRead` describe. */
 function jobOf(record: unknown, data: unknown): JobRecord | undefined {
-  return decodeMaybe(typeof record === "string" ? record : undefined, (data ?? {}) as Record<string, string>);
-}
-
-function unwrap(raw: [Error | null, unknown][] | null): unknown[] {
-  return (raw ?? []).map(([error, reply]) => {
-    if (error) throw error;
-    return reply;
-  });
+  return typeof record === "string" ? decodeJob(record, (data ?? {}) as Record<string, string>) : undefined;
 }
 
 interface Pending {
@@ -80,7 +73,7 @@ class ReadGate {
       (raw) => {
         let replies: unknown[];
         try {
-          replies = unwrap(raw);
+          replies = repliesOf(raw);
         } catch (error) {
           for (const pending of batch) pending.reject(error);
           return;
@@ -127,7 +120,7 @@ export async function readInputs(client: RedisClient, keys: PipelineKeys, ids: r
   if (ids.length === 0) return [];
   const batch = client.pipeline();
   for (const id of ids) batch.hmget(jobDataKey(keys, id), "in", "i");
-  const replies = unwrap(await batch.exec()) as (string | null)[][];
+  const replies = repliesOf(await batch.exec()) as (string | null)[][];
   return replies.map(([input, instructions]) => input ?? instructions ?? "null");
 }
 

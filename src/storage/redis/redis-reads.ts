@@ -3,7 +3,7 @@
  * listings. They read with pipelined plain commands (no script), so they never block writers
  * for long; each answer is consistent per command, not as a whole.
  */
-import type { RedisClient } from "./connection.ts";
+import { repliesOf, type RedisClient } from "./connection.ts";
 import type { JobRecord, JobStatus } from "../../core/job.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
@@ -11,21 +11,12 @@ import { decodeHead } from "./job-codec.ts";
 import { readJobsWhere } from "./redis-job-reads.ts";
 import { PRIORITY_LEVELS, queueLevel, type PipelineKeys } from "./keys.ts";
 
-type Replies = [Error | null, unknown][] | null;
-
-function replies(raw: Replies): unknown[] {
-  return (raw ?? []).map(([error, reply]) => {
-    if (error) throw error;
-    return reply;
-  });
-}
-
 const STEP_FIELD = /^step:(.+):(running|delayed|delayedStart|succeeded|failed|dead|stalled|held|over|cancelled)$/;
 const LATENCY_FIELD = /^(.+):(\d+|sum|count)$/;
 
 /** Statistics of one pipeline; `jobTypes` are its declared steps (others seen are added). */
 export async function readStats(client: RedisClient, pipeline: string, keys: PipelineKeys, jobTypes: readonly string[]): Promise<PipelineStats> {
-  const [counters, latency, running, delayed, time] = replies(
+  const [counters, latency, running, delayed, time] = repliesOf(
     await client.pipeline().hgetall(keys.counters).hgetall(keys.latency).zcard(keys.running).zcard(keys.delayed).time().exec(),
   ) as [Record<string, string>, Record<string, string>, number, number, [string, string]];
   const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
@@ -60,7 +51,7 @@ export async function readStats(client: RedisClient, pipeline: string, keys: Pip
       queueReads.llen(queue).lindex(queue, 0);
     }
   }
-  const queueReplies = replies(await queueReads.exec());
+  const queueReplies = repliesOf(await queueReads.exec());
   const at = (i: number, level: number, what: 0 | 1): unknown => queueReplies[(i * PRIORITY_LEVELS + level) * 2 + what];
   const levelHeads = ordered.map((_, i) => Array.from({ length: PRIORITY_LEVELS }, (_, level) => at(i, level, 1) as string | null).filter((id): id is string => id !== null));
   const headIds = [...new Set(levelHeads.flat())];
@@ -140,20 +131,10 @@ export async function readRecentJobs(client: RedisClient, keys: PipelineKeys, li
   return found;
 }
 
-/** Merges per-pipeline lists (each newest first) into one, newest first, keeping each list's order. */
+/**
+ * Merges per-pipeline lists (each newest first) into one, newest first (a stable sort: each list
+ * keeps its order, ties between lists go to the earlier list).
+ */
 export function mergeNewestFirst(lists: JobRecord[][], limit: number): JobRecord[] {
-  const cursors = lists.map(() => 0);
-  const merged: JobRecord[] = [];
-  while (merged.length < limit) {
-    let best = -1;
-    for (let i = 0; i < lists.length; i++) {
-      const candidate = lists[i]![cursors[i]!];
-      if (candidate === undefined) continue;
-      if (best < 0 || candidate.createdAt > lists[best]![cursors[best]!]!.createdAt) best = i;
-    }
-    if (best < 0) break;
-    merged.push(lists[best]![cursors[best]!]!);
-    cursors[best]! += 1;
-  }
-  return merged;
+  return lists.flat().sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
 }

@@ -5,7 +5,7 @@
  * pipeline's hash (in parallel: on a cluster, each on its own node).
  */
 import type { ScheduleSpec, ScheduleState, ScheduleStore } from "../schedule-store.ts";
-import type { RedisClient } from "./connection.ts";
+import { pairsOf, type RedisClient } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 import type { Scripts } from "./scripts.ts";
 
@@ -42,7 +42,7 @@ export class RedisScheduleStore implements ScheduleStore {
     const key = this.#o.keys.pipeline(pipeline).schedules;
     const pairs = schedules.map((s): [string, string] => [s.name, JSON.stringify({ cron: s.cron, timezone: s.timezone })]);
     const flat = await this.#o.io(() => this.#o.scripts.declareSchedules(key, now, pairs));
-    const states = statesOf(pipeline, toRecord(flat));
+    const states = statesOf(pipeline, Object.fromEntries(pairsOf(flat)));
     return schedules.flatMap((s) => states.find((state) => state.name === s.name) ?? []);
   }
 
@@ -54,12 +54,6 @@ export class RedisScheduleStore implements ScheduleStore {
     const hashes = await this.#o.io(() => Promise.all(pipelines.map((p) => this.#o.client.hgetall(this.#o.keys.pipeline(p).schedules))));
     return pipelines.flatMap((pipeline, i) => statesOf(pipeline, hashes[i] ?? {}));
   }
-}
-
-function toRecord(flat: readonly string[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i]!] = flat[i + 1]!;
-  return record;
 }
 
 /** The declared schedules of one pipeline's hash, by name; a definition that does not parse is skipped. */

@@ -23,6 +23,7 @@ import {
   DEFAULT_MAX_FINISHED,
   DEFAULT_MAX_QUEUED,
   DEFAULT_WORKER_TTL_MS,
+  mostFreeWorker,
   type CancelResult,
   type DeleteResult,
   type EnqueueOutcome,
@@ -41,7 +42,7 @@ import {
   type WorkerInfo,
 } from "../storage-backend.ts";
 import { silentLogger, type Logger } from "../../log/logger.ts";
-import { createClient, DEFAULT_REDIS_URI, redactUri, storageError, waitReady, type RedisClient } from "./connection.ts";
+import { connectClient, createClient, DEFAULT_REDIS_URI, redactUri, storageError, type RedisClient } from "./connection.ts";
 import { checkRedisSafety } from "./safety-checks.ts";
 import { StoreEpoch } from "./_store-epoch.ts";
 import { decodeLeased, leasedId } from "./job-codec.ts";
@@ -123,16 +124,7 @@ export class RedisStorageBackend implements StorageBackend {
 
   async connect(): Promise<void> {
     const client = this.#client;
-    if (client.status !== "ready") {
-      try {
-        if (this.#ownsClient && (client.status === "wait" || client.status === "end")) await client.connect();
-        else await waitReady(client, this.#connectTimeoutMs);
-      } catch (error) {
-        if (this.#ownsClient) client.disconnect();
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
-      }
-    }
+    if (client.status !== "ready") await connectClient(client, this.#uri, this.#ownsClient, this.#connectTimeoutMs);
     if (this.#checked) return;
     try {
       await checkRedisSafety(client, { uri: this.#uri, allowEviction: this.#allowEviction, logger: this.#logger });
@@ -352,9 +344,7 @@ export class RedisStorageBackend implements StorageBackend {
   }
 
   async getNextAvailableWorkerForType(jobType: string): Promise<WorkerInfo | undefined> {
-    const candidates = (await this.listWorkers()).filter((w) => w.jobType === jobType && w.capacity > w.inFlight);
-    candidates.sort((a, b) => b.capacity - b.inFlight - (a.capacity - a.inFlight));
-    return candidates[0];
+    return mostFreeWorker(await this.listWorkers(), jobType);
   }
 
   /** Runs Redis work; connection trouble becomes StorageUnavailableError. */

@@ -17,7 +17,7 @@
 import { Cluster, type Redis } from "ioredis";
 import { InvalidConfigError } from "../../core/errors/invalid-config-error.ts";
 import type { Logger } from "../../log/logger.ts";
-import { redactUri, type RedisClient } from "./connection.ts";
+import { pairsOf, redactUri, type RedisClient } from "./connection.ts";
 
 export interface SafetyCheckOptions {
   uri: string;
@@ -64,9 +64,7 @@ function leastSafe(all: readonly RedisSettings[]): RedisSettings {
 
 async function readSettings(client: Redis): Promise<RedisSettings> {
   try {
-    const pairs = (await client.config("GET", "maxmemory-policy", "appendonly", "save"));
-    const config = new Map<string, string>();
-    for (let i = 0; i + 1 < pairs.length; i += 2) config.set(pairs[i]!, pairs[i + 1]!);
+    const config = new Map(pairsOf(await client.config("GET", "maxmemory-policy", "appendonly", "save")));
     const save = config.get("save");
     const aof = config.get("appendonly");
     return {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ChainableCommander } from "ioredis";
-import type { RedisClient } from "./connection.ts";
+import { pairsOf, repliesOf, type RedisClient } from "./connection.ts";
 import { newLeaseTokens } from "../../core/ids.ts";
 import type { ReleaseKind, Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
@@ -84,22 +84,14 @@ type Queue = (...args: Arg[]) => unknown;
 /** What a script's integer reply means. */
 export type ScriptOutcome = "ok" | "stale" | "missing" | "not-dead" | "final";
 
-/** The one place return codes are read: ≥ 0 is success (a count or a time), negatives are named. */
-export function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
+const NEGATIVE_OUTCOMES: readonly ScriptOutcome[] = ["stale", "missing", "not-dead", "final"];
+
+/** The one place return codes are read: ≥ 0 is success (a count or a time), -1 to -4 are named. */
+function outcomeOf(file: ScriptFile, code: unknown): ScriptOutcome {
   if (typeof code !== "number") throw new TypeError(`script ${file} answered ${String(code)}, not an integer`);
-  if (code >= 0) return "ok";
-  switch (code) {
-    case -1:
-      return "stale";
-    case -2:
-      return "missing";
-    case -3:
-      return "not-dead";
-    case -4:
-      return "final";
-    default:
-      throw new RangeError(`script ${file} answered an unknown code ${code}`);
-  }
+  const outcome = code >= 0 ? "ok" : NEGATIVE_OUTCOMES[-code - 1];
+  if (outcome === undefined) throw new RangeError(`script ${file} answered an unknown code ${code}`);
+  return outcome;
 }
 
 /** One enqueue item as `enqueue-6.lua` reads it (its instructions go beside: `EnqueueBatch.texts`). */
@@ -134,7 +126,7 @@ export type EnqueueReply = string | [string, string[]];
 
 export interface SettleBatch {
   keys: PipelineKeys;
-  /** SETTLE_FIELDS entries per settlement, flat (`settleArgs`). */
+  /** 17 entries per settlement, flat (`settleArgs`; settle-8.lua's header lists them). */
   args: Arg[];
   maxFinished: number;
   maxAgeMs: number;
@@ -174,11 +166,7 @@ export class Scripts {
 
   /** Sends the queued commands in one round trip; throws the first command error. */
   async #exec(pipeline: ChainableCommander): Promise<unknown[]> {
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply]) => {
-      if (error) throw error;
-      return reply;
-    });
+    return repliesOf(await pipeline.exec());
   }
 
   /**
@@ -378,17 +366,9 @@ export interface LimitArgs {
   perMs: number;
 }
 
-function pairsOf(flat: readonly string[]): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
-  return pairs;
-}
-
-/** Entries per settlement in settle-8's ARGV (its header lists them). */
-export const SETTLE_FIELDS = 17;
 
 /**
- * Appends a settlement to `args` as settle-8.lua reads it: SETTLE_FIELDS flat strings or numbers
+ * Appends a settlement to `args` as settle-8.lua reads it: 17 flat strings or numbers
  * ("" for none), caller data as JSON text (raw: never escaped inside another JSON text), latency
  * pre-bucketed. A successful step's output goes once (field 5) when it is also the next input or
  * the result, as the pipeline flow decides; the step record then leaves it out.

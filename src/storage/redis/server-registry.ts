@@ -18,8 +18,7 @@
 import { z } from "zod";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { silentLogger, type Logger } from "../../log/logger.ts";
-import { StorageUnavailableError } from "../../core/errors/storage-unavailable-error.ts";
-import { createClient, DEFAULT_REDIS_URI, isUnavailable, redactUri, unavailable, type RedisClient } from "./connection.ts";
+import { connectClient, createClient, DEFAULT_REDIS_URI, storageError, type RedisClient } from "./connection.ts";
 import { serversKey } from "./keys.ts";
 import { Scripts } from "./scripts.ts";
 
@@ -82,14 +81,7 @@ export class ServerRegistry {
   }
 
   async connect(): Promise<void> {
-    if (this.#client.status !== "wait") return;
-    try {
-      await this.#client.connect();
-    } catch (error) {
-      this.#client.disconnect();
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StorageUnavailableError(`cannot connect to Redis at ${redactUri(this.#uri)}: ${reason}`, { cause: error });
-    }
+    if (this.#client.status === "wait") await connectClient(this.#client, this.#uri, true, 0);
   }
 
   async close(): Promise<void> {
@@ -141,7 +133,7 @@ export class ServerRegistry {
     try {
       return await work();
     } catch (error) {
-      throw isUnavailable(error) ? unavailable(this.#uri, error) : error;
+      throw storageError(this.#uri, error);
     }
   }
 }

@@ -19,7 +19,7 @@
   KEYS[7] latency       HASH (<t>:<bucket>, <t>:sum, <t>:count)
   KEYS[8] queue prefix  queue LIST of job type t is KEYS[8] .. t (same hash tag; at the job's priority, see _priority-queues.lua)
 
-  ARGV: SETTLE_FIELDS (17) entries per settlement, flat, "" for none (no JSON to decode: caller
+  ARGV: 17 entries per settlement, flat, "" for none (no JSON to decode: caller
   data stays raw strings, never escaped inside another JSON text):
     +1 kind          advance | succeed | retry | dead
     +2 jobId         +3 token
