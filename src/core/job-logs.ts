@@ -71,7 +71,3 @@ export function usageOf(attempts: readonly { logs?: readonly LogLine[] | undefin
   }
   return { lines, bytes };
 }
-
-export function isLogLevel(value: unknown): value is LogLevel {
-  return value === "debug" || value === "info" || value === "warn" || value === "error";
-}

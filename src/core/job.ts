@@ -13,7 +13,6 @@ export type Instructions = Record<string, unknown>;
  * - `queued`: waiting for a worker of its current step (or for its retry time, see `runAt`)
  * - `delayed`: enqueued with a delay or a start time: waits for `runAt` (storage's clock), then `queued`
  * - `running`: leased to a worker
- * - `delayed`: waiting for its start time (`runAt`)
  * - `failed`: its last attempt failed and a retry is scheduled at `runAt`
  * - `succeeded`, `dead`, `cancelled`: final
  */

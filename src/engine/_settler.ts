@@ -4,7 +4,7 @@
  * outcome becomes a settlement (advance to the next step, succeed, retry after a backoff, or
  * dead-letter) from the pure decisions of pipeline-flow; then the dispatcher's listeners hear of it.
  */
-import { capLines, usageOf, type LogLimits, type LogUsage } from "../core/job-logs.ts";
+import { capLines, usageOf, type LogUsage } from "../core/job-logs.ts";
 import type { AttemptRecord, JobError } from "../core/job.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
 import type { StepPolicy } from "../core/step-config.ts";
@@ -16,8 +16,6 @@ import type { DispatcherEvents } from "./dispatcher-events.ts";
 import type { InFlight } from "./_worker-roster.ts";
 
 export interface SettlerHost {
-  /** The per-job log limits (lines, bytes). */
-  logLimits?: LogLimits | undefined;
   storage: StorageBackend;
   events: TypedEmitter<DispatcherEvents>;
   logger: Logger;
@@ -162,7 +160,7 @@ export class Settler {
 
   #decide(outcome: StepOutcome, context: Context): Settlement {
     const settlement = this.#settlementOf(outcome, context);
-    const kept = capLines(outcome.logs ?? [], context.logUsed ?? { lines: 0, bytes: 0 }, this.#host.logLimits);
+    const kept = capLines(outcome.logs ?? [], context.logUsed ?? { lines: 0, bytes: 0 });
     const dropped = (outcome.dropped ?? 0) + kept.dropped;
     const attempt: AttemptRecord = {
       step: context.jobType,

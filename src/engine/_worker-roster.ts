@@ -83,10 +83,6 @@ export class WorkerSlot {
     return this.#lastSeen;
   }
 
-  get inFlight(): number {
-    return this.#inFlight.size;
-  }
-
   /** Jobs it can take now: none while draining, suspended or quarantined. */
   free(now: number): number {
     if (this.#draining || this.#suspendedUntil > now || this.#quarantinedUntil > now) return 0;
@@ -163,11 +159,6 @@ export class WorkerSlot {
       this.#unanswered = 0;
     }
     return { flights, quarantined };
-  }
-
-  /** Until when it gets no new jobs (epoch ms), while quarantined at `now`. */
-  quarantinedUntil(now: number): number | undefined {
-    return this.#quarantinedUntil > now ? this.#quarantinedUntil : undefined;
   }
 
   flights(): InFlight[] {

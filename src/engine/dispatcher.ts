@@ -268,7 +268,6 @@ export class Dispatcher {
     return this.#storage.getJob(jobId);
   }
 
-  /** The job's record once final (or when there is no such job); undefined on timeout or abort. */
   /** Per id: final (succeeded or dead) or no longer stored, without reading records (what a waiter polls). */
   finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]> {
     return this.#storage.finalOrGone(pipeline, jobIds);
@@ -391,17 +390,14 @@ export class Dispatcher {
   async removeWorker(workerId: string, reason: "lost" | "shutdown", detail: string): Promise<void> {
     const slot = this.#workers.delete(workerId);
     if (slot === undefined) return;
-    const leases = slot.flights().map((f) => leaseOf(f));
+    const flights = slot.flights();
     this.#events.emit("worker:removed", workerId, slot.target.jobType, detail);
     try {
-      if (leases.length > 0) {
-        await this.#storage.releaseLeases(leases, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), "stall");
-        this.#logger.warn("worker removed, jobs handed back as stalls", { workerId, jobs: leases.length, reason, detail });
-      }
+      await this.#handBackFlights(flights, new LeaseLostError(`worker ${workerId} ${detail}`).toJobError(), "stall");
+      if (flights.length > 0) this.#logger.warn("worker removed, jobs handed back as stalls", { workerId, jobs: flights.length, reason, detail });
     } finally {
       // Only this instance's entry: the worker may have re-joined (a new instance) meanwhile.
       if (slot.target.address !== undefined) await this.#storage.unregisterWorker(workerId, slot.target.instance).catch(() => {});
-      this.#loop.kick();
     }
   }
 
@@ -409,12 +405,17 @@ export class Dispatcher {
   async handBack(workerId: string, jobIds: readonly string[]): Promise<void> {
     const slot = this.#workers.get(workerId);
     if (slot === undefined) return;
-    const leases = jobIds.flatMap((jobId) => {
-      const flight = slot.take(jobId);
-      return flight === undefined ? [] : [leaseOf(flight)];
-    });
-    if (leases.length > 0) await this.#storage.releaseLeases(leases, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), "untried");
-    this.#loop.kick();
+    const flights = jobIds.flatMap((jobId) => slot.take(jobId) ?? []);
+    await this.#handBackFlights(flights, new ShutdownError(`worker ${workerId} handed the job back`).toJobError(), "untried");
+  }
+
+  /** Hands jobs in flight back to their queue (as stalls, or untried), then looks for work. */
+  async #handBackFlights(flights: readonly InFlight[], reason: JobError, kind: "stall" | "untried"): Promise<void> {
+    try {
+      if (flights.length > 0) await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), reason, kind);
+    } finally {
+      this.#loop.kick();
+    }
   }
 
   /** True when `workerId` holds the lease `token` of `jobId` (handed to it here). */
@@ -448,13 +449,9 @@ export class Dispatcher {
     if (quarantined) this.#register(workerId);
     if (flights.length === 0) return { jobs: 0, quarantined };
     const why = quarantined ? `worker ${workerId} is quarantined: its deliveries kept going unanswered` : `worker ${workerId} sent no result in time`;
-    try {
-      // Overdue or quarantined: the worker stopped answering with the job in flight, a stall
-      // (the job goes dead only past its step's maxStalls), never an attempt.
-      await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), new LeaseLostError(why).toJobError(), "stall");
-    } finally {
-      this.#loop.kick();
-    }
+    // Overdue or quarantined: the worker stopped answering with the job in flight, a stall
+    // (the job goes dead only past its step's maxStalls), never an attempt.
+    await this.#handBackFlights(flights, new LeaseLostError(why).toJobError(), "stall");
     return { jobs: flights.length, quarantined };
   }
 

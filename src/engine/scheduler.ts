@@ -36,8 +36,6 @@ export interface SchedulerOptions {
   /** The pipelines served here: their stored schedules are listed (those of other servers too). */
   pipelines: () => readonly string[];
   logger: Logger;
-  /** Clock, epoch ms. Default Date.now. */
-  now?: (() => number) | undefined;
 }
 
 /** A timer is never set further ahead than this (setTimeout's limit is ~24.8 days; clocks move), ms. */
@@ -47,7 +45,6 @@ export type TickKind = "tick" | "missed" | "late";
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
-  readonly #now: () => number;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #underWay = new Set<Promise<void>>();
   readonly #failures = new Map<string, number>();
@@ -55,11 +52,6 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
-  }
-
-  get schedules(): readonly ScheduleDefinition[] {
-    return this.#o.schedules;
   }
 
   /** Ticks of `name` that failed here (storage error, pipeline busy, not declared) since start. */
@@ -71,7 +63,7 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.#running || this.#o.schedules.length === 0) return;
     this.#running = true;
-    const now = this.#now();
+    const now = Date.now();
     const states = await this.#declare(now);
     for (const schedule of this.#o.schedules) {
       const state = states.get(schedule.name);
@@ -94,7 +86,7 @@ export class Scheduler {
   /** The stored schedules of the pipelines served here, with next run and last job. */
   async views(): Promise<ScheduleView[]> {
     const states = await this.#o.store.list(this.#o.pipelines());
-    const views = await scheduleViews(states, this.#now(), this.#o.jobsOf);
+    const views = await scheduleViews(states, Date.now(), this.#o.jobsOf);
     const here = new Set(this.#o.schedules.map((s) => s.name));
     return views.map((view) => (here.has(view.name) ? { ...view, failures: this.failures(view.name) } : view));
   }
@@ -117,7 +109,7 @@ export class Scheduler {
 
   #arm(schedule: ScheduleDefinition): void {
     if (!this.#running) return;
-    const now = this.#now();
+    const now = Date.now();
     const next = nextTick(schedule, now);
     if (next === undefined) {
       this.#timers.delete(schedule.name);
@@ -130,7 +122,7 @@ export class Scheduler {
 
   #fire(schedule: ScheduleDefinition, planned: number): void {
     if (!this.#running) return;
-    const now = this.#now();
+    const now = Date.now();
     // A capped timer, or one a clock step made early: set it again for the tick still ahead.
     if (now < planned) return this.#arm(schedule);
     // Late (this process was stopped or asleep past later ticks): the most recent tick due, once.

@@ -35,8 +35,6 @@ export interface FlowEntry {
 export interface CreditGateOptions<T extends FlowEntry> {
   /** Longest a request is held before it is answered BUSY, ms; 0: never held. */
   busyWaitMs: number;
-  /** Send one held request when nothing moved for this long, ms. Default 200. */
-  probeMs?: number | undefined;
   /** Sends these requests now. */
   release: (entries: T[]) => void;
   /** Answers this held request BUSY. */
@@ -91,10 +89,11 @@ interface Flow<T> {
 }
 
 const WANTS_EVERY_MS = 1000;
+/** Send one held request when nothing moved for this long, ms. */
+const PROBE_MS = 200;
 
 export class CreditGate<T extends FlowEntry> {
   readonly #options: CreditGateOptions<T>;
-  readonly #probeMs: number;
   readonly #flows = new Map<string, Flow<T>>();
   #timer: NodeJS.Timeout | undefined;
   #wantsAt = 0;
@@ -103,7 +102,6 @@ export class CreditGate<T extends FlowEntry> {
 
   constructor(options: CreditGateOptions<T>) {
     this.#options = options;
-    this.#probeMs = options.probeMs ?? 200;
   }
 
   get enabled(): boolean {
@@ -225,7 +223,7 @@ export class CreditGate<T extends FlowEntry> {
 
   #arm(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.#tick(), Math.max(10, Math.min(this.#probeMs, this.#options.busyWaitMs) >> 1));
+    this.#timer = setInterval(() => this.#tick(), Math.max(10, Math.min(PROBE_MS, this.#options.busyWaitMs) >> 1));
   }
 
   /** Answers BUSY what waited too long, probes where nothing moves, tells the server what is held. */
@@ -241,7 +239,7 @@ export class CreditGate<T extends FlowEntry> {
       }
       if (flow.held.length + flow.retry.length === 0) continue;
       holding = true;
-      if (flow.inFlight === 0 && flow.credit === 0 && now - flow.movedAt >= this.#probeMs) {
+      if (flow.inFlight === 0 && flow.credit === 0 && now - flow.movedAt >= PROBE_MS) {
         flow.movedAt = now;
         this.#release(flow, 1, true);
       }

@@ -26,7 +26,6 @@ import type { Body, BodyInput } from "./protocol.ts";
 
 /** A request as the intake holds it: `batched` when it came in an `enqueues`/`waits`/`runs` message; `run`: wait for it too. */
 type Enqueue = Body<"enqueue"> & { batched?: boolean; run?: { timeoutMs: number; ackMs?: number | undefined }; flow?: boolean };
-type Wait = Body<"wait"> & { batched?: boolean };
 type Requester = { requestId: string; replyTo: string; batched?: boolean };
 
 /** What the intake has answered since it started (read by tests and the bench). */
@@ -116,11 +115,11 @@ export class ClientIntake {
   }
 
   wait(request: Body<"wait">): void {
-    this.#track(this.#wait(request));
+    this.#track(this.#waitAndAnswer(request, request.jobId, request.timeoutMs, {}));
   }
 
   waitMany(message: Body<"waits">): void {
-    for (const item of message.requests) this.#track(this.#wait({ ...item, replyTo: message.replyTo, batched: true }));
+    for (const item of message.requests) this.#track(this.#waitAndAnswer({ ...item, replyTo: message.replyTo, batched: true }, item.jobId, item.timeoutMs, {}));
   }
 
   #track(wait: Promise<void>): void {
@@ -181,10 +180,6 @@ export class ClientIntake {
       } else if (request.run !== undefined) this.#track(this.#run(request, request.run, answer.job, answer.status === "duplicate"));
       else void this.#answer(request, { requestId: request.requestId, ok: true, job: summarize(answer.job), duplicate: answer.status === "duplicate" });
     });
-  }
-
-  #wait(request: Wait): Promise<void> {
-    return this.#waitAndAnswer(request, request.jobId, request.timeoutMs, {});
   }
 
   /** A run's job, taken: answered at once when already final (a repeated key), else once it is; `pending` first after `ackMs`. */

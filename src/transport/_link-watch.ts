@@ -14,13 +14,11 @@ import type * as zmq from "zeromq";
 
 export class LinkWatch {
   #up = false;
-  #everUp = false;
   #downSince: number | undefined;
 
   constructor(socket: zmq.Socket) {
     socket.events.on("handshake", () => {
       this.#up = true;
-      this.#everUp = true;
       this.#downSince = undefined;
     });
     socket.events.on("disconnect", () => {
@@ -33,11 +31,6 @@ export class LinkWatch {
   /** True while a handshaken connection to the peer is open. */
   get up(): boolean {
     return this.#up;
-  }
-
-  /** True once the peer completed a handshake (transports without one, like inproc, never do). */
-  get everUp(): boolean {
-    return this.#everUp;
   }
 
   /** How long the link has been down after being up, ms; undefined while up or never up. */

@@ -25,15 +25,15 @@ interface ReplySocket {
 }
 
 const REPLIES_PER_MESSAGE = 1024;
+/** A reply not queued within this many ms is dropped. */
+const SEND_TIMEOUT_MS = 1000;
+/** Sockets unused for this many ms are closed. */
+const IDLE_MS = 60_000;
+/** At most this many reply sockets; the least recently used goes first. */
+const MAX_SOCKETS = 1000;
 
 export interface ReplySocketsOptions {
   logger: Logger;
-  /** A reply not queued within this many ms is dropped. Default 1000. */
-  sendTimeoutMs?: number | undefined;
-  /** Sockets unused for this many ms are closed. Default 60 000. */
-  idleMs?: number | undefined;
-  /** At most this many reply sockets; the least recently used goes first. Default 1000. */
-  maxSockets?: number | undefined;
   /** The clients' largest message, bytes. Default 16 MiB (PipelineClient's default). */
   maxMessageBytes?: number | undefined;
   /** Called on each new socket before it connects (e.g. to make it a CURVE server). */
@@ -43,9 +43,6 @@ export interface ReplySocketsOptions {
 export class ReplySockets {
   readonly #sockets = new Map<string, ReplySocket>();
   readonly #logger: Logger;
-  readonly #sendTimeoutMs: number;
-  readonly #idleMs: number;
-  readonly #maxSockets: number;
   readonly #maxReplyBytes: number;
   readonly #prepare: ((push: zmq.Push) => void) | undefined;
   readonly #sweep: NodeJS.Timeout;
@@ -56,12 +53,9 @@ export class ReplySockets {
 
   constructor(options: ReplySocketsOptions) {
     this.#logger = options.logger;
-    this.#sendTimeoutMs = options.sendTimeoutMs ?? 1000;
-    this.#idleMs = options.idleMs ?? 60_000;
-    this.#maxSockets = options.maxSockets ?? 1000;
     this.#maxReplyBytes = (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - MESSAGE_OVERHEAD_BYTES;
     this.#prepare = options.prepare;
-    this.#sweep = setInterval(() => this.#closeIdle(), Math.min(this.#idleMs, 10_000));
+    this.#sweep = setInterval(() => this.#closeIdle(), 10_000);
     this.#sweep.unref();
   }
 
@@ -153,12 +147,12 @@ export class ReplySockets {
       return existing;
     }
     parseAddress(replyTo);
-    const push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: this.#sendTimeoutMs, linger: 0 });
+    const push = new zmq.Push({ ...LINK_OPTIONS, sendTimeout: SEND_TIMEOUT_MS, linger: 0 });
     this.#prepare?.(push);
     push.connect(replyTo);
     const socket: ReplySocket = { push, queue: new SendQueue(push), lastUsed: Date.now(), batch: [] };
     this.#sockets.set(replyTo, socket);
-    if (this.#sockets.size > this.#maxSockets) {
+    if (this.#sockets.size > MAX_SOCKETS) {
       const [oldest, old] = this.#sockets.entries().next().value as [string, ReplySocket];
       this.#sockets.delete(oldest);
       this.#drop(old, 0);
@@ -169,7 +163,7 @@ export class ReplySockets {
   #closeIdle(): void {
     const now = Date.now();
     for (const [address, socket] of this.#sockets) {
-      if (now - socket.lastUsed < this.#idleMs || socket.queue.length > 0 || socket.batch.length > 0) continue;
+      if (now - socket.lastUsed < IDLE_MS || socket.queue.length > 0 || socket.batch.length > 0) continue;
       this.#sockets.delete(address);
       this.#drop(socket, 0);
     }

@@ -69,9 +69,13 @@ export function connectableAddress(lastEndpoint: string, advertiseHost?: string)
 /** True for an address only this machine can reach: 127.x, ::1, localhost, ipc://, inproc://. */
 export function isLoopbackAddress(address: string): boolean {
   const endpoint = parseAddress(address);
-  if (endpoint.transport !== "tcp") return true;
-  const host = endpoint.host.toLowerCase();
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return endpoint.transport !== "tcp" || isLoopbackHost(endpoint.host);
+}
+
+/** True for a host only this machine can reach: localhost, ::1, 127.x. */
+export function isLoopbackHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  return lower === "localhost" || lower === "::1" || /^127\.\d+\.\d+\.\d+$/.test(lower);
 }
 
 /**

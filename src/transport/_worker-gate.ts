@@ -62,10 +62,6 @@ export class WorkerGate {
     this.bounds = { ...DEFAULT_POLICY_BOUNDS, ...options.bounds };
   }
 
-  get maxWorkers(): number {
-    return this.#admission.maxWorkers;
-  }
-
   /** Whether to register the unknown worker `a` names, the server feeding `workers` now. */
   admits(a: Body<"announce">, workers: number, now = Date.now()): boolean {
     const curve = this.#curve;

@@ -11,14 +11,11 @@
  * const [ok, job] = await client.enqueueJob({ name: "example-one", instructions: { size: 10 } });
  * ```
  */
-import { JobNotFoundError } from "../core/errors/job-not-found-error.ts";
-import { MarioError } from "../core/errors/mario-error.ts";
-import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import { UnknownPipelineError } from "../core/errors/unknown-pipeline-error.ts";
 import { isFinal, type JobRecord } from "../core/job.ts";
 import { FailoverIntake } from "./failover-intake.ts";
 import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, PipelineClient, PipelineClientOptions, RunJobAnswer, RunJobRequest } from "./pipeline-client.ts";
-import { cancelThrough } from "./_cancel-through.ts";
+import { askInTurn, cancelThrough } from "./_ask-in-turn.ts";
 import { ServerDirectory } from "./server-directory.ts";
 
 /** Job id → pipeline, for jobs enqueued here (bounded). */
@@ -84,22 +81,9 @@ export class DiscoveringClient {
     const directory = this.#connected();
     const pipeline = this.#owners.get(jobId);
     const candidates = pipeline === undefined ? directory.all() : directory.candidates(pipeline);
-    let lastError: unknown;
-    let notFound: unknown;
-    for (const candidate of candidates) {
-      try {
-        const job = await candidate.intake.waitFor(jobId, options);
-        if (isFinal(job.status)) this.#owners.delete(jobId);
-        return job;
-      } catch (error) {
-        // A server of another namespace does not know the job: ask the next one.
-        if (error instanceof JobNotFoundError) notFound = error;
-        else if (error instanceof MarioError && !(error instanceof NoAnswerError)) throw error;
-        else lastError = error;
-      }
-    }
-    if (notFound !== undefined && lastError === undefined) throw notFound;
-    throw lastError instanceof NoAnswerError ? lastError : new NoAnswerError(`no pipeline server registered in ${this.address} answered`, { cause: lastError });
+    const { answer: job } = await askInTurn(candidates, (intake) => intake.waitFor(jobId, options), `no pipeline server registered in ${this.address} answered`);
+    if (isFinal(job.status)) this.#owners.delete(jobId);
+    return job;
   }
 
   /** Asks a server of the job's pipeline (else each in turn); see `cancelThrough`. */

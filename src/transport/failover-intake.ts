@@ -19,7 +19,7 @@ import { newId } from "../core/ids.ts";
 import type { JobRecord } from "../core/job.ts";
 import { NoAnswerError } from "../core/errors/no-answer-error.ts";
 import type { CancelAnswer, EnqueueJobRequest, EnqueueJobResult, RunJobAnswer, RunJobRequest } from "./pipeline-client.ts";
-import { cancelThrough } from "./_cancel-through.ts";
+import { cancelThrough } from "./_ask-in-turn.ts";
 
 /** Whatever takes enqueue requests for a server: `PipelineClient` fits. */
 export interface Enqueuer {

@@ -150,11 +150,6 @@ export class PipelineClient {
     secureClient(this.#pull, options.curve);
   }
 
-  /** The address replies come back to (sent with every request), once connected. */
-  get replyAddress(): string | undefined {
-    return this.#replyTo;
-  }
-
   async connect(): Promise<void> {
     if (this.#discovery !== undefined) return this.#discovery.connect();
     if (this.#replyTo !== undefined) return;

@@ -214,8 +214,6 @@ export type Body<T extends MessageType> = z.infer<(typeof schemas)[T]>;
 export type BodyInput<T extends MessageType> = z.input<(typeof schemas)[T]>;
 export type Message = { [T in MessageType]: { type: T; body: Body<T> } }[MessageType];
 
-export const MESSAGE_TYPES = Object.keys(schemas) as MessageType[];
-
 /** The three frames of a message. */
 export function encode<T extends MessageType>(type: T, body: BodyInput<T>): [Buffer, Buffer, Buffer] {
   return encodeJson(type, JSON.stringify(body));

@@ -66,12 +66,6 @@ export class Refusals {
     return this.#counts.get(reason) ?? 0;
   }
 
-  get total(): number {
-    let total = 0;
-    for (const n of this.#counts.values()) total += n;
-    return total;
-  }
-
   /** The last refusals (up to 100), oldest first, with what was known of the peer. */
   recent(): Refusal[] {
     return this.#recent.slice(-RECENT);

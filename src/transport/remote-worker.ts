@@ -42,8 +42,6 @@ export interface RemoteWorkerOptions {
   maxMessageBytes: number;
   /** The id of the server this connection belongs to, in `welcome` and every `jobs` message. */
   serverId: string;
-  /** A send that cannot be queued within this many ms fails (its jobs go back). Default 5000. */
-  sendTimeoutMs?: number | undefined;
   logger: Logger;
   drops: ProtocolDrops;
   onMessage: (worker: RemoteWorker, message: Extract<Message, { type: "results" | "progress" | "bye" }>) => void;
@@ -91,7 +89,8 @@ export class RemoteWorker implements DispatchTarget {
     this.#dealer = new zmq.Dealer({
       ...LINK_OPTIONS,
       maxMessageSize: hardFrameLimit(options.maxMessageBytes),
-      sendTimeout: options.sendTimeoutMs ?? 5000,
+      // A send that cannot be queued within 5 s fails (its jobs go back).
+      sendTimeout: 5000,
       // Queue only to a connected worker: without it, jobs for an address that never answers wait
       // in the socket until their lease expires, and the next ones follow them.
       immediate: true,
@@ -125,9 +124,7 @@ export class RemoteWorker implements DispatchTarget {
 
   /** Registers the worker with this server: its secret, to seal what it sends on SUB. Sent again until it proves itself. */
   welcome(): void {
-    this.#queue.send(encode("welcome", { workerId: this.workerId, serverId: this.#serverId, secret: this.credential.secret })).catch((error: unknown) => {
-      this.#logger.debug("welcome not sent", { workerId: this.workerId, error: String(error) });
-    });
+    this.#tell(encode("welcome", { workerId: this.workerId, serverId: this.#serverId, secret: this.credential.secret }), "welcome");
   }
 
   /** Keeps a result being settled until it is (see `settled`). */
@@ -169,16 +166,17 @@ export class RemoteWorker implements DispatchTarget {
 
   /** Tells the worker this server serves `pipelines` (it asked: it holds results of them for a server gone). */
   greet(pipelines: readonly string[]): void {
-    this.#queue.send(encode("hello", { pipelines: [...pipelines] })).catch((error: unknown) => {
-      this.#logger.debug("hello not sent", { workerId: this.workerId, error: String(error) });
-    });
+    this.#tell(encode("hello", { pipelines: [...pipelines] }), "hello");
   }
 
   /** Tells the worker the job it runs under `token` was cancelled (best effort: its result is discarded anyway). */
   cancel(jobId: string, token: string): void {
-    this.#queue.send(encode("cancel", { serverId: this.#serverId, leases: [{ jobId, token }] })).catch((error: unknown) => {
-      this.#logger.debug("cancel not sent to worker", { workerId: this.workerId, jobId, error: String(error) });
-    });
+    this.#tell(encode("cancel", { serverId: this.#serverId, leases: [{ jobId, token }] }), "cancel", { jobId });
+  }
+
+  /** Sends one message, best effort: a failure is only logged. */
+  #tell(frames: Buffer[], what: string, fields: Record<string, unknown> = {}): void {
+    this.#queue.send(frames).catch((error: unknown) => this.#logger.debug(`${what} not sent to worker`, { workerId: this.workerId, ...fields, error: String(error) }));
   }
 
   /**

@@ -33,7 +33,7 @@ import { newId } from "../core/ids.ts";
 import type { StepOutcome } from "../engine/delivery.ts";
 import type { StepExecutor } from "../engine/step-executor.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import { advertiseHostOf, bindAndRead, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
+import { advertiseHostOf, bindAndRead, isLoopbackHost, closeSocket, connectableAddress, connectAll, hardFrameLimit, LINK_OPTIONS, readLoop, toList, warnIfExposed } from "./_sockets.ts";
 import { PeerDirectory } from "./_peer-directory.ts";
 import { ResultBook } from "./_result-book.ts";
 import { BATCH_TARGET_BYTES, MESSAGE_OVERHEAD_BYTES } from "./_json-batches.ts";
@@ -161,20 +161,13 @@ export class StepWorker {
   }
 
   async start(): Promise<void> {
-    let bound: string;
     try {
       this.#releaseGuard = await guardSocket(this.#router, this.#options.curve, "router", this.refusals);
       secureClient(this.#pub, this.#options.curve);
-      bound = await bindAndRead(this.#router, this.#options.pullBind ?? defaultPullBind(this.#options.advertiseHost));
-    } catch (error) {
-      closeSocket(this.#router, 0);
-      closeSocket(this.#pub, 0);
-      this.#releaseGuard();
-      throw error;
-    }
-    warnIfExposed(bound, this.#options.curve !== undefined, `the job socket of ${this.jobType} (--pull-bind)`, this.#logger);
-    this.#address = connectableAddress(bound, this.#options.advertiseHost === undefined ? undefined : advertiseHostOf(this.#options.advertiseHost));
-    try {
+      const host = this.#options.advertiseHost;
+      const bound = await bindAndRead(this.#router, this.#options.pullBind ?? (isLoopbackHost(advertiseHostOf(host)) ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0"));
+      warnIfExposed(bound, this.#options.curve !== undefined, `the job socket of ${this.jobType} (--pull-bind)`, this.#logger);
+      this.#address = connectableAddress(bound, host === undefined ? undefined : advertiseHostOf(host));
       connectAll(this.#router, toList(this.#options.pullConnect));
       connectAll(this.#pub, toList(this.#options.subConnect));
     } catch (error) {
@@ -511,14 +504,6 @@ export class StepWorker {
       this.#idle = undefined;
     }
   }
-}
-
-/** Loopback unless an advertise host other than loopback says other machines must connect. */
-function defaultPullBind(advertiseHost: string | undefined): string {
-  const env = process.env.MARIO_ADVERTISE_HOST;
-  const host = advertiseHost ?? (env !== undefined && env !== "" ? env : undefined);
-  const local = host === undefined || host === "localhost" || host === "::1" || host.startsWith("127.");
-  return local ? "tcp://127.0.0.1:0" : "tcp://0.0.0.0:0";
 }
 
 function keyOf(jobId: string, token: string): string {
