@@ -52,6 +52,11 @@ export const cacheDirFlag = {
   "cache-dir": { type: "string", description: "folder Mario writes function bundles to (default MARIO_CACHE_DIR, else $XDG_CACHE_HOME/mario, else the OS temp folder)" },
 } as const;
 
+/** An environment variable's value, undefined when unset or blank. */
+export function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
 /**
  * `--cors=<origin>[,<origin>…]`: each an origin (`https://host[:port]`) or `*`; undefined when
  * absent; a USAGE error naming the bad one otherwise.

@@ -40,19 +40,12 @@ export interface Project {
  * class-DSL module. Default: the current folder.
  */
 export async function loadProject(target?: string): Promise<Project> {
-  if (target === undefined) {
-    const configFile = findConfigFile(process.cwd());
-    if (configFile !== undefined) return loadConfigFile(configFile);
-    return loadFunctionsProject(join(process.cwd(), "functions"), {});
-  }
-  const path = resolve(target);
+  const path = resolve(target ?? ".");
   if (!existsSync(path)) throw new InvalidConfigError(`${target}: no such file or folder`);
-  if (statSync(path).isDirectory()) {
-    const configFile = findConfigFile(path);
-    if (configFile !== undefined) return loadConfigFile(configFile);
-    return loadFunctionsProject(path, {});
-  }
-  return loadFile(path, target);
+  if (target !== undefined && !statSync(path).isDirectory()) return loadFile(path, target);
+  const configFile = findConfigFile(path);
+  if (configFile !== undefined) return fromConfig(configFile, (await loadAnyModule(configFile)).default);
+  return loadFunctionsProject(target === undefined ? join(path, "functions") : path, {});
 }
 
 /**
@@ -93,11 +86,6 @@ export async function readDeclaredPipelines(file: string): Promise<PipelineDefin
   return declared;
 }
 
-async function loadConfigFile(file: string): Promise<Project> {
-  const mod = await loadAnyModule(file);
-  return fromConfig(file, mod.default);
-}
-
 /**
  * Imports a config file or class-DSL module. A `mario.config.*` goes through esbuild first: in a
  * project without `"type": "module"`, Node would load a `.ts`/`.js` config as CommonJS and fail
@@ -112,7 +100,6 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
 }
 
 const TS_MODULE = /\.[cm]?tsx?$/;
-
 
 async function loadAnyModule(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith(".json")) {

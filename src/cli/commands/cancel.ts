@@ -11,33 +11,21 @@
  * ```
  */
 import { defineCommand } from "citty";
-import { ERROR_CODES } from "../../core/errors/error-codes.ts";
-import { errorFromCode } from "../../core/errors/error-from-code.ts";
 import { UsageError } from "../../core/errors/usage-error.ts";
+import { gatewayClient, gatewayClientFlags } from "../_gateway-client.ts";
 
 export default defineCommand({
   meta: { name: "cancel", description: "Cancel a job (through a gateway): at once when it waits, stopped when it runs" },
   args: {
     "job-id": { type: "positional", required: true, description: "the job's id" },
-    url: { type: "string", description: "the gateway, e.g. http://127.0.0.1:8080 (default MARIO_URL, else http://127.0.0.1:8080)" },
+    ...gatewayClientFlags,
     wait: { type: "string", description: "wait this many ms (at most 60000) for a running job to end cancelled" },
-    token: { type: "string", description: "bearer token of the gateway (default MARIO_TOKEN)" },
   },
   async run({ args }) {
-    const base = (args.url ?? process.env.MARIO_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-    if (!/^https?:\/\/[^/\s]+/.test(base)) throw new UsageError(`--url must be the gateway's http(s) URL, got "${base}"`);
+    const gateway = gatewayClient(args);
     if (args.wait !== undefined && !/^\d{1,5}$/.test(args.wait)) throw new UsageError(`--wait must be milliseconds (0 to 60000), got "${args.wait}"`);
-    const token = args.token ?? process.env.MARIO_TOKEN;
-    const headers: Record<string, string> = token === undefined || token === "" ? {} : { authorization: `Bearer ${token}` };
-    const url = `${base}/jobs/${encodeURIComponent(args["job-id"])}/cancel${args.wait === undefined ? "" : `?wait=${args.wait}`}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { method: "POST", headers });
-    } catch (error) {
-      throw new UsageError(`cannot reach ${new URL(url).origin}: ${(error as Error).message}`);
-    }
-    const body = (await res.json().catch(() => undefined)) as { id?: string; status?: string; workerId?: string; error?: { code: string; message: string } } | undefined;
-    if (!res.ok) throw errorFromCode(body?.error?.code ?? ERROR_CODES.INTERNAL, body?.error?.message ?? `HTTP ${res.status}`);
+    const res = await gateway.call(`/jobs/${encodeURIComponent(args["job-id"])}/cancel${args.wait === undefined ? "" : `?wait=${args.wait}`}`, { method: "POST" });
+    const body = (await res.json().catch(() => undefined)) as { id?: string; status?: string; workerId?: string } | undefined;
     if (body?.status === "cancelled") process.stdout.write(`cancelled ${body.id ?? args["job-id"]}\n`);
     else process.stdout.write(`cancelling ${body?.id ?? args["job-id"]} (running${body?.workerId === undefined ? "" : ` on ${body.workerId}`}; it ends cancelled when its attempt ends)\n`);
     return 0;

@@ -32,8 +32,7 @@ export default defineCommand({
       publisherHwm: wholeNumberFlag(args["publisher-hwm"], "--publisher-hwm"),
     });
     logger.info("forwarder ready", { subscriber: device.addresses[0], publisher: device.addresses[1] });
-    const signal = await untilShutdownSignal();
-    logger.info(`${signal}: shutting down`);
+    await untilShutdownSignal(logger);
     await device.stop();
     return 0;
   },

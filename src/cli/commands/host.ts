@@ -14,7 +14,7 @@ import { createLogger } from "../../log/logger.ts";
 import { FunctionHost, type HostedFunction } from "../../host/function-host.ts";
 import { StepWorker } from "../../transport/step-worker.ts";
 import { curveFlags, curveFrom } from "../_curve-flags.ts";
-import { addressFlag, cacheDirFlag } from "../_flags.ts";
+import { addressFlag, cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 
 export default defineCommand({
@@ -40,16 +40,16 @@ export default defineCommand({
     const logger = createLogger();
     const curve = curveFrom(args);
     const ports = pullBinder(args["pull-bind"]);
-    const heartbeatMs = optionalInt("--heartbeat-ms", args["heartbeat-ms"]);
+    const heartbeatMs = wholeNumberFlag(args["heartbeat-ms"], "--heartbeat-ms");
     const host = new FunctionHost({
       dir: args.dir,
       watch: args.watch,
-      threads: optionalInt("--threads", args.threads, 1),
+      threads: wholeNumberFlag(args.threads, "--threads", 1),
       logger,
       overrides: {
-        concurrency: optionalInt("--concurrency", args.concurrency),
-        timeoutMs: optionalInt("--timeout-ms", args["timeout-ms"]),
-        retries: optionalInt("--retries", args.retries),
+        concurrency: wholeNumberFlag(args.concurrency, "--concurrency"),
+        timeoutMs: wholeNumberFlag(args["timeout-ms"], "--timeout-ms"),
+        retries: wholeNumberFlag(args.retries, "--retries"),
       },
       serve: async (executor) => {
         const port = ports.take();
@@ -79,8 +79,7 @@ export default defineCommand({
       throw new InvalidConfigError(`no function in ${args.dir} could be started`);
     }
     print(`mario host: serving ${functions.length} function(s) from ${args.dir}${args.watch ? ", watching for changes" : ""}`);
-    const signal = await untilShutdownSignal();
-    logger.info(`${signal}: shutting down`);
+    await untilShutdownSignal(logger);
     await host.stop(Number(args["grace-ms"]));
     return 0;
   },
@@ -92,13 +91,6 @@ function describe(fn: HostedFunction): string {
 
 function print(line: string): void {
   process.stdout.write(line + "\n");
-}
-
-function optionalInt(flag: string, raw: string | undefined, min = 0): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new InvalidConfigError(`${flag} must be a whole number${min > 0 ? ` of at least ${min}` : ""}, got "${raw}"`);
-  return value;
 }
 
 /** Port 0: every function binds a free port. A fixed port: the lowest free one from it up. */

@@ -35,7 +35,7 @@ import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-ser
 import { DEFAULT_MAX_NEW_PER_SECOND, DEFAULT_MAX_WORKERS } from "../../transport/_worker-admission.ts";
 import { connectableAddress } from "../../transport/_sockets.ts";
 import { curveFlags, curveFrom } from "../_curve-flags.ts";
-import { cacheDirFlag, wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, nonEmpty, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
 import type { RedisStorageOptions } from "../../storage/redis/redis-storage-backend.ts";
@@ -108,8 +108,7 @@ export default defineCommand({
     });
     await server.start();
     const leave = redisUri === undefined ? undefined : await register(server, definitions, { redisUri, namespace, logger });
-    const signal = await untilShutdownSignal();
-    logger.info(`${signal}: shutting down`);
+    await untilShutdownSignal(logger);
     if (leave !== undefined) {
       await leave();
       await new Promise((resolve) => setTimeout(resolve, drainMs));
@@ -174,8 +173,4 @@ async function chooseStorage(namespace: string, redisUri: string | undefined, cl
     return new RedisStorageBackend(namespace, { redisUri, ...options });
   }
   return classBackend ?? new MemoryStorageBackend(options);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }

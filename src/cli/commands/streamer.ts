@@ -32,8 +32,7 @@ export default defineCommand({
       pushHwm: wholeNumberFlag(args["push-hwm"], "--push-hwm"),
     });
     logger.info("streamer ready", { pull: device.addresses[0], push: device.addresses[1] });
-    const signal = await untilShutdownSignal();
-    logger.info(`${signal}: shutting down`);
+    await untilShutdownSignal(logger);
     await device.stop();
     return 0;
   },

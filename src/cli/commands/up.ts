@@ -22,7 +22,7 @@ import { DispatcherCluster } from "../../engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../engine/local-runner.ts";
 import { InProcessExecutor, type StepExecutor } from "../../engine/step-executor.ts";
 import type { StepDefinition } from "../../engine/step-definition.ts";
-import { createGatewayApp, DEFAULT_MAX_BODY_BYTES } from "../../gateway/gateway-app.ts";
+import { createGatewayApp } from "../../gateway/gateway-app.ts";
 import { serveGateway } from "../../gateway/serve-gateway.ts";
 import { bundleFunction } from "../../functions/bundle-function.ts";
 import { ThreadExecutor } from "../../host/thread-executor.ts";
@@ -32,40 +32,29 @@ import { writeBatchedStderr } from "../../log/stderr-batch.ts";
 import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
 import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
-import { cacheDirFlag, corsOrigins, wholeNumberFlag } from "../_flags.ts";
+import { cacheDirFlag, nonEmpty, wholeNumberFlag } from "../_flags.ts";
 import { httpFlags, httpOptionsFrom } from "../_http-flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
 import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
-
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = "127.0.0.1";
 
 export default defineCommand({
   meta: { name: "up", description: "Run pipelines, functions, gateway and dashboard in one process" },
   args: {
     ...cacheDirFlag,
     dir: { type: "positional", required: false, description: "project root (with mario.config.*) or a functions folder; default: current folder" },
-    port: { type: "string", description: `HTTP port (default PORT, else ${DEFAULT_PORT}; 0 = a free port)` },
-    host: { type: "string", default: DEFAULT_HOST, description: "interface to listen on (0.0.0.0 = every interface, as in Docker)" },
+    ...httpFlags,
     redis: { type: "string", description: "Redis storage URL (default REDIS_URL, else memory)" },
     namespace: { type: "string", default: "mario", description: "Redis namespace of the keys (with --redis)" },
-    token: { type: "string", description: "bearer token the HTTP API requires (default MARIO_TOKEN, else none)" },
-    cors: { type: "string", description: "origin allowed to call the API from a browser (CORS), e.g. https://app.example.com; comma-separated for several, * for any (default none)" },
-    "max-body": { type: "string", description: `largest request body, bytes (default ${DEFAULT_MAX_BODY_BYTES})` },
     watch: { type: "boolean", default: false, description: "reload changed, added and deleted function files and mario.config without dropping in-flight jobs" },
     threads: { type: "string", description: "most worker threads per function file, each running many of its jobs at once (default min(concurrency, CPUs))" },
     ...storageFlags,
     ...redisFlags,
-    ...httpFlags,
   },
   async run({ args }) {
     // Two lines per job: written a turn at a time (stderr-batch.ts), not a write(2) each.
     const logger = createLogger({ write: writeBatchedStderr });
-    const port = wholeNumberFlag(args.port ?? nonEmpty(process.env.PORT), args.port === undefined ? "PORT" : "--port") ?? DEFAULT_PORT;
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
-    const maxBodyBytes = wholeNumberFlag(args["max-body"], "--max-body", 1);
-    const http = httpOptionsFrom(args);
-    const token = args.token ?? nonEmpty(process.env.MARIO_TOKEN);
+    const http = httpOptionsFrom(args, logger);
+    const token = http.app.token;
     const project = await loadProject(args.dir);
     for (const problem of project.problems) logger.warn(problem.message);
     if (project.steps.length === 0) {
@@ -99,16 +88,14 @@ export default defineCommand({
     // Every open ?wait listens on it (and stops when it is answered): many at once is normal.
     setMaxListeners(0, shutdown.signal);
     try {
-      const app = createGatewayApp(new DispatcherCluster(runner.dispatcher), { token, maxBodyBytes, logger, shutdown: shutdown.signal, cors: corsOrigins(args.cors) });
-      served = await serveGateway(app, { port, host: args.host, ...http, tokenRequired: token !== undefined, warn: (line) => logger.warn(line) });
+      served = await serveGateway(createGatewayApp(new DispatcherCluster(runner.dispatcher), { ...http.app, shutdown: shutdown.signal }), http.serve);
     } catch (error) {
       await watched?.stop(0);
       await runner.stop(0);
       throw error;
     }
     process.stdout.write(banner(project, served.url, { token: token === undefined ? undefined : args.token === undefined ? "$MARIO_TOKEN" : "<token>", storage: redisUri === undefined ? "memory" : "redis", watching: watched !== undefined }));
-    const signal = await untilShutdownSignal();
-    logger.info(`${signal}: shutting down`);
+    await untilShutdownSignal(logger);
     // In this order: no job starts after the signal; every open ?wait gets an answer (the job's
     // current record) and new enqueues a 503; running steps finish (or go back to the queue);
     // only then HTTP closes, then storage.
@@ -223,8 +210,4 @@ function logJobs(runner: LocalRunner, logger: Logger): void {
     if (e.status === "dead") logger.warn(`${e.pipeline} job dead`, { job: e.jobId, error: e.error?.message, code: e.error?.code });
     else logger.info(`${e.pipeline} job ${e.status}`, { job: e.jobId });
   });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }
