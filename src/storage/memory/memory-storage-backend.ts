@@ -35,7 +35,6 @@ import {
   type StorageOptions,
   type WorkerInfo,
 } from "../storage-backend.ts";
-import { placeNew } from "./_delayed-start.ts";
 import { PipelineState, type StepCounters, type StoredJob } from "./pipeline-state.ts";
 import { WorkerRegistry } from "./worker-registry.ts";
 import { MemoryStepLimits, withHeldBack } from "./_step-limits.ts";
@@ -134,7 +133,7 @@ export class MemoryStorageBackend implements StorageBackend {
     if (idemKey !== undefined) this.#idempotency.set(idemKey, record.id);
     state.accepted++;
     state.unfinished++;
-    placeNew(state, record, request, now);
+    state.placeNew(record, request, now);
     // The answer shares nothing with what is stored: its fields are primitives but for the route,
     // the (empty) steps and the instructions, which are the caller's own object (storage keeps a copy).
     const answered = request.instructions;

@@ -7,7 +7,7 @@ import { cloneData } from "../../core/clone-data.ts";
 import type { JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
-import type { LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
+import type { EnqueueRequest, LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
 import { Deque } from "./deque.ts";
 import { DueSet } from "./due-set.ts";
 import { StepQueue } from "./step-queue.ts";
@@ -71,6 +71,23 @@ export class PipelineState {
       this.steps.set(jobType, counters);
     }
     return counters;
+  }
+
+  /**
+   * Places a job just created (status queued, step = route[0]): `delayed` until its start time (a
+   * delay from `now`, storage's clock, or an absolute `runAt`), in `delayedStarts`; otherwise at
+   * the tail of its first step's queue, at its priority.
+   */
+  placeNew(record: JobRecord, request: EnqueueRequest, now: number): void {
+    if (request.priority !== undefined && request.priority > 0) record.priority = request.priority;
+    const due = request.runAt ?? (request.delayMs !== undefined && request.delayMs > 0 ? now + request.delayMs : undefined);
+    if (due !== undefined && due > now) {
+      record.status = "delayed";
+      record.runAt = due;
+      this.delayedStarts.add(record.id, due);
+      return;
+    }
+    this.queue(record.step).push(record.id, record.priority);
   }
 
   /** Jobs whose retry or start time is due go to their queues (at their priority), earliest first. */

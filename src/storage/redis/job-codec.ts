@@ -15,44 +15,15 @@
  * layout (`upgradeJob` in lua/_job-data.lua), whose `s` / `h` fields then hold its steps and
  * history so far, as JSON array text.
  */
-import type { AttemptRecord, Instructions, JobError, JobProgress, JobRecord, JobStatus, StepRecord } from "../../core/job.ts";
+import type { AttemptRecord, Instructions, JobError, JobProgress, JobRecord, StepRecord } from "../../core/job.ts";
 import type { LeasedJob } from "../storage-backend.ts";
 import { pairsOf } from "./connection.ts";
 
-/** The stored record, as the scripts see it (caller data fields only in the old layout). */
-interface StoredJob {
-  id: string;
-  pipeline: string;
-  route: string[];
-  stepIndex: number;
-  step: string;
-  status: JobStatus;
-  attempts: number;
-  stalls?: number;
-  dueAt?: number;
-  idempotencyKey?: string;
-  createdAt: number;
-  updatedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  runAt?: number;
-  priority?: number;
-  workerId?: string;
-  leaseExpiresAt?: number;
-  concurrencyKey?: string;
-  cancelRequestedAt?: number;
-  /** Numbered step records and attempt records in the data HASH. */
-  ns?: number;
-  nh?: number;
-  // Old layout only: caller data as JSON text.
-  instructions?: string;
-  input?: string;
-  steps?: string;
-  history?: string;
-  result?: string;
-  error?: string;
-  progress?: string;
-}
+/** A job's caller data: JSON text in its own HASH, or (old layout only) inside its record. */
+type CallerData = "instructions" | "input" | "steps" | "history" | "result" | "error" | "progress";
+
+/** The stored record, as the scripts see it; `ns`, `nh` count the numbered step and attempt records in the data HASH. */
+type StoredJob = Omit<JobRecord, CallerData> & { ns?: number; nh?: number } & Partial<Record<CallerData, string>>;
 
 /** A job's caller data HASH: flat field, value list (a script's reply) or object (ioredis `hgetall`). */
 export type StoredData = readonly string[] | Readonly<Record<string, string>>;

@@ -55,7 +55,6 @@ import { mergeNewestFirst, readRecentJobs, readStats } from "./redis-reads.ts";
 import { Scripts, type SettleBatch, settleArgs } from "./scripts.ts";
 import { leaseLimited } from "./redis-limited-lease.ts";
 import type { LeaseLimits } from "../../core/step-limits.ts";
-import { cancelJob, cancelRequested } from "./_cancel.ts";
 
 export interface RedisStorageOptions extends StorageOptions {
   /** Default `redis://127.0.0.1:6379`. */
@@ -137,15 +136,9 @@ export class RedisStorageBackend implements StorageBackend {
 
   async close(): Promise<void> {
     if (!this.#ownsClient) return;
-    if (this.#client.status === "ready") {
-      try {
-        await this.#client.quit();
-        return;
-      } catch {
-        // fall through: drop the connection
-      }
-    }
-    this.#client.disconnect();
+    // QUIT when connected (Redis answers what was sent before it); otherwise, or when QUIT fails, drop the connection.
+    if (this.#client.status === "ready") await this.#client.quit().catch(() => this.#client.disconnect());
+    else this.#client.disconnect();
   }
 
   /** Also reads the store epochs: throws StorageLostError once Redis was emptied or replaced. */
@@ -223,7 +216,6 @@ export class RedisStorageBackend implements StorageBackend {
       settleArgs(settlement, batch.args);
       batch.positions.push(position);
     });
-    if (list.length === 0) return results;
     const outcomes = await this.#io(() => this.#scripts.settle(list));
     list.forEach((batch, b) => {
       outcomes[b]!.forEach((outcome, i) => {
@@ -275,13 +267,12 @@ export class RedisStorageBackend implements StorageBackend {
     this.#epoch.assert();
     const job = await this.getJob(jobId);
     if (job === undefined) return { status: "missing" };
-    const context = { scripts: this.#scripts, maxFinished: this.#maxFinished, maxAgeMs: this.#maxAgeMs };
-    return this.#io(() => cancelJob(context, this.#keys.pipeline(job.pipeline), jobId));
+    return this.#io(() => this.#scripts.cancel(this.#keys.pipeline(job.pipeline), jobId, this.#maxFinished, this.#maxAgeMs));
   }
 
   async cancelRequested(pipeline: string, jobIds: readonly string[]): Promise<string[]> {
     if (jobIds.length === 0) return [];
-    return this.#io(() => cancelRequested(this.#scripts, this.#pipelineKeys(pipeline), jobIds));
+    return this.#io(() => this.#scripts.cancelRequested(this.#pipelineKeys(pipeline), jobIds));
   }
 
   async findJobs(query: JobQuery): Promise<JobPage> {

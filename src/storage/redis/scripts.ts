@@ -9,71 +9,55 @@ import { readFileSync } from "node:fs";
 import type { ChainableCommander } from "ioredis";
 import { pairsOf, repliesOf, type RedisClient } from "./connection.ts";
 import { newLeaseTokens } from "../../core/ids.ts";
-import type { ReleaseKind, Settlement } from "../storage-backend.ts";
+import { CancelledError } from "../../core/errors/cancelled-error.ts";
+import type { CancelResult, ReleaseKind, Settlement } from "../storage-backend.ts";
 import { bucketIndex } from "../latency-histogram.ts";
-import { leaseReplies, toJsonText, type LeaseReply } from "./job-codec.ts";
+import { decodeJob, leaseReplies, toJsonText, type LeaseReply } from "./job-codec.ts";
 import { usageOf } from "../../core/job-logs.ts";
 import { jobDataKey, type PipelineKeys } from "./keys.ts";
 
-const FILES = [
-  "enqueue-6",
-  "lease-next-7",
-  "settle-8",
-  "trim-4",
-  "release-6",
-  "reclaim-6",
-  "cancel-6",
-  "cancel-requested-3",
-  "redrive-4",
-  "delete-5",
-  "set-progress-2",
-  "register-worker-2",
-  "unregister-worker-2",
-  "list-workers-2",
-  "register-server-1",
-  "list-servers-1",
-  "claim-epoch-1",
-  "declare-schedules-1",
-  "record-tick-1",
-  "final-or-gone-2",
-  "lease-held-5",
-  "hold-busy-5",
-] as const;
-type ScriptFile = (typeof FILES)[number];
-
-interface ScriptSource {
-  command: string;
-  lua: string;
-  numberOfKeys: number;
-}
+const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), "utf8");
 
 /** Shared Lua functions (`./lua/_<name>.lua`) put before the scripts that call them. */
-const KEY_LEFT = readFileSync(new URL("./lua/_key-left.lua", import.meta.url), "utf8");
-const PRIORITY_QUEUES = readFileSync(new URL("./lua/_priority-queues.lua", import.meta.url), "utf8");
-const CANCEL_AT_LEASE_END = readFileSync(new URL("./lua/_cancel-at-lease-end.lua", import.meta.url), "utf8");
-const JOB_DATA = readFileSync(new URL("./lua/_job-data.lua", import.meta.url), "utf8");
-const PRELUDES: Partial<Record<ScriptFile, string>> = {
-  "settle-8": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
-  "release-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
-  "reclaim-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+const KEY_LEFT = read("_key-left");
+const PRIORITY_QUEUES = read("_priority-queues");
+const CANCEL_AT_LEASE_END = read("_cancel-at-lease-end");
+const JOB_DATA = read("_job-data");
+
+/** Every script, and the shared functions put before it. */
+const PRELUDES = {
   "enqueue-6": JOB_DATA + PRIORITY_QUEUES,
   "lease-next-7": JOB_DATA + PRIORITY_QUEUES,
-  "redrive-4": JOB_DATA + PRIORITY_QUEUES,
-  "cancel-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
+  "settle-8": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
   "trim-4": JOB_DATA,
+  "release-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+  "reclaim-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
+  "cancel-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
+  "cancel-requested-3": "",
+  "redrive-4": JOB_DATA + PRIORITY_QUEUES,
   "delete-5": JOB_DATA,
   "set-progress-2": JOB_DATA,
+  "register-worker-2": "",
+  "unregister-worker-2": "",
+  "list-workers-2": "",
+  "register-server-1": "",
+  "list-servers-1": "",
+  "claim-epoch-1": "",
+  "declare-schedules-1": "",
+  "record-tick-1": "",
+  "final-or-gone-2": "",
   "lease-held-5": JOB_DATA,
   "hold-busy-5": JOB_DATA,
-};
+} as const;
+type ScriptFile = keyof typeof PRELUDES;
 
 /** `lease-next-7` → command `marioLeaseNext`, 7 keys. */
-const SOURCES = new Map<ScriptFile, ScriptSource>(
-  FILES.map((file) => {
+const SOURCES = new Map(
+  Object.entries(PRELUDES).map(([file, prelude]) => {
     const dash = file.lastIndexOf("-");
     const verb = file.slice(0, dash).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const lua = (PRELUDES[file] ?? "") + readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), "utf8");
-    return [file, { command: `mario${verb[0]!.toUpperCase()}${verb.slice(1)}`, lua, numberOfKeys: Number(file.slice(dash + 1)) }];
+    const source = { command: `mario${verb[0]!.toUpperCase()}${verb.slice(1)}`, lua: prelude + read(file), numberOfKeys: Number(file.slice(dash + 1)) };
+    return [file as ScriptFile, source] as const;
   }),
 );
 
@@ -142,6 +126,9 @@ const SMALL_TEXT = 2048;
 const PROMOTE_LIMIT = 1000;
 /** Entries of the cancels SET checked (and dropped when stale) per `cancelRequested` call besides those asked. */
 const CANCELS_SWEPT = 20;
+const CANCELS_CHUNK = 1000;
+/** The error a job cancelled before it ran keeps (one cancelled while it ran: see settle-8.lua). */
+const CANCELLED_TEXT = JSON.stringify(new CancelledError("the job was cancelled").toJobError());
 
 export class Scripts {
   readonly #client: RedisClient;
@@ -280,26 +267,26 @@ export class Scripts {
 
   /**
    * Cancels a job (see `lua/cancel-6.lua`) and applies retention, in one round trip: `cancelled`
-   * now, `cancelling` (running: its lease ends in cancelled), `final` or `missing`, with the
-   * job's JSON (but when missing).
+   * now, `cancelling` (running: its lease ends in cancelled), `final` or `missing`.
    */
-  async cancel(keys: PipelineKeys, jobId: string, error: string, maxFinished: number, maxAgeMs: number): Promise<{ outcome: "cancelled" | "cancelling" | "final" | "missing"; raw?: string; data?: string[] }> {
+  async cancel(keys: PipelineKeys, jobId: string, maxFinished: number, maxAgeMs: number): Promise<CancelResult> {
     const pipeline = this.#client.pipeline();
-    this.#queue(pipeline, "cancel-6", keys.jobs, keys.delayed, keys.finished, keys.counters, keys.cancels, keys.queuePrefix, jobId, error);
+    this.#queue(pipeline, "cancel-6", keys.jobs, keys.delayed, keys.finished, keys.counters, keys.cancels, keys.queuePrefix, jobId, CANCELLED_TEXT);
     this.#queue(pipeline, "trim-4", keys.finished, keys.jobs, keys.idem, keys.index, maxFinished, maxAgeMs, TRIM_LIMIT);
-    const [reply] = (await this.#exec(pipeline)) as [[number, string?, string[]?]];
-    const [code, raw, data] = reply;
-    if (code === 1) return { outcome: "cancelled", raw, data };
-    if (code === 2) return { outcome: "cancelling", raw, data };
-    const outcome = outcomeOf("cancel-6", code);
-    if (outcome === "final") return { outcome, raw, data };
-    if (outcome === "missing") return { outcome };
-    throw new RangeError(`script cancel-6 answered ${code}`);
+    const [[code, raw, data]] = (await this.#exec(pipeline)) as [[number, string?, string[]?]];
+    const outcome = code === 1 ? "cancelled" : code === 2 ? "cancelling" : outcomeOf("cancel-6", code);
+    if (outcome === "missing" || raw === undefined) return { status: "missing" };
+    if (outcome !== "cancelled" && outcome !== "cancelling" && outcome !== "final") throw new RangeError(`script cancel-6 answered ${code}`);
+    return { status: outcome, job: decodeJob(raw, data) };
   }
 
-  /** Of these leased jobs, those a cancel was asked for (see `lua/cancel-requested-3.lua`). */
+  /** Of these leased jobs, those a cancel was asked for (see `lua/cancel-requested-3.lua`), CANCELS_CHUNK ids per call. */
   async cancelRequested(keys: PipelineKeys, jobIds: readonly string[]): Promise<string[]> {
-    return (await this.#call("cancel-requested-3", keys.cancels, keys.jobs, keys.running, CANCELS_SWEPT, ...jobIds)) as string[];
+    const found: string[] = [];
+    for (let from = 0; from < jobIds.length; from += CANCELS_CHUNK) {
+      found.push(...((await this.#call("cancel-requested-3", keys.cancels, keys.jobs, keys.running, CANCELS_SWEPT, ...jobIds.slice(from, from + CANCELS_CHUNK))) as string[]));
+    }
+    return found;
   }
 
   /** Per id: whether the job is finished or no longer stored (no record is read). */

@@ -16,35 +16,26 @@
  * by the Redis clock, so a server killed without a goodbye drops out by itself.
  */
 import { z } from "zod";
-import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { silentLogger, type Logger } from "../../log/logger.ts";
 import { connectClient, createClient, DEFAULT_REDIS_URI, storageError, type RedisClient } from "./connection.ts";
 import { serversKey } from "./keys.ts";
 import { Scripts } from "./scripts.ts";
 
-export interface ServerEntry {
-  serverId: string;
-  /** Addresses a client pushes requests to (the server's bound `--job-pull-bind`, connectable). */
-  intake: string[];
-  pipelines: PipelineDefinition[];
-  /** Redis namespace of the server's keys, and their prefix. */
-  namespace: string;
-  keyPrefix: string;
-  host: string;
-  pid: number;
-  startedAt: number;
-}
-
 const entrySchema = z.object({
   serverId: z.string().min(1),
+  /** Addresses a client pushes requests to (the server's bound `--job-pull-bind`, connectable). */
   intake: z.array(z.string().min(1)),
   pipelines: z.array(z.object({ name: z.string().min(1), steps: z.array(z.string().min(1)).min(1) })),
+  /** Redis namespace of the server's keys, and their prefix. */
   namespace: z.string().min(1),
   keyPrefix: z.string().min(1),
   host: z.string(),
   pid: z.number().int(),
   startedAt: z.number(),
 });
+
+/** What a pipeline server records of itself (read back through the schema: anyone may write under the key). */
+export type ServerEntry = z.infer<typeof entrySchema>;
 
 export interface ServerRegistryOptions {
   /** Default `redis://127.0.0.1:6379`; a cluster form is accepted (see `connection.ts`). */
