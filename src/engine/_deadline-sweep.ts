@@ -13,6 +13,7 @@
  *
  * The timer holds the process open only while some entry is live (as the timers it replaces did).
  */
+import { Fifo } from "../core/fifo.ts";
 
 export interface DeadlineEntry<T> {
   readonly at: number;
@@ -21,18 +22,14 @@ export interface DeadlineEntry<T> {
   done: boolean;
 }
 
+/** `lane`: the entries of the same duration, in the order they expire. */
 interface Entry<T> extends DeadlineEntry<T> {
-  lane: Lane<T>;
-}
-
-interface Lane<T> {
-  entries: Entry<T>[];
-  head: number;
+  lane: Fifo<Entry<T>>;
 }
 
 export class DeadlineSweep<T> {
   readonly #onExpire: (value: T) => void;
-  readonly #lanes = new Map<number, Lane<T>>();
+  readonly #lanes = new Map<number, Fifo<Entry<T>>>();
   #live = 0;
   #timer: NodeJS.Timeout | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
@@ -49,11 +46,11 @@ export class DeadlineSweep<T> {
   add(durationMs: number, value: T, now = Date.now()): DeadlineEntry<T> {
     let lane = this.#lanes.get(durationMs);
     if (lane === undefined) {
-      lane = { entries: [], head: 0 };
+      lane = new Fifo();
       this.#lanes.set(durationMs, lane);
     }
     const entry: Entry<T> = { at: now + durationMs, value, done: false, lane };
-    lane.entries.push(entry);
+    lane.push(entry);
     this.#live++;
     if (entry.at < this.#armedAt) this.#arm(entry.at, now);
     return entry;
@@ -69,15 +66,7 @@ export class DeadlineSweep<T> {
     // Most entries finish in the order they came: drop finished heads now, not at the next sweep,
     // so that what they hold can be collected.
     const lane = (entry as Entry<T>).lane;
-    const { entries } = lane;
-    while (lane.head < entries.length && entries[lane.head]!.done) entries[lane.head++] = undefined as unknown as Entry<T>;
-    if (lane.head === entries.length) {
-      lane.entries = [];
-      lane.head = 0;
-    } else if (lane.head > 1024 && lane.head * 2 > entries.length) {
-      lane.entries = entries.slice(lane.head);
-      lane.head = 0;
-    }
+    while (lane.peek()?.done === true) lane.shift();
   }
 
   /** Forgets every entry (none expires) and stops the timer. */
@@ -85,7 +74,7 @@ export class DeadlineSweep<T> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
-    for (const lane of this.#lanes.values()) for (let i = lane.head; i < lane.entries.length; i++) lane.entries[i]!.done = true;
+    for (const lane of this.#lanes.values()) for (const entry of lane.clear()) entry.done = true;
     this.#lanes.clear();
     this.#live = 0;
   }
@@ -103,28 +92,17 @@ export class DeadlineSweep<T> {
     const expired: Entry<T>[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [duration, lane] of this.#lanes) {
-      const { entries } = lane;
-      while (lane.head < entries.length) {
-        const entry = entries[lane.head]!;
-        if (!entry.done && entry.at > now) break;
-        lane.head++;
+      for (let entry = lane.peek(); entry !== undefined && (entry.done || entry.at <= now); entry = lane.peek()) {
+        lane.shift();
         if (!entry.done) {
           entry.done = true;
           this.#live--;
           expired.push(entry);
         }
       }
-      if (lane.head === entries.length) {
-        lane.entries = [];
-        lane.head = 0;
-        this.#lanes.delete(duration);
-        continue;
-      }
-      if (lane.head > 1024 && lane.head * 2 > entries.length) {
-        lane.entries = entries.slice(lane.head);
-        lane.head = 0;
-      }
-      next = Math.min(next, lane.entries[lane.head]!.at);
+      const head = lane.peek();
+      if (head === undefined) this.#lanes.delete(duration);
+      else next = Math.min(next, head.at);
     }
     if (next !== Number.POSITIVE_INFINITY && this.#live > 0) this.#arm(next, now);
     for (const entry of expired) this.#onExpire(entry.value);

@@ -51,7 +51,9 @@ interface Context {
   host?: string | undefined;
 }
 
-interface Pending extends Reported {
+/** One `settle` call: its outcomes always go in the same batch. */
+interface Pending {
+  reported: readonly Reported[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -68,19 +70,7 @@ export class Settler {
   /** Resolves once every one of `reported` is durably settled; rejects if its batch could not be written. */
   settle(reported: readonly Reported[]): Promise<void> {
     if (reported.length === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve, reject) => {
-      let left = reported.length;
-      let failed = false;
-      const one = (): void => {
-        if (--left === 0 && !failed) resolve();
-      };
-      const fail = (error: unknown): void => {
-        if (failed) return;
-        failed = true;
-        reject(error);
-      };
-      for (const item of reported) this.#pending.push({ ...item, resolve: one, reject: fail });
-    });
+    const done = new Promise<void>((resolve, reject) => this.#pending.push({ reported, resolve, reject }));
     this.#flush();
     return done;
   }
@@ -97,7 +87,7 @@ export class Settler {
     if (this.#settling !== undefined || this.#pending.length === 0) return;
     const batch = this.#pending;
     this.#pending = [];
-    this.#settling = this.#settleBatch(batch)
+    this.#settling = this.#settleBatch(batch.length === 1 ? batch[0]!.reported : batch.flatMap((p) => p.reported))
       .then(() => {
         for (const item of batch) item.resolve();
       })
@@ -110,7 +100,7 @@ export class Settler {
       });
   }
 
-  async #settleBatch(batch: Pending[]): Promise<void> {
+  async #settleBatch(batch: readonly Reported[]): Promise<void> {
     const contexts: (Context | undefined)[] = batch.map(({ flight }) => {
       if (flight === undefined) return undefined;
       const d = flight.delivery;

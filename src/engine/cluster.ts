@@ -10,7 +10,7 @@ import type { EventSource } from "../core/typed-emitter.ts";
 import type { JobSummary } from "../core/job-summary.ts";
 import type { CancelResult, DeleteResult, JobPage, JobQuery, ListJobsQuery, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 import type { ScheduleView } from "./schedule-views.ts";
-import type { JobFinishedEvent, JobLogEvent, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions, StepFinishedEvent } from "./dispatcher.ts";
+import type { DispatcherEvents, RedriveDeadAnswer, RedriveDeadFilter, RedriveOptions } from "./dispatcher.ts";
 
 /** What an enqueue answers through a cluster: the job's summary (a remote server sends no more), or busy. */
 export type ClusterEnqueueOutcome = { status: "created" | "duplicate"; job: JobSummary } | { status: "busy" };
@@ -24,15 +24,9 @@ export interface ClusterRunOptions extends EnqueueOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface ClusterEvents extends Record<string, unknown[]> {
+/** The engine's events a gateway shows; `job:log` only where attempts run in this process (`reportsSteps`). */
+export interface ClusterEvents extends Record<string, unknown[]>, Pick<DispatcherEvents, "job:started" | "step:finished" | "job:finished" | "job:log" | "worker:added" | "worker:removed"> {
   "job:accepted": [job: { jobId: string; pipeline: string }];
-  "job:started": [event: { jobId: string; pipeline: string; jobType: string; attempt: number; workerId: string }];
-  "step:finished": [event: StepFinishedEvent];
-  "job:finished": [event: JobFinishedEvent];
-  /** A line a running attempt wrote (only where attempts run in this process: `reportsSteps`). */
-  "job:log": [event: JobLogEvent];
-  "worker:added": [workerId: string, jobType: string];
-  "worker:removed": [workerId: string, jobType: string, reason: string];
 }
 
 /** `code`: the error code of what is wrong, when known (e.g. STORAGE_LOST, STORAGE_UNAVAILABLE). */

@@ -2,6 +2,7 @@
 import type { LogLine } from "../core/job-logs.ts";
 import type { Instructions, JobError } from "../core/job.ts";
 import type { Logger } from "../log/logger.ts";
+import type { LeaseRef } from "../storage/storage-backend.ts";
 
 /** One attempt of one step, handed to a worker. */
 export interface Delivery {
@@ -37,17 +38,11 @@ export type StepOutcome = { jobId: string; token: string; pipeline?: string | un
 );
 
 /** A line an attempt wrote, as it is written (in-process and thread workers report them live). */
-export interface LogReport {
-  pipeline: string;
-  jobId: string;
-  token: string;
+export interface LogReport extends LeaseRef {
   line: LogLine;
 }
 
-export interface ProgressReport {
-  pipeline: string;
-  jobId: string;
-  token: string;
+export interface ProgressReport extends LeaseRef {
   fraction: number;
   message?: string | undefined;
 }

@@ -464,15 +464,16 @@ export class Dispatcher {
     if (outcomes.length === 0) return Promise.resolve();
     const lost = outcomes.filter((o) => !o.ok && o.error.code === ERROR_CODES.ATTEMPT_LOST);
     if (lost.length > 0) return Promise.all([this.#handBackLost(lost), this.report(outcomes.filter((o) => !lost.includes(o)))]).then(() => {});
-    const done = this.#settler.settle(
-      outcomes.map((outcome) => {
-        const slot = this.#workers.get(outcome.workerId);
-        slot?.answered();
-        return { outcome, flight: slot?.take(outcome.jobId, outcome.token) };
-      }),
-    );
+    const done = this.#settler.settle(outcomes.map((outcome) => ({ outcome, flight: this.#answered(outcome) })));
     this.#loop.kick();
     return done;
+  }
+
+  /** The delivery `outcome` answers, taken off its worker (which answered: its unanswered count starts again). */
+  #answered(outcome: StepOutcome): InFlight | undefined {
+    const slot = this.#workers.get(outcome.workerId);
+    slot?.answered();
+    return slot?.take(outcome.jobId, outcome.token);
   }
 
   /**
@@ -482,23 +483,17 @@ export class Dispatcher {
    * left to expire.
    */
   async #handBackLost(outcomes: readonly StepOutcome[]): Promise<void> {
-    const byReason = new Map<string, { reason: JobError; leases: LeaseRef[] }>();
+    const byReason = new Map<string, { reason: JobError; flights: InFlight[] }>();
     for (const outcome of outcomes) {
-      const slot = this.#workers.get(outcome.workerId);
-      slot?.answered();
-      const flight = slot?.take(outcome.jobId, outcome.token);
+      const flight = this.#answered(outcome);
       if (flight === undefined || outcome.ok) continue;
-      const group = byReason.get(outcome.error.message) ?? { reason: outcome.error, leases: [] };
-      group.leases.push(leaseOf(flight));
+      const group = byReason.get(outcome.error.message) ?? { reason: outcome.error, flights: [] };
+      group.flights.push(flight);
       byReason.set(outcome.error.message, group);
     }
-    try {
-      for (const { reason, leases } of byReason.values()) {
-        await this.#storage.releaseLeases(leases, reason, "stall");
-        this.#logger.warn("attempts lost with their thread, jobs handed back as stalls", { jobs: leases.length, reason: reason.message });
-      }
-    } finally {
-      this.#loop.kick();
+    for (const { reason, flights } of byReason.values()) {
+      await this.#handBackFlights(flights, reason, "stall");
+      this.#logger.warn("attempts lost with their thread, jobs handed back as stalls", { jobs: flights.length, reason: reason.message });
     }
   }
 

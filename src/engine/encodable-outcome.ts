@@ -6,14 +6,17 @@
  */
 import { InvalidOutputError } from "../core/errors/invalid-output-error.ts";
 import { toJobError } from "../core/job.ts";
-import { unencodableReason } from "../core/json-output.ts";
 import type { StepOutcome } from "./delivery.ts";
 
 /** The outcome, or an INVALID_OUTPUT failure of the same attempt when its output cannot be encoded. */
 export function encodableOutcome(outcome: StepOutcome): StepOutcome {
   if (!outcome.ok) return outcome;
-  const reason = unencodableReason(outcome.output);
-  return reason === undefined ? outcome : invalidOutput(outcome, `the step's output cannot be encoded as JSON: ${reason}`);
+  try {
+    JSON.stringify(outcome.output);
+    return outcome;
+  } catch (error) {
+    return invalidOutput(outcome, `the step's output cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** The attempt of `outcome` failed for its output, for `reason`; not retryable. */

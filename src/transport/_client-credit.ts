@@ -21,6 +21,7 @@
  * gate.grant({ p: 12 });                           // a credit message
  * ```
  */
+import { Fifo } from "../core/fifo.ts";
 
 /** What the gate needs of a request: its pipeline and when it was made (epoch ms). */
 export interface FlowEntry {
@@ -43,44 +44,12 @@ export interface CreditGateOptions<T extends FlowEntry> {
   wants: (held: Record<string, number>) => void;
 }
 
-/** A FIFO whose take is O(1). */
-class Queue<T> {
-  #items: T[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.#items[this.#head];
-  }
-
-  take(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head]!;
-    this.#items[this.#head++] = undefined as T;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-}
-
 interface Flow<T> {
   limited: boolean;
   credit: number;
   /** Answered BUSY and held again: sent before `held`. */
-  retry: Queue<T>;
-  held: Queue<T>;
+  retry: Fifo<T>;
+  held: Fifo<T>;
   inFlight: number;
   /** Last grant, answer or probe (epoch ms). */
   movedAt: number;
@@ -188,7 +157,7 @@ export class CreditGate<T extends FlowEntry> {
   #flowOf(pipeline: string): Flow<T> {
     let flow = this.#flows.get(pipeline);
     if (flow === undefined) {
-      flow = { limited: false, credit: 0, retry: new Queue(), held: new Queue(), inFlight: 0, movedAt: Date.now(), granting: false };
+      flow = { limited: false, credit: 0, retry: new Fifo(), held: new Fifo(), inFlight: 0, movedAt: Date.now(), granting: false };
       this.#flows.set(pipeline, flow);
     }
     return flow;
@@ -203,7 +172,7 @@ export class CreditGate<T extends FlowEntry> {
   #release(flow: Flow<T>, count: number, probe: boolean): void {
     const out: T[] = [];
     while (out.length < count) {
-      const entry = flow.retry.length > 0 ? flow.retry.take() : flow.held.take();
+      const entry = flow.retry.length > 0 ? flow.retry.shift() : flow.held.shift();
       if (entry === undefined) break;
       entry.probe = probe;
       this.#sent(flow, entry);
@@ -234,7 +203,7 @@ export class CreditGate<T extends FlowEntry> {
       for (const list of [flow.retry, flow.held]) {
         while (list.length > 0 && now - list.peek()!.calledAt >= this.#options.busyWaitMs) {
           this.counts.expired++;
-          this.#options.expire(list.take()!);
+          this.#options.expire(list.shift()!);
         }
       }
       if (flow.held.length + flow.retry.length === 0) continue;

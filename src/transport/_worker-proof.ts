@@ -15,6 +15,7 @@
  * ```
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Body } from "./protocol.ts";
 
 /** A new worker secret: 256 random bits, base64url. */
 export function newWorkerSecret(): string {
@@ -26,22 +27,9 @@ export function newServerId(): string {
   return randomBytes(12).toString("base64url");
 }
 
-export interface SealedAnnouncement {
-  workerId: string;
-  seq: number;
-  jobType: string;
-  address: string;
-  capacity: number;
-  draining: boolean;
-  heartbeatMs: number;
-}
-
-export interface SealedBye {
-  workerId: string;
-  seq: number;
-  final: boolean;
-  handBack: readonly string[];
-}
+/** What a proof covers: the message's identity, its sequence and every field the server acts on. */
+export type SealedAnnouncement = Pick<Body<"announce">, "workerId" | "jobType" | "address" | "capacity" | "draining" | "heartbeatMs"> & { seq: number };
+export type SealedBye = Pick<Body<"bye">, "workerId" | "final" | "handBack"> & { seq: number };
 
 function mac(secret: string, fields: readonly unknown[]): string {
   return createHmac("sha256", secret).update(JSON.stringify(fields)).digest("base64url");

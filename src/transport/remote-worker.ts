@@ -59,7 +59,8 @@ export class RemoteWorker implements DispatchTarget {
   readonly instance = newId();
   /** The secret given in `welcome`: announcements and `bye`s heard on SUB must be sealed with it. */
   readonly credential = new WorkerCredential();
-  readonly #startedAt = Date.now();
+  /** When this connection was made (epoch ms): a worker not proven soon after is dropped. */
+  readonly startedAt = Date.now();
   #heartbeatMs: number;
   /** Results being settled; a `bye` waits for them so no lease is handed back under a result. */
   readonly #pendingReports = new Set<Promise<void>>();
@@ -112,10 +113,6 @@ export class RemoteWorker implements DispatchTarget {
     return this.#heartbeatMs;
   }
 
-  /** When this connection was made (epoch ms): a worker not proven soon after is dropped. */
-  get startedAt(): number {
-    return this.#startedAt;
-  }
 
   /** A later announcement (a heartbeat), its interval bounded by the server. */
   announced(heartbeatMs: number): void {

@@ -10,6 +10,7 @@
  * queue.close(new Error("closed"));                   // rejects whatever still waits
  * ```
  */
+import { Fifo } from "../core/fifo.ts";
 
 /** What the queue needs of a socket. */
 export interface FrameSink {
@@ -24,8 +25,7 @@ interface Pending {
 
 export class SendQueue {
   readonly #sink: FrameSink;
-  #pending: Pending[] = [];
-  #head = 0;
+  readonly #pending = new Fifo<Pending>();
   #sending = false;
   #closed: Error | undefined;
 
@@ -35,12 +35,12 @@ export class SendQueue {
 
   /** Messages waiting behind the one in flight. */
   get length(): number {
-    return this.#pending.length - this.#head;
+    return this.#pending.length;
   }
 
   /** Nothing in flight and nothing waiting: a message sent now is handed to the socket at once. */
   get idle(): boolean {
-    return !this.#sending && this.#pending.length === this.#head;
+    return !this.#sending && this.#pending.length === 0;
   }
 
   /** Queues one multipart message; resolves once the socket has taken it. */
@@ -60,21 +60,13 @@ export class SendQueue {
 
   /** Rejects the sends waiting behind the one in flight (their peer is not taking messages); later sends queue as usual. */
   rejectWaiting(reason: unknown): void {
-    const waiting = this.#pending.slice(this.#head);
-    this.#pending = [];
-    this.#head = 0;
-    for (const item of waiting) item.reject(reason);
+    for (const item of this.#pending.clear()) item.reject(reason);
   }
 
   async #drain(): Promise<void> {
     this.#sending = true;
     try {
-      while (this.#head < this.#pending.length) {
-        const item = this.#pending[this.#head++]!;
-        if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
-          this.#pending = this.#pending.slice(this.#head);
-          this.#head = 0;
-        }
+      for (let item = this.#pending.shift(); item !== undefined; item = this.#pending.shift()) {
         try {
           await this.#sink.send(item.frames);
           item.resolve();
