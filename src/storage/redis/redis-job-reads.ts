@@ -59,34 +59,25 @@ class ReadGate {
   read(keys: PipelineKeys, id: string): Promise<WholeRead> {
     return new Promise<WholeRead>((resolve, reject) => {
       this.#queue.push({ keys, id, resolve, reject });
-      this.#pump();
+      void this.#pump();
     });
   }
 
-  #pump(): void {
+  /** Sends the next MULTI unless one is in flight, and the one after once it is answered (never rejects). */
+  async #pump(): Promise<void> {
     if (this.#busy || this.#queue.length === 0) return;
     const batch = this.#take();
     this.#busy = true;
-    const multi = this.#client.multi();
-    for (const { keys, id } of batch) queueJobRead(multi, keys, id);
-    multi.exec().then(
-      (raw) => {
-        let replies: unknown[];
-        try {
-          replies = repliesOf(raw);
-        } catch (error) {
-          for (const pending of batch) pending.reject(error);
-          return;
-        }
-        batch.forEach((pending, i) => pending.resolve({ record: replies[2 * i], job: jobOf(replies[2 * i], replies[2 * i + 1]) }));
-      },
-      (error: unknown) => {
-        for (const pending of batch) pending.reject(error);
-      },
-    ).finally(() => {
-      this.#busy = false;
-      this.#pump();
-    }).catch(() => {});
+    try {
+      const multi = this.#client.multi();
+      for (const { keys, id } of batch) queueJobRead(multi, keys, id);
+      const replies = repliesOf(await multi.exec());
+      batch.forEach((pending, i) => pending.resolve({ record: replies[2 * i], job: jobOf(replies[2 * i], replies[2 * i + 1]) }));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+    this.#busy = false;
+    void this.#pump();
   }
 
   /** The next MULTI's reads: the oldest, and those after it it may go with. */

@@ -32,7 +32,7 @@ const PRELUDES = {
   "trim-4": JOB_DATA,
   "release-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
   "reclaim-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
-  "cancel-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT,
+  "cancel-6": JOB_DATA + PRIORITY_QUEUES + KEY_LEFT + CANCEL_AT_LEASE_END,
   "cancel-requested-3": "",
   "redrive-4": JOB_DATA + PRIORITY_QUEUES,
   "delete-5": JOB_DATA,

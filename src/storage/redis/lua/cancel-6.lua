@@ -56,15 +56,5 @@ else
   end
 end
 upgradeJob(KEYS[1], job)
-job.status = "cancelled"
-setData(KEYS[1], id, "e", ARGV[2])
-job.runAt = nil
-job.updatedAt = now
-job.finishedAt = now
-rcall("ZADD", KEYS[3], now, id)
-rcall("HINCRBY", KEYS[4], "unfinished", -1)
-rcall("HINCRBY", KEYS[4], "cancelled", 1)
-rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":cancelled", 1)
-local json = cjson.encode(job)
-rcall("HSET", KEYS[1], id, json)
-return reply(1, json)
+-- Cancelled now: error, times, finished ZSET, counters (cancelNow, lua/_cancel-at-lease-end.lua, prepended).
+return reply(1, cancelNow(KEYS[1], KEYS[3], KEYS[4], job, ARGV[2], now))

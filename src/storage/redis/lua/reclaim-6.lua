@@ -31,12 +31,7 @@ for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, ton
     local job = cjson.decode(raw)
     upgradeJob(KEYS[1], job)
     if job.status == "running" then
-      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
-      if job.cancelRequestedAt then
-        cancelAtLeaseEnd(KEYS, job, now)
-      else
-        queueAtLeaseEnd(KEYS, job, ARGV[1], now)
-      end
+      endLease(KEYS, job, ARGV[1], now)
       reclaimed = reclaimed + 1
     end
   end

@@ -35,17 +35,12 @@ for _, pair in ipairs(cjson.decode(ARGV[3])) do
     if job.status == "running" then
       rcall("HDEL", KEYS[2], id)
       rcall("ZREM", KEYS[3], id)
-      rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":running", -1)
       job.attempts = math.max(0, job.attempts - 1)
-      if job.cancelRequestedAt then
-        cancelAtLeaseEnd(KEYS, job, now)
-      else
-        if ARGV[2] == "stall" then
-          job.stalls = (job.stalls or 0) + 1
-          rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":stalled", 1)
-        end
-        queueAtLeaseEnd(KEYS, job, ARGV[1], now)
+      if ARGV[2] == "stall" and not job.cancelRequestedAt then
+        job.stalls = (job.stalls or 0) + 1
+        rcall("HINCRBY", KEYS[4], "step:" .. job.step .. ":stalled", 1)
       end
+      endLease(KEYS, job, ARGV[1], now)
       released = released + 1
     end
   end
