@@ -24,6 +24,12 @@ local function dataKey(jobs, id)
   return jobs .. ":" .. id
 end
 
+-- Redis TIME in epoch milliseconds: the storage's clock.
+local function nowMs()
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local OLD_FIELDS = { { "input", "in" }, { "steps", "s" }, { "history", "h" }, { "result", "r" }, { "error", "e" }, { "progress", "p" } }
 
 -- Moves an old-layout record's caller data to its data HASH (changes `job`; the caller writes it).
@@ -99,4 +105,23 @@ local function leaseReply(out, jobs, job, token, json)
     out[#out + 1] = ""
   end
   out[#out + 1] = input
+end
+
+-- Leases `job` (its decoded record) now with `token` until `expiresAt`, to `workerId` ("" for
+-- none): one attempt more, `dueAt` the time it was queued; writes its record, its lease and its
+-- running entry (`jobs`, `leases`, `running`: the caller's KEYS) and appends its leaseReply to `out`.
+local function leaseJob(out, jobs, leases, running, job, token, now, expiresAt, workerId)
+  job.status = "running"
+  job.attempts = job.attempts + 1
+  job.dueAt = job.updatedAt
+  job.updatedAt = now
+  if job.startedAt == nil then job.startedAt = now end
+  if workerId ~= "" then job.workerId = workerId else job.workerId = nil end
+  job.leaseExpiresAt = expiresAt
+  job.runAt = nil
+  local json = cjson.encode(job)
+  redis.call("HSET", jobs, job.id, json)
+  redis.call("HSET", leases, job.id, token)
+  redis.call("ZADD", running, expiresAt, job.id)
+  leaseReply(out, jobs, job, token, json)
 end

@@ -30,8 +30,7 @@ local function reply(code, json)
   return { code, json, rcall("HGETALL", dataKey(KEYS[1], id)) }
 end
 if status == "succeeded" or status == "dead" or status == "cancelled" then return reply(-4, raw) end
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 if status == "running" then
   if job.cancelRequestedAt then return reply(2, raw) end
   upgradeJob(KEYS[1], job)

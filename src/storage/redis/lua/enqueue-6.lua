@@ -34,8 +34,7 @@
   per job: the script is atomic, so nobody sees the difference, and Redis does far less work.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local maxQueued = tonumber(ARGV[1])
 local pipeline = ARGV[2]
 local out = {}

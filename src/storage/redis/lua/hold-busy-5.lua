@@ -23,8 +23,7 @@
   kept: token1, record JSON 1, ... (the caller has their data from lease-next-7.lua)
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local step = ARGV[1]
 local maxPerKey = tonumber(ARGV[2])
 local rateMax = tonumber(ARGV[3])

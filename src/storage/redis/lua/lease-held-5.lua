@@ -20,12 +20,11 @@
   ARGV[7] workerId, "" for none
   ARGV[8..7+room] lease tokens
 
-  Returns a flat array: room left for the queue, then five entries per job leased (leaseReply,
-  _job-data.lua): token, record JSON, error, attempt records, input (small) or "".
+  Returns a flat array: room left for the queue, then five entries per job leased (leaseJob,
+  leaseReply: _job-data.lua): token, record JSON, error, attempt records, input (small) or "".
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local step = ARGV[1]
 local maxPerKey = tonumber(ARGV[2])
 local rateMax = tonumber(ARGV[3])
@@ -54,24 +53,12 @@ local used = 0
 local function lease(job)
   used = used + 1
   local token = ARGV[7 + used]
-  job.status = "running"
-  job.attempts = job.attempts + 1
-  job.dueAt = job.updatedAt
-  job.updatedAt = now
-  if job.startedAt == nil then job.startedAt = now end
-  if ARGV[7] ~= "" then job.workerId = ARGV[7] else job.workerId = nil end
-  job.leaseExpiresAt = expiresAt
-  job.runAt = nil
   if maxPerKey > 0 and job.concurrencyKey then
     rcall("HINCRBY", base .. ":keys", job.concurrencyKey, 1)
     job.keyCounted = 1
   end
-  local json = cjson.encode(job)
-  rcall("HSET", KEYS[1], job.id, json)
-  rcall("HSET", KEYS[2], job.id, token)
-  rcall("ZADD", KEYS[3], expiresAt, job.id)
+  leaseJob(out, KEYS[1], KEYS[2], KEYS[3], job, token, now, expiresAt, ARGV[7])
   if rateMax > 0 then rcall("ZADD", starts, now, token) end
-  leaseReply(out, KEYS[1], job, token, json)
   n = n - 1
 end
 local function busy(key)

@@ -22,13 +22,12 @@
   ARGV[5..4+count] lease tokens, one per job that may be leased
 
   Returns a flat array, five entries per job leased (oldest first): what a worker needs of it
-  (leaseReply in _job-data.lua, prepended): token, record JSON, error, attempt records, and its
-  input when small ("" otherwise: the caller reads it). Caller data is copied as it is stored,
-  never decoded.
+  (leaseJob, leaseReply: _job-data.lua, prepended): token, record JSON, error, attempt records,
+  and its input when small ("" otherwise: the caller reads it). Caller data is copied as it is
+  stored, never decoded.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local count = tonumber(ARGV[1])
 local expiresAt = now + tonumber(ARGV[2])
 
@@ -65,21 +64,8 @@ for _, id in ipairs(ids) do
     local job = cjson.decode(raw)
     upgradeJob(KEYS[1], job)
     n = n + 1
-    local token = ARGV[4 + n]
-    job.status = "running"
-    job.attempts = job.attempts + 1
-    job.dueAt = job.updatedAt
-    job.updatedAt = now
-    if job.startedAt == nil then job.startedAt = now end
-    if ARGV[3] ~= "" then job.workerId = ARGV[3] else job.workerId = nil end
-    job.leaseExpiresAt = expiresAt
-    job.runAt = nil
-    local json = cjson.encode(job)
-    rcall("HSET", KEYS[1], id, json)
-    rcall("HSET", KEYS[2], id, token)
-    rcall("ZADD", KEYS[3], expiresAt, id)
+    leaseJob(out, KEYS[1], KEYS[2], KEYS[3], job, ARGV[4 + n], now, expiresAt, ARGV[3])
     running[job.step] = (running[job.step] or 0) + 1
-    leaseReply(out, KEYS[1], job, token, json)
   end
 end
 for step, n in pairs(running) do rcall("HINCRBY", KEYS[5], "step:" .. step .. ":running", n) end

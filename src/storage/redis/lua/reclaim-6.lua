@@ -19,8 +19,7 @@
   Returns the number of jobs reclaimed.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local reclaimed = 0
 
 for _, id in ipairs(rcall("ZRANGEBYSCORE", KEYS[3], "-inf", now, "LIMIT", 0, tonumber(ARGV[2]))) do

@@ -18,8 +18,7 @@ if not raw then return -2 end
 local job = cjson.decode(raw)
 if job.status ~= "dead" and job.status ~= "cancelled" then return -3 end
 upgradeJob(KEYS[1], job)
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 rcall("ZREM", KEYS[2], ARGV[1])
 rcall("HINCRBY", KEYS[3], job.status, -1)
 rcall("HINCRBY", KEYS[3], "unfinished", 1)

@@ -22,8 +22,7 @@
   Returns the number of jobs released.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local released = 0
 
 for _, pair in ipairs(cjson.decode(ARGV[3])) do

@@ -17,8 +17,7 @@ if rcall("HGET", KEYS[2], ARGV[1]) ~= ARGV[2] then return -1 end
 local job = cjson.decode(raw)
 if job.status ~= "running" then return -1 end
 upgradeJob(KEYS[1], job)
-local t = rcall("TIME")
 setData(KEYS[1], ARGV[1], "p", ARGV[3])
-job.updatedAt = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+job.updatedAt = nowMs()
 rcall("HSET", KEYS[1], ARGV[1], cjson.encode(job))
 return 1

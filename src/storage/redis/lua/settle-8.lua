@@ -39,8 +39,7 @@
   see above), -1 stale token, -2 no such job.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local out = {}
 
 local FIELDS = 17

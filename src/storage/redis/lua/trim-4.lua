@@ -16,8 +16,7 @@
   Returns the number of jobs dropped.
 ]]
 local rcall = redis.call
-local t = rcall("TIME")
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local limit = tonumber(ARGV[3])
 local hasIdem = rcall("HLEN", KEYS[3]) > 0
 local dropped = 0
