@@ -4,8 +4,9 @@
  * kept, for how long.
  */
 import type { Logger } from "../log/logger.ts";
+import { MemoryStorageBackend } from "../storage/memory/memory-storage-backend.ts";
 import { DEFAULT_COMMAND_TIMEOUT_MS } from "../storage/redis/defaults.ts";
-import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_FINISHED, DEFAULT_MAX_QUEUED, type StorageOptions } from "../storage/storage-backend.ts";
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_FINISHED, DEFAULT_MAX_QUEUED, type StorageBackend, type StorageOptions } from "../storage/storage-backend.ts";
 import { wholeNumberFlag } from "./_flags.ts";
 
 export const storageFlags = {
@@ -14,7 +15,9 @@ export const storageFlags = {
   "keep-finished-ms": { type: "string", description: `finished jobs are forgotten after this many ms (default ${DEFAULT_MAX_AGE_MS}, 7 days)` },
 } as const;
 
-export function storageOptionsFrom(args: { "max-queued"?: string | undefined; "keep-finished"?: string | undefined; "keep-finished-ms"?: string | undefined }): StorageOptions {
+type StorageArgs = { "max-queued"?: string | undefined; "keep-finished"?: string | undefined; "keep-finished-ms"?: string | undefined };
+
+function storageOptionsFrom(args: StorageArgs): StorageOptions {
   return {
     maxQueued: wholeNumberFlag(args["max-queued"], "--max-queued", 1),
     retention: {
@@ -36,13 +39,23 @@ export const redisFlags = {
   },
 } as const;
 
-export function redisOptionsFrom(
-  args: { "allow-redis-eviction"?: boolean | undefined; "redis-timeout-ms"?: string | undefined },
-  logger: Logger,
-): { allowEviction: boolean; commandTimeoutMs: number | undefined; logger: Logger } {
+type RedisArgs = { "allow-redis-eviction"?: boolean | undefined; "redis-timeout-ms"?: string | undefined };
+
+export function redisOptionsFrom(args: RedisArgs, logger: Logger): { allowEviction: boolean; commandTimeoutMs: number | undefined; logger: Logger } {
   return {
     allowEviction: args["allow-redis-eviction"] === true,
     commandTimeoutMs: wholeNumberFlag(args["redis-timeout-ms"], "--redis-timeout-ms"),
     logger,
   };
+}
+
+/**
+ * The storage of a command that owns it: Redis at `redisUri` (keys under `namespace`) with the
+ * flags' options, else `fallback` (a class-DSL pipeline's own backend keeps its own) or memory.
+ */
+export async function storageFrom(args: StorageArgs & RedisArgs, logger: Logger, redisUri: string | undefined, namespace: string, fallback?: StorageBackend): Promise<StorageBackend> {
+  const options = { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) };
+  if (redisUri === undefined) return fallback ?? new MemoryStorageBackend(options);
+  const { RedisStorageBackend } = await import("../storage/redis/redis-storage-backend.ts");
+  return new RedisStorageBackend(namespace, { redisUri, ...options });
 }

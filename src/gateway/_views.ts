@@ -2,42 +2,16 @@
 import type { PipelineDefinition } from "../core/pipeline-definition.ts";
 import type { PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
 
-export interface StepView {
-  jobType: string;
-  queued: number;
-  /** Waiting for a retry. */
-  delayed: number;
-  /** Delayed jobs waiting for their start time. */
-  delayedStart: number;
-  inFlight: number;
-  oldestQueuedAt: number | null;
-  /** Jobs handed back at this step because their worker was lost or stopped (stalls, not attempts). */
-  stalled: number;
-  /** Of `queued`: held back by the step's limits, its rate window full / its concurrency key busy. */
-  rateLimited: number;
-  keyBusy: number;
-  workers: number;
-  capacity: number;
-}
-
-export interface PipelineView {
-  name: string;
-  steps: StepView[];
-  queued: number;
-  inFlight: number;
-  failed: number;
-  /** Jobs waiting for their start time (status delayed). */
-  delayed: number;
-  accepted: number;
-  succeeded: number;
-  dead: number;
-}
-
-export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: readonly PipelineStats[], workers: readonly WorkerInfo[]): PipelineView[] {
+/**
+ * Per step: `delayed` waits for a retry, `delayedStart` for its start time; `stalled` was handed
+ * back because its worker was lost or stopped (stalls, not attempts); of `queued`, `rateLimited`
+ * and `keyBusy` are held back by the step's limits. Per pipeline, `delayed` waits for its start time.
+ */
+export function pipelineViews(pipelines: readonly PipelineDefinition[], stats: readonly PipelineStats[], workers: readonly WorkerInfo[]) {
   const statsByName = new Map(stats.map((s) => [s.pipeline, s]));
   return pipelines.map((pipeline) => {
     const stat = statsByName.get(pipeline.name);
-    const steps = pipeline.steps.map((jobType): StepView => {
+    const steps = pipeline.steps.map((jobType) => {
       const step = stat?.steps.find((s) => s.jobType === jobType);
       const own = workers.filter((w) => w.jobType === jobType);
       return {

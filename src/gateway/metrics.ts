@@ -14,7 +14,7 @@ import { ERROR_CODES } from "../core/errors/error-codes.ts";
 import type { Readiness } from "../engine/cluster.ts";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { emptyHistogram } from "../storage/latency-histogram.ts";
-import type { LatencyHistogram, PipelineStats, WorkerInfo } from "../storage/storage-backend.ts";
+import type { LatencyHistogram, PipelineStats, StepStats, WorkerInfo } from "../storage/storage-backend.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -61,9 +61,14 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   // One counter per outcome: each only goes up. Deaths are summed from the steps' counters, which
   // a redrive leaves alone (a redriven job that dies again counts again); how many jobs are dead
   // now is the gauge mario_jobs_dead.
-  const perPipeline = (name: string, help: string, pick: (p: PipelineStats) => number): void => {
-    out.family(name, "counter", help, () => {
+  const perPipeline = (name: string, help: string, pick: (p: PipelineStats) => number, type: MetricType = "counter"): void => {
+    out.family(name, type, help, () => {
       for (const p of stats) out.sample(name, { pipeline: p.pipeline }, pick(p));
+    });
+  };
+  const perStep = (name: string, type: MetricType, help: string, pick: (s: StepStats) => number): void => {
+    out.family(name, type, help, () => {
+      for (const { pipeline, s } of steps) out.sample(name, { pipeline, step: s.jobType }, pick(s));
     });
   };
   perPipeline("mario_jobs_accepted_total", "Jobs accepted (enqueued) by a pipeline since storage was created.", (p) => p.accepted);
@@ -79,12 +84,8 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "failed" }, s.failed);
     }
   });
-  out.family("mario_step_dead_total", "counter", "Jobs that went dead at a step.", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_step_dead_total", { pipeline, step: s.jobType }, s.dead);
-  });
-  out.family("mario_step_stalls_total", "counter", "Jobs handed back at a step because their worker was lost or stopped with them in flight (stalls, not attempts).", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_step_stalls_total", { pipeline, step: s.jobType }, s.stalled);
-  });
+  perStep("mario_step_dead_total", "counter", "Jobs that went dead at a step.", (s) => s.dead);
+  perStep("mario_step_stalls_total", "counter", "Jobs handed back at a step because their worker was lost or stopped with them in flight (stalls, not attempts).", (s) => s.stalled);
   // The first spellings, kept for dashboards built on them (deprecated: they mix kinds of count).
   out.family("mario_jobs_total", "counter", "Deprecated (use mario_jobs_{accepted,succeeded,dead}_total): jobs by pipeline and outcome.", () => {
     for (const p of stats) {
@@ -93,9 +94,7 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, deaths(p));
     }
   });
-  out.family("mario_jobs_dead", "gauge", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", () => {
-    for (const p of stats) out.sample("mario_jobs_dead", { pipeline: p.pipeline }, p.dead);
-  });
+  perPipeline("mario_jobs_dead", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", (p) => p.dead, "gauge");
   out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, delayed = waiting for their start time, running, failed = waiting for a retry).", () => {
     for (const p of stats) {
       out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "queued" }, p.queued);
@@ -111,31 +110,20 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
       out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "dead" }, s.dead);
     }
   });
-  out.family("mario_queue_depth", "gauge", "Jobs waiting for a worker at a step (retries not yet due excluded).", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_queue_depth", { pipeline, step: s.jobType }, s.queued);
-  });
-  out.family("mario_queue_delayed", "gauge", "Jobs waiting for a retry at a step.", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_queue_delayed", { pipeline, step: s.jobType }, s.delayed);
-  });
+  perStep("mario_queue_depth", "gauge", "Jobs waiting for a worker at a step (retries not yet due excluded).", (s) => s.queued);
+  perStep("mario_queue_delayed", "gauge", "Jobs waiting for a retry at a step.", (s) => s.delayed);
   out.family("mario_step_waiting", "gauge", "Jobs of a step held back by its limits, by reason: rate-limited (its rate window is full), key-busy (maxPerKey jobs of their concurrency key run); counted in mario_queue_depth.", () => {
     for (const { pipeline, s } of steps) {
       out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "rate-limited" }, s.rateLimited ?? 0);
       out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "key-busy" }, s.keyBusy ?? 0);
     }
   });
-  out.family("mario_queue_delayed_start", "gauge", "Delayed jobs (enqueued with a delay or a start time) waiting for their start time at a step.", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_queue_delayed_start", { pipeline, step: s.jobType }, s.delayedStart ?? 0);
-  });
-  out.family("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", () => {
-    for (const { pipeline, s } of steps) out.sample("mario_step_in_flight", { pipeline, step: s.jobType }, s.running);
-  });
-  out.family("mario_queue_oldest_age_seconds", "gauge", "Age of the oldest job waiting at a step, 0 when none waits.", () => {
-    for (const { pipeline, s } of steps) {
-      const age = s.oldestQueuedAt === null ? 0 : Math.max(0, now - s.oldestQueuedAt) / 1000;
-      out.sample("mario_queue_oldest_age_seconds", { pipeline, step: s.jobType }, age);
-    }
-  });
-  const histogram = (name: string, help: string, pick: (s: PipelineStats["steps"][number]) => LatencyHistogram): void => {
+  perStep("mario_queue_delayed_start", "gauge", "Delayed jobs (enqueued with a delay or a start time) waiting for their start time at a step.", (s) => s.delayedStart ?? 0);
+  perStep("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", (s) => s.running);
+  perStep("mario_queue_oldest_age_seconds", "gauge", "Age of the oldest job waiting at a step, 0 when none waits.", (s) =>
+    s.oldestQueuedAt === null ? 0 : Math.max(0, now - s.oldestQueuedAt) / 1000,
+  );
+  const histogram = (name: string, help: string, pick: (s: StepStats) => LatencyHistogram): void => {
     out.family(name, "histogram", help, () => {
       for (const { pipeline, s } of steps) {
         const { bucketsMs, counts, sumMs, count } = pick(s);
@@ -161,14 +149,14 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
     byStep.set(w.jobType, entry);
   }
   const jobTypes = [...new Set([...steps.map(({ s }) => s.jobType), ...byStep.keys()])].sort();
-  const perStep = (name: string, help: string, pick: (e: { workers: number; capacity: number; inFlight: number }) => number): void => {
+  const perJobType = (name: string, help: string, pick: (e: { workers: number; capacity: number; inFlight: number }) => number): void => {
     out.family(name, "gauge", help, () => {
       for (const step of jobTypes) out.sample(name, { step }, pick(byStep.get(step) ?? { workers: 0, capacity: 0, inFlight: 0 }));
     });
   };
-  perStep("mario_workers", "Workers announced for a step.", (e) => e.workers);
-  perStep("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (e) => e.capacity);
-  perStep("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (e) => e.inFlight);
+  perJobType("mario_workers", "Workers announced for a step.", (e) => e.workers);
+  perJobType("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (e) => e.capacity);
+  perJobType("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (e) => e.inFlight);
   return out.toString();
 }
 

@@ -162,8 +162,8 @@ export class FunctionHost {
       this.events.emit("removed", { file, jobType: fn.jobType });
     }
     for (const file of [...this.#lastProblem.keys()]) if (!files.includes(file)) this.#lastProblem.delete(file);
-    const bundles = await Promise.all(files.map((file) => bundleFunction(file).catch((error: unknown) => error)));
-    const loads = files.map((file, i) => this.#load(file, bundles[i]));
+    const bundles = await Promise.allSettled(files.map((file) => bundleFunction(file)));
+    const loads = files.map((file, i) => this.#load(file, bundles[i]!));
     for (const [i, file] of files.entries()) {
       const loaded = await loads[i];
       if (loaded === undefined) continue;
@@ -180,14 +180,14 @@ export class FunctionHost {
   }
 
   /** Bundled and started in its threads; undefined when the bundle did not change. */
-  async #load(file: string, bundled: unknown): Promise<{ bundle: BundledFunction; executor: ThreadExecutor } | Error | undefined> {
-    if (!isBundle(bundled)) return bundled instanceof Error ? bundled : new Error(String(bundled));
-    if (this.#hosted.get(file)?.hash === bundled.hash) return undefined;
+  async #load(file: string, bundled: PromiseSettledResult<BundledFunction>): Promise<{ bundle: BundledFunction; executor: ThreadExecutor } | Error | undefined> {
+    if (bundled.status === "rejected") return asError(bundled.reason);
+    const bundle = bundled.value;
+    if (this.#hosted.get(file)?.hash === bundle.hash) return undefined;
     try {
-      const executor = await ThreadExecutor.load(bundled, { overrides: this.#options.overrides, killGraceMs: this.#options.killGraceMs, threads: this.#options.threads, logger: this.#logger });
-      return { bundle: bundled, executor };
+      return { bundle, executor: await ThreadExecutor.load(bundle, { overrides: this.#options.overrides, killGraceMs: this.#options.killGraceMs, threads: this.#options.threads, logger: this.#logger }) };
     } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      return asError(error);
     }
   }
 
@@ -204,7 +204,7 @@ export class FunctionHost {
       served = await this.#options.serve(executor);
     } catch (error) {
       await executor.close();
-      this.#problem(file, error instanceof Error ? error : new Error(String(error)), this.#hosted.has(file));
+      this.#problem(file, asError(error), this.#hosted.has(file));
       return;
     }
     const previous = this.#hosted.get(file);
@@ -257,6 +257,6 @@ function savedAt(file: string): string {
   }
 }
 
-function isBundle(value: unknown): value is BundledFunction {
-  return typeof value === "object" && value !== null && "outfile" in value && "hash" in value;
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

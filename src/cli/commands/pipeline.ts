@@ -29,16 +29,13 @@ import { newId } from "../../core/ids.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { Pipeline, pipelineNameOf } from "../../dsl/pipeline.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
-import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
-import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
 import { PipelineServer, type PipelineHooks } from "../../transport/pipeline-server.ts";
 import { DEFAULT_MAX_NEW_PER_SECOND, DEFAULT_MAX_WORKERS } from "../../transport/_worker-admission.ts";
 import { connectableAddress } from "../../transport/_sockets.ts";
 import { curveFlags, curveFrom } from "../_curve-flags.ts";
 import { cacheDirFlag, nonEmpty, wholeNumberFlag } from "../_flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
-import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
-import type { RedisStorageOptions } from "../../storage/redis/redis-storage-backend.ts";
+import { redisFlags, storageFlags, storageFrom } from "../_storage-flags.ts";
 
 const DEFAULT_NAMESPACE = "mario";
 const DEFAULT_DRAIN_MS = 1500;
@@ -79,7 +76,7 @@ export default defineCommand({
     const namespace = args.namespace ?? (names.length === 1 ? names[0]! : DEFAULT_NAMESPACE);
     const classBackend = definitions.length === 1 ? instances[0]?.backend : undefined;
     const redisUri = nonEmpty(args.redis) ?? (classBackend === undefined ? nonEmpty(process.env.REDIS_URL) : undefined);
-    const storage = await chooseStorage(namespace, redisUri, classBackend, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
+    const storage = await storageFrom(args, logger, redisUri, namespace, classBackend);
     const drainMs = wholeNumberFlag(args["drain-ms"], "--drain-ms") ?? DEFAULT_DRAIN_MS;
     const hooks: PipelineHooks[] = instances;
     // Each step's policy comes from this project (or the flags), never from a worker's announcement.
@@ -164,13 +161,4 @@ async function register(
     await beat.stop();
     await registry.close();
   };
-}
-
-/** A class's own backend keeps its own options; the flags shape the backends made here. */
-async function chooseStorage(namespace: string, redisUri: string | undefined, classBackend: StorageBackend | undefined, options: StorageOptions & RedisStorageOptions): Promise<StorageBackend> {
-  if (redisUri !== undefined) {
-    const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
-    return new RedisStorageBackend(namespace, { redisUri, ...options });
-  }
-  return classBackend ?? new MemoryStorageBackend(options);
 }

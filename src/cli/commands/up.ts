@@ -29,13 +29,10 @@ import { ThreadExecutor } from "../../host/thread-executor.ts";
 import { WatchedProject } from "../../host/watched-project.ts";
 import { createLogger, type Logger } from "../../log/logger.ts";
 import { writeBatchedStderr } from "../../log/stderr-batch.ts";
-import { MemoryStorageBackend } from "../../storage/memory/memory-storage-backend.ts";
-import type { StorageBackend, StorageOptions } from "../../storage/storage-backend.ts";
-import type { RedisStorageOptions as RedisOptions } from "../../storage/redis/redis-storage-backend.ts";
 import { cacheDirFlag, nonEmpty, wholeNumberFlag } from "../_flags.ts";
 import { httpFlags, httpOptionsFrom } from "../_http-flags.ts";
 import { untilShutdownSignal } from "../_shutdown.ts";
-import { redisFlags, redisOptionsFrom, storageFlags, storageOptionsFrom } from "../_storage-flags.ts";
+import { redisFlags, storageFlags, storageFrom } from "../_storage-flags.ts";
 
 export default defineCommand({
   meta: { name: "up", description: "Run pipelines, functions, gateway and dashboard in one process" },
@@ -64,7 +61,7 @@ export default defineCommand({
     const functionsDir = project.functionsDir;
     if (args.watch && functionsDir === undefined) throw new UsageError("--watch needs a functions folder or a mario.config (a class-DSL module is not watched)");
     const threads = wholeNumberFlag(args.threads, "--threads", 1);
-    const storage = await chooseStorage(redisUri, args.namespace, { ...storageOptionsFrom(args), ...redisOptionsFrom(args, logger) });
+    const storage = await storageFrom(args, logger, redisUri, args.namespace);
     const executors = args.watch ? new Map<string, StepExecutor>() : await isolatedExecutors(project, logger, threads);
     const executorFor = (step: StepDefinition): StepExecutor => executors.get(step.jobType) ?? new InProcessExecutor(step);
     // Watching: the functions are hosted (and reloaded) by WatchedProject, the runner only dispatches.
@@ -168,12 +165,6 @@ async function isolatedExecutors(project: Project, logger: Logger, threads: numb
     throw error;
   }
   return executors;
-}
-
-async function chooseStorage(redisUri: string | undefined, namespace: string, options: StorageOptions & RedisOptions): Promise<StorageBackend> {
-  if (redisUri === undefined) return new MemoryStorageBackend(options);
-  const { RedisStorageBackend } = await import("../../storage/redis/redis-storage-backend.ts");
-  return new RedisStorageBackend(namespace, { redisUri, ...options });
 }
 
 /**

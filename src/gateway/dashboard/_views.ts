@@ -2,29 +2,17 @@
  * What the dashboard sends to the browser: the cluster's state shaped for display. Plain data,
  * computed on the server so the page stays small (latency quantiles, job summaries).
  */
-import type { JobError, JobRecord, JobStatus } from "../../core/job.ts";
+import type { JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { quantile } from "../../storage/latency-histogram.ts";
-import type { LatencyHistogram, PipelineStats, WorkerInfo } from "../../storage/storage-backend.ts";
+import type { LatencyHistogram, PipelineStats, StepStats, WorkerInfo } from "../../storage/storage-backend.ts";
 import type { ThroughputView } from "./_throughput-recorder.ts";
 
 /** A bucketed quantile: at most `le` ms, or above the largest bucket (`gt` ms). */
 export type LatencyQuantile = { le: number } | { gt: number } | null;
 
-export interface StepView {
-  jobType: string;
-  queued: number;
-  running: number;
-  delayed: number;
-  oldestQueuedAt: number | null;
-  succeeded: number;
-  failed: number;
-  dead: number;
-  /** Jobs handed back by a lost or stopped worker (stalls, not attempts). */
-  stalled: number;
-  /** Of `queued`: held back by the step's limits (rate window full, concurrency key busy). */
-  rateLimited?: number | undefined;
-  keyBusy?: number | undefined;
+/** A step's counts as storage has them, its latency histogram as quantiles. */
+export interface StepView extends Omit<StepStats, "latency"> {
   /** Execution time of finished attempts. */
   p50: LatencyQuantile;
   p99: LatencyQuantile;
@@ -47,25 +35,9 @@ export interface WorkersMessage {
   workers: WorkerInfo[];
 }
 
-/** A job as listed: no instructions or results (`GET /jobs/:id` has them). */
-export interface JobSummary {
-  id: string;
-  pipeline: string;
-  step: string;
-  stepIndex: number;
+/** A job as listed: no instructions or results (`GET /jobs/:id` has them); `stalls` only when some, `runAt` of a delayed or failed job, `progress` of a running one. */
+export interface JobSummary extends Pick<JobRecord, "id" | "pipeline" | "step" | "stepIndex" | "status" | "attempts" | "stalls" | "createdAt" | "updatedAt" | "finishedAt" | "runAt" | "priority" | "progress" | "error"> {
   stepCount: number;
-  status: JobStatus;
-  attempts: number;
-  /** Stalls (handed back by a lost or stopped worker), when any. */
-  stalls?: number | undefined;
-  createdAt: number;
-  updatedAt: number;
-  finishedAt?: number | undefined;
-  runAt?: number | undefined;
-  /** 1 to 9 (absent: 0). */
-  priority?: number | undefined;
-  progress?: { fraction: number; message?: string | undefined } | undefined;
-  error?: JobError | undefined;
 }
 
 export interface JobsMessage {

@@ -80,28 +80,21 @@ export function setPipelineOptions(definitions) {
   if (names.includes(current)) select.value = current;
 }
 
-export async function redrive(jobId) {
+/** `POST /jobs/:id/<route>`, said in a toast; true when it was done. */
+async function act(jobId, route, what, done) {
   try {
-    await api(`/jobs/${encodeURIComponent(jobId)}/retry`, { method: "POST" });
-    toast(`Job ${shortId(jobId)} requeued`, "ok");
+    toast(done(await api(`/jobs/${encodeURIComponent(jobId)}/${route}`, { method: "POST" })), "ok");
     return true;
   } catch (error) {
-    toast(`Redrive failed: ${error.message}`, "error");
+    toast(`${what} failed: ${error.message}`, "error");
     return false;
   }
 }
 
+export const redrive = (jobId) => act(jobId, "retry", "Redrive", () => `Job ${shortId(jobId)} requeued`);
+
 /** Cancels a job: at once when it waits, or its running attempt is stopped (it ends cancelled). */
-export async function cancel(jobId) {
-  try {
-    const job = await api(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
-    toast(job.status === "cancelled" ? `Job ${shortId(jobId)} cancelled` : `Job ${shortId(jobId)} is being stopped`, "ok");
-    return true;
-  } catch (error) {
-    toast(`Cancel failed: ${error.message}`, "error");
-    return false;
-  }
-}
+export const cancel = (jobId) => act(jobId, "cancel", "Cancel", (job) => `Job ${shortId(jobId)} ${job.status === "cancelled" ? "cancelled" : "is being stopped"}`);
 
 export async function openJob(jobId) {
   const dialog = $("#job-dialog");

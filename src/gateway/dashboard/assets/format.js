@@ -31,11 +31,6 @@ export function shortId(id) {
   return id.length > 10 ? `${id.slice(0, 4)}…${id.slice(-6)}` : id;
 }
 
-export function clock(epochMs) {
-  if (!epochMs) return "–";
-  return new Date(epochMs).toLocaleTimeString(undefined, { hour12: false });
-}
-
 export function dateTime(epochMs) {
   if (!epochMs) return "–";
   const d = new Date(epochMs);

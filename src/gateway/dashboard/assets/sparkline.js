@@ -6,30 +6,20 @@ const NS = "http://www.w3.org/2000/svg";
 const W = 120;
 const H = 30;
 
+const svgElement = (tag, attributes) => {
+  const el = document.createElementNS(NS, tag);
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, String(value));
+  return el;
+};
+
 /** Builds an empty chart; update it with drawSparkline. */
 export function createSparkline(label) {
-  const svg = document.createElementNS(NS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("preserveAspectRatio", "none");
-  svg.setAttribute("class", "spark");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", label);
-  const base = document.createElementNS(NS, "line");
-  base.setAttribute("x1", "0");
-  base.setAttribute("x2", String(W));
-  base.setAttribute("y1", String(H - 0.5));
-  base.setAttribute("y2", String(H - 0.5));
-  base.setAttribute("class", "spark-base");
-  const area = document.createElementNS(NS, "path");
-  area.setAttribute("class", "spark-ok-area");
-  const line = document.createElementNS(NS, "path");
-  line.setAttribute("class", "spark-ok");
-  line.dataset.role = "spark-ok";
-  const failed = document.createElementNS(NS, "path");
-  failed.setAttribute("class", "spark-failed");
-  failed.dataset.role = "spark-failed";
-  const title = document.createElementNS(NS, "title");
-  svg.append(title, base, area, line, failed);
+  const svg = svgElement("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", class: "spark", role: "img", "aria-label": label });
+  const base = svgElement("line", { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, class: "spark-base" });
+  const area = svgElement("path", { class: "spark-ok-area" });
+  const line = svgElement("path", { class: "spark-ok", "data-role": "spark-ok" });
+  const failed = svgElement("path", { class: "spark-failed", "data-role": "spark-failed" });
+  svg.append(svgElement("title", {}), base, area, line, failed);
   return svg;
 }
 
