@@ -33,14 +33,12 @@ export class LiveLogs {
       this.#wake(e.jobId);
     });
     // Once an attempt is settled its lines are in the job's history.
-    cluster.events.on("step:finished", (e) => {
+    const settled = (e: { jobId: string }): void => {
       this.#running.delete(e.jobId);
       this.#wake(e.jobId);
-    });
-    cluster.events.on("job:finished", (e) => {
-      this.#running.delete(e.jobId);
-      this.#wake(e.jobId);
-    });
+    };
+    cluster.events.on("step:finished", settled);
+    cluster.events.on("job:finished", settled);
   }
 
   /** The running attempt's lines so far, if any were reported. */

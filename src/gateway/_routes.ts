@@ -123,8 +123,6 @@ export const listJobsQuerySchema = z.strictObject({
   cursor: z.string().min(1).max(200).optional().openapi({ description: "from the `next` link of the previous page" }),
 });
 
-
-
 export function gatewayRoutes(maxWaitMs: number) {
   return {
     health: createRoute({

@@ -108,11 +108,9 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     const job = outcome.job;
     // 202 while the job runs; a replayed key whose job is already final answers 200.
     if (wait === undefined) return acceptedAnswer(job, isFinal(job.status) ? 200 : 202, outcome.status === "duplicate");
-    c.header("location", `/jobs/${job.id}`);
-    if (outcome.status === "duplicate") c.header("idempotent-replayed", "true");
     const record = (await cluster.waitFor(job.id, wait, options.shutdown)) ?? (await cluster.getJob(job.id));
-    if (record === undefined) return c.json({ id: job.id, pipeline: job.pipeline, status: job.status }, 202);
-    return c.json(record, isFinal(record.status) ? 200 : 202);
+    if (record === undefined) return acceptedAnswer(job, 202, outcome.status === "duplicate");
+    return answerRun(c, pipeline, { status: outcome.status, job: record });
   });
 
   registerJobRoutes(app, cluster, routes, { auth, requireJson, maxBodyBytes, shutdown: options.shutdown });

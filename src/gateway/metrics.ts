@@ -61,63 +61,52 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   // One counter per outcome: each only goes up. Deaths are summed from the steps' counters, which
   // a redrive leaves alone (a redriven job that dies again counts again); how many jobs are dead
   // now is the gauge mario_jobs_dead.
-  const perPipeline = (name: string, help: string, pick: (p: PipelineStats) => number, type: MetricType = "counter"): void => {
+  // One sample per pipeline (or step), or with `label`, one per key of what `pick` answers.
+  type Picker<T> = (item: T) => number | Record<string, number>;
+  const samples = (name: string, labels: Labels, value: number | Record<string, number>, label: string): void => {
+    if (typeof value === "number") out.sample(name, labels, value);
+    else for (const [key, v] of Object.entries(value)) out.sample(name, { ...labels, [label]: key }, v);
+  };
+  const perPipeline = (name: string, type: MetricType, help: string, pick: Picker<PipelineStats>, label = "status"): void => {
     out.family(name, type, help, () => {
-      for (const p of stats) out.sample(name, { pipeline: p.pipeline }, pick(p));
+      for (const p of stats) samples(name, { pipeline: p.pipeline }, pick(p), label);
     });
   };
-  const perStep = (name: string, type: MetricType, help: string, pick: (s: StepStats) => number): void => {
+  const perStep = (name: string, type: MetricType, help: string, pick: Picker<StepStats>, label = "status"): void => {
     out.family(name, type, help, () => {
-      for (const { pipeline, s } of steps) out.sample(name, { pipeline, step: s.jobType }, pick(s));
+      for (const { pipeline, s } of steps) samples(name, { pipeline, step: s.jobType }, pick(s), label);
     });
   };
-  perPipeline("mario_jobs_accepted_total", "Jobs accepted (enqueued) by a pipeline since storage was created.", (p) => p.accepted);
-  perPipeline("mario_jobs_succeeded_total", "Jobs that finished succeeded.", (p) => p.succeeded);
-  perPipeline("mario_jobs_dead_total", "Jobs that went dead (dead-lettered); a redriven job that dies again counts again.", deaths);
+  perPipeline("mario_jobs_accepted_total", "counter", "Jobs accepted (enqueued) by a pipeline since storage was created.", (p) => p.accepted);
+  perPipeline("mario_jobs_succeeded_total", "counter", "Jobs that finished succeeded.", (p) => p.succeeded);
+  perPipeline("mario_jobs_dead_total", "counter", "Jobs that went dead (dead-lettered); a redriven job that dies again counts again.", deaths);
   // Summed from the steps' counters, which a redrive leaves alone (as deaths are); a pipeline's
   // `cancelled` is how many are cancelled now.
   const cancels = (p: PipelineStats): number => p.steps.reduce((sum, s) => sum + (s.cancelled ?? 0), 0);
-  perPipeline("mario_jobs_cancelled_total", "Jobs cancelled; a redriven job cancelled again counts again.", cancels);
-  out.family("mario_step_attempts_total", "counter", "Attempts of a step by outcome (succeeded, failed); a retried job counts every failed attempt.", () => {
-    for (const { pipeline, s } of steps) {
-      out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "succeeded" }, s.succeeded);
-      out.sample("mario_step_attempts_total", { pipeline, step: s.jobType, outcome: "failed" }, s.failed);
-    }
-  });
+  perPipeline("mario_jobs_cancelled_total", "counter", "Jobs cancelled; a redriven job cancelled again counts again.", cancels);
+  perStep("mario_step_attempts_total", "counter", "Attempts of a step by outcome (succeeded, failed); a retried job counts every failed attempt.", (s) => ({ succeeded: s.succeeded, failed: s.failed }), "outcome");
   perStep("mario_step_dead_total", "counter", "Jobs that went dead at a step.", (s) => s.dead);
   perStep("mario_step_stalls_total", "counter", "Jobs handed back at a step because their worker was lost or stopped with them in flight (stalls, not attempts).", (s) => s.stalled);
   // The first spellings, kept for dashboards built on them (deprecated: they mix kinds of count).
-  out.family("mario_jobs_total", "counter", "Deprecated (use mario_jobs_{accepted,succeeded,dead}_total): jobs by pipeline and outcome.", () => {
-    for (const p of stats) {
-      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "accepted" }, p.accepted);
-      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "succeeded" }, p.succeeded);
-      out.sample("mario_jobs_total", { pipeline: p.pipeline, status: "dead" }, deaths(p));
-    }
-  });
-  perPipeline("mario_jobs_dead", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", (p) => p.dead, "gauge");
-  out.family("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, delayed = waiting for their start time, running, failed = waiting for a retry).", () => {
-    for (const p of stats) {
-      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "queued" }, p.queued);
-      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "delayed" }, p.delayed ?? 0);
-      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "running" }, p.running);
-      out.sample("mario_jobs_active", { pipeline: p.pipeline, status: "failed" }, p.failed);
-    }
-  });
-  out.family("mario_step_jobs_total", "counter", "Deprecated (use mario_step_attempts_total and mario_step_dead_total): step attempts succeeded, failed, and jobs dead at the step.", () => {
-    for (const { pipeline, s } of steps) {
-      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "succeeded" }, s.succeeded);
-      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "failed" }, s.failed);
-      out.sample("mario_step_jobs_total", { pipeline, step: s.jobType, status: "dead" }, s.dead);
-    }
-  });
+  perPipeline("mario_jobs_total", "counter", "Deprecated (use mario_jobs_{accepted,succeeded,dead}_total): jobs by pipeline and outcome.", (p) => ({ accepted: p.accepted, succeeded: p.succeeded, dead: deaths(p) }));
+  perPipeline("mario_jobs_dead", "gauge", "Jobs in the dead-letter state now, by pipeline (a redrive takes one out).", (p) => p.dead);
+  perPipeline("mario_jobs_active", "gauge", "Unfinished jobs by pipeline and status (queued, delayed = waiting for their start time, running, failed = waiting for a retry).", (p) => ({
+    queued: p.queued,
+    delayed: p.delayed ?? 0,
+    running: p.running,
+    failed: p.failed,
+  }));
+  perStep("mario_step_jobs_total", "counter", "Deprecated (use mario_step_attempts_total and mario_step_dead_total): step attempts succeeded, failed, and jobs dead at the step.", (s) => ({
+    succeeded: s.succeeded,
+    failed: s.failed,
+    dead: s.dead,
+  }));
   perStep("mario_queue_depth", "gauge", "Jobs waiting for a worker at a step (retries not yet due excluded).", (s) => s.queued);
   perStep("mario_queue_delayed", "gauge", "Jobs waiting for a retry at a step.", (s) => s.delayed);
-  out.family("mario_step_waiting", "gauge", "Jobs of a step held back by its limits, by reason: rate-limited (its rate window is full), key-busy (maxPerKey jobs of their concurrency key run); counted in mario_queue_depth.", () => {
-    for (const { pipeline, s } of steps) {
-      out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "rate-limited" }, s.rateLimited ?? 0);
-      out.sample("mario_step_waiting", { pipeline, step: s.jobType, reason: "key-busy" }, s.keyBusy ?? 0);
-    }
-  });
+  perStep("mario_step_waiting", "gauge", "Jobs of a step held back by its limits, by reason: rate-limited (its rate window is full), key-busy (maxPerKey jobs of their concurrency key run); counted in mario_queue_depth.", (s) => ({
+    "rate-limited": s.rateLimited ?? 0,
+    "key-busy": s.keyBusy ?? 0,
+  }), "reason");
   perStep("mario_queue_delayed_start", "gauge", "Delayed jobs (enqueued with a delay or a start time) waiting for their start time at a step.", (s) => s.delayedStart ?? 0);
   perStep("mario_step_in_flight", "gauge", "Jobs leased to workers at a step.", (s) => s.running);
   perStep("mario_queue_oldest_age_seconds", "gauge", "Age of the oldest job waiting at a step, 0 when none waits.", (s) =>

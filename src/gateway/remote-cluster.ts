@@ -67,27 +67,20 @@ export interface RouteSource {
 }
 
 /** A fixed list of routes: their storages are connected and told their pipelines once. */
-class FixedRoutes implements RouteSource {
-  readonly #routes: readonly RemotePipeline[];
-
-  constructor(routes: readonly RemotePipeline[]) {
-    this.#routes = routes;
-  }
-
-  routes(): readonly RemotePipeline[] {
-    return this.#routes;
-  }
-
-  async connect(): Promise<void> {
-    for (const storage of new Set(this.#routes.map((r) => r.storage))) {
-      await storage.connect();
-      await storage.initialize(this.#routes.filter((r) => r.storage === storage).map((r) => r.pipeline));
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...new Set(this.#routes.map((r) => r.storage))].map((s) => s.close()));
-  }
+function fixedRoutes(routes: readonly RemotePipeline[]): RouteSource {
+  const storages = [...new Set(routes.map((r) => r.storage))];
+  return {
+    routes: () => routes,
+    async connect() {
+      for (const storage of storages) {
+        await storage.connect();
+        await storage.initialize(routes.filter((r) => r.storage === storage).map((r) => r.pipeline));
+      }
+    },
+    async close() {
+      await Promise.all(storages.map((s) => s.close()));
+    },
+  };
 }
 
 export interface RemoteClusterOptions {
@@ -104,7 +97,7 @@ export class RemoteCluster implements Cluster {
   #storageList: StorageBackend[] = [];
 
   constructor(routes: readonly RemotePipeline[] | RouteSource, _options: RemoteClusterOptions = {}) {
-    this.#source = isRouteSource(routes) ? routes : new FixedRoutes(routes);
+    this.#source = isRouteSource(routes) ? routes : fixedRoutes(routes);
   }
 
   /** Connects every storage and declares the pipelines it holds (needed for stats). */
@@ -250,12 +243,11 @@ export class RemoteCluster implements Cluster {
   }
 
   async deleteJob(jobId: string): Promise<DeleteResult> {
-    let result: DeleteResult = "missing";
     for (const storage of this.#storages) {
-      result = await storage.deleteJob(jobId);
+      const result = await storage.deleteJob(jobId);
       if (result !== "missing") return result;
     }
-    return result;
+    return "missing";
   }
 
   /** Each storage's page after the cursor, merged: the first `limit` of them, newest first. */

@@ -22,12 +22,7 @@ export function serveInProcess(dispatcher: Dispatcher, logger: Logger = silentLo
       address: "in-process",
       async stop({ graceMs }) {
         dispatcher.drain(worker.workerId);
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, graceMs);
-        });
-        await Promise.race([worker.drain(), grace]);
-        clearTimeout(timer);
+        await Promise.race([worker.drain(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
         await worker.stop();
         await dispatcher.removeWorker(worker.workerId, "shutdown", "stopped");
       },

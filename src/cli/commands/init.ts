@@ -35,24 +35,22 @@ const EXAMPLE_FUNCTION = "functions/hello.ts";
 /** The container file: docker/project.Dockerfile of this package, as the README's Docker section uses it. */
 const containerFile = (): string => readFileSync(new URL("docker/project.Dockerfile", ownPackage().root), "utf8");
 
+const jsonFile = (value: unknown): string => JSON.stringify(value, null, 2) + "\n";
+
 /** The files of a new project, in the order they are written. */
 export const TEMPLATES: readonly Template[] = [
   {
     path: "package.json",
     text: (p) =>
-      JSON.stringify(
-        {
-          name: p.name,
-          version: "0.1.0",
-          private: true,
-          type: "module",
-          scripts: { start: "mario up", typecheck: "tsc --noEmit", build: "mario build functions" },
-          dependencies: { [p.packageName]: `^${p.packageVersion}` },
-          devDependencies: p.devDependencies,
-        },
-        null,
-        2,
-      ) + "\n",
+      jsonFile({
+        name: p.name,
+        version: "0.1.0",
+        private: true,
+        type: "module",
+        scripts: { start: "mario up", typecheck: "tsc --noEmit", build: "mario build functions" },
+        dependencies: { [p.packageName]: `^${p.packageVersion}` },
+        devDependencies: p.devDependencies,
+      }),
   },
   {
     path: "mario.config.ts",
@@ -89,15 +87,11 @@ export default async function hello(instructions: { name?: string }, ctx: StepCo
   {
     path: "tsconfig.json",
     text: () =>
-      JSON.stringify(
-        {
-          // Type checking only (npm run typecheck): mario bundles the functions itself, with esbuild.
-          compilerOptions: { target: "ES2022", module: "preserve", moduleResolution: "bundler", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
-          include: ["functions", "mario.config.ts"],
-        },
-        null,
-        2,
-      ) + "\n",
+      jsonFile({
+        // Type checking only (npm run typecheck): mario bundles the functions itself, with esbuild.
+        compilerOptions: { target: "ES2022", module: "preserve", moduleResolution: "bundler", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
+        include: ["functions", "mario.config.ts"],
+      }),
   },
   { path: ".gitignore", text: () => "node_modules/\ndist/\n*.log\n" },
   // An image of the project's functions on the Mario image: docker build -f project.Dockerfile -t my-functions .

@@ -67,14 +67,8 @@ export class LiveHub {
   #start(): void {
     const events = this.#cluster.events;
     const changed = (): void => this.#schedule(this.#options.coalesceMs);
-    this.#detach = [
-      events.on("job:accepted", changed),
-      events.on("job:started", changed),
-      events.on("step:finished", changed),
-      events.on("job:finished", changed),
-      events.on("worker:added", changed),
-      events.on("worker:removed", changed),
-    ];
+    const announcing = ["job:accepted", "job:started", "step:finished", "job:finished", "worker:added", "worker:removed"] as const;
+    this.#detach = announcing.map((event) => events.on(event, changed));
     // Throughput read from counters starts again from here (nothing was read while nobody watched).
     this.#throughput.resetTotals();
     const refresh = setInterval(() => this.#schedule(0), this.#options.refreshMs);
