@@ -15,13 +15,12 @@ import type { LogLine } from "../core/job-logs.ts";
 import { findPipeline } from "../core/pipeline-definition.ts";
 import type { Cluster } from "../engine/cluster.ts";
 import { LiveLogs } from "./_live-logs.ts";
-import { readInstructions } from "./_read-json.ts";
+import { readInstructions, requireJson } from "./_read-json.ts";
 import type { gatewayRoutes } from "./_routes.ts";
 import { HttpError } from "./http-error.ts";
 
 interface Middlewares {
   auth: MiddlewareHandler;
-  requireJson: MiddlewareHandler;
   /** Largest request body, bytes. */
   maxBodyBytes: number;
   /** Aborted on shutdown: open long polls answer at once. */
@@ -78,7 +77,7 @@ export function registerJobRoutes(app: OpenAPIHono, cluster: Cluster, routes: Re
     return followLogs(c, cluster, live, job);
   });
 
-  app.openapi({ ...routes.retryJob, middleware: [m.auth, m.requireJson] }, async (c) => {
+  app.openapi({ ...routes.retryJob, middleware: [m.auth, requireJson] }, async (c) => {
     const { id } = c.req.valid("param");
     const job = await mustGet(id);
     const body = await readInstructions(c, job.pipeline, m.maxBodyBytes, { emptyIsNone: true });

@@ -36,7 +36,7 @@ import { errorResponse } from "./_error-response.ts";
 import { acceptedAnswer, enqueueRequestReader } from "./_enqueue-request.ts";
 import { registerJobRoutes } from "./_job-routes.ts";
 import { notFoundOrNotAllowed } from "./_method-guard.ts";
-import { readInstructions, requireJson } from "./_read-json.ts";
+import { readInstructions } from "./_read-json.ts";
 import { dashboardRoutes, gatewayRoutes } from "./_routes.ts";
 import { validationHook } from "./_schemas.ts";
 import { pipelineViews } from "./_views.ts";
@@ -113,7 +113,7 @@ export function createGatewayApp(cluster: Cluster, options: GatewayOptions = {})
     return answerRun(c, pipeline, { status: outcome.status, job: record });
   });
 
-  registerJobRoutes(app, cluster, routes, { auth, requireJson, maxBodyBytes, shutdown: options.shutdown });
+  registerJobRoutes(app, cluster, routes, { auth, maxBodyBytes, shutdown: options.shutdown });
 
   app.openapi({ ...routes.pipelines, middleware: [auth] }, async (c) => {
     const [stats, workers] = await Promise.all([cluster.stats(), cluster.workers()]);

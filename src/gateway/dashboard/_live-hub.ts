@@ -49,10 +49,6 @@ export class LiveHub {
     this.#options = options;
   }
 
-  get subscriberCount(): number {
-    return this.#subscribers.size;
-  }
-
   /** Adds a subscriber; it gets a snapshot first, then changes. Returns the way to leave. */
   subscribe(subscriber: LiveSubscriber): () => void {
     if (this.#subscribers.size === 0) this.#start();

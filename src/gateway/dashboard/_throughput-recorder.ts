@@ -45,15 +45,11 @@ export class ThroughputRecorder {
     this.#now = now;
   }
 
-  /** Starts counting the cluster's finished steps and jobs, if it reports them; returns the way to stop. */
-  attach(cluster: Cluster): () => void {
-    if (!cluster.reportsSteps) return () => {};
-    const offStep = cluster.events.on("step:finished", (e) => this.record(e.pipeline, e.jobType, e.ok));
-    const offJob = cluster.events.on("job:finished", (e) => this.record(e.pipeline, undefined, e.status === "succeeded"));
-    return () => {
-      offStep();
-      offJob();
-    };
+  /** Counts the cluster's finished steps and jobs from its events, if it reports them. */
+  attach(cluster: Cluster): void {
+    if (!cluster.reportsSteps) return;
+    cluster.events.on("step:finished", (e) => this.record(e.pipeline, e.jobType, e.ok));
+    cluster.events.on("job:finished", (e) => this.record(e.pipeline, undefined, e.status === "succeeded"));
   }
 
   /**

@@ -8,6 +8,8 @@ import { shortId } from "./format.js";
 
 const PAGE = 25;
 const TAB_STATUS = { recent: undefined, delayed: "delayed", failed: "failed", dead: "dead" };
+/** What a bulk action sends for each job ({method} /jobs/:id{path}), and the word its toast uses. */
+const BULK = { redrive: ["POST", "/retry", "redriven"], cancel: ["POST", "/cancel", "cancelled"], delete: ["DELETE", "", "deleted"] };
 
 export class JobsBrowser {
   #view;
@@ -153,20 +155,18 @@ export class JobsBrowser {
 
   async #bulk(action) {
     const ids = [...this.#selected];
+    const [method, path, verb] = BULK[action];
     let done = 0;
     const failures = [];
     for (const id of ids) {
       try {
-        if (action === "redrive") await api(`/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" });
-        else if (action === "cancel") await api(`/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
-        else await api(`/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+        await api(`/jobs/${encodeURIComponent(id)}${path}`, { method });
         done += 1;
       } catch (error) {
         failures.push(`${shortId(id)}: ${error.message}`);
       }
     }
     this.#selected.clear();
-    const verb = action === "redrive" ? "redriven" : action === "cancel" ? "cancelled" : "deleted";
     toast(failures.length === 0 ? `${done} job${done === 1 ? "" : "s"} ${verb}` : `${done} ${verb}; ${failures.length} not: ${failures[0]}`, failures.length === 0 ? "ok" : "error");
     await this.refresh();
   }
