@@ -8,6 +8,7 @@
  */
 import type { Cluster } from "../../engine/cluster.ts";
 import type { Logger } from "../../log/logger.ts";
+import type { DashboardOptions } from "./dashboard-app.ts";
 import type { ThroughputRecorder } from "./_throughput-recorder.ts";
 import { toJobSummary, toPipelineView, type JobsMessage, type SnapshotMessage, type StatsMessage, type WorkersMessage } from "./_views.ts";
 
@@ -18,16 +19,8 @@ export interface LiveSubscriber {
   deliver(event: LiveEvent, data: string): void;
 }
 
-export interface LiveHubOptions {
-  /** At most one read of the cluster per this many ms during a burst of events. */
-  coalesceMs: number;
-  /** Reads the cluster this often while subscribers are connected, ms. */
-  refreshMs: number;
-  staleAfterMs: number;
-  /** Jobs listed as recent, and as dead/failed. */
-  recentJobs: number;
-  logger: Logger;
-}
+/** The dashboard's settings (see DashboardOptions), every one given. */
+export type LiveHubOptions = Required<Pick<DashboardOptions, "coalesceMs" | "refreshMs" | "staleAfterMs" | "recentJobs">> & { logger: Logger };
 
 type Kind = "stats" | "workers" | "jobs";
 
