@@ -17,12 +17,9 @@ export class TypedEmitter<Events extends Record<string, unknown[]>> implements E
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener as unknown as AnyListener);
+    const set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, new Set([listener as unknown as AnyListener]));
+    else set.add(listener as unknown as AnyListener);
     return () => this.off(event, listener);
   }
 

@@ -132,18 +132,13 @@ export class DispatchLoop {
       }
       const delivery: Delivery = { ...ref, jobType, stepIndex: lease.job.stepIndex, attempt: lease.attempt, input: lease.job.input, timeoutMs: policy.timeoutMs, expiresAt: lease.expiresAt };
       slot.hold(delivery, lease.job.route, { dueAt: lease.job.dueAt, logUsed: usageOf(lease.job.history) });
-      let batch = batches.get(slot);
-      if (batch === undefined) {
-        batch = [];
-        batches.set(slot, batch);
-      }
-      batch.push(delivery);
+      const batch = batches.get(slot);
+      if (batch === undefined) batches.set(slot, [delivery]);
+      else batch.push(delivery);
     }
     if (doomed.length > 0) await this.#deadLetter(doomed);
     for (const [slot, deliveries] of batches) {
-      for (const d of deliveries) {
-        this.#host.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
-      }
+      for (const d of deliveries) this.#host.events.emit("job:started", { jobId: d.jobId, pipeline: d.pipeline, jobType, attempt: d.attempt, workerId: slot.target.workerId });
       slot.target.send(deliveries).then(
         () => slot.delivered(),
         (error: unknown) => this.#undelivered(slot, deliveries, error),

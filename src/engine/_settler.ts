@@ -4,14 +4,14 @@
  * outcome becomes a settlement (advance to the next step, succeed, retry after a backoff, or
  * dead-letter) from the pure decisions of pipeline-flow; then the dispatcher's listeners hear of it.
  */
-import { capLines, usageOf, type LogUsage } from "../core/job-logs.ts";
+import { capLines, usageOf } from "../core/job-logs.ts";
 import type { AttemptRecord, JobError } from "../core/job.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
 import type { StepPolicy } from "../core/step-config.ts";
 import type { TypedEmitter } from "../core/typed-emitter.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Settlement, SettleResult, StorageBackend } from "../storage/storage-backend.ts";
-import type { StepOutcome } from "./delivery.ts";
+import type { Delivery, StepOutcome } from "./delivery.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
 import type { InFlight } from "./_worker-roster.ts";
 
@@ -36,20 +36,8 @@ export interface Reported {
   flight: InFlight | undefined;
 }
 
-/** What settling an outcome needs to know of its job. */
-interface Context {
-  route: readonly string[];
-  stepIndex: number;
-  attempt: number;
-  pipeline: string;
-  jobType: string;
-  /** When the job became due for this attempt (from its lease). */
-  dueAt?: number | undefined;
-  /** Log lines and bytes the job's earlier attempts hold (its log limit counts them). */
-  logUsed?: LogUsage | undefined;
-  /** Host of the worker it ran on. */
-  host?: string | undefined;
-}
+/** What settling an outcome needs to know of its job: its delivery's step and the flight's route, wait and logs. */
+type Context = Pick<Delivery, "stepIndex" | "attempt" | "pipeline" | "jobType"> & Pick<InFlight, "route" | "dueAt" | "logUsed" | "host">;
 
 /** One `settle` call: its outcomes always go in the same batch. */
 interface Pending {

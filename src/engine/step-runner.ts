@@ -115,21 +115,19 @@ const listening = new WeakMap<AbortSignal, Set<Attempt>>();
 function shutdownSetOf(signal: AbortSignal | undefined): Set<Attempt> | undefined {
   // An attempt started after the shutdown runs on (as a listener added to an aborted signal never fires).
   if (signal === undefined || signal.aborted) return undefined;
-  let set = listening.get(signal);
-  if (set === undefined) {
-    const attempts = new Set<Attempt>();
-    set = attempts;
-    listening.set(signal, attempts);
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const attempt of [...attempts]) attempt.abort(new ShutdownError("worker is shutting down"));
-        attempts.clear();
-      },
-      { once: true },
-    );
-  }
-  return set;
+  const known = listening.get(signal);
+  if (known !== undefined) return known;
+  const attempts = new Set<Attempt>();
+  listening.set(signal, attempts);
+  signal.addEventListener(
+    "abort",
+    () => {
+      for (const attempt of [...attempts]) attempt.abort(new ShutdownError("worker is shutting down"));
+      attempts.clear();
+    },
+    { once: true },
+  );
+  return attempts;
 }
 
 /**

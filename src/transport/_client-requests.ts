@@ -2,6 +2,7 @@
  * What `PipelineClient` is asked and answers (its request and answer types), and how a reply
  * becomes an answer: the error it carries as its class, a run's final or pending record.
  */
+import type { EnqueueOptions } from "../core/enqueue-rules.ts";
 import { ERROR_CODES, type ErrorCode } from "../core/errors/error-codes.ts";
 import { errorFromCode } from "../core/errors/error-from-code.ts";
 import { MarioError } from "../core/errors/mario-error.ts";
@@ -11,9 +12,8 @@ import type { JobSummary } from "../core/job-summary.ts";
 import type { CancelResult } from "../storage/storage-backend.ts";
 import type { Body } from "./protocol.ts";
 
-type EnqueueItem = Body<"enqueues">["requests"][number];
-
-export interface EnqueueJobRequest {
+/** A job to enqueue: its pipeline, instructions and the options of core/enqueue-rules.ts (`delayMs`, `runAt`, `priority`). */
+export interface EnqueueJobRequest extends Omit<EnqueueOptions, "id" | "idempotencyKey"> {
   /** The pipeline's name. */
   name: string;
   instructions: unknown;
@@ -22,12 +22,6 @@ export interface EnqueueJobRequest {
    * NO_ANSWER (with `NoAnswerError.idempotencyKey`) never doubles the job.
    */
   idempotencyKey?: string | undefined;
-  /** Start no sooner than this many ms after the server's storage takes the job (0 to 30 days). Not with `runAt`. */
-  delayMs?: number | string | undefined;
-  /** Start no sooner than this time by storage's clock: epoch ms or ISO 8601 text with a zone (future, at most 30 days ahead). */
-  runAt?: number | string | undefined;
-  /** 0 (default) to 9: higher runs first at every step, FIFO within one priority. */
-  priority?: number | string | undefined;
 }
 
 export interface RequestError {
@@ -76,15 +70,6 @@ export function runAnswer(reply: Body<"reply">): RunJobAnswer {
 export function replyError(reply: Body<"reply">): MarioError {
   if (reply.error === undefined) return new MarioError(ERROR_CODES.INTERNAL, "the server answered without a job");
   return errorFromCode(reply.error.code, reply.error.message);
-}
-
-/** The request's delay, start time and priority, only those given (the wire stays as it was without them). */
-export function startOf(request: EnqueueJobRequest): Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> {
-  const start: Pick<EnqueueItem, "delayMs" | "runAt" | "priority"> = {};
-  if (request.delayMs !== undefined) start.delayMs = request.delayMs;
-  if (request.runAt !== undefined) start.runAt = request.runAt;
-  if (request.priority !== undefined) start.priority = request.priority;
-  return start;
 }
 
 /** Keys the client makes for enqueues the caller gave none: this prefix, then a new id. */

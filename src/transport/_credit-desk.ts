@@ -86,7 +86,8 @@ export class CreditDesk {
   /** A new waiter, unless the pipeline is not served here or has its most waiters (after forgetting those unheard). */
   #add(pipeline: string, replyTo: string, held: number): void {
     if (!this.#serves(pipeline)) return;
-    const waiters = this.#waitersOf(pipeline);
+    const waiters = this.#waiters.get(pipeline) ?? new Map<string, Waiter>();
+    this.#waiters.set(pipeline, waiters);
     if (waiters.size >= this.#maxWaiters) this.#forgetUnheard(waiters, this.#now());
     if (waiters.size < this.#maxWaiters) waiters.set(replyTo, { held, heardAt: this.#now() });
   }
@@ -127,15 +128,6 @@ export class CreditDesk {
     return this.#waiters.get(pipeline)?.size ?? 0;
   }
 
-  #waitersOf(pipeline: string): Map<string, Waiter> {
-    let waiters = this.#waiters.get(pipeline);
-    if (waiters === undefined) {
-      waiters = new Map();
-      this.#waiters.set(pipeline, waiters);
-    }
-    return waiters;
-  }
-
   #handOut(): void {
     this.#scheduled = false;
     const now = this.#now();
@@ -163,12 +155,7 @@ export class CreditDesk {
           waiters.delete(replyTo);
           waiters.set(replyTo, waiter);
         }
-        let forClient = grants.get(replyTo);
-        if (forClient === undefined) {
-          forClient = {};
-          grants.set(replyTo, forClient);
-        }
-        forClient[pipeline] = count;
+        grants.set(replyTo, { ...grants.get(replyTo), [pipeline]: count });
         this.counts.granted += count;
       }
       if (waiters.size === 0) this.#waiters.delete(pipeline);

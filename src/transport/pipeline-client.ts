@@ -44,7 +44,7 @@ import { SendQueue } from "./send-queue.ts";
 import { silentLogger } from "../log/logger.ts";
 import type { Curve } from "./curve/curve.ts";
 import { secureClient } from "./curve/secure-socket.ts";
-import { CLIENT_KEY_PREFIX, DEFAULT_RUN_WAIT_MS, noAnswer, replyError, runAnswer, startOf, type EnqueueJobRequest, type EnqueueJobResult, type CancelAnswer, type RunJobAnswer, type RunJobRequest } from "./_client-requests.ts";
+import { CLIENT_KEY_PREFIX, DEFAULT_RUN_WAIT_MS, noAnswer, replyError, runAnswer, type EnqueueJobRequest, type EnqueueJobResult, type CancelAnswer, type RunJobAnswer, type RunJobRequest } from "./_client-requests.ts";
 
 export { CLIENT_KEY_PREFIX, DEFAULT_RUN_WAIT_MS, type CancelAnswer, type EnqueueJobRequest, type EnqueueJobResult, type RequestError, type RunJobAnswer, type RunJobRequest } from "./_client-requests.ts";
 
@@ -94,11 +94,7 @@ export class PipelineClient {
   readonly #pull: zmq.Pull;
   readonly #queue: SendQueue;
   readonly #pending = new Map<string, Pending>();
-  readonly #deadlines = new DeadlineSweep<Pending>((pending) => {
-    this.#pending.delete(pending.requestId);
-    if (pending.flow !== undefined) this.#gate.dropped(pending.flow);
-    pending.reject(noAnswer(this.address, pending.timeoutMs, pending.idempotencyKey));
-  });
+  readonly #deadlines = new DeadlineSweep<Pending>((pending) => this.#settleFailed(pending, noAnswer(this.address, pending.timeoutMs, pending.idempotencyKey)));
   readonly #enqueues = new Outbox<EnqueueItem>();
   readonly #waits = new Outbox<WaitItem>();
   readonly #runs = new Outbox<RunItem>();
@@ -176,7 +172,8 @@ export class PipelineClient {
     const idempotencyKey = request.idempotencyKey ?? `${CLIENT_KEY_PREFIX}${newId()}`;
     const reply = await this.#request(this.#timeoutMs, (requestId, pending) => {
       pending.idempotencyKey = idempotencyKey;
-      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey, ...startOf(request) };
+      // Start options not given are undefined, which JSON leaves out: the wire is as without them.
+      const item: EnqueueItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey, delayMs: request.delayMs, runAt: request.runAt, priority: request.priority };
       return this.#gated(pending, request.name, () => this.#enqueues.push(item, pending));
     });
     if (reply.ok && reply.job !== undefined) return [true, { ...(reply.job as unknown as JobSummary), duplicate: reply.duplicate ?? false }];
@@ -235,7 +232,7 @@ export class PipelineClient {
         pending.idempotencyKey = keyed.idempotencyKey;
         pending.extendMs = waitMs + this.#timeoutMs;
         // The server says `pending` if the job is not final by half this client's timeout: a server that says nothing is gone.
-        const item: RunItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey: keyed.idempotencyKey, ...startOf(request), timeoutMs: waitMs, ackMs: this.#timeoutMs >> 1 };
+        const item: RunItem = { requestId, pipeline: request.name, instructions: request.instructions, idempotencyKey: keyed.idempotencyKey, delayMs: request.delayMs, runAt: request.runAt, priority: request.priority, timeoutMs: waitMs, ackMs: this.#timeoutMs >> 1 };
         return this.#gated(pending, request.name, () => this.#runs.push(item, pending));
       });
     } catch (error) {

@@ -183,7 +183,11 @@ export class PipelineServer {
     const limit = hardFrameLimit(this.#maxBytes);
     this.#sub = new zmq.Subscriber({ ...LINK_OPTIONS, maxMessageSize: limit });
     this.#pull = new zmq.Pull({ ...LINK_OPTIONS, maxMessageSize: limit });
-    this.#replies = new ReplySockets({ logger: this.#logger, maxMessageBytes: this.#maxBytes, prepare: (push) => this.#prepareReply(push) });
+    // Reply sockets connect to clients, as their CURVE server: only allowed clients get replies.
+    const prepare = (push: zmq.Push): void => {
+      if (this.#replyGuard !== undefined) Object.assign(push, this.#replyGuard.options);
+    };
+    this.#replies = new ReplySockets({ logger: this.#logger, maxMessageBytes: this.#maxBytes, prepare });
     this.#intake = new ClientIntake({ dispatcher: this.dispatcher, replies: this.#replies, logger: this.#logger });
   }
 
@@ -276,11 +280,6 @@ export class PipelineServer {
   async #secure(socket: zmq.Socket, name: string, bound: boolean): Promise<void> {
     if (bound) this.#guards.push(await guardSocket(socket, this.#options.curve, name, this.refusals));
     else secureClient(socket, this.#options.curve);
-  }
-
-  /** Reply sockets connect to clients, as their CURVE server: only allowed clients get replies. */
-  #prepareReply(push: zmq.Push): void {
-    if (this.#replyGuard !== undefined) Object.assign(push, this.#replyGuard.options);
   }
 
   #onAnnouncement(frames: Buffer[]): void {

@@ -373,7 +373,7 @@ export class StepWorker {
         ownsInput: true,
         onProgress: (fraction, message) => {
           const report = { pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token, fraction: clamp01(fraction), ...(message === undefined ? {} : { message }) };
-          this.#routerQueue.send([peer, ...encode("progress", { reports: [report] })]).catch((error: unknown) => this.#onSendError(peer, error));
+          void this.#send(peer, encode("progress", { reports: [report] }), "progress");
         },
       })
       .then(
@@ -433,23 +433,21 @@ export class StepWorker {
     const limits = { maxOutcomes: RESULTS_PER_MESSAGE, targetBytes: BATCH_TARGET_BYTES, maxOutcomeBytes: this.#maxBytes - MESSAGE_OVERHEAD_BYTES };
     for (const [peer, outcomes] of byPeer) {
       for (const body of resultMessageBodies(this.workerId, outcomes, limits)) {
-        this.#routerQueue.send([peer, ...encodeJson("results", body)]).catch((error: unknown) => {
-          this.#onSendError(peer, error);
-          this.#logger.debug("results not sent, will resend", { error: String(error) });
-        });
+        void this.#send(peer, encodeJson("results", body), "results (sent again later)");
       }
     }
   }
 
   #sendBye(peer: Buffer, handBack: string[], final: boolean): Promise<void> {
-    return this.#routerQueue.send([peer, ...encode("bye", { workerId: this.workerId, handBack, final })]).catch((error: unknown) => {
-      this.#onSendError(peer, error);
-      this.#logger.debug("bye not sent", { error: String(error) });
-    });
+    return this.#send(peer, encode("bye", { workerId: this.workerId, handBack, final }), "bye");
   }
 
-  #onSendError(peer: Buffer, error: unknown): void {
-    if ((error as { code?: unknown } | null)?.code === "EHOSTUNREACH") this.#peerGone(peer);
+  /** Sends on the job socket; never rejects. A peer gone (EHOSTUNREACH) has its results re-addressed. */
+  #send(peer: Buffer, frames: Buffer[], what: string): Promise<void> {
+    return this.#routerQueue.send([peer, ...frames]).catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code === "EHOSTUNREACH") this.#peerGone(peer);
+      this.#logger.debug(`${what} not sent`, { error: String(error) });
+    });
   }
 
   async #shutdown(graceMs: number): Promise<void> {
