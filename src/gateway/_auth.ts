@@ -1,6 +1,7 @@
 /**
- * Optional bearer token: `Authorization: Bearer <token>`, compared in constant time
- * (`timingSafeEqual` on SHA-256 digests, so neither the length nor a prefix of the token leaks).
+ * Optional bearer token: `Authorization: Bearer <token>` (or, on the dashboard's event stream,
+ * `?token=`), compared in constant time (`timingSafeEqual` on SHA-256 digests, so neither the
+ * length nor a prefix of the token leaks).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
@@ -15,6 +16,16 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
   const given = digest(match?.[1] ?? "");
   // Always compare, even without a header, so a missing and a wrong token take the same time.
   return timingSafeEqual(given, expected) && match !== null;
+}
+
+/** True when `given` is `expected` (the dashboard's event stream). */
+export function tokensMatch(given: string | undefined, expected: string): boolean {
+  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The token of an `Authorization: Bearer …` header, if any (the dashboard's event stream, which also reads `?token=`). */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim();
 }
 
 /** A check throwing 401 unless the request carries `token`; undefined without a token (nothing to check). */

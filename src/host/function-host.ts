@@ -26,7 +26,7 @@ import { TypedEmitter } from "../core/typed-emitter.ts";
 import { listFunctionFiles } from "../functions/load-functions.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
 import { bundleFunction, type BundledFunction } from "../functions/bundle-function.ts";
-import { ThreadExecutor, type FunctionOverrides } from "./thread-executor.ts";
+import { ThreadExecutor, type FunctionOverrides, type ThreadExecutorOptions } from "./thread-executor.ts";
 import { watchFolder } from "./watch-folder.ts";
 
 /** A function being served, as `serve` returns it. */
@@ -61,7 +61,8 @@ export interface FunctionHostEvents extends Record<string, unknown[]> {
   removed: [fn: { file: string; jobType: string }];
 }
 
-export interface FunctionHostOptions {
+/** `threads`, `killGraceMs` and `logger` go to each function's ThreadExecutor. */
+export interface FunctionHostOptions extends Pick<ThreadExecutorOptions, "threads" | "killGraceMs" | "logger"> {
   /** The functions folder. */
   dir: string;
   /** Serves one function's executor (starts a worker) and returns it. */
@@ -72,11 +73,6 @@ export interface FunctionHostOptions {
   watch?: boolean | undefined;
   /** Quiet time after a change before reloading, ms. Default 100. */
   debounceMs?: number | undefined;
-  /** See ThreadExecutor. Default 500. */
-  killGraceMs?: number | undefined;
-  /** Most threads of each function's pool. Default min(its concurrency, os.availableParallelism()). */
-  threads?: number | undefined;
-  logger?: Logger | undefined;
 }
 
 export class FunctionHost {

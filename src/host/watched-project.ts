@@ -30,17 +30,12 @@ export interface WatchedProjectEvents extends FunctionHostEvents {
   pipelines: [pipelines: readonly PipelineDefinition[]];
 }
 
-export interface WatchedProjectOptions {
+/** The functions' settings are FunctionHost's. */
+export interface WatchedProjectOptions extends Pick<FunctionHostOptions, "overrides" | "threads" | "debounceMs" | "logger"> {
   dispatcher: Dispatcher;
   functionsDir: string;
   /** The project's mario.config.*, watched too. None for a bare functions folder. */
   configFile?: string | undefined;
-  overrides?: FunctionHostOptions["overrides"];
-  /** Most threads of each function's pool (see ThreadExecutor). */
-  threads?: number | undefined;
-  /** Quiet time after a change before reloading, ms. Default 100. */
-  debounceMs?: number | undefined;
-  logger?: Logger | undefined;
 }
 
 export class WatchedProject {

@@ -10,7 +10,7 @@ import type { JobRecord } from "../../src/core/job.ts";
 import { DispatcherCluster } from "../../src/engine/dispatcher-cluster.ts";
 import { LocalRunner } from "../../src/engine/local-runner.ts";
 import { ThroughputRecorder, THROUGHPUT_BUCKET_MS, THROUGHPUT_BUCKETS } from "../../src/gateway/dashboard/_throughput-recorder.ts";
-import { bearerToken, tokensMatch } from "../../src/gateway/dashboard/_token.ts";
+import { bearerToken, tokensMatch } from "../../src/gateway/_auth.ts";
 import { toJobSummary, toLatencyQuantile } from "../../src/gateway/dashboard/_views.ts";
 import { createDashboardApp } from "../../src/gateway/dashboard/dashboard-app.ts";
 import { emptyHistogram, observe } from "../../src/storage/latency-histogram.ts";

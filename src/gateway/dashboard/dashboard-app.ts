@@ -23,7 +23,7 @@ import { etagOf, loadAssets, type Asset } from "./_assets.ts";
 import { LiveHub } from "./_live-hub.ts";
 import { SseSession } from "./_sse-session.ts";
 import { ThroughputRecorder } from "./_throughput-recorder.ts";
-import { bearerToken, tokensMatch } from "./_token.ts";
+import { bearerToken, tokensMatch } from "../_auth.ts";
 
 export interface DashboardOptions {
   /** Bearer token `/events` requires. Default: none (open). */
