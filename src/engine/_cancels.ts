@@ -6,17 +6,12 @@
  * (with its reclaim), which of the jobs it holds a cancel was asked for (one bounded read,
  * `cancelRequested`, that reads no record of a job without one) and tells their workers.
  */
-import type { TypedEmitter } from "../core/typed-emitter.ts";
-import type { Logger } from "../log/logger.ts";
-import type { CancelResult, StorageBackend } from "../storage/storage-backend.ts";
-import type { DispatcherEvents } from "./dispatcher-events.ts";
+import type { CancelResult } from "../storage/storage-backend.ts";
+import type { EngineParts } from "./dispatcher-events.ts";
 import type { WorkerRoster } from "./_worker-roster.ts";
 
-export interface CancelHost {
-  storage: StorageBackend;
+export interface CancelHost extends Omit<EngineParts, "policyFor"> {
   roster: WorkerRoster;
-  events: TypedEmitter<DispatcherEvents>;
-  logger: Logger;
 }
 
 export class Cancels {

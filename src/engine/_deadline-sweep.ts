@@ -59,10 +59,7 @@ export class DeadlineSweep<T> {
   cancel(entry: DeadlineEntry<T>): void {
     if (entry.done) return;
     entry.done = true;
-    if (--this.#live === 0) {
-      this.clear();
-      return;
-    }
+    if (--this.#live === 0) return this.clear();
     // Most entries finish in the order they came: drop finished heads now, not at the next sweep,
     // so that what they hold can be collected.
     const lane = (entry as Entry<T>).lane;

@@ -14,21 +14,15 @@ import { StalledError } from "../core/errors/stalled-error.ts";
 import type { JobError } from "../core/job.ts";
 import { usageOf } from "../core/job-logs.ts";
 import type { StepPolicy } from "../core/step-config.ts";
-import type { TypedEmitter } from "../core/typed-emitter.ts";
-import type { Logger } from "../log/logger.ts";
-import type { Lease, Settlement, StorageBackend } from "../storage/storage-backend.ts";
+import type { Lease, Settlement } from "../storage/storage-backend.ts";
 import type { Delivery } from "./delivery.ts";
-import type { DispatcherEvents } from "./dispatcher-events.ts";
+import type { EngineParts } from "./dispatcher-events.ts";
 import type { WorkerRoster, WorkerSlot } from "./_worker-roster.ts";
 
-export interface DispatchLoopHost {
-  storage: StorageBackend;
+export interface DispatchLoopHost extends EngineParts {
   roster: WorkerRoster;
-  events: TypedEmitter<DispatcherEvents>;
-  logger: Logger;
   /** Pipeline names per job type. */
   pipelinesByType(): ReadonlyMap<string, readonly string[]>;
-  policyFor(jobType: string): StepPolicy;
 }
 
 export class DispatchLoop {
@@ -153,7 +147,7 @@ export class DispatchLoop {
   async #undelivered(slot: WorkerSlot, deliveries: readonly Delivery[], error: unknown): Promise<void> {
     const missing = error instanceof DeliveryError ? error.undelivered : deliveries;
     // Only leases still this worker's: a removed worker's jobs were handed back already.
-    const back = this.#host.roster.holds(slot) ? missing.flatMap((d) => slot.take(d.jobId, d.token)?.delivery ?? []) : [];
+    const back = this.#host.roster.get(slot.target.workerId) === slot ? missing.flatMap((d) => slot.take(d.jobId, d.token)?.delivery ?? []) : [];
     const pauseMs = slot.suspend(Date.now());
     const fields = { workerId: slot.target.workerId, address: slot.target.address, jobs: back.length, failures: slot.failures, pauseMs, error: String(error) };
     if (slot.failures >= 3) {

@@ -19,18 +19,12 @@ import type { LogFields, Logger } from "../log/logger.ts";
 const current = new AsyncLocalStorage<AttemptLog>();
 let consoleWrapped = false;
 
-const CONSOLE_LEVELS: readonly [keyof Console & ("log" | "info" | "warn" | "error" | "debug"), LogLevel][] = [
-  ["log", "info"],
-  ["info", "info"],
-  ["warn", "warn"],
-  ["error", "error"],
-  ["debug", "debug"],
-];
-
 function wrapConsole(): void {
   if (consoleWrapped) return;
   consoleWrapped = true;
-  for (const [method, level] of CONSOLE_LEVELS) {
+  for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+    // console.log is kept as info; the others at their own level.
+    const level: LogLevel = method === "log" ? "info" : method;
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
       current.getStore()?.add(level, format(...args));

@@ -7,21 +7,14 @@
 import { capLines, usageOf } from "../core/job-logs.ts";
 import type { AttemptRecord, JobError } from "../core/job.ts";
 import { decideAfterFailure, decideAfterSuccess } from "../core/pipeline-flow.ts";
-import type { StepPolicy } from "../core/step-config.ts";
-import type { TypedEmitter } from "../core/typed-emitter.ts";
-import type { Logger } from "../log/logger.ts";
-import type { Settlement, SettleResult, StorageBackend } from "../storage/storage-backend.ts";
+import type { Settlement, SettleResult } from "../storage/storage-backend.ts";
 import type { Delivery, StepOutcome } from "./delivery.ts";
-import type { DispatcherEvents } from "./dispatcher-events.ts";
+import type { EngineParts } from "./dispatcher-events.ts";
 import type { InFlight } from "./_worker-roster.ts";
 
-export interface SettlerHost {
-  storage: StorageBackend;
-  events: TypedEmitter<DispatcherEvents>;
-  logger: Logger;
+export interface SettlerHost extends EngineParts {
   /** Source of randomness for backoff jitter. */
   random: () => number;
-  policyFor(jobType: string): StepPolicy;
   /** True when `pipeline` is served here (a result naming another one is not settled). */
   served(pipeline: string): boolean;
   /** Something changed (capacity freed, a next step queued): look for work. */
@@ -192,10 +185,7 @@ export class Settler {
         this.#host.events.emit("job:finished", { jobId: outcome.jobId, pipeline, status: "cancelled" });
         return;
       }
-      if (results[i] !== "ok") {
-        this.#host.logger.debug("stale result ignored", { jobId: outcome.jobId });
-        return;
-      }
+      if (results[i] !== "ok") return this.#host.logger.debug("stale result ignored", { jobId: outcome.jobId });
       this.#host.events.emit("step:finished", {
         jobId: outcome.jobId,
         pipeline,

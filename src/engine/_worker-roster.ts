@@ -210,11 +210,6 @@ export class WorkerRoster {
     return this.#slots.get(workerId);
   }
 
-  /** True when `slot` is still the roster's slot for its worker. */
-  holds(slot: WorkerSlot): boolean {
-    return this.#slots.get(slot.target.workerId) === slot;
-  }
-
   delete(workerId: string): WorkerSlot | undefined {
     const slot = this.#slots.get(workerId);
     this.#slots.delete(workerId);

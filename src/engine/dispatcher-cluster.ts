@@ -10,15 +10,13 @@ import type { Dispatcher } from "./dispatcher.ts";
 
 export class DispatcherCluster implements Cluster {
   readonly reportsSteps = true;
+  /** The dispatcher's events, a superset of the cluster's. */
+  readonly events: EventSource<ClusterEvents>;
   readonly #dispatcher: Dispatcher;
 
   constructor(dispatcher: Dispatcher) {
     this.#dispatcher = dispatcher;
-  }
-
-  get events(): EventSource<ClusterEvents> {
-    // The dispatcher's events are a superset of the cluster's.
-    return this.#dispatcher.events;
+    this.events = dispatcher.events;
   }
 
   pipelines: Cluster["pipelines"] = () => this.#dispatcher.pipelines;

@@ -1,6 +1,10 @@
 /** What a Dispatcher tells its listeners (hooks, the gateway's metrics, the dashboard). */
 import type { LogLine } from "../core/job-logs.ts";
 import type { JobError, JobRecord, JobStatus } from "../core/job.ts";
+import type { StepPolicy } from "../core/step-config.ts";
+import type { TypedEmitter } from "../core/typed-emitter.ts";
+import type { Logger } from "../log/logger.ts";
+import type { StorageBackend } from "../storage/storage-backend.ts";
 
 /** A line a running attempt wrote, as it was written (workers in this process and their threads). */
 export interface JobLogEvent {
@@ -40,4 +44,12 @@ export interface DispatcherEvents extends Record<string, unknown[]> {
   "worker:added": [workerId: string, jobType: string];
   "worker:removed": [workerId: string, jobType: string, reason: string];
   error: [error: unknown];
+}
+
+/** What the dispatcher hands its parts (dispatch loop, settler, cancels): its storage, its event bus to emit on, its logger, the step policies. */
+export interface EngineParts {
+  storage: StorageBackend;
+  events: TypedEmitter<DispatcherEvents>;
+  logger: Logger;
+  policyFor(jobType: string): StepPolicy;
 }

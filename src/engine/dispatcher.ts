@@ -30,7 +30,7 @@ import { findPipeline, type PipelineDefinition } from "../core/pipeline-definiti
 import { resolveStepPolicy, type StepPolicy } from "../core/step-config.ts";
 import { TypedEmitter, type EventSource } from "../core/typed-emitter.ts";
 import { silentLogger, type Logger } from "../log/logger.ts";
-import type { CancelResult, DeleteResult, EnqueueOutcome, EnqueueRequest, JobPage, JobQuery, LeaseRef, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
+import type { CancelResult, DeleteResult, EnqueueOutcome, EnqueueRequest, JobPage, JobQuery, ListJobsQuery, PipelineStats, StorageBackend, WorkerInfo } from "../storage/storage-backend.ts";
 import type { Readiness } from "./cluster.ts";
 import type { DispatchTarget, LogReport, ProgressReport, StepOutcome } from "./delivery.ts";
 import type { DispatcherEvents } from "./dispatcher-events.ts";
@@ -109,7 +109,7 @@ export class Dispatcher {
       kick: () => this.#loop.kick(),
       retryDueIn: (delayMs) => this.#loop.retryDueIn(delayMs, this.#pollIntervalMs),
     });
-    this.#cancels = new Cancels({ storage: this.#storage, roster: this.#workers, events: this.#events, logger: this.#logger });
+    this.#cancels = new Cancels({ ...host, roster: this.#workers });
     this.#indexPipelines();
     this.#scheduler = this.#schedulerOf(options.schedules ?? []);
   }
@@ -412,7 +412,7 @@ export class Dispatcher {
   /** Hands jobs in flight back to their queue (as stalls, or untried), then looks for work. */
   async #handBackFlights(flights: readonly InFlight[], reason: JobError, kind: "stall" | "untried"): Promise<void> {
     try {
-      if (flights.length > 0) await this.#storage.releaseLeases(flights.map((f) => leaseOf(f)), reason, kind);
+      if (flights.length > 0) await this.#storage.releaseLeases(flights.map(({ delivery: d }) => ({ pipeline: d.pipeline, jobId: d.jobId, token: d.token })), reason, kind);
     } finally {
       this.#loop.kick();
     }
@@ -567,10 +567,6 @@ export class Dispatcher {
     }
     this.#pipelinesByType = byType;
   }
-}
-
-function leaseOf({ delivery }: InFlight): LeaseRef {
-  return { pipeline: delivery.pipeline, jobId: delivery.jobId, token: delivery.token };
 }
 
 /** A refused enqueue's error: Mario's own, or storage trouble (a driver's error never travels on). */

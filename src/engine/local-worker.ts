@@ -49,7 +49,7 @@ export class LocalWorker implements DispatchTarget {
   /** Aborts running attempts and waits for them to report. */
   async stop(): Promise<void> {
     this.#shutdown.abort();
-    await Promise.allSettled([...this.#running]);
+    await this.drain();
   }
 
   /** Waits for running attempts to finish on their own. */

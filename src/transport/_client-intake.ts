@@ -206,10 +206,7 @@ export class ClientIntake {
         return;
       }
       const current = await this.#dispatcher.get(jobId);
-      if (current === undefined) {
-        this.#fail(request, new JobNotFoundError(`no job with id "${jobId}"`));
-        return;
-      }
+      if (current === undefined) return this.#fail(request, new JobNotFoundError(`no job with id "${jobId}"`));
       const error = new WaitTimeoutError(`job ${jobId} is still ${current.status} after ${timeoutMs} ms`);
       await this.#answer(request, { requestId: request.requestId, ok: false, job: current as unknown as Record<string, unknown>, error: wireError(error), ...extra });
     } catch (error) {

@@ -76,10 +76,7 @@ export function sendSplit<T>(
   } catch (thrown) {
     error = thrown;
   }
-  if (frames === undefined && items.length === 1) {
-    fail(pending[0]!, error);
-    return;
-  }
+  if (frames === undefined && items.length === 1) return fail(pending[0]!, error);
   if (frames === undefined || (items.length > 1 && frames[2]!.length > maxBytes)) {
     const half = items.length >> 1;
     sendSplit(items.slice(0, half), pending.slice(0, half), maxBytes, build, send, fail);

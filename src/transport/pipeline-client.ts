@@ -294,10 +294,7 @@ export class PipelineClient {
     const pending = this.#pending.get(reply.requestId);
     if (pending === undefined) return;
     // An enqueue's (or run's) first answer: BUSY within its wait holds it back for credit.
-    if (pending.flow?.inFlight === true && this.#gate.answered(pending.flow, reply.error?.code === ERROR_CODES.BUSY)) {
-      this.#unwatch(pending);
-      return;
-    }
+    if (pending.flow?.inFlight === true && this.#gate.answered(pending.flow, reply.error?.code === ERROR_CODES.BUSY)) return this.#unwatch(pending);
     if (reply.pending === true) {
       // A run's job was taken and is not final yet: its deadline is now the wait's.
       if (pending.extendMs !== undefined && pending.deadline !== undefined) {

@@ -284,10 +284,7 @@ export class PipelineServer {
 
   #onAnnouncement(frames: Buffer[]): void {
     const message = decode(frames, { maxBytes: this.#maxBytes, accept: ["announce", "bye"] });
-    if (message instanceof Error) {
-      this.drops.record("sub", message);
-      return;
-    }
+    if (message instanceof Error) return this.drops.record("sub", message);
     if (message.type === "bye") {
       // Anyone may publish on SUB: a bye counts only when sealed by that worker (else counted, and nothing changes).
       const remote = this.#remotes.get(message.body.workerId);
@@ -467,10 +464,7 @@ export class PipelineServer {
 
   #onRequest(frames: Buffer[]): void {
     const message = decode(frames, { maxBytes: this.#maxBytes, accept: REQUEST_TYPES });
-    if (message instanceof Error) {
-      this.drops.record("pull", message);
-      return;
-    }
+    if (message instanceof Error) return this.drops.record("pull", message);
     this.#intake.took(message.type);
     if (message.type === "enqueues") this.#intake.enqueueMany(message.body);
     else if (message.type === "enqueue") this.#intake.enqueue(message.body);

@@ -224,29 +224,20 @@ export class StepWorker {
     const [peer, ...rest] = frames;
     if (peer === undefined) return;
     const message = decode(rest, { maxBytes: this.#maxBytes, accept: ["jobs", "ack", "hello", "welcome", "cancel"] });
-    if (message instanceof Error) {
-      this.drops.record("router", message);
-      return;
-    }
+    if (message instanceof Error) return this.drops.record("router", message);
     if (message.type === "ack") {
       this.#results.ack(message.body.acks);
       if (this.#results.size === 0) this.#idle?.();
       return;
     }
-    if (message.type === "welcome") {
-      this.#onWelcome(this.#peers.intern(peer), message.body);
-      return;
-    }
+    if (message.type === "welcome") return this.#onWelcome(this.#peers.intern(peer), message.body);
     if (message.type === "hello") {
       const known = this.#peers.intern(peer);
       for (const pipeline of message.body.pipelines) this.#peers.learn(known, pipeline);
       this.#unpark();
       return;
     }
-    if (message.type === "cancel") {
-      this.#onCancel(this.#peers.intern(peer), message.body);
-      return;
-    }
+    if (message.type === "cancel") return this.#onCancel(this.#peers.intern(peer), message.body);
     if (message.type !== "jobs") return;
     // One Buffer per peer, so that results and hand-backs group by peer.
     const known = this.#peers.intern(peer);
@@ -284,10 +275,7 @@ export class StepWorker {
    * unrun (storage ends it cancelled).
    */
   #onCancel(peer: Buffer, cancel: Body<"cancel">): void {
-    if (!this.#secrets.has(cancel.serverId)) {
-      this.refusals.record("PEER_NOT_REGISTERED", { peer: peer.toString("hex"), cancels: cancel.leases.length });
-      return;
-    }
+    if (!this.#secrets.has(cancel.serverId)) return this.refusals.record("PEER_NOT_REGISTERED", { peer: peer.toString("hex"), cancels: cancel.leases.length });
     const unrun: string[] = [];
     for (const { jobId, token } of cancel.leases) {
       const key = keyOf(jobId, token);
@@ -308,10 +296,7 @@ export class StepWorker {
 
   /** A server registered this worker: keep its secret (for proofs) and answer at once with a sealed announcement. */
   #onWelcome(peer: Buffer, welcome: Body<"welcome">): void {
-    if (welcome.workerId !== this.workerId) {
-      this.refusals.record("WORKER_UNPROVEN", { reason: "welcome for another worker", workerId: welcome.workerId });
-      return;
-    }
+    if (welcome.workerId !== this.workerId) return this.refusals.record("WORKER_UNPROVEN", { reason: "welcome for another worker", workerId: welcome.workerId });
     this.#secrets.delete(welcome.serverId);
     this.#secrets.set(welcome.serverId, welcome.secret);
     while (this.#secrets.size > 64) this.#secrets.delete(this.#secrets.keys().next().value as string);
