@@ -129,23 +129,16 @@ export function renderMetrics(stats: readonly PipelineStats[], workers: readonly
   };
   histogram("mario_step_duration_seconds", "Duration of step attempts.", (s) => s.latency);
   histogram("mario_queue_wait_seconds", "Wait from due (enqueued, previous step done, retry time, redrive) to the start of an attempt.", (s) => s.queueWait ?? emptyHistogram());
-  const byStep = new Map<string, { workers: number; capacity: number; inFlight: number }>();
-  for (const w of workers) {
-    const entry = byStep.get(w.jobType) ?? { workers: 0, capacity: 0, inFlight: 0 };
-    entry.workers += 1;
-    entry.capacity += w.capacity;
-    entry.inFlight += w.inFlight;
-    byStep.set(w.jobType, entry);
-  }
-  const jobTypes = [...new Set([...steps.map(({ s }) => s.jobType), ...byStep.keys()])].sort();
-  const perJobType = (name: string, help: string, pick: (e: { workers: number; capacity: number; inFlight: number }) => number): void => {
+  const jobTypes = [...new Set([...steps.map(({ s }) => s.jobType), ...workers.map((w) => w.jobType)])].sort();
+  // Summed over the workers of each job type (0 for a step none serves).
+  const perJobType = (name: string, help: string, pick: (w: WorkerInfo) => number): void => {
     out.family(name, "gauge", help, () => {
-      for (const step of jobTypes) out.sample(name, { step }, pick(byStep.get(step) ?? { workers: 0, capacity: 0, inFlight: 0 }));
+      for (const step of jobTypes) out.sample(name, { step }, workers.reduce((sum, w) => sum + (w.jobType === step ? pick(w) : 0), 0));
     });
   };
-  perJobType("mario_workers", "Workers announced for a step.", (e) => e.workers);
-  perJobType("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (e) => e.capacity);
-  perJobType("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (e) => e.inFlight);
+  perJobType("mario_workers", "Workers announced for a step.", () => 1);
+  perJobType("mario_worker_capacity", "Jobs the workers of a step take at once, summed.", (w) => w.capacity);
+  perJobType("mario_worker_in_flight", "Jobs the workers of a step hold right now, summed.", (w) => w.inFlight);
   return out.toString();
 }
 

@@ -61,6 +61,9 @@ export interface ThreadEnd {
   error?: JobError | undefined;
 }
 
+/** How long a thread may take to import the function, ms. */
+const LOAD_TIMEOUT_MS = 30_000;
+
 export class PoolThread {
   /** Resolves once the module is loaded; rejects (InvalidConfigError) when it cannot be. */
   readonly ready: Promise<FunctionMeta>;
@@ -81,7 +84,7 @@ export class PoolThread {
   #flushing = false;
   #onExit: ((thread: PoolThread, end: ThreadEnd) => void) | undefined;
 
-  constructor(bundle: BundledFunction, options: { loadTimeoutMs?: number | undefined } = {}) {
+  constructor(bundle: BundledFunction) {
     this.#file = bundle.file;
     const workerData: ThreadData = {
       file: bundle.file,
@@ -96,11 +99,10 @@ export class PoolThread {
       onLoadFailed = reject;
     });
     this.ready.catch(() => {});
-    const loadMs = options.loadTimeoutMs ?? 30_000;
     const loadTimer = setTimeout(() => {
-      onLoadFailed(new InvalidConfigError(`${this.#file}: did not finish loading within ${loadMs} ms`));
+      onLoadFailed(new InvalidConfigError(`${this.#file}: did not finish loading within ${LOAD_TIMEOUT_MS} ms`));
       void this.terminate("it did not load in time");
-    }, loadMs);
+    }, LOAD_TIMEOUT_MS);
     this.#worker.on("message", (raw: unknown) => {
       for (const message of readFromThread(raw)) {
         if (message.type === "ready") {

@@ -55,8 +55,6 @@ export interface ThreadExecutorOptions {
   killGraceMs?: number | undefined;
   /** Milliseconds a cancelled handler gets to end before its thread is terminated (capped by the step's timeout). Default 5000. */
   cancelGraceMs?: number | undefined;
-  /** Milliseconds a thread may take to import the function. Default 30 000. */
-  loadTimeoutMs?: number | undefined;
   /** For thread deaths and terminations. Default silent. */
   logger?: Logger | undefined;
   /** Threads already started (by `load`). */
@@ -94,7 +92,6 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
   readonly killGraceMs: number;
   /** Milliseconds a cancelled attempt gets to end before its thread is terminated (at most its timeout). */
   readonly cancelGraceMs: number;
-  readonly #loadTimeoutMs: number | undefined;
   readonly #logger: Logger;
   /** Threads of the pool, started or starting; terminated and crashed ones leave it. */
   readonly #threads = new Set<PoolThread>();
@@ -108,8 +105,8 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
   crashes = 0;
 
   /** Starts one thread to read the function's job type, shape and config, and keeps it warm. */
-  static async load(bundle: BundledFunction, options: { overrides?: FunctionOverrides; threads?: number | undefined; killGraceMs?: number | undefined; cancelGraceMs?: number | undefined; loadTimeoutMs?: number; logger?: Logger } = {}): Promise<ThreadExecutor> {
-    const first = new PoolThread(bundle, { loadTimeoutMs: options.loadTimeoutMs });
+  static async load(bundle: BundledFunction, options: { overrides?: FunctionOverrides; threads?: number | undefined; killGraceMs?: number | undefined; cancelGraceMs?: number | undefined; logger?: Logger } = {}): Promise<ThreadExecutor> {
+    const first = new PoolThread(bundle);
     let meta;
     try {
       meta = await first.ready;
@@ -131,7 +128,6 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
     this.size = Math.max(1, Math.min(options.threads ?? defaultThreads(this.policy.concurrency), this.policy.concurrency));
     this.killGraceMs = options.killGraceMs ?? 500;
     this.cancelGraceMs = options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
-    this.#loadTimeoutMs = options.loadTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
     for (const thread of options.warm ?? []) this.#adopt(thread);
   }
@@ -215,7 +211,7 @@ export class ThreadExecutor implements StepExecutor, AttemptPool {
 
   #spawn(): void {
     if (this.#closed) return;
-    const thread = new PoolThread(this.bundle, { loadTimeoutMs: this.#loadTimeoutMs });
+    const thread = new PoolThread(this.bundle);
     this.#adopt(thread);
     thread.ready.then(
       () => {
