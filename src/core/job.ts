@@ -143,7 +143,8 @@ export function toJobError(thrown: unknown): JobError {
   return { name: "Error", message: typeof thrown === "string" ? thrown : safeStringify(thrown) };
 }
 
-function safeStringify(value: unknown): string {
+/** `value` as JSON, or as String() gives it when JSON cannot (a cycle, a BigInt). */
+export function safeStringify(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

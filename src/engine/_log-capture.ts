@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
+import { safeStringify } from "../core/job.ts";
 import { clipMessage, DEFAULT_LOG_LIMITS, type LogLevel, type LogLimits, type LogLine } from "../core/job-logs.ts";
 import type { LogFields, Logger } from "../log/logger.ts";
 
@@ -64,7 +65,7 @@ export class AttemptLog {
   /** A logger that keeps each line here and also writes it to `base`. */
   logger(base: Logger): Logger {
     const keep = (level: LogLevel) => (message: string, fields?: LogFields): void => {
-      this.add(level, fields === undefined || Object.keys(fields).length === 0 ? message : `${message} ${safeJson(fields)}`);
+      this.add(level, fields === undefined || Object.keys(fields).length === 0 ? message : `${message} ${safeStringify(fields)}`);
       base[level](message, fields);
     };
     const make = (logger: Logger): Logger => ({
@@ -75,13 +76,5 @@ export class AttemptLog {
       child: (fields) => make(logger.child(fields)),
     });
     return make(base);
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
   }
 }

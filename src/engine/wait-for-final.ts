@@ -10,15 +10,10 @@
  * ```
  */
 import { isFinal, type JobRecord } from "../core/job.ts";
-import type { EventSource } from "../core/typed-emitter.ts";
-import type { DispatcherEvents } from "./dispatcher-events.ts";
+import type { Dispatcher } from "./dispatcher.ts";
 
-/** What waiting needs: a read by id, a cheap "is it final", and the engine's events (a Dispatcher). */
-export interface JobSource {
-  get(jobId: string): Promise<JobRecord | undefined>;
-  finalOrGone(pipeline: string, jobIds: readonly string[]): Promise<boolean[]>;
-  readonly events: EventSource<Pick<DispatcherEvents, "job:finished">>;
-}
+/** What waiting needs of a Dispatcher: a read by id, a cheap "is it final", and its events. */
+export type JobSource = Pick<Dispatcher, "get" | "finalOrGone" | "events">;
 
 export interface WaitForFinalOptions {
   /** Gives up after this many ms (resolving undefined). Default: never. */

@@ -47,8 +47,7 @@ export const LINK_OPTIONS = {
 } as const;
 
 export function toList(value: string | readonly string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return typeof value === "string" ? [value] : [...value];
+  return value === undefined ? [] : [value].flat();
 }
 
 /** The host to announce when bound to a wildcard: `advertiseHost`, MARIO_ADVERTISE_HOST or 127.0.0.1. */

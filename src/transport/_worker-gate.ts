@@ -46,59 +46,53 @@ export class WorkerGate {
   readonly serverId = newServerId();
   readonly bounds: PolicyBounds;
   readonly #admission: WorkerAdmission;
-  readonly #refusals: Refusals;
-  readonly #logger: Logger;
-  readonly #curve: Curve | undefined;
-  readonly #stepConfigs: ReadonlyMap<string, StepConfig>;
+  readonly #o: WorkerGateOptions;
   /** Job types whose stated-policy mismatch was logged already. */
   readonly #logged = new Set<string>();
 
   constructor(options: WorkerGateOptions) {
     this.#admission = new WorkerAdmission(options);
-    this.#refusals = options.refusals;
-    this.#logger = options.logger;
-    this.#curve = options.curve;
-    this.#stepConfigs = options.stepConfigs ?? new Map();
+    this.#o = options;
     this.bounds = { ...DEFAULT_POLICY_BOUNDS, ...options.bounds };
   }
 
   /** Whether to register the unknown worker `a` names, the server feeding `workers` now. */
   admits(a: Body<"announce">, workers: number, now = Date.now()): boolean {
-    const curve = this.#curve;
+    const curve = this.#o.curve;
     if (curve !== undefined && (a.curveKey === undefined || !curve.allowed.has(a.curveKey))) {
-      this.#refusals.record("WORKER_KEY_REFUSED", { workerId: a.workerId, address: a.address, curveKey: a.curveKey ?? "(none)" });
+      this.#o.refusals.record("WORKER_KEY_REFUSED", { workerId: a.workerId, address: a.address, curveKey: a.curveKey ?? "(none)" });
       return false;
     }
     const verdict = this.#admission.consider(a.workerId, workers, now);
     if (verdict === "admit") return true;
-    if (verdict !== "wait") this.#refusals.record(verdict, { workerId: a.workerId, address: a.address, workers });
+    if (verdict !== "wait") this.#o.refusals.record(verdict, { workerId: a.workerId, address: a.address, workers });
     return false;
   }
 
   /** Candidates forgotten without a second announcement since the last call (a flood of one-shot ids). */
   countUnconfirmed(): void {
     const forgotten = this.#admission.takeForgotten();
-    for (let i = 0; i < forgotten; i++) this.#refusals.record("WORKER_UNCONFIRMED");
+    for (let i = 0; i < forgotten; i++) this.#o.refusals.record("WORKER_UNCONFIRMED");
   }
 
   /** True when `a` is sealed by `remote`'s secret with a new sequence number; counts the rest. */
   proves(remote: Registered, a: Body<"announce">): boolean {
     const ok = a.address === remote.address && remote.credential.accept(a.seq, a.proofs?.[this.serverId], (secret, seq) => sealAnnouncement(secret, { ...a, seq }));
-    if (!ok) this.#refusals.record("WORKER_UNPROVEN", { workerId: a.workerId, address: a.address, message: "announce" });
+    if (!ok) this.#o.refusals.record("WORKER_UNPROVEN", { workerId: a.workerId, address: a.address, message: "announce" });
     return ok;
   }
 
   /** The same for a `bye` heard on SUB. */
   provesBye(remote: Registered, bye: Body<"bye">): boolean {
     const ok = remote.credential.accept(bye.seq, bye.proofs?.[this.serverId], (secret, seq) => sealBye(secret, { ...bye, seq }));
-    if (!ok) this.#refusals.record("WORKER_UNPROVEN", { workerId: bye.workerId, message: "bye" });
+    if (!ok) this.#o.refusals.record("WORKER_UNPROVEN", { workerId: bye.workerId, message: "bye" });
     return ok;
   }
 
   /** The policy of `a.jobType`: the server's own, else what the worker states within bounds. */
   policyFor(a: Body<"announce">): StepPolicy {
     const stated = a.policy;
-    const own = this.#stepConfigs.get(a.jobType);
+    const own = this.#o.stepConfigs?.get(a.jobType);
     if (own !== undefined) {
       const policy = resolveStepPolicy(own);
       const differs = stated.timeoutMs !== policy.timeoutMs || stated.retries !== policy.retry.maxAttempts - 1;
@@ -113,6 +107,6 @@ export class WorkerGate {
   #once(jobType: string, message: string, fields: Record<string, unknown>): void {
     if (this.#logged.has(jobType)) return;
     this.#logged.add(jobType);
-    this.#logger.warn(message, { jobType, ...fields });
+    this.#o.logger.warn(message, { jobType, ...fields });
   }
 }

@@ -56,10 +56,8 @@ const MAX_ATTEMPTS = 16;
 export class FailoverIntake implements Enqueuer {
   readonly pipeline: string;
   readonly #candidates: () => readonly IntakeCandidate[];
+  readonly #options: FailoverIntakeOptions;
   readonly #deadlineMs: number;
-  readonly #suspectMs: number;
-  readonly #emptyWaitMs: number;
-  readonly #onFailover: FailoverIntakeOptions["onFailover"];
   /** Server id → until when it is avoided (epoch ms). */
   readonly #suspects = new Map<string, number>();
   #next = 0;
@@ -67,10 +65,8 @@ export class FailoverIntake implements Enqueuer {
   constructor(pipeline: string, candidates: () => readonly IntakeCandidate[], options: FailoverIntakeOptions = {}) {
     this.pipeline = pipeline;
     this.#candidates = candidates;
+    this.#options = options;
     this.#deadlineMs = options.deadlineMs ?? 10_000;
-    this.#suspectMs = options.suspectMs ?? 5000;
-    this.#emptyWaitMs = options.emptyWaitMs ?? 200;
-    this.#onFailover = options.onFailover;
   }
 
   get address(): string {
@@ -110,7 +106,7 @@ export class FailoverIntake implements Enqueuer {
       if (candidate === undefined) {
         // None known right now (all gone, or a restart in progress): look again shortly.
         tried.clear();
-        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(this.#emptyWaitMs, deadline - Date.now()))));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(this.#options.emptyWaitMs ?? 200, deadline - Date.now()))));
         continue;
       }
       try {
@@ -124,8 +120,8 @@ export class FailoverIntake implements Enqueuer {
         if (error instanceof MarioError && !(error instanceof NoAnswerError)) throw error;
         lastError = error;
         tried.add(candidate.id);
-        this.#suspects.set(candidate.id, Date.now() + this.#suspectMs);
-        this.#onFailover?.(candidate.id, error);
+        this.#suspects.set(candidate.id, Date.now() + (this.#options.suspectMs ?? 5000));
+        this.#options.onFailover?.(candidate.id, error);
       }
     }
     if (lastError instanceof NoAnswerError) throw lastError;
