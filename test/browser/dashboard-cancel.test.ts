@@ -46,7 +46,7 @@ describe("dashboard: cancel a job and a selection (Chromium)", () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = makeProject();
-    served = await startMarioUp(join(dir, "functions"), { timeoutMs: 30_000 });
+    served = await startMarioUp(join(dir, "functions"), { timeoutMs: 60_000 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("pageerror", (error) => errors.push(error.message));

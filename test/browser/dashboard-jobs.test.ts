@@ -51,7 +51,7 @@ describe("dashboard: finding and fixing jobs (Chromium)", () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = makeProject();
-    served = await startMarioUp(dir, { timeoutMs: 30_000 });
+    served = await startMarioUp(dir, { timeoutMs: 60_000 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on("pageerror", (error) => errors.push(error.message));

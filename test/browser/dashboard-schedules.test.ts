@@ -31,7 +31,7 @@ describe("dashboard: schedules panel", { timeout: 60_000 }, () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, "functions"));
     writeFileSync(join(dir, "functions", "pulse.mjs"), 'export const schedule = { cron: "* * * * * *", instructions: { from: "cron" } };\nexport default async function (i) { return { ...i, ok: true }; }\n');
-    const served: Served = await startMarioUp(join(dir, "functions"), { timeoutMs: 30_000 });
+    const served: Served = await startMarioUp(join(dir, "functions"), { timeoutMs: 60_000 });
     cleanups.push(() => served.stop());
     const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     cleanups.push(() => page.close());
@@ -57,7 +57,7 @@ describe("dashboard: schedules panel", { timeout: 60_000 }, () => {
   it("shows no panel when the project has no schedules", async () => {
     const project = makeProject();
     cleanups.push(() => project.remove());
-    const served = await startMarioUp(project.dir, { timeoutMs: 30_000 });
+    const served = await startMarioUp(project.dir, { timeoutMs: 60_000 });
     cleanups.push(() => served.stop());
     const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     cleanups.push(() => page.close());

@@ -103,7 +103,7 @@ export async function serveInProcess(dir: string, options: { token?: string; wra
 
 /**
  * Starts `mario up --port=0 <dir>` as a child process and waits for the URL it prints. `stop()`
- * sends SIGTERM to that pid (SIGKILL after 5 s) and waits for the exit.
+ * sends SIGTERM to that pid (SIGKILL after 30 s) and waits for the exit.
  */
 export async function startMarioUp(dir: string, options: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Served> {
   const root = new URL("../../", import.meta.url).pathname;
@@ -116,14 +116,14 @@ export async function startMarioUp(dir: string, options: { args?: string[]; env?
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, "exit");
     child.kill("SIGTERM");
-    const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const force = setTimeout(() => child.kill("SIGKILL"), 30_000);
     await exited;
     clearTimeout(force);
   };
   let output = "";
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`mario up printed no URL within ${options.timeoutMs ?? 15_000} ms:\n${output}`)), options.timeoutMs ?? 15_000);
+      const timer = setTimeout(() => reject(new Error(`mario up printed no URL within ${options.timeoutMs ?? 60_000} ms:\n${output}`)), options.timeoutMs ?? 60_000);
       const onData = (chunk: Buffer): void => {
         output += chunk.toString();
         const match = /http:\/\/(127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1?\]):(\d+)/.exec(output);
