@@ -102,6 +102,8 @@ export class DeadlineSweep<T> {
       else next = Math.min(next, head.at);
     }
     if (next !== Number.POSITIVE_INFINITY && this.#live > 0) this.#arm(next, now);
+    // A sweep that came late holds entries of several durations: they expire in deadline order too.
+    if (expired.length > 1) expired.sort((a, b) => a.at - b.at);
     for (const entry of expired) this.#onExpire(entry.value);
   }
 }
