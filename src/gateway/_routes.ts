@@ -6,7 +6,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../core/job.ts";
-import { idempotencyKeySchema, instructionsSchema, jobIdSchema, waitSchema } from "./_schemas.ts";
+import { idempotencyKeySchema, instructionsSchema, integerString, jobIdSchema, waitSchema } from "./_schemas.ts";
 
 const errorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
@@ -105,7 +105,7 @@ const timeSchema = z
   })
   .openapi({ type: "string", example: "2026-12-01T10:00:00Z" });
 
-const limitSchema = z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(1000, "must be at most 1000"));
+const limitSchema = integerString.pipe(z.number().min(1).max(1000, "must be at most 1000"));
 
 /** Filters shared by `GET /jobs` and `POST /pipelines/{name}/retry-dead`. */
 const jobFilters = {

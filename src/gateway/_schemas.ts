@@ -11,8 +11,8 @@ import { InvalidRequestError } from "../core/errors/invalid-request-error.ts";
 /** Job ids: 22 characters of [0-9a-z] (see src/core/ids.ts). */
 export const jobIdSchema = z.string().regex(/^[0-9a-z]{22}$/, "a job id is 22 characters of 0-9 and a-z");
 
-/** A whole number in a query string. */
-export const integerString = z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number);
+/** A whole number in a query string (any count of digits: one too large is refused by the bound after it, with the bound's message). */
+export const integerString = z.string().regex(/^\d+$/, "must be a whole number").transform(Number);
 
 /** `?wait=ms`, at most `maxWaitMs`. */
 export const waitSchema = (maxWaitMs: number) => integerString.pipe(z.number().max(maxWaitMs, `must be at most ${maxWaitMs} (ms)`));

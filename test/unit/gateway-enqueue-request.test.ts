@@ -48,6 +48,8 @@ describe("gateway: the enqueue route's own checks", () => {
     assert.match(await refusal(await post(f.app, "/pipelines/double/jobs?wait=1&wait=2", { n: 1 }, authed()), 400, "INVALID_REQUEST"), /^query wait: /);
     assert.equal(await refusal(await post(f.app, "/pipelines/double/jobs?wait=soon", { n: 1 }, authed()), 400, "INVALID_REQUEST"), "query wait: must be a whole number");
     assert.equal(await refusal(await post(f.app, "/pipelines/double/jobs?wait=60001", { n: 1 }, authed()), 400, "INVALID_REQUEST"), "query wait: must be at most 60000 (ms)");
+    // A number of more digits than any bound is refused with the bound, not as "not a whole number".
+    assert.equal(await refusal(await post(f.app, "/pipelines/double/jobs?wait=99999999999", { n: 1 }, authed()), 400, "INVALID_REQUEST"), "query wait: must be at most 60000 (ms)");
     assert.equal(await refusal(await post(f.app, "/pipelines/double/jobs?a=1&b=2", { n: 1 }, authed()), 400, "INVALID_REQUEST"), 'query: unknown parameters "a", "b"');
     const empty = await post(f.app, "/pipelines/double/jobs?", { n: 1 }, authed());
     assert.equal(empty.status, 202);

@@ -177,6 +177,9 @@ describe("gateway routes", () => {
     assert.deepEqual(jobs.map((j) => j.id), [b.id, a.id]);
     assert.equal((await f.app.request("/jobs?status=weird")).status, 400);
     assert.equal((await f.app.request("/jobs?limit=0")).status, 400);
+    const huge = await f.app.request("/jobs?limit=100000000000");
+    assert.equal(huge.status, 400);
+    assert.equal(((await huge.json()) as { error: { message: string } }).error.message, "query limit: must be at most 1000");
     assert.equal((await f.app.request("/jobs?pipeline=nope")).status, 404);
   });
 
