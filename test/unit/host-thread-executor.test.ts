@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { listFunctionFiles } from "../../src/functions/load-functions.ts";
 import type { JobRecord } from "../../src/core/job.ts";
@@ -19,7 +19,11 @@ import { eventually } from "../support/eventually.ts";
 async function loadAll(dir: string): Promise<Map<string, ThreadExecutor>> {
   const executors = new Map<string, ThreadExecutor>();
   for (const file of await listFunctionFiles(dir)) {
-    const executor = await ThreadExecutor.load(await bundleFunction(file), { killGraceMs: 200 });
+    // Only the runaway is meant to be terminated: a short grace ends its blocked thread soon. A
+    // thread that answers its abort (signal-aware) gets a long one, so that a loaded machine's
+    // slow turn is not mistaken for a runaway (terminated before it writes its marker).
+    const killGraceMs = basename(file).startsWith("runaway") ? 200 : 10_000;
+    const executor = await ThreadExecutor.load(await bundleFunction(file), { killGraceMs });
     executors.set(executor.jobType, executor);
   }
   return executors;
