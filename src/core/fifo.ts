@@ -1,6 +1,8 @@
 /**
- * A first-in first-out list whose `shift` is O(1): an array and the index of its head, compacted
- * once the consumed head is most of it (so a long-lived queue does not keep what it handed out).
+ * A first-in first-out list whose `push` and `shift` are O(1) (`unshift` amortised): an array and
+ * the index of its head, compacted once the consumed head is most of it (so a long-lived queue
+ * does not keep what it handed out). Send queues and credit flows hold requests in it; memory
+ * storage its queues of job ids (where a job handed back goes first again: `unshift`).
  *
  * ```ts
  * const fifo = new Fifo<string>();
@@ -18,6 +20,20 @@ export class Fifo<T> {
 
   push(item: T): void {
     this.#items.push(item);
+  }
+
+  /** Puts `item` first. */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
+  /** Takes `item` out wherever it is; false when it is not here. */
+  remove(item: T): boolean {
+    const index = this.#items.indexOf(item, this.#head);
+    if (index < 0) return false;
+    this.#items.splice(index, 1);
+    return true;
   }
 
   /** The first item, left in place; undefined when empty. */

@@ -5,7 +5,7 @@
  * when a step has limits, and `left` / `backInLine` wherever a running job stops running.
  */
 import type { LeaseLimits } from "../../core/step-limits.ts";
-import { Deque } from "./deque.ts";
+import { Fifo } from "../../core/fifo.ts";
 import type { PipelineStats } from "../storage-backend.ts";
 import type { StoredJob } from "./pipeline-state.ts";
 
@@ -15,7 +15,7 @@ interface StepGate {
   head: number;
   /** Jobs running per key (only those counted at lease). */
   running: Map<string, number>;
-  held: Map<string, Deque>;
+  held: Map<string, Fifo<string>>;
   /** Keys with held jobs whose running count dropped: looked at first by the next lease. */
   unheld: Set<string>;
   heldCount: number;
@@ -154,7 +154,7 @@ export class MemoryStepLimits {
 
   #hold(gate: StepGate, key: string, id: string, first: boolean): void {
     let queue = gate.held.get(key);
-    if (queue === undefined) gate.held.set(key, (queue = new Deque()));
+    if (queue === undefined) gate.held.set(key, (queue = new Fifo<string>()));
     if (first) queue.unshift(id);
     else queue.push(id);
     gate.heldCount++;

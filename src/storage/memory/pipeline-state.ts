@@ -8,7 +8,7 @@ import type { JobRecord } from "../../core/job.ts";
 import type { PipelineDefinition } from "../../core/pipeline-definition.ts";
 import { emptyHistogram } from "../latency-histogram.ts";
 import type { EnqueueRequest, LatencyHistogram, PipelineStats, StepStats } from "../storage-backend.ts";
-import { Deque } from "./deque.ts";
+import { Fifo } from "../../core/fifo.ts";
 import { DueSet } from "./due-set.ts";
 import { StepQueue } from "./step-queue.ts";
 
@@ -47,7 +47,7 @@ export class PipelineState {
   readonly delayedStarts = new DueSet();
   readonly running = new Set<string>();
   readonly steps = new Map<string, StepCounters>();
-  readonly finished = new Deque();
+  readonly finished = new Fifo<string>();
 
   constructor(definition: PipelineDefinition) {
     this.definition = definition;

@@ -1,6 +1,6 @@
 /**
  * The jobs waiting at one step of one pipeline, by priority: one FIFO per level (0 to 9, higher
- * first). With only level 0 in use (the common case) it is a plain Deque. While two or more
+ * first). With only level 0 in use (the common case) it is a plain Fifo. While two or more
  * levels hold jobs, every AGING_EVERY-th lease takes the job waiting longest instead of the
  * highest level's first: the oldest head, by the time it was queued (ties: the lower level).
  * A job queued later is never older, so every job becomes the oldest in bounded time and is
@@ -12,14 +12,14 @@
  * queue.shift((id) => queuedAt(id));   // "b"
  * ```
  */
-import { Deque } from "./deque.ts";
+import { Fifo } from "../../core/fifo.ts";
 
 /** While several priorities wait, one lease in this many goes to the job waiting longest. */
 export const AGING_EVERY = 10;
 const LEVELS = 10;
 
 export class StepQueue {
-  readonly #levels: (Deque | undefined)[] = [new Deque()];
+  readonly #levels: (Fifo<string> | undefined)[] = [new Fifo<string>()];
   /** Jobs in levels 1 to 9: 0 means the plain FIFO path. */
   #prioritized = 0;
   /** Leases taken while two or more levels held jobs. */
@@ -69,12 +69,12 @@ export class StepQueue {
     return false;
   }
 
-  #level(priority: number | undefined): Deque {
+  #level(priority: number | undefined): Fifo<string> {
     const level = priority !== undefined && Number.isInteger(priority) && priority > 0 && priority < LEVELS ? priority : 0;
     if (level > 0) this.#prioritized++;
-    let deque = this.#levels[level];
-    if (deque === undefined) this.#levels[level] = deque = new Deque();
-    return deque;
+    let queue = this.#levels[level];
+    if (queue === undefined) this.#levels[level] = queue = new Fifo<string>();
+    return queue;
   }
 
   /** The level to lease from: the highest holding jobs, or every AGING_EVERY-th time while several do, the oldest head's. */
